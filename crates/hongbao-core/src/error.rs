@@ -1,0 +1,108 @@
+//! The domain's refusals. Each maps to one API error code; none carries a secret.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Fen, MoneyError};
+
+/// Why a sender may not recall a packet, in the order the rules check them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecallRefusal {
+    /// The packet is no longer active (exhausted, expired, recalled or voided).
+    NotActive,
+    /// Lucky packets are never recallable.
+    LuckyPacket,
+    /// Someone has claimed a share.
+    Claimed,
+    /// A recipient has opened it.
+    Touched,
+}
+
+impl RecallRefusal {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RecallRefusal::NotActive => "not_active",
+            RecallRefusal::LuckyPacket => "lucky_packet",
+            RecallRefusal::Claimed => "claimed",
+            RecallRefusal::Touched => "touched",
+        }
+    }
+}
+
+/// A command the rules refuse. Refusing changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum CoreError {
+    /// The input breaks a limit or is malformed; the message names the limit.
+    #[error("{message}")]
+    InvalidRequest { message: String },
+    /// The thing does not exist, or the caller may not see it (never leak existence).
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The caller can see the thing but may not do this to it.
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("you have already claimed a share of this packet")]
+    AlreadyClaimed,
+    #[error("every share of this packet has been claimed")]
+    PacketExhausted,
+    #[error("this packet was recalled by its sender")]
+    PacketRecalled,
+    #[error("this packet was voided")]
+    PacketVoided,
+    #[error("this packet has expired")]
+    PacketExpired,
+    #[error("this packet cannot be recalled: {}", reason.as_str())]
+    RecallNotAllowed { reason: RecallRefusal },
+    #[error("only a pending amount can be revoked, and this one is not pending")]
+    NotPending,
+    #[error("insufficient funds: {needed} needed, {available} available")]
+    InsufficientFunds { needed: Fen, available: Fen },
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("the account is frozen")]
+    AccountFrozen,
+}
+
+impl CoreError {
+    pub fn invalid(message: impl Into<String>) -> CoreError {
+        CoreError::InvalidRequest { message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> CoreError {
+        CoreError::NotFound { what: what.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> CoreError {
+        CoreError::Forbidden { message: message.into() }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> CoreError {
+        CoreError::Conflict { message: message.into() }
+    }
+
+    /// The machine-readable code of API.md for this refusal.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            CoreError::InvalidRequest { .. } => "invalid_request",
+            CoreError::NotFound { .. } => "not_found",
+            CoreError::Forbidden { .. } => "forbidden",
+            CoreError::AlreadyClaimed => "already_claimed",
+            CoreError::PacketExhausted => "packet_exhausted",
+            // A voided packet is taken back by its campaign: to a claimer it is recalled.
+            CoreError::PacketRecalled | CoreError::PacketVoided => "packet_recalled",
+            CoreError::PacketExpired => "packet_expired",
+            CoreError::RecallNotAllowed { .. } => "recall_not_allowed",
+            CoreError::NotPending => "not_pending",
+            CoreError::InsufficientFunds { .. } => "insufficient_funds",
+            CoreError::Conflict { .. } => "conflict",
+            CoreError::AccountFrozen => "account_frozen",
+        }
+    }
+}
+
+impl From<MoneyError> for CoreError {
+    fn from(err: MoneyError) -> Self {
+        CoreError::invalid(err.to_string())
+    }
+}

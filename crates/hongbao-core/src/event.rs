@@ -1,0 +1,64 @@
+//! State changes that matter legally, recorded next to the transfers they explain.
+//!
+//! Events are append-only and written in the same transaction as the change they record; the
+//! transparency log (a later issue) commits to them. Their JSON form is versioned by the
+//! `type` tag: a new field is added as optional, a changed meaning gets a new type.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::money::Fen;
+use crate::packet::PacketKind;
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub what: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    UserCreated { user_id: UserId },
+    GroupCreated { group_id: GroupId, owner: UserId, members: u32 },
+    PacketSent { packet_id: PacketId, sender: UserId, kind: PacketKind, count: u32, total: Fen },
+    PacketOpened { packet_id: PacketId, user_id: UserId },
+    PacketClaimed { packet_id: PacketId, claim_id: ClaimId, user_id: UserId, amount: Fen },
+    PacketRecalled { packet_id: PacketId, refunded: Fen },
+    PacketExpired { packet_id: PacketId, refunded: Fen },
+    ClaimArrived { claim_id: ClaimId },
+    ClaimRevoked { claim_id: ClaimId, amount: Fen },
+    ClaimReturned { claim_id: ClaimId, amount: Fen },
+    TransferArrived { transfer_id: TransferId },
+    TransferRevoked { transfer_id: TransferId },
+    UserLocked { user_id: UserId },
+    UserUnlocked { user_id: UserId },
+    FundsFrozen { user_id: UserId, amount: Fen },
+    FundsUnfrozen { user_id: UserId, amount: Fen },
+}
+
+impl EventKind {
+    /// The `type` tag, for indexing.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::UserCreated { .. } => "user_created",
+            EventKind::GroupCreated { .. } => "group_created",
+            EventKind::PacketSent { .. } => "packet_sent",
+            EventKind::PacketOpened { .. } => "packet_opened",
+            EventKind::PacketClaimed { .. } => "packet_claimed",
+            EventKind::PacketRecalled { .. } => "packet_recalled",
+            EventKind::PacketExpired { .. } => "packet_expired",
+            EventKind::ClaimArrived { .. } => "claim_arrived",
+            EventKind::ClaimRevoked { .. } => "claim_revoked",
+            EventKind::ClaimReturned { .. } => "claim_returned",
+            EventKind::TransferArrived { .. } => "transfer_arrived",
+            EventKind::TransferRevoked { .. } => "transfer_revoked",
+            EventKind::UserLocked { .. } => "user_locked",
+            EventKind::UserUnlocked { .. } => "user_unlocked",
+            EventKind::FundsFrozen { .. } => "funds_frozen",
+            EventKind::FundsUnfrozen { .. } => "funds_unfrozen",
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! The five invariants of DESIGN.md, checked over a complete [`World`].
+//!
+//! The check is a second, independent path to the same numbers: it recomputes every account's
+//! totals from the transfers alone and compares them with the stored totals the commands kept
+//! up to date, and it recomputes every packet's state from its claims. Sums use `i128`, so the
+//! check itself cannot overflow.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::config::Limits;
+use crate::id::{AccountId, TransferId};
+use crate::ledger::{AccountKind, Balances, PendingStatus, Phase, TransferKind};
+use crate::ops::Reply;
+use crate::packet::{ClaimStatus, PacketStatus};
+use crate::world::World;
+
+/// One broken invariant, in words precise enough to find the row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which invariant of DESIGN.md (1 to 5).
+    pub invariant: u8,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invariant {}: {}", self.invariant, self.message)
+    }
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+struct Totals {
+    debits_posted: i128,
+    credits_posted: i128,
+    debits_pending: i128,
+    credits_pending: i128,
+}
+
+impl From<Balances> for Totals {
+    fn from(b: Balances) -> Self {
+        Totals {
+            debits_posted: b.debits_posted.get().into(),
+            credits_posted: b.credits_posted.get().into(),
+            debits_pending: b.debits_pending.get().into(),
+            credits_pending: b.credits_pending.get().into(),
+        }
+    }
+}
+
+struct Report {
+    violations: Vec<Violation>,
+}
+
+impl Report {
+    fn fail(&mut self, invariant: u8, message: String) {
+        self.violations.push(Violation { invariant, message });
+    }
+}
+
+/// Checks invariants 1 to 4 over a complete world. An empty result means they all hold.
+pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
+    let mut report = Report { violations: Vec::new() };
+    check_ledger(world, &mut report);
+    check_accounts(world, &mut report);
+    check_packets(world, limits, &mut report);
+    report.violations
+}
+
+/// Invariant 1: double entry, from the stored totals and again from the transfers.
+fn check_ledger(world: &World, report: &mut Report) {
+    let (mut posted, mut pending) = (0i128, 0i128);
+    for account in world.accounts() {
+        let t = Totals::from(account.balances());
+        posted += t.credits_posted - t.debits_posted;
+        pending += t.credits_pending - t.debits_pending;
+    }
+    if posted != 0 {
+        report.fail(1, format!("posted balances sum to {posted} fen, not 0"));
+    }
+    if pending != 0 {
+        report.fail(1, format!("pending credits and debits differ by {pending} fen"));
+    }
+
+    let mut replayed: HashMap<AccountId, Totals> = HashMap::new();
+    let mut resolutions: HashMap<TransferId, (TransferId, PendingStatus)> = HashMap::new();
+    for transfer in world.transfers() {
+        let amount = i128::from(transfer.amount.get());
+        if amount < 1 {
+            report.fail(1, format!("transfer {} moves {amount} fen; every transfer moves at least 1", transfer.id));
+        }
+        for side in [transfer.debit, transfer.credit] {
+            if !matches!(world.account(side), Ok(Some(_))) {
+                report.fail(1, format!("transfer {} names account {side}, which does not exist", transfer.id));
+            }
+        }
+        let mut d = *replayed.entry(transfer.debit).or_default();
+        let mut c = *replayed.entry(transfer.credit).or_default();
+        match transfer.phase {
+            Phase::Posted => {
+                d.debits_posted += amount;
+                c.credits_posted += amount;
+            }
+            Phase::Pending { .. } => {
+                d.debits_pending += amount;
+                c.credits_pending += amount;
+                if !matches!(world.pending(transfer.id), Ok(Some(_))) {
+                    report.fail(1, format!("pending transfer {} has no pending record", transfer.id));
+                }
+            }
+            Phase::PostPending { pending_id } | Phase::VoidPending { pending_id } => {
+                let post = matches!(transfer.phase, Phase::PostPending { .. });
+                d.debits_pending -= amount;
+                c.credits_pending -= amount;
+                if post {
+                    d.debits_posted += amount;
+                    c.credits_posted += amount;
+                }
+                let status = if post { PendingStatus::Posted } else { PendingStatus::Voided };
+                if let Some((first, _)) = resolutions.insert(pending_id, (transfer.id, status)) {
+                    report.fail(
+                        1,
+                        format!("pending transfer {pending_id} resolved twice, by {first} and {}", transfer.id),
+                    );
+                }
+                match world.pending(pending_id) {
+                    Ok(Some(p)) => {
+                        let o = &p.transfer;
+                        if (o.debit, o.credit, o.amount) != (transfer.debit, transfer.credit, transfer.amount) {
+                            report.fail(
+                                1,
+                                format!("transfer {} resolves {pending_id} with other accounts or amount", transfer.id),
+                            );
+                        }
+                    }
+                    _ => report
+                        .fail(1, format!("transfer {} resolves unknown pending transfer {pending_id}", transfer.id)),
+                }
+            }
+        }
+        replayed.insert(transfer.debit, d);
+        replayed.insert(transfer.credit, c);
+    }
+    for account in world.accounts() {
+        let stored = Totals::from(account.balances());
+        let from_transfers = replayed.get(&account.id).copied().unwrap_or_default();
+        if stored != from_transfers {
+            report.fail(
+                1,
+                format!("account {} stores {stored:?} but its transfers add up to {from_transfers:?}", account.id),
+            );
+        }
+    }
+    for pending in world.pendings() {
+        let id = pending.transfer.id;
+        if !matches!(pending.transfer.phase, Phase::Pending { .. }) {
+            report.fail(1, format!("pending record {id} wraps a transfer that is not pending"));
+        }
+        let resolved = resolutions.get(&id).map(|(_, status)| *status);
+        let consistent = match pending.status {
+            PendingStatus::Pending => resolved.is_none() && pending.resolved_at.is_none(),
+            status => resolved == Some(status) && pending.resolved_at.is_some(),
+        };
+        if !consistent {
+            report.fail(
+                1,
+                format!("pending transfer {id} is {} but its resolution says {resolved:?}", pending.status.as_str()),
+            );
+        }
+    }
+}
+
+/// Invariant 2: no wallet or escrow is negative, and available money never is.
+fn check_accounts(world: &World, report: &mut Report) {
+    for account in world.accounts() {
+        let b = account.balances();
+        if [b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, b.frozen]
+            .iter()
+            .any(|f| f.is_negative())
+        {
+            report.fail(2, format!("account {} has a negative running total: {b:?}", account.id));
+        }
+        if account.kind == AccountKind::External {
+            continue;
+        }
+        match (account.balance(), account.available()) {
+            (Ok(balance), Ok(available)) if !balance.is_negative() && !available.is_negative() => {}
+            (balance, available) => report.fail(
+                2,
+                format!(
+                    "{} account {} has balance {balance:?} and available {available:?}",
+                    account.kind.as_str(),
+                    account.id
+                ),
+            ),
+        }
+    }
+    for user in world.users() {
+        match world.account(AccountId::wallet(user.id)) {
+            Ok(Some(account)) if account.kind == AccountKind::Wallet => {}
+            _ => report.fail(2, format!("user {} has no wallet account", user.id)),
+        }
+    }
+}
+
+/// Invariants 3 and 4: escrow matches what is unclaimed; shares and claims add up.
+fn check_packets(world: &World, limits: &Limits, report: &mut Report) {
+    for packet in world.packets() {
+        let id = packet.id;
+        let shares: i128 = packet.shares.iter().map(|s| i128::from(s.get())).sum();
+        if packet.shares.is_empty() || shares != i128::from(packet.total.get()) {
+            report.fail(
+                4,
+                format!(
+                    "packet {id} has {} shares summing to {shares} fen, but a total of {}",
+                    packet.shares.len(),
+                    packet.total
+                ),
+            );
+        }
+        if let Some(bad) = packet.shares.iter().find(|s| **s < limits.share_min() || **s > limits.share_max()) {
+            report.fail(4, format!("packet {id} has a share of {bad}, outside the share limits"));
+        }
+
+        let claims = world.claims_of(id).unwrap_or_default();
+        let mut users = HashSet::new();
+        let mut seqs: Vec<u32> = Vec::new();
+        let (mut claimed, mut pending_claims) = (0i128, 0i128);
+        for claim in &claims {
+            if !users.insert(claim.user_id) {
+                report.fail(4, format!("{} claimed packet {id} twice", claim.user_id));
+            }
+            seqs.push(claim.seq);
+            if packet.shares.get(claim.seq as usize) != Some(&claim.amount) {
+                report.fail(
+                    4,
+                    format!(
+                        "claim {} took {} but share {} of packet {id} is {:?}",
+                        claim.id,
+                        claim.amount,
+                        claim.seq,
+                        packet.shares.get(claim.seq as usize)
+                    ),
+                );
+            }
+            claimed += i128::from(claim.amount.get());
+            if claim.status == ClaimStatus::Pending {
+                pending_claims += i128::from(claim.amount.get());
+            }
+            check_claim_ledger(world, claim, report);
+        }
+        seqs.sort_unstable();
+        if seqs.iter().copied().ne(0..packet.claimed_count) {
+            report.fail(
+                4,
+                format!("packet {id} counts {} claims but has claims for shares {seqs:?}", packet.claimed_count),
+            );
+        }
+        if claimed != i128::from(packet.claimed_amount.get()) {
+            report.fail(
+                4,
+                format!("packet {id} counts {} claimed but its claims sum to {claimed} fen", packet.claimed_amount),
+            );
+        }
+        let full = packet.claimed_count == packet.count();
+        let status_fits = match packet.status {
+            PacketStatus::Exhausted => full,
+            PacketStatus::Active => !full,
+            PacketStatus::Recalled => packet.claimed_count == 0,
+            PacketStatus::Expired | PacketStatus::Voided => true,
+        };
+        if !status_fits {
+            report.fail(
+                4,
+                format!(
+                    "packet {id} is {} with {} of {} shares claimed",
+                    packet.status.as_str(),
+                    packet.claimed_count,
+                    packet.count()
+                ),
+            );
+        }
+
+        let Ok(Some(escrow)) = world.account(AccountId::escrow(id)) else {
+            report.fail(3, format!("packet {id} has no escrow account"));
+            continue;
+        };
+        let b = Totals::from(escrow.balances());
+        let held = b.credits_posted - b.debits_posted - b.debits_pending;
+        let unclaimed = i128::from(packet.total.get()) - i128::from(packet.claimed_amount.get());
+        let expected = if packet.status == PacketStatus::Active { unclaimed } else { 0 };
+        if held != expected {
+            report.fail(
+                3,
+                format!(
+                    "packet {id} ({}) holds {held} fen in escrow beyond pending claims, expected {expected}",
+                    packet.status.as_str()
+                ),
+            );
+        }
+        if b.debits_pending != pending_claims || b.credits_pending != 0 || escrow.frozen().is_positive() {
+            report.fail(
+                3,
+                format!(
+                    "packet {id} escrow reserves {} fen for pending claims of {pending_claims} fen",
+                    b.debits_pending
+                ),
+            );
+        }
+    }
+}
+
+/// A claim's status agrees with the transfers that moved its money.
+fn check_claim_ledger(world: &World, claim: &crate::packet::Claim, report: &mut Report) {
+    let Ok(Some(transfer)) = world.transfer(claim.transfer_id) else {
+        report.fail(4, format!("claim {} has no transfer {}", claim.id, claim.transfer_id));
+        return;
+    };
+    let expected =
+        (AccountId::escrow(claim.packet_id), AccountId::wallet(claim.user_id), claim.amount, TransferKind::PacketClaim);
+    if (transfer.debit, transfer.credit, transfer.amount, transfer.kind) != expected {
+        report.fail(4, format!("claim {} does not match its transfer {}", claim.id, transfer.id));
+    }
+    let pending = world.pending(claim.transfer_id).ok().flatten().map(|p| p.status);
+    let returned = || world.transfers().any(|t| t.kind == TransferKind::ClaimReturn && t.claim_id == Some(claim.id));
+    let fits = match claim.status {
+        ClaimStatus::Pending => pending == Some(PendingStatus::Pending),
+        ClaimStatus::Arrived => pending.is_none() || pending == Some(PendingStatus::Posted),
+        ClaimStatus::Revoked => pending == Some(PendingStatus::Voided),
+        ClaimStatus::Returned => (pending.is_none() || pending == Some(PendingStatus::Posted)) && returned(),
+    };
+    if !fits {
+        report.fail(4, format!("claim {} is {} but its transfer is {pending:?}", claim.id, claim.status.as_str()));
+    }
+}
+
+/// Invariant 5 for acknowledged answers: everything an answer names exists in the world.
+pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Reply>) -> Vec<Violation> {
+    let mut report = Report { violations: Vec::new() };
+    for reply in replies {
+        let found = match reply {
+            Reply::User(u) => matches!(world.user(u.user_id), Ok(Some(_))),
+            Reply::Group(g) => matches!(world.group(g.group_id), Ok(Some(_))),
+            Reply::Moved(m) => matches!(world.transfer(m.transfer_id), Ok(Some(_))),
+            Reply::Packet(p) => matches!(world.packet(p.packet_id), Ok(Some(_))),
+            Reply::Claimed(c) => matches!(world.claim(c.claim_id), Ok(Some(_))),
+            Reply::Recalled(r) => {
+                matches!(world.packet(r.packet_id), Ok(Some(p)) if p.status == PacketStatus::Recalled)
+            }
+            Reply::Claim(c) => matches!(world.claim(c.claim_id), Ok(Some(_))),
+            Reply::Transfer(t) => matches!(world.transfer(t.transfer_id), Ok(Some(_))),
+            Reply::Me(m) => matches!(world.user(m.user_id), Ok(Some(_))),
+            Reply::Settled { .. } => true,
+        };
+        if !found {
+            report.fail(5, format!("an acknowledged answer names something that is not stored: {reply:?}"));
+        }
+    }
+    report.violations
+}

@@ -1,0 +1,297 @@
+//! Red packets and claims: the records, who may see and claim them, and their views.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Limits;
+use crate::id::{ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::money::{Fen, MoneyError};
+use crate::time::Timestamp;
+use crate::user::Group;
+
+/// WeChat's default greeting, used when the sender writes none.
+pub const DEFAULT_GREETING: &str = "恭喜发财，大吉大利";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacketKind {
+    /// 普通红包: every share the same.
+    Normal,
+    /// 拼手气红包: random shares.
+    Lucky,
+    /// 专属红包: one named recipient.
+    Exclusive,
+}
+
+impl PacketKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PacketKind::Normal => "normal",
+            PacketKind::Lucky => "lucky",
+            PacketKind::Exclusive => "exclusive",
+        }
+    }
+}
+
+/// Who the packet is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Group(GroupId),
+    Recipient(UserId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacketStatus {
+    Active,
+    /// Every share claimed.
+    Exhausted,
+    /// Past `expires_at`; the remainder went back to the sender.
+    Expired,
+    /// Taken back by the sender before anyone touched it.
+    Recalled,
+    /// Voided in bulk (an enterprise campaign ended).
+    Voided,
+}
+
+impl PacketStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PacketStatus::Active => "active",
+            PacketStatus::Exhausted => "exhausted",
+            PacketStatus::Expired => "expired",
+            PacketStatus::Recalled => "recalled",
+            PacketStatus::Voided => "voided",
+        }
+    }
+}
+
+/// A red packet. Its shares are drawn at send time, in claim order, and never change.
+///
+/// **Invariant** (checked by [`crate::invariants`]): `shares` sum to `total`; `claimed_count`
+/// claims exist for it, from distinct people, taking `shares[0..claimed_count]` in order;
+/// `claimed_amount` is their sum; the escrow account holds `total − claimed_amount` plus the
+/// pending claims while active, and only the pending claims once closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packet {
+    pub id: PacketId,
+    pub kind: PacketKind,
+    pub sender: UserId,
+    pub audience: Audience,
+    pub total: Fen,
+    pub shares: Arc<[Fen]>,
+    pub greeting: String,
+    pub arrival_delay_s: u32,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub status: PacketStatus,
+    pub claimed_count: u32,
+    pub claimed_amount: Fen,
+    /// A recipient has opened it (the sender opening it does not count).
+    pub touched: bool,
+}
+
+impl Packet {
+    pub fn count(&self) -> u32 {
+        u32::try_from(self.shares.len()).unwrap_or(u32::MAX)
+    }
+
+    pub fn group(&self) -> Option<GroupId> {
+        match self.audience {
+            Audience::Group(group) => Some(group),
+            Audience::Recipient(_) => None,
+        }
+    }
+
+    pub fn recipient(&self) -> Option<UserId> {
+        match self.audience {
+            Audience::Recipient(user) => Some(user),
+            Audience::Group(_) => None,
+        }
+    }
+
+    /// The status at `now`: an active packet past its expiry is expired even before the
+    /// background job has refunded it.
+    pub fn status_at(&self, now: Timestamp) -> PacketStatus {
+        if self.status == PacketStatus::Active && now >= self.expires_at { PacketStatus::Expired } else { self.status }
+    }
+
+    /// Money not yet claimed: still in escrow while active, refunded once closed.
+    ///
+    /// # Errors
+    /// Overflow only.
+    pub fn unclaimed(&self) -> Result<Fen, MoneyError> {
+        self.total.checked_sub(self.claimed_amount)
+    }
+
+    /// Whether `user` may claim a share. `group` must be the packet's group, when it has one.
+    pub fn may_claim(&self, user: UserId, group: Option<&Group>, limits: &Limits) -> bool {
+        match self.audience {
+            Audience::Recipient(recipient) => user == recipient,
+            Audience::Group(_) => {
+                group.is_some_and(|g| g.has_member(user)) && (user != self.sender || limits.sender_may_claim)
+            }
+        }
+    }
+
+    /// Whether `user` may see the packet: the sender, and whoever may claim it or could if the
+    /// sender were allowed to.
+    pub fn visible_to(&self, user: UserId, group: Option<&Group>) -> bool {
+        user == self.sender
+            || match self.audience {
+                Audience::Recipient(recipient) => user == recipient,
+                Audience::Group(_) => group.is_some_and(|g| g.has_member(user)),
+            }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// The money is the claimant's.
+    Arrived,
+    /// Delayed arrival: the money arrives at `arrives_at` unless the sender revokes it.
+    Pending,
+    /// The sender revoked it before it arrived.
+    Revoked,
+    /// The claimant gave it back.
+    Returned,
+}
+
+impl ClaimStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Arrived => "arrived",
+            ClaimStatus::Pending => "pending",
+            ClaimStatus::Revoked => "revoked",
+            ClaimStatus::Returned => "returned",
+        }
+    }
+}
+
+/// One share taken by one person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub id: ClaimId,
+    pub packet_id: PacketId,
+    pub user_id: UserId,
+    /// Index of the share taken: the n-th claim takes `shares[n]`.
+    pub seq: u32,
+    pub amount: Fen,
+    pub claimed_at: Timestamp,
+    pub status: ClaimStatus,
+    /// When the money arrives (equal to `claimed_at` without delay).
+    pub arrives_at: Timestamp,
+    /// The transfer escrow → claimant (pending when delayed).
+    pub transfer_id: TransferId,
+}
+
+impl Claim {
+    /// The status at `now`: a pending claim past `arrives_at` has arrived even before the
+    /// background job has posted it.
+    pub fn status_at(&self, now: Timestamp) -> ClaimStatus {
+        if self.status == ClaimStatus::Pending && now >= self.arrives_at { ClaimStatus::Arrived } else { self.status }
+    }
+}
+
+/// A claim as shown inside a packet view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimView {
+    pub claim_id: ClaimId,
+    pub user_id: UserId,
+    pub amount: Fen,
+    pub claimed_at: Timestamp,
+    pub status: ClaimStatus,
+    pub arrives_at: Timestamp,
+}
+
+/// What claiming answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimReceipt {
+    pub claim_id: ClaimId,
+    pub packet_id: PacketId,
+    pub amount: Fen,
+    pub status: ClaimStatus,
+    pub arrives_at: Timestamp,
+}
+
+impl ClaimReceipt {
+    pub fn new(claim: &Claim, now: Timestamp) -> ClaimReceipt {
+        ClaimReceipt {
+            claim_id: claim.id,
+            packet_id: claim.packet_id,
+            amount: claim.amount,
+            status: claim.status_at(now),
+            arrives_at: claim.arrives_at,
+        }
+    }
+}
+
+/// The packet as the API shows it to its sender and to those who may claim it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketView {
+    pub packet_id: PacketId,
+    pub kind: PacketKind,
+    pub sender: UserId,
+    pub group_id: Option<GroupId>,
+    pub recipient: Option<UserId>,
+    pub count: u32,
+    pub total: Fen,
+    pub greeting: String,
+    pub status: PacketStatus,
+    pub remaining_count: u32,
+    pub remaining_amount: Fen,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub arrival_delay_seconds: u32,
+    pub touched: bool,
+    pub claims: Vec<ClaimView>,
+    /// 手气最佳: the largest share of a lucky packet once every share is claimed (the earliest
+    /// claimant wins a tie).
+    pub best_luck: Option<UserId>,
+}
+
+impl PacketView {
+    /// The view at `now`; `claims` are all claims of the packet, in any order.
+    ///
+    /// # Errors
+    /// Overflow only.
+    pub fn new(packet: &Packet, claims: &[Claim], now: Timestamp) -> Result<PacketView, MoneyError> {
+        let mut claims: Vec<&Claim> = claims.iter().filter(|c| c.packet_id == packet.id).collect();
+        claims.sort_by_key(|c| c.seq);
+        let best_luck = (packet.kind == PacketKind::Lucky && packet.claimed_count == packet.count())
+            .then(|| claims.iter().max_by_key(|c| (c.amount, std::cmp::Reverse(c.seq))).map(|c| c.user_id))
+            .flatten();
+        Ok(PacketView {
+            packet_id: packet.id,
+            kind: packet.kind,
+            sender: packet.sender,
+            group_id: packet.group(),
+            recipient: packet.recipient(),
+            count: packet.count(),
+            total: packet.total,
+            greeting: packet.greeting.clone(),
+            status: packet.status_at(now),
+            remaining_count: packet.count().saturating_sub(packet.claimed_count),
+            remaining_amount: packet.unclaimed()?,
+            created_at: packet.created_at,
+            expires_at: packet.expires_at,
+            arrival_delay_seconds: packet.arrival_delay_s,
+            touched: packet.touched,
+            claims: claims
+                .into_iter()
+                .map(|c| ClaimView {
+                    claim_id: c.id,
+                    user_id: c.user_id,
+                    amount: c.amount,
+                    claimed_at: c.claimed_at,
+                    status: c.status_at(now),
+                    arrives_at: c.arrives_at,
+                })
+                .collect(),
+            best_luck,
+        })
+    }
+}

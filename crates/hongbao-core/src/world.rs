@@ -1,0 +1,610 @@
+//! The state the core decides on, and the changes it decides.
+//!
+//! A [`World`] holds the entities one batch of commands needs. It is either *complete* (the
+//! simulation: everything is in memory, a missing entity does not exist) or *partial* (the
+//! engine: a missing entity is simply not loaded yet). Reading an entity a partial world does
+//! not hold fails with [`Fail::Need`]; the engine loads it from the store and runs the command
+//! again. Commands never change the world before they have read everything they need, so a
+//! rerun sees the same state.
+//!
+//! A command writes into a [`Draft`]; only when it succeeds does the world absorb the draft,
+//! so a refused command changes nothing. The world remembers what changed, and
+//! [`World::take_changes`] hands the engine exactly the rows to write in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::CoreError;
+use crate::event::Event;
+use crate::id::{AccountId, ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Phase, Resolution, Transfer, TransferKind};
+use crate::money::{Fen, MoneyError};
+use crate::packet::{Claim, Packet};
+use crate::time::Timestamp;
+use crate::user::{Group, User};
+
+/// Something a command needs to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    User(UserId),
+    Account(AccountId),
+    Group(GroupId),
+    Packet(PacketId),
+    Claim(ClaimId),
+    /// The claim a person made on a packet, if any.
+    ClaimOf(PacketId, UserId),
+    /// Every claim of a packet.
+    ClaimsOf(PacketId),
+    /// A pending transfer and its status.
+    Pending(TransferId),
+    /// Any transfer.
+    Transfer(TransferId),
+}
+
+/// What a store found for a [`Key`] (`None`: it does not exist).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    User(UserId, Option<User>),
+    Account(AccountId, Option<Account>),
+    Group(GroupId, Option<Group>),
+    Packet(PacketId, Option<Packet>),
+    Claim(ClaimId, Option<Claim>),
+    ClaimOf(PacketId, UserId, Option<Claim>),
+    ClaimsOf(PacketId, Vec<Claim>),
+    Pending(TransferId, Option<PendingTransfer>),
+    Transfer(TransferId, Option<Transfer>),
+}
+
+/// Why a command did not complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fail {
+    /// The world lacks these entities: load them and run the command again.
+    Need(Vec<Key>),
+    /// The rules refuse the command.
+    Refused(CoreError),
+}
+
+impl From<CoreError> for Fail {
+    fn from(err: CoreError) -> Self {
+        Fail::Refused(err)
+    }
+}
+
+impl From<MoneyError> for Fail {
+    fn from(err: MoneyError) -> Self {
+        Fail::Refused(err.into())
+    }
+}
+
+/// Whether a changed row is new or already stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Insert,
+    Update,
+}
+
+/// The rows a batch changed, for the store to write in one transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub users: Vec<(Write, User)>,
+    pub accounts: Vec<(Write, Account)>,
+    pub groups: Vec<(Write, Group)>,
+    pub packets: Vec<(Write, Packet)>,
+    pub claims: Vec<(Write, Claim)>,
+    pub pendings: Vec<(Write, PendingTransfer)>,
+    /// New transfers, in the order they were made.
+    pub transfers: Vec<Transfer>,
+    /// New events, in the order they happened.
+    pub events: Vec<Event>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.accounts.is_empty()
+            && self.groups.is_empty()
+            && self.packets.is_empty()
+            && self.claims.is_empty()
+            && self.pendings.is_empty()
+            && self.transfers.is_empty()
+            && self.events.is_empty()
+    }
+}
+
+/// Entities by id, each `None` when known not to exist.
+type Table<K, V> = HashMap<K, Option<V>>;
+
+#[derive(Debug, Default)]
+struct Dirty {
+    users: BTreeMap<UserId, Write>,
+    accounts: BTreeMap<AccountId, Write>,
+    groups: BTreeMap<GroupId, Write>,
+    packets: BTreeMap<PacketId, Write>,
+    claims: BTreeMap<ClaimId, Write>,
+    pendings: BTreeMap<TransferId, Write>,
+    transfers: Vec<Transfer>,
+    events: Vec<Event>,
+}
+
+fn mark<K: Ord>(dirty: &mut BTreeMap<K, Write>, key: K, existed: bool) {
+    let write = if existed { Write::Update } else { Write::Insert };
+    // A row inserted earlier in the batch stays an insert when changed again.
+    dirty.entry(key).or_insert(write);
+}
+
+fn read<'a, K: std::hash::Hash + Eq, V>(
+    table: &'a Table<K, V>,
+    id: &K,
+    complete: bool,
+    key: Key,
+) -> Result<Option<&'a V>, Fail> {
+    match table.get(id) {
+        Some(entry) => Ok(entry.as_ref()),
+        None if complete => Ok(None),
+        None => Err(Fail::Need(vec![key])),
+    }
+}
+
+/// The entities a batch of commands decides on. See the module documentation.
+#[derive(Debug, Default)]
+pub struct World {
+    complete: bool,
+    users: Table<UserId, User>,
+    accounts: Table<AccountId, Account>,
+    groups: Table<GroupId, Group>,
+    packets: Table<PacketId, Packet>,
+    claims: Table<ClaimId, Claim>,
+    claim_of: HashMap<(PacketId, UserId), Option<ClaimId>>,
+    /// Present only for packets whose full claim list is known.
+    claims_of: HashMap<PacketId, Vec<ClaimId>>,
+    pendings: Table<TransferId, PendingTransfer>,
+    transfers: Table<TransferId, Transfer>,
+    dirty: Dirty,
+}
+
+impl World {
+    /// A world that holds everything: a missing entity does not exist. For the simulation and
+    /// the invariant check.
+    pub fn complete() -> World {
+        World { complete: true, ..World::default() }
+    }
+
+    /// A complete world at the beginning of time: only the external account exists.
+    pub fn genesis() -> World {
+        let mut world = World::complete();
+        let external = Account::open(AccountId::EXTERNAL, AccountKind::External);
+        world.accounts.insert(external.id, Some(external));
+        world
+    }
+
+    /// A world filled on demand from a store.
+    pub fn partial() -> World {
+        World::default()
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    pub fn user(&self, id: UserId) -> Result<Option<&User>, Fail> {
+        read(&self.users, &id, self.complete, Key::User(id))
+    }
+
+    pub fn account(&self, id: AccountId) -> Result<Option<&Account>, Fail> {
+        read(&self.accounts, &id, self.complete, Key::Account(id))
+    }
+
+    pub fn group(&self, id: GroupId) -> Result<Option<&Group>, Fail> {
+        read(&self.groups, &id, self.complete, Key::Group(id))
+    }
+
+    pub fn packet(&self, id: PacketId) -> Result<Option<&Packet>, Fail> {
+        read(&self.packets, &id, self.complete, Key::Packet(id))
+    }
+
+    pub fn claim(&self, id: ClaimId) -> Result<Option<&Claim>, Fail> {
+        read(&self.claims, &id, self.complete, Key::Claim(id))
+    }
+
+    pub fn pending(&self, id: TransferId) -> Result<Option<&PendingTransfer>, Fail> {
+        read(&self.pendings, &id, self.complete, Key::Pending(id))
+    }
+
+    pub fn transfer(&self, id: TransferId) -> Result<Option<&Transfer>, Fail> {
+        read(&self.transfers, &id, self.complete, Key::Transfer(id))
+    }
+
+    /// The claim `user` made on `packet`, if any.
+    pub fn claim_of(&self, packet: PacketId, user: UserId) -> Result<Option<&Claim>, Fail> {
+        match self.claim_of.get(&(packet, user)) {
+            Some(Some(id)) => self.claim(*id),
+            Some(None) => Ok(None),
+            None if self.complete => Ok(None),
+            None => Err(Fail::Need(vec![Key::ClaimOf(packet, user)])),
+        }
+    }
+
+    /// Every claim of `packet`.
+    pub fn claims_of(&self, packet: PacketId) -> Result<Vec<&Claim>, Fail> {
+        match self.claims_of.get(&packet) {
+            Some(ids) => Ok(ids.iter().filter_map(|id| self.claims.get(id).and_then(Option::as_ref)).collect()),
+            None if self.complete => Ok(Vec::new()),
+            None => Err(Fail::Need(vec![Key::ClaimsOf(packet)])),
+        }
+    }
+
+    /// Whether the world already holds what `key` names (so loading it again is pointless).
+    pub fn knows(&self, key: Key) -> bool {
+        self.complete
+            || match key {
+                Key::User(id) => self.users.contains_key(&id),
+                Key::Account(id) => self.accounts.contains_key(&id),
+                Key::Group(id) => self.groups.contains_key(&id),
+                Key::Packet(id) => self.packets.contains_key(&id),
+                Key::Claim(id) => self.claims.contains_key(&id),
+                Key::ClaimOf(packet, user) => self.claim_of.contains_key(&(packet, user)),
+                Key::ClaimsOf(packet) => self.claims_of.contains_key(&packet),
+                Key::Pending(id) => self.pendings.contains_key(&id),
+                Key::Transfer(id) => self.transfers.contains_key(&id),
+            }
+    }
+
+    /// Takes in what a store found. What the world already holds wins: it may have been
+    /// changed by an earlier command of this batch and not be written yet.
+    pub fn learn(&mut self, fact: Fact) {
+        match fact {
+            Fact::User(id, user) => {
+                self.users.entry(id).or_insert(user);
+            }
+            Fact::Account(id, account) => {
+                self.accounts.entry(id).or_insert(account);
+            }
+            Fact::Group(id, group) => {
+                self.groups.entry(id).or_insert(group);
+            }
+            Fact::Packet(id, packet) => {
+                self.packets.entry(id).or_insert(packet);
+            }
+            Fact::Claim(id, claim) => {
+                if let Some(claim) = &claim {
+                    self.claim_of.entry((claim.packet_id, claim.user_id)).or_insert(Some(claim.id));
+                }
+                self.claims.entry(id).or_insert(claim);
+            }
+            Fact::ClaimOf(packet, user, claim) => {
+                self.claim_of.entry((packet, user)).or_insert(claim.as_ref().map(|c| c.id));
+                if let Some(claim) = claim {
+                    self.claims.entry(claim.id).or_insert(Some(claim));
+                }
+            }
+            Fact::ClaimsOf(packet, stored) => {
+                if self.claims_of.contains_key(&packet) {
+                    return;
+                }
+                for claim in stored {
+                    self.claim_of.entry((packet, claim.user_id)).or_insert(Some(claim.id));
+                    self.claims.entry(claim.id).or_insert(Some(claim));
+                }
+                // The stored claims plus those this batch made and has not written yet.
+                let mut ids: Vec<(u32, ClaimId)> =
+                    self.claims.values().flatten().filter(|c| c.packet_id == packet).map(|c| (c.seq, c.id)).collect();
+                ids.sort_unstable();
+                self.claims_of.insert(packet, ids.into_iter().map(|(_, id)| id).collect());
+            }
+            Fact::Pending(id, pending) => {
+                self.pendings.entry(id).or_insert(pending);
+            }
+            Fact::Transfer(id, transfer) => {
+                self.transfers.entry(id).or_insert(transfer);
+            }
+        }
+    }
+
+    /// Absorbs what a successful command decided.
+    pub fn apply(&mut self, draft: Effects) {
+        for user in draft.users {
+            let existed = matches!(self.users.get(&user.id), Some(Some(_)));
+            mark(&mut self.dirty.users, user.id, existed);
+            self.users.insert(user.id, Some(user));
+        }
+        for account in draft.accounts.into_values() {
+            let existed = matches!(self.accounts.get(&account.id), Some(Some(_)));
+            mark(&mut self.dirty.accounts, account.id, existed);
+            self.accounts.insert(account.id, Some(account));
+        }
+        for group in draft.groups {
+            let existed = matches!(self.groups.get(&group.id), Some(Some(_)));
+            mark(&mut self.dirty.groups, group.id, existed);
+            self.groups.insert(group.id, Some(group));
+        }
+        for packet in draft.packets {
+            let existed = matches!(self.packets.get(&packet.id), Some(Some(_)));
+            if !existed {
+                // A new packet has no claims: its (empty) list is known.
+                self.claims_of.entry(packet.id).or_default();
+            }
+            mark(&mut self.dirty.packets, packet.id, existed);
+            self.packets.insert(packet.id, Some(packet));
+        }
+        for claim in draft.claims {
+            let existed = matches!(self.claims.get(&claim.id), Some(Some(_)));
+            if !existed {
+                self.claim_of.insert((claim.packet_id, claim.user_id), Some(claim.id));
+                if let Some(list) = self.claims_of.get_mut(&claim.packet_id) {
+                    list.push(claim.id);
+                }
+            }
+            mark(&mut self.dirty.claims, claim.id, existed);
+            self.claims.insert(claim.id, Some(claim));
+        }
+        for pending in draft.pendings {
+            let id = pending.transfer.id;
+            let existed = matches!(self.pendings.get(&id), Some(Some(_)));
+            mark(&mut self.dirty.pendings, id, existed);
+            self.pendings.insert(id, Some(pending));
+        }
+        for transfer in &draft.transfers {
+            self.transfers.insert(transfer.id, Some(transfer.clone()));
+        }
+        self.dirty.transfers.extend(draft.transfers);
+        self.dirty.events.extend(draft.events);
+    }
+
+    /// The rows changed since the last call, to be written in one transaction.
+    pub fn take_changes(&mut self) -> Changes {
+        let dirty = std::mem::take(&mut self.dirty);
+        fn rows<K: Ord + std::hash::Hash, V: Clone>(dirty: BTreeMap<K, Write>, table: &Table<K, V>) -> Vec<(Write, V)> {
+            dirty
+                .into_iter()
+                .filter_map(|(id, write)| table.get(&id).and_then(Option::as_ref).map(|v| (write, v.clone())))
+                .collect()
+        }
+        Changes {
+            users: rows(dirty.users, &self.users),
+            accounts: rows(dirty.accounts, &self.accounts),
+            groups: rows(dirty.groups, &self.groups),
+            packets: rows(dirty.packets, &self.packets),
+            claims: rows(dirty.claims, &self.claims),
+            pendings: rows(dirty.pendings, &self.pendings),
+            transfers: dirty.transfers,
+            events: dirty.events,
+        }
+    }
+
+    /// Every entity, for the invariant check of a complete world.
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.values().flatten()
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values().flatten()
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values().flatten()
+    }
+
+    pub fn packets(&self) -> impl Iterator<Item = &Packet> {
+        self.packets.values().flatten()
+    }
+
+    pub fn claims(&self) -> impl Iterator<Item = &Claim> {
+        self.claims.values().flatten()
+    }
+
+    pub fn pendings(&self) -> impl Iterator<Item = &PendingTransfer> {
+        self.pendings.values().flatten()
+    }
+
+    pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {
+        self.transfers.values().flatten()
+    }
+}
+
+/// What one command decided: entities to put, transfers and events to append.
+#[derive(Debug, Default)]
+pub struct Effects {
+    users: Vec<User>,
+    accounts: BTreeMap<AccountId, Account>,
+    groups: Vec<Group>,
+    packets: Vec<Packet>,
+    claims: Vec<Claim>,
+    pendings: Vec<PendingTransfer>,
+    transfers: Vec<Transfer>,
+    events: Vec<Event>,
+}
+
+/// A command's scratch space over a read-only world. Accounts are copied in on first use so a
+/// command may move money through the same account several times; everything else is put
+/// whole. Dropping a draft discards it.
+#[derive(Debug)]
+pub struct Draft<'w> {
+    world: &'w World,
+    effects: Effects,
+}
+
+/// Links from a transfer to what it is about, and the sender's note.
+#[derive(Clone, Debug, Default)]
+pub struct Refs {
+    pub packet_id: Option<PacketId>,
+    pub claim_id: Option<ClaimId>,
+    pub note: Option<String>,
+}
+
+impl Refs {
+    pub fn packet(packet_id: PacketId) -> Refs {
+        Refs { packet_id: Some(packet_id), ..Refs::default() }
+    }
+
+    pub fn claim(packet_id: PacketId, claim_id: ClaimId) -> Refs {
+        Refs { packet_id: Some(packet_id), claim_id: Some(claim_id), note: None }
+    }
+}
+
+impl<'w> Draft<'w> {
+    pub fn new(world: &'w World) -> Draft<'w> {
+        Draft { world, effects: Effects::default() }
+    }
+
+    pub fn world(&self) -> &'w World {
+        self.world
+    }
+
+    pub fn into_effects(self) -> Effects {
+        self.effects
+    }
+
+    /// The account as this command has changed it so far.
+    ///
+    /// # Errors
+    /// [`Fail::Need`] when not loaded; [`CoreError::NotFound`] when it does not exist.
+    pub fn account(&mut self, id: AccountId) -> Result<&mut Account, Fail> {
+        if !self.effects.accounts.contains_key(&id) {
+            let account = self.world.account(id)?.ok_or_else(|| CoreError::not_found(format!("account {id}")))?;
+            self.effects.accounts.insert(id, account.clone());
+        }
+        Ok(self.effects.accounts.get_mut(&id).expect("inserted above"))
+    }
+
+    pub fn open_account(&mut self, account: Account) {
+        self.effects.accounts.insert(account.id, account);
+    }
+
+    pub fn put_user(&mut self, user: User) {
+        self.effects.users.push(user);
+    }
+
+    pub fn put_group(&mut self, group: Group) {
+        self.effects.groups.push(group);
+    }
+
+    pub fn put_packet(&mut self, packet: Packet) {
+        self.effects.packets.push(packet);
+    }
+
+    pub fn put_claim(&mut self, claim: Claim) {
+        self.effects.claims.push(claim);
+    }
+
+    pub fn emit(&mut self, event: Event) {
+        self.effects.events.push(event);
+    }
+
+    /// Moves posted money from `debit` to `credit` at once.
+    ///
+    /// # Errors
+    /// [`CoreError::InsufficientFunds`] when `debit` lacks available money; a bad amount.
+    #[allow(clippy::too_many_arguments)]
+    pub fn post(
+        &mut self,
+        id: TransferId,
+        debit: AccountId,
+        credit: AccountId,
+        amount: Fen,
+        kind: TransferKind,
+        refs: Refs,
+        now: Timestamp,
+    ) -> Result<Transfer, Fail> {
+        let transfer = self.transfer(id, debit, credit, amount, kind, Phase::Posted, refs, now)?;
+        self.account(debit)?.debit_posted(amount)?;
+        self.account(credit)?.credit_posted(amount)?;
+        self.effects.transfers.push(transfer.clone());
+        Ok(transfer)
+    }
+
+    /// Reserves money from `debit` for `credit` until `deadline`.
+    ///
+    /// # Errors
+    /// As [`Draft::post`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn pend(
+        &mut self,
+        id: TransferId,
+        debit: AccountId,
+        credit: AccountId,
+        amount: Fen,
+        kind: TransferKind,
+        refs: Refs,
+        now: Timestamp,
+        deadline: Timestamp,
+    ) -> Result<Transfer, Fail> {
+        let phase = Phase::Pending { deadline };
+        let transfer = self.transfer(id, debit, credit, amount, kind, phase, refs, now)?;
+        self.account(debit)?.debit_pending(amount)?;
+        self.account(credit)?.credit_pending(amount)?;
+        self.effects.transfers.push(transfer.clone());
+        self.effects.pendings.push(PendingTransfer {
+            transfer: transfer.clone(),
+            status: PendingStatus::Pending,
+            resolved_at: None,
+        });
+        Ok(transfer)
+    }
+
+    /// Posts or voids a pending transfer, once.
+    ///
+    /// # Errors
+    /// [`CoreError::NotPending`] when it was already resolved.
+    pub fn resolve(
+        &mut self,
+        id: TransferId,
+        pending: &PendingTransfer,
+        resolution: Resolution,
+        now: Timestamp,
+    ) -> Result<Transfer, Fail> {
+        if pending.status != PendingStatus::Pending {
+            return Err(CoreError::NotPending.into());
+        }
+        let original = &pending.transfer;
+        let phase = match resolution {
+            Resolution::Post => Phase::PostPending { pending_id: original.id },
+            Resolution::Void => Phase::VoidPending { pending_id: original.id },
+        };
+        let refs = Refs { packet_id: original.packet_id, claim_id: original.claim_id, note: None };
+        let transfer =
+            self.transfer(id, original.debit, original.credit, original.amount, original.kind, phase, refs, now)?;
+        self.account(original.debit)?.resolve_pending_debit(original.amount, resolution)?;
+        self.account(original.credit)?.resolve_pending_credit(original.amount, resolution)?;
+        self.effects.transfers.push(transfer.clone());
+        self.effects.pendings.push(PendingTransfer {
+            transfer: original.clone(),
+            status: match resolution {
+                Resolution::Post => PendingStatus::Posted,
+                Resolution::Void => PendingStatus::Voided,
+            },
+            resolved_at: Some(now),
+        });
+        Ok(transfer)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transfer(
+        &self,
+        id: TransferId,
+        debit: AccountId,
+        credit: AccountId,
+        amount: Fen,
+        kind: TransferKind,
+        phase: Phase,
+        refs: Refs,
+        now: Timestamp,
+    ) -> Result<Transfer, Fail> {
+        if !amount.is_positive() {
+            return Err(CoreError::invalid("a transfer amount must be at least 1 fen").into());
+        }
+        if debit == credit {
+            return Err(CoreError::invalid("a transfer needs two different accounts").into());
+        }
+        Ok(Transfer {
+            id,
+            debit,
+            credit,
+            amount,
+            kind,
+            phase,
+            packet_id: refs.packet_id,
+            claim_id: refs.claim_id,
+            note: refs.note,
+            created_at: now,
+        })
+    }
+}
