@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::config::Limits;
-use crate::id::{AccountId, TransferId};
+use crate::id::{AccountId, ClaimId, TransferId};
 use crate::ledger::{AccountKind, Balances, PendingStatus, Phase, TransferKind};
 use crate::ops::Reply;
-use crate::packet::{ClaimStatus, PacketStatus};
+use crate::packet::{Claim, ClaimStatus, PacketStatus};
 use crate::world::World;
 
 /// One broken invariant, in words precise enough to find the row.
@@ -205,6 +205,11 @@ fn check_accounts(world: &World, report: &mut Report) {
 
 /// Invariants 3 and 4: escrow matches what is unclaimed; shares and claims add up.
 fn check_packets(world: &World, limits: &Limits, report: &mut Report) {
+    for claim in world.orphan_claims() {
+        report.fail(4, format!("claim {claim} belongs to a packet that does not exist"));
+    }
+    let returned: HashSet<_> =
+        world.transfers().filter(|t| t.kind == TransferKind::ClaimReturn).filter_map(|t| t.claim_id).collect();
     for packet in world.packets() {
         let id = packet.id;
         let shares: i128 = packet.shares.iter().map(|s| i128::from(s.get())).sum();
@@ -247,7 +252,7 @@ fn check_packets(world: &World, limits: &Limits, report: &mut Report) {
             if claim.status == ClaimStatus::Pending {
                 pending_claims += i128::from(claim.amount.get());
             }
-            check_claim_ledger(world, claim, report);
+            check_claim_ledger(world, claim, &returned, report);
         }
         seqs.sort_unstable();
         if seqs.iter().copied().ne(0..packet.claimed_count) {
@@ -311,7 +316,7 @@ fn check_packets(world: &World, limits: &Limits, report: &mut Report) {
 }
 
 /// A claim's status agrees with the transfers that moved its money.
-fn check_claim_ledger(world: &World, claim: &crate::packet::Claim, report: &mut Report) {
+fn check_claim_ledger(world: &World, claim: &Claim, returned: &HashSet<ClaimId>, report: &mut Report) {
     let Ok(Some(transfer)) = world.transfer(claim.transfer_id) else {
         report.fail(4, format!("claim {} has no transfer {}", claim.id, claim.transfer_id));
         return;
@@ -322,12 +327,13 @@ fn check_claim_ledger(world: &World, claim: &crate::packet::Claim, report: &mut 
         report.fail(4, format!("claim {} does not match its transfer {}", claim.id, transfer.id));
     }
     let pending = world.pending(claim.transfer_id).ok().flatten().map(|p| p.status);
-    let returned = || world.transfers().any(|t| t.kind == TransferKind::ClaimReturn && t.claim_id == Some(claim.id));
     let fits = match claim.status {
         ClaimStatus::Pending => pending == Some(PendingStatus::Pending),
         ClaimStatus::Arrived => pending.is_none() || pending == Some(PendingStatus::Posted),
         ClaimStatus::Revoked => pending == Some(PendingStatus::Voided),
-        ClaimStatus::Returned => (pending.is_none() || pending == Some(PendingStatus::Posted)) && returned(),
+        ClaimStatus::Returned => {
+            (pending.is_none() || pending == Some(PendingStatus::Posted)) && returned.contains(&claim.id)
+        }
     };
     if !fits {
         report.fail(4, format!("claim {} is {} but its transfer is {pending:?}", claim.id, claim.status.as_str()));

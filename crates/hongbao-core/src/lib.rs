@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod money;
 pub mod ops;
 pub mod packet;
+pub mod query;
 pub mod split;
 pub mod time;
 pub mod user;

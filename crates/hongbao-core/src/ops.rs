@@ -272,10 +272,10 @@ fn packet<'w>(d: &Draft<'w>, id: PacketId) -> Result<&'w Packet, Fail> {
 
 /// The packet and its group, if `actor` may see it; otherwise "not found", never "forbidden",
 /// so that packet ids cannot be probed.
-fn visible_packet<'w>(d: &Draft<'w>, actor: UserId, id: PacketId) -> Result<(&'w Packet, Option<&'w Group>), Fail> {
-    let packet = packet(d, id)?;
+pub(crate) fn visible_packet(world: &World, actor: UserId, id: PacketId) -> Result<(&Packet, Option<&Group>), Fail> {
+    let packet = world.packet(id)?.ok_or_else(|| CoreError::not_found("packet"))?;
     let group = match packet.group() {
-        Some(group) => d.world().group(group)?,
+        Some(group) => world.group(group)?,
         None => None,
     };
     if !packet.visible_to(actor, group) {
@@ -481,7 +481,7 @@ fn open_packet<R: CryptoRng>(
     actor: UserId,
     id: PacketId,
 ) -> Result<Reply, Fail> {
-    let (packet, _) = visible_packet(d, actor, id)?;
+    let (packet, _) = visible_packet(d.world(), actor, id)?;
     let claims: Vec<Claim> = d.world().claims_of(id)?.into_iter().cloned().collect();
     let mut packet = packet.clone();
     if actor != packet.sender && !packet.touched {
@@ -498,7 +498,7 @@ fn claim_packet<R: CryptoRng>(
     actor: UserId,
     id: PacketId,
 ) -> Result<Reply, Fail> {
-    let (packet, group) = visible_packet(d, actor, id)?;
+    let (packet, group) = visible_packet(d.world(), actor, id)?;
     if !packet.may_claim(actor, group, ctx.limits) {
         return Err(CoreError::forbidden("the sender may not claim a share of this packet").into());
     }
@@ -574,7 +574,7 @@ fn recall_packet<R: CryptoRng>(
     actor: UserId,
     id: PacketId,
 ) -> Result<Reply, Fail> {
-    let (packet, _) = visible_packet(d, actor, id)?;
+    let (packet, _) = visible_packet(d.world(), actor, id)?;
     if actor != packet.sender {
         return Err(CoreError::forbidden("only the sender may recall a packet").into());
     }
@@ -639,6 +639,9 @@ fn return_claim<R: CryptoRng>(
     id: ClaimId,
 ) -> Result<Reply, Fail> {
     let (claim, packet) = claim_for(d, actor, id, false)?;
+    if packet.sender == actor {
+        return Err(CoreError::conflict("this share came from your own packet: there is nobody to return it to").into());
+    }
     match claim.status_at(ctx.now) {
         ClaimStatus::Arrived => {}
         ClaimStatus::Pending => {

@@ -89,9 +89,11 @@ pub fn split_lucky(total: Fen, count: u32, limits: &Limits, rng: &mut impl Crypt
     let mut left = total.get();
     for n in (2..=i64::from(count)).rev() {
         // Bounds that keep every later share within [min, max]; all products fit because
-        // left ≤ count × max was checked above.
+        // left ≤ count × max was checked above. ⌊2·left/n⌋ is computed without forming 2·left,
+        // which can overflow when the limits allow totals near i64::MAX.
+        let double_mean = left / n * 2 + left % n * 2 / n;
         let lo = min.max(left - (n - 1) * max);
-        let hi = (2 * left / n - 1).min(max).min(left - (n - 1) * min).max(lo);
+        let hi = (double_mean - 1).min(max).min(left - (n - 1) * min).max(lo);
         let share = rng.random_range(lo..=hi);
         shares.push(Fen::new(share));
         left -= share;

@@ -13,7 +13,8 @@ use crate::time::Timestamp;
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Active,
-    /// Locked by risk control: nothing may leave the wallet, money may still arrive.
+    /// Locked by risk control: nothing may leave the wallet and no packet may be claimed
+    /// (423 `account_frozen`); deposits, refunds and transfers from others still arrive.
     Locked,
 }
 

@@ -158,6 +158,7 @@ pub struct World {
     claims_of: HashMap<PacketId, Vec<ClaimId>>,
     pendings: Table<TransferId, PendingTransfer>,
     transfers: Table<TransferId, Transfer>,
+    orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
 
@@ -174,6 +175,32 @@ impl World {
         let external = Account::open(AccountId::EXTERNAL, AccountKind::External);
         world.accounts.insert(external.id, Some(external));
         world
+    }
+
+    /// A complete world holding exactly these facts, as a store dumps them for the check.
+    pub fn complete_from(facts: impl IntoIterator<Item = Fact>) -> World {
+        let mut world = World::complete();
+        for fact in facts {
+            world.learn(fact);
+        }
+        // Index every packet's claims in one pass rather than per packet.
+        let mut by_packet: HashMap<PacketId, Vec<(u32, ClaimId)>> = HashMap::new();
+        for claim in world.claims.values().flatten() {
+            by_packet.entry(claim.packet_id).or_default().push((claim.seq, claim.id));
+        }
+        for packet in world.packets.values().flatten() {
+            let mut ids = by_packet.remove(&packet.id).unwrap_or_default();
+            ids.sort_unstable();
+            world.claims_of.insert(packet.id, ids.into_iter().map(|(_, id)| id).collect());
+        }
+        // Claims of packets that do not exist stay unindexed; the check reports them.
+        world.orphan_claims = by_packet.into_values().flatten().map(|(_, id)| id).collect();
+        world
+    }
+
+    /// Claims whose packet does not exist (only a damaged store has any).
+    pub fn orphan_claims(&self) -> &[ClaimId] {
+        &self.orphan_claims
     }
 
     /// A world filled on demand from a store.

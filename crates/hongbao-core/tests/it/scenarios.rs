@@ -1,0 +1,311 @@
+//! Scenarios the engine and the API rely on: delayed arrival, revoking and returning claims,
+//! expiry refunds, 手气最佳 and a crowd grabbing one packet.
+
+use hongbao_core::ops::TransferStatus;
+use hongbao_core::packet::{ClaimStatus, PacketStatus};
+use hongbao_core::{Command, CoreError, Fen, Limits, PacketSpec, UserId};
+
+use crate::support::Harness;
+
+const FUNDS_FEN: i64 = 1_000_000;
+
+/// alice, bob, carol and dave in one group, alice with money; eve is a stranger.
+struct Family {
+    h: Harness,
+    alice: UserId,
+    bob: UserId,
+    carol: UserId,
+    dave: UserId,
+    eve: UserId,
+    group: hongbao_core::GroupId,
+}
+
+impl Family {
+    fn new() -> Family {
+        let mut h = Harness::new();
+        let alice = h.funded_user(FUNDS_FEN);
+        let (bob, carol, dave, eve) = (h.user(), h.user(), h.user(), h.user());
+        let group = h.group(alice, &[bob, carol, dave]);
+        Family { h, alice, bob, carol, dave, eve, group }
+    }
+
+    fn normal(&self, count: u32, amount_each: i64) -> PacketSpec {
+        PacketSpec::Normal { group_id: self.group, count, amount_each: Fen::new(amount_each) }
+    }
+}
+
+#[test]
+fn a_delayed_claim_is_pending_until_it_arrives_and_is_posted_exactly_once() {
+    for delay_s in [7200, 86_400] {
+        let mut f = Family::new();
+        let packet = f.h.send(f.alice, f.normal(3, 250), delay_s);
+        let claimed_at = f.h.now;
+        let receipt = f.h.claim(f.bob, packet);
+        assert_eq!(receipt.status, ClaimStatus::Pending);
+        assert_eq!(receipt.amount, Fen::new(250));
+        assert_eq!(receipt.arrives_at, claimed_at.plus_seconds(delay_s));
+        let bob = f.h.wallet(f.bob);
+        assert_eq!((bob.balance, bob.pending_in, bob.available), (0, 250, 0), "pending money is not bob's yet");
+
+        let transfer = f.h.claim_record(receipt.claim_id).transfer_id;
+        // Not yet due: the job does nothing, even one millisecond before.
+        f.h.now = receipt.arrives_at.plus_millis(-1);
+        assert!(!f.h.settle(transfer));
+        assert_eq!(f.h.wallet(f.bob).balance, 0);
+        // Due: posted once, and never again.
+        f.h.now = receipt.arrives_at;
+        let due: Vec<_> = f.h.world.pendings().filter(|p| p.deadline() <= f.h.now).map(|p| p.transfer.id).collect();
+        assert_eq!(due, vec![transfer], "the job finds exactly this pending claim");
+        assert!(f.h.settle(transfer));
+        assert_eq!(f.h.claim_record(receipt.claim_id).status, ClaimStatus::Arrived);
+        let bob = f.h.wallet(f.bob);
+        assert_eq!((bob.balance, bob.pending_in, bob.available), (250, 0, 250));
+        let after = f.h.snapshot();
+        assert!(!f.h.settle(transfer), "a second run at the same instant changes nothing");
+        f.h.advance_s(86_400);
+        assert!(!f.h.settle(transfer), "nor does a later one");
+        assert_eq!(f.h.snapshot(), after);
+    }
+}
+
+#[test]
+fn the_sender_can_revoke_a_pending_claim_but_not_after_it_arrived() {
+    let mut f = Family::new();
+    let packet = f.h.send(f.alice, f.normal(3, 400), 7200);
+    let after_send = f.h.balance(f.alice);
+    let bobs = f.h.claim(f.bob, packet);
+
+    // Only the sender may revoke; the claimant is forbidden and a stranger sees nothing.
+    let revoke = |actor| Command::RevokeClaim { actor, claim: bobs.claim_id };
+    assert!(matches!(f.h.refused(revoke(f.bob)), CoreError::Forbidden { .. }));
+    assert_eq!(f.h.refused(revoke(f.eve)), CoreError::not_found("claim"));
+
+    f.h.advance_s(3600);
+    let detail = f.h.revoke_claim(f.alice, bobs.claim_id);
+    assert_eq!(detail.status, ClaimStatus::Revoked);
+    assert_eq!(f.h.claim_record(bobs.claim_id).status, ClaimStatus::Revoked);
+    assert_eq!(f.h.balance(f.alice), after_send + 400, "the revoked amount went back to the sender");
+    let bob = f.h.wallet(f.bob);
+    assert_eq!((bob.balance, bob.pending_in), (0, 0));
+    assert_eq!(f.h.refused(revoke(f.alice)), CoreError::NotPending, "a claim is revoked once");
+    let transfer = f.h.claim_record(bobs.claim_id).transfer_id;
+    f.h.now = bobs.arrives_at;
+    assert!(!f.h.settle(transfer), "a revoked claim never arrives");
+    assert_eq!(f.h.balance(f.bob), 0);
+
+    // Carol's claim reaches its arrival time: from then on it is hers, job or no job.
+    let carols = f.h.claim(f.carol, packet);
+    f.h.now = carols.arrives_at;
+    let err = f.h.refused(Command::RevokeClaim { actor: f.alice, claim: carols.claim_id });
+    assert_eq!(err, CoreError::NotPending);
+    assert!(f.h.settle(f.h.claim_record(carols.claim_id).transfer_id));
+    let err = f.h.refused(Command::RevokeClaim { actor: f.alice, claim: carols.claim_id });
+    assert_eq!(err, CoreError::NotPending);
+    assert_eq!(f.h.balance(f.carol), 400);
+}
+
+#[test]
+fn a_pending_transfer_can_be_revoked_by_its_sender_until_it_arrives() {
+    let mut f = Family::new();
+    let receipt = f.h.transfer(f.alice, f.bob, 1_000, 7200);
+    assert_eq!(receipt.status, TransferStatus::Pending);
+    assert_eq!(f.h.wallet(f.alice).available, FUNDS_FEN - 1_000);
+    let revoke = |actor| Command::RevokeTransfer { actor, transfer: receipt.transfer_id };
+    assert!(matches!(f.h.refused(revoke(f.bob)), CoreError::Forbidden { .. }));
+    assert_eq!(f.h.refused(revoke(f.eve)), CoreError::not_found("transfer"));
+    f.h.ok(revoke(f.alice));
+    assert_eq!(f.h.wallet(f.alice).available, FUNDS_FEN);
+    assert_eq!(f.h.wallet(f.bob).pending_in, 0);
+    assert_eq!(f.h.refused(revoke(f.alice)), CoreError::NotPending);
+
+    let second = f.h.transfer(f.alice, f.bob, 2_000, 86_400);
+    f.h.now = second.arrives_at;
+    let err = f.h.refused(Command::RevokeTransfer { actor: f.alice, transfer: second.transfer_id });
+    assert_eq!(err, CoreError::NotPending, "at its arrival time the money is the recipient's");
+    assert!(f.h.settle(second.transfer_id));
+    assert!(!f.h.settle(second.transfer_id));
+    assert_eq!(f.h.balance(f.bob), 2_000);
+    assert_eq!(f.h.balance(f.alice), FUNDS_FEN - 2_000);
+}
+
+#[test]
+fn a_voluntary_return_moves_the_amount_back_exactly_once() {
+    let mut f = Family::new();
+    let packet = f.h.send(f.alice, f.normal(3, 300), 0);
+    let after_send = f.h.balance(f.alice);
+    let bobs = f.h.claim(f.bob, packet);
+    assert_eq!(f.h.balance(f.bob), 300);
+
+    let give_back = |actor| Command::ReturnClaim { actor, claim: bobs.claim_id };
+    assert!(matches!(f.h.refused(give_back(f.alice)), CoreError::Forbidden { .. }), "only the claimant returns");
+    assert_eq!(f.h.refused(give_back(f.eve)), CoreError::not_found("claim"));
+    let detail = f.h.return_claim(f.bob, bobs.claim_id);
+    assert_eq!(detail.status, ClaimStatus::Returned);
+    assert_eq!(f.h.balance(f.bob), 0);
+    assert_eq!(f.h.balance(f.alice), after_send + 300);
+    assert!(matches!(f.h.refused(give_back(f.bob)), CoreError::Conflict { .. }), "a claim is returned once");
+    assert_eq!(f.h.balance(f.alice), after_send + 300);
+
+    // A returned share is not offered again: the packet still counts it as claimed.
+    assert_eq!(f.h.packet(packet).claimed_count, 1);
+    assert_eq!(f.h.refused(Command::ClaimPacket { actor: f.bob, packet }), CoreError::AlreadyClaimed);
+}
+
+#[test]
+fn a_pending_claim_cannot_be_returned_until_it_arrives_and_then_is_posted_and_returned_together() {
+    let mut f = Family::new();
+    let packet = f.h.send(f.alice, f.normal(3, 300), 7200);
+    let after_send = f.h.balance(f.alice);
+    let carols = f.h.claim(f.carol, packet);
+    let err = f.h.refused(Command::ReturnClaim { actor: f.carol, claim: carols.claim_id });
+    assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
+    // Due but the job has not run: returning posts it first, as the job would, then returns it.
+    f.h.now = carols.arrives_at;
+    f.h.return_claim(f.carol, carols.claim_id);
+    assert_eq!(f.h.wallet(f.carol), Default::default(), "carol ends with nothing, nothing pending");
+    assert_eq!(f.h.balance(f.alice), after_send + 300);
+    let transfer = f.h.claim_record(carols.claim_id).transfer_id;
+    assert!(!f.h.settle(transfer), "the return already posted the pending claim");
+}
+
+#[test]
+fn expiry_refunds_exactly_the_unclaimed_remainder_once() {
+    let mut f = Family::new();
+    let packet = f.h.send(f.alice, PacketSpec::Lucky { group_id: f.group, count: 4, total: Fen::new(1_000) }, 0);
+    let after_send = f.h.balance(f.alice);
+    let claimed = f.h.claim(f.bob, packet).amount.get() + f.h.claim(f.carol, packet).amount.get();
+    let expires_at = f.h.packet(packet).expires_at;
+    assert_eq!(expires_at, crate::support::T0.plus_seconds(86_400));
+
+    f.h.now = expires_at.plus_millis(-1);
+    assert!(!f.h.expire(packet), "not due one millisecond early");
+    f.h.now = expires_at;
+    let err = f.h.refused(Command::ClaimPacket { actor: f.dave, packet });
+    assert_eq!(err, CoreError::PacketExpired, "expired at its expiry even before the job ran");
+    let due: Vec<_> =
+        f.h.world
+            .packets()
+            .filter(|p| p.status == PacketStatus::Active && p.expires_at <= f.h.now)
+            .map(|p| p.id)
+            .collect();
+    assert_eq!(due, vec![packet]);
+    assert!(f.h.expire(packet));
+    assert_eq!(f.h.balance(f.alice), after_send + 1_000 - claimed, "refund is the unclaimed remainder");
+    assert_eq!(f.h.packet(packet).status, PacketStatus::Expired);
+    assert_eq!(f.h.escrow(packet).balance, 0);
+    let after = f.h.snapshot();
+    assert!(!f.h.expire(packet), "the second run at the same instant changes nothing");
+    f.h.advance_s(3600);
+    assert!(!f.h.expire(packet));
+    assert_eq!(f.h.snapshot(), after);
+    assert_eq!(f.h.refused(Command::ClaimPacket { actor: f.dave, packet }), CoreError::PacketExpired);
+}
+
+#[test]
+fn expiry_keeps_pending_claims_in_escrow_until_they_arrive() {
+    let mut f = Family::new();
+    let packet = f.h.send(f.alice, f.normal(3, 100), 86_400);
+    let after_send = f.h.balance(f.alice);
+    let bobs = f.h.claim(f.bob, packet);
+    f.h.advance_s(60);
+    let carols = f.h.claim(f.carol, packet);
+    f.h.now = f.h.packet(packet).expires_at;
+    assert!(f.h.expire(packet));
+    assert_eq!(f.h.balance(f.alice), after_send + 100, "only the unclaimed share is refunded");
+    let escrow = f.h.escrow(packet);
+    assert_eq!((escrow.balance, escrow.pending_out, escrow.available), (200, 200, 0));
+    // Bob's claim arrives now; carol's is still pending and alice may still revoke it.
+    assert!(f.h.settle(f.h.claim_record(bobs.claim_id).transfer_id));
+    f.h.revoke_claim(f.alice, carols.claim_id);
+    assert_eq!(f.h.balance(f.alice), after_send + 200);
+    assert_eq!(f.h.balance(f.bob), 100);
+    assert_eq!(f.h.escrow(packet), Default::default(), "the escrow ends empty");
+}
+
+#[test]
+fn best_luck_is_set_on_a_lucky_packet_only_when_every_share_is_claimed() {
+    let mut f = Family::new();
+    let packet = f.h.send(f.alice, PacketSpec::Lucky { group_id: f.group, count: 3, total: Fen::new(1_000) }, 0);
+    let mut claims = Vec::new();
+    for claimer in [f.bob, f.carol, f.dave] {
+        assert_eq!(f.h.open(f.alice, packet).best_luck, None, "no best luck before every share is claimed");
+        claims.push((claimer, f.h.claim(claimer, packet).amount));
+    }
+    let view = f.h.open(f.alice, packet);
+    assert_eq!(view.status, PacketStatus::Exhausted);
+    let best = claims.iter().map(|(_, amount)| *amount).max().expect("three claims");
+    let expected = claims.iter().find(|(_, amount)| *amount == best).map(|(user, _)| *user);
+    assert_eq!(view.best_luck, expected, "the largest share, the earliest claimant on a tie");
+
+    // A normal packet never has one, even when every share is claimed.
+    let normal = f.h.send(f.alice, f.normal(2, 100), 0);
+    f.h.claim(f.bob, normal);
+    f.h.claim(f.carol, normal);
+    assert_eq!(f.h.open(f.alice, normal).best_luck, None);
+    // Nor does a lucky packet that expired with shares left.
+    let partly = f.h.send(f.alice, PacketSpec::Lucky { group_id: f.group, count: 3, total: Fen::new(300) }, 0);
+    f.h.claim(f.bob, partly);
+    f.h.now = f.h.packet(partly).expires_at;
+    assert!(f.h.expire(partly));
+    assert_eq!(f.h.open(f.alice, partly).best_luck, None);
+}
+
+#[test]
+fn a_thousand_claimers_on_a_hundred_share_packet_get_exactly_a_hundred_shares() {
+    let limits = Limits { group_members_max: 1_001, ..Limits::default() };
+    for lucky in [false, true] {
+        let mut h = Harness::with_limits(limits.clone());
+        let sender = h.funded_user(FUNDS_FEN);
+        let crowd: Vec<UserId> = (0..1_000).map(|_| h.user()).collect();
+        let group = h.group(sender, &crowd);
+        let spec = if lucky {
+            PacketSpec::Lucky { group_id: group, count: 100, total: Fen::new(88_888) }
+        } else {
+            PacketSpec::Normal { group_id: group, count: 100, amount_each: Fen::new(888) }
+        };
+        let packet = h.send(sender, spec, 0);
+        let total = h.packet(packet).total.get();
+        let (mut won, mut exhausted, mut paid) = (0, 0, 0i64);
+        for &claimer in &crowd {
+            match h.run(Command::ClaimPacket { actor: claimer, packet }) {
+                Ok(_) => {
+                    won += 1;
+                    paid += h.balance(claimer);
+                }
+                Err(CoreError::PacketExhausted) => exhausted += 1,
+                Err(other) => panic!("claimer got {other:?}"),
+            }
+        }
+        assert_eq!((won, exhausted), (100, 900), "lucky: {lucky}");
+        assert_eq!(paid, total, "the hundred shares add up to the total (lucky: {lucky})");
+        assert_eq!(h.packet(packet).status, PacketStatus::Exhausted);
+        assert_eq!(h.escrow(packet), Default::default());
+        assert_eq!(h.balance(sender), FUNDS_FEN - total);
+    }
+}
+
+#[test]
+fn a_locked_user_cannot_pay_but_money_still_reaches_them() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(5_000) });
+    let packet = f.h.send(f.bob, PacketSpec::Exclusive { recipient: f.carol, amount: Fen::new(100) }, 0);
+    f.h.ok(Command::LockUser { user: f.bob });
+    let pays = [
+        Command::Withdraw { actor: f.bob, amount: Fen::new(1) },
+        Command::Transfer { actor: f.bob, to: f.carol, amount: Fen::new(1), note: None, arrival_delay_s: 0 },
+        Command::SendPacket { actor: f.bob, spec: f.normal(1, 1), greeting: None, arrival_delay_s: 0 },
+    ];
+    for command in pays.clone() {
+        assert_eq!(f.h.refused(command), CoreError::AccountFrozen);
+    }
+    // Money arriving is not paying: deposits, transfers and a recall still reach a locked wallet.
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(1_000) });
+    f.h.transfer(f.alice, f.bob, 2_000, 0);
+    assert_eq!(f.h.recall(f.bob, packet).refunded, Fen::new(100));
+    assert_eq!(f.h.balance(f.bob), 8_000);
+    f.h.ok(Command::UnlockUser { user: f.bob });
+    for command in pays {
+        f.h.ok(command);
+    }
+    assert_eq!(f.h.balance(f.bob), 8_000 - 3);
+}

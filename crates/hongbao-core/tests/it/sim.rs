@@ -1,0 +1,1225 @@
+//! A deterministic simulation: random sequences of every command against a fake clock, with
+//! the background jobs run the way the engine runs them, and every invariant checked after
+//! every step.
+//!
+//! The run is split into bounded episodes, each in a fresh world, because the full check is
+//! O(state): many short episodes keep it affordable while still reaching deep states (expired
+//! packets with pending claims, revoked and returned claims, locked and frozen wallets).
+//!
+//! Environment:
+//! - `HONGBAO_SIM_OPS`: operations to run in total (default [`DEFAULT_OPS`]);
+//! - `HONGBAO_SIM_SEED`: one base seed instead of the fixed [`DEFAULT_SEEDS`];
+//! - `HONGBAO_SIM_EPISODE`: run only this episode of the base seed (to replay a failure).
+//!
+//! An episode depends on nothing but its seed, so a failure replays exactly from the line it
+//! prints.
+
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use hongbao_core::ledger::{AccountKind, PendingStatus};
+use hongbao_core::ops::TransferStatus;
+use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
+use hongbao_core::user::UserStatus;
+use hongbao_core::{
+    AccountId, ClaimId, Command, CoreError, Fen, GroupId, Limits, PacketId, PacketSpec, RecallRefusal, Reply,
+    Timestamp, TransferId, UserId, World, invariants,
+};
+use rand::rngs::ChaCha8Rng;
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
+
+use crate::support::{self, Wallet, fingerprint, join, wallet_of};
+
+/// Operations in the default run (`cargo test`): comfortably more than 100 000.
+const DEFAULT_OPS: u64 = 120_000;
+/// Commands per episode; each episode starts from an empty world.
+const EPISODE_OPS: u64 = 1_000;
+/// Base seeds of the default run; episodes are spread over them.
+const DEFAULT_SEEDS: [u64; 4] = [0x5eed_0001, 0xdead_beef, 0x2026_1118, 0x0bad_cafe];
+
+/// How one kind of command fared.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    ok: u64,
+    refused: u64,
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    ops: u64,
+    episodes: u64,
+    clock_moves: u64,
+    by_kind: BTreeMap<&'static str, Tally>,
+    /// Refusals by command kind and error code, for `HONGBAO_SIM_VERBOSE`.
+    refusals: BTreeMap<(&'static str, &'static str), u64>,
+}
+
+impl Stats {
+    fn add(&mut self, other: &Stats) {
+        self.ops += other.ops;
+        self.episodes += other.episodes;
+        self.clock_moves += other.clock_moves;
+        for (kind, tally) in &other.by_kind {
+            let mine = self.by_kind.entry(kind).or_default();
+            mine.ok += tally.ok;
+            mine.refused += tally.refused;
+        }
+        for (key, n) in &other.refusals {
+            *self.refusals.entry(*key).or_default() += n;
+        }
+    }
+}
+
+/// Every kind the simulation must have seen both succeed and be refused. For the jobs,
+/// "succeeded" means something was due and "refused" that nothing was.
+const KINDS: [&str; 20] = [
+    "create_user",
+    "create_group",
+    "deposit",
+    "withdraw",
+    "send_normal",
+    "send_lucky",
+    "send_exclusive",
+    "open_packet",
+    "claim_packet",
+    "recall_packet",
+    "revoke_claim",
+    "return_claim",
+    "transfer",
+    "revoke_transfer",
+    "lock_user",
+    "unlock_user",
+    "freeze_funds",
+    "unfreeze_funds",
+    "expire_packet",
+    "settle_pending",
+];
+
+fn kind_of(command: &Command) -> &'static str {
+    match command {
+        Command::CreateUser { .. } => "create_user",
+        Command::CreateGroup { .. } => "create_group",
+        Command::Deposit { .. } => "deposit",
+        Command::Withdraw { .. } => "withdraw",
+        Command::SendPacket { spec: PacketSpec::Normal { .. }, .. } => "send_normal",
+        Command::SendPacket { spec: PacketSpec::Lucky { .. }, .. } => "send_lucky",
+        Command::SendPacket { spec: PacketSpec::Exclusive { .. }, .. } => "send_exclusive",
+        Command::OpenPacket { .. } => "open_packet",
+        Command::ClaimPacket { .. } => "claim_packet",
+        Command::RecallPacket { .. } => "recall_packet",
+        Command::RevokeClaim { .. } => "revoke_claim",
+        Command::ReturnClaim { .. } => "return_claim",
+        Command::Transfer { .. } => "transfer",
+        Command::RevokeTransfer { .. } => "revoke_transfer",
+        Command::LockUser { .. } => "lock_user",
+        Command::UnlockUser { .. } => "unlock_user",
+        Command::FreezeFunds { .. } => "freeze_funds",
+        Command::UnfreezeFunds { .. } => "unfreeze_funds",
+        Command::ExpirePacket { .. } => "expire_packet",
+        Command::SettlePending { .. } => "settle_pending",
+    }
+}
+
+/// What the generator knows a command must do, when it chose the arguments to make it so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// A plausible command: it may succeed or be refused, depending on the state.
+    Either,
+    /// Deliberately wrong: it must be refused with this error code.
+    Refused(&'static str),
+}
+
+/// A splitmix64 step: spreads (base seed, episode) over the seed space.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn episode_seed(base: u64, episode: u64) -> u64 {
+    mix(base ^ mix(episode))
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    let text = text.trim();
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    Some(parsed.unwrap_or_else(|_| panic!("{name}={text:?} is not a number")))
+}
+
+#[test]
+fn seeded_simulation_keeps_every_invariant_after_every_step() {
+    let started = Instant::now();
+    let ops_wanted = env_u64("HONGBAO_SIM_OPS").unwrap_or(DEFAULT_OPS);
+    let seeds: Vec<u64> = env_u64("HONGBAO_SIM_SEED").map_or_else(|| DEFAULT_SEEDS.to_vec(), |seed| vec![seed]);
+    let only_episode = env_u64("HONGBAO_SIM_EPISODE");
+
+    // (base seed, episode index) for every episode, spread evenly over the seeds.
+    let per_seed = ops_wanted.div_ceil(EPISODE_OPS * seeds.len() as u64).max(1);
+    let work: Vec<(u64, u64)> = match only_episode {
+        Some(episode) => seeds.iter().map(|&seed| (seed, episode)).collect(),
+        None => seeds.iter().flat_map(|&seed| (0..per_seed).map(move |episode| (seed, episode))).collect(),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 4);
+    let total = Mutex::new(Stats::default());
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let (work, total) = (&work, &total);
+            scope.spawn(move || {
+                let mut mine = Stats::default();
+                for &(seed, episode) in work.iter().skip(t).step_by(threads) {
+                    mine.add(&run_episode(seed, episode));
+                }
+                total.lock().expect("no thread panicked holding the lock").add(&mine);
+            });
+        }
+    });
+    let stats = total.into_inner().expect("no thread panicked holding the lock");
+
+    let tallies: Vec<String> = stats.by_kind.iter().map(|(kind, t)| format!("{kind} {}/{}", t.ok, t.refused)).collect();
+    println!(
+        "simulation: {} ops in {} episodes ({} clock moves, seeds {:x?}) in {:.1?}; ok/refused (jobs: due/idle): {}",
+        stats.ops,
+        stats.episodes,
+        stats.clock_moves,
+        seeds,
+        started.elapsed(),
+        tallies.join(", ")
+    );
+    if std::env::var_os("HONGBAO_SIM_VERBOSE").is_some() {
+        for ((kind, code), n) in &stats.refusals {
+            println!("  {kind} refused as {code}: {n}");
+        }
+    }
+    if only_episode.is_none() {
+        assert!(stats.ops >= ops_wanted, "ran {} ops, wanted {ops_wanted}", stats.ops);
+        for kind in KINDS {
+            let tally = stats.by_kind.get(kind).copied().unwrap_or_default();
+            assert!(tally.ok > 0, "{kind} never succeeded: the simulation does not exercise it");
+            assert!(tally.refused > 0, "{kind} was never refused: the simulation does not exercise it");
+        }
+    }
+}
+
+#[test]
+fn an_episode_replays_exactly_from_its_seed() {
+    let (mut a, mut b) = (Episode::new(0x7e57, 3), Episode::new(0x7e57, 3));
+    a.tracing = true;
+    b.tracing = true;
+    for _ in 0..300 {
+        a.step();
+        b.step();
+    }
+    assert_eq!(a.trace, b.trace, "the same seed gives the same commands and answers");
+    assert_eq!(fingerprint(&a.world), fingerprint(&b.world));
+    let mut c = Episode::new(0x7e57, 4);
+    c.tracing = true;
+    for _ in 0..300 {
+        c.step();
+    }
+    assert_ne!(a.trace, c.trace, "another episode takes another path");
+}
+
+/// Runs one episode, printing how to replay it if anything in it fails.
+fn run_episode(seed: u64, episode: u64) -> Stats {
+    let mut ep = Episode::new(seed, episode);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        while ep.stats.ops < EPISODE_OPS {
+            ep.step();
+        }
+        ep.finish();
+    }));
+    if let Err(cause) = result {
+        eprintln!(
+            "simulation failed: base seed {seed:#x}, episode {episode} (episode seed {:#x}), step {}, \
+             at {} (+{} ms), last command {:?}\nreplay with HONGBAO_SIM_SEED={seed:#x} HONGBAO_SIM_EPISODE={episode}",
+            episode_seed(seed, episode),
+            ep.step,
+            ep.now,
+            ep.now.millis() - support::T0.millis(),
+            ep.last,
+        );
+        panic::resume_unwind(cause);
+    }
+    ep.stats.episodes = 1;
+    ep.stats
+}
+
+/// One episode: a world, the generator's memory of what it created, and the model the rules are
+/// checked against.
+struct Episode {
+    world: World,
+    limits: Limits,
+    /// Chooses what to do next.
+    dice: ChaCha8Rng,
+    /// The core's random source (ids, lucky splits).
+    core_rng: ChaCha8Rng,
+    now: Timestamp,
+    step: u64,
+    last: Option<Command>,
+    users: Vec<UserId>,
+    groups: Vec<GroupId>,
+    packets: Vec<PacketId>,
+    claims: Vec<ClaimId>,
+    transfers: Vec<TransferId>,
+    replies: Vec<Reply>,
+    /// Money that entered and left the system through deposits and withdrawals.
+    deposited: i128,
+    withdrawn: i128,
+    stats: Stats,
+    /// A digest of the world after each step, when `tracing`, to compare two runs of one seed.
+    trace: Vec<u64>,
+    tracing: bool,
+}
+
+/// What a command's accounts looked like before it ran, to check what it did to them.
+struct Before {
+    print: u64,
+    packet: Option<Packet>,
+    claim: Option<hongbao_core::packet::Claim>,
+    pending: Option<hongbao_core::ledger::PendingTransfer>,
+    wallets: Vec<(UserId, Wallet)>,
+}
+
+impl Episode {
+    fn new(seed: u64, episode: u64) -> Episode {
+        let seed = episode_seed(seed, episode);
+        Episode {
+            world: World::genesis(),
+            limits: Limits::default(),
+            dice: ChaCha8Rng::seed_from_u64(seed),
+            core_rng: ChaCha8Rng::seed_from_u64(mix(seed)),
+            now: support::T0,
+            step: 0,
+            last: None,
+            users: Vec::new(),
+            groups: Vec::new(),
+            packets: Vec::new(),
+            claims: Vec::new(),
+            transfers: Vec::new(),
+            replies: Vec::new(),
+            deposited: 0,
+            withdrawn: 0,
+            stats: Stats::default(),
+            trace: Vec::new(),
+            tracing: false,
+        }
+    }
+
+    // ----- choosing -------------------------------------------------------------------------
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.dice.random_bool(p)
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> Option<T> {
+        items.choose(&mut self.dice).copied()
+    }
+
+    /// Mostly one of the latest items, where the action is; sometimes any.
+    fn pick_recent<T: Copy>(&mut self, items: &[T]) -> Option<T> {
+        if items.len() > 12 && self.chance(0.75) {
+            let tail = &items[items.len() - 12..];
+            return tail.choose(&mut self.dice).copied();
+        }
+        self.pick(items)
+    }
+
+    /// Mostly an item for which `wanted` holds (where the interesting cases are), sometimes any
+    /// recent one.
+    fn pick_where<T: Copy>(&mut self, items: &[T], wanted: impl Fn(&Episode, T) -> bool) -> Option<T> {
+        if self.chance(0.75) {
+            let fitting: Vec<T> = items.iter().copied().filter(|item| wanted(self, *item)).collect();
+            if let Some(item) = self.pick_recent(&fitting) {
+                return Some(item);
+            }
+        }
+        self.pick_recent(items)
+    }
+
+    /// Any existing user ([`Episode::choose`] creates three before anything else).
+    fn any_user(&mut self) -> UserId {
+        let i = self.dice.random_range(0..self.users.len());
+        self.users[i]
+    }
+
+    /// A user other than `user`, when there is one.
+    fn other_user(&mut self, user: UserId) -> UserId {
+        let others: Vec<UserId> = self.users.iter().copied().filter(|u| *u != user).collect();
+        self.pick(&others).unwrap_or(user)
+    }
+
+    /// A user for whom `wanted` holds, mostly; any user otherwise.
+    fn user_where(&mut self, wanted: impl Fn(&Episode, UserId) -> bool) -> UserId {
+        let fitting: Vec<UserId> = self.users.iter().copied().filter(|u| wanted(self, *u)).collect();
+        match self.pick(&fitting) {
+            Some(user) if self.chance(0.9) => user,
+            _ => self.any_user(),
+        }
+    }
+
+    fn is_locked(&self, user: UserId) -> bool {
+        self.world.user(user).expect("complete world").is_some_and(|u| u.status == UserStatus::Locked)
+    }
+
+    fn unknown_user(&mut self) -> UserId {
+        UserId::mint(self.now, &mut self.dice)
+    }
+
+    fn packet(&self, id: PacketId) -> Option<&Packet> {
+        self.world.packet(id).expect("complete world")
+    }
+
+    fn members(&self, group: GroupId) -> Vec<UserId> {
+        self.world.group(group).expect("complete world").map(|g| g.members.clone()).unwrap_or_default()
+    }
+
+    fn wallet(&self, user: UserId) -> Wallet {
+        wallet_of(&self.world, AccountId::wallet(user))
+    }
+
+    /// Who may see a packet: the sender, the group's members or the recipient.
+    fn eligible(&self, packet: &Packet) -> Vec<UserId> {
+        match packet.recipient() {
+            Some(recipient) => vec![recipient],
+            None => self.members(packet.group().expect("a group packet")),
+        }
+    }
+
+    /// A user who may not see the packet at all, if there is one.
+    fn stranger_to(&mut self, packet: &Packet) -> Option<UserId> {
+        let eligible = self.eligible(packet);
+        let strangers: Vec<UserId> =
+            self.users.iter().copied().filter(|u| *u != packet.sender && !eligible.contains(u)).collect();
+        self.pick(&strangers)
+    }
+
+    /// An amount to spend from `user`'s wallet: mostly affordable, sometimes not.
+    fn amount_for(&mut self, user: UserId) -> i64 {
+        let available = self.wallet(user).available;
+        if available > 0 && self.chance(0.85) {
+            self.dice.random_range(1..=available.min(50_000))
+        } else {
+            self.dice.random_range(1..=100_000)
+        }
+    }
+
+    fn delay(&mut self) -> u32 {
+        *[0, 0, 0, 7200, 86_400].choose(&mut self.dice).expect("not empty")
+    }
+
+    /// A greeting or note: usually fine, sometimes one character too long.
+    fn text(&mut self) -> (Option<String>, bool) {
+        match self.dice.random_range(0..10) {
+            0..=4 => (None, false),
+            5 => (Some("🧧".repeat(10)), false),
+            6 => (Some("恭喜发财，大吉大利".into()), false),
+            7 => (Some("x".repeat(64)), false),
+            8 => (Some(String::new()), false),
+            _ => (Some("福".repeat(65)), true),
+        }
+    }
+
+    /// The next thing to happen: a command with what it must do, or a move of the clock.
+    fn choose(&mut self) -> Option<(Command, Expect)> {
+        use Expect::{Either, Refused};
+        if self.users.len() < 3 {
+            return Some((Command::CreateUser { name: format!("user {}", self.users.len()) }, Either));
+        }
+        let roll = self.dice.random_range(0..1000);
+        let choice = match roll {
+            0..=29 => {
+                let name = match self.dice.random_range(0..12) {
+                    0 => return Some((Command::CreateUser { name: String::new() }, Refused("invalid_request"))),
+                    1 => return Some((Command::CreateUser { name: "名".repeat(65) }, Refused("invalid_request"))),
+                    2 => "   ".to_owned(),
+                    _ => format!("user {}", self.users.len()),
+                };
+                let expect = if name.trim().is_empty() { Refused("invalid_request") } else { Either };
+                (Command::CreateUser { name }, expect)
+            }
+            30..=59 => {
+                let actor = self.any_user();
+                let size = self.dice.random_range(1..=self.users.len().min(12));
+                let mut members: Vec<UserId> = self.users.sample(&mut self.dice, size).copied().collect::<Vec<_>>();
+                match self.dice.random_range(0..10) {
+                    0 => {
+                        members.push(self.unknown_user());
+                        (Command::CreateGroup { actor, name: "g".into(), members }, Refused("invalid_request"))
+                    }
+                    1 => {
+                        let actor = self.unknown_user();
+                        (Command::CreateGroup { actor, name: "g".into(), members }, Refused("not_found"))
+                    }
+                    2 => (Command::CreateGroup { actor, name: String::new(), members }, Refused("invalid_request")),
+                    _ => (Command::CreateGroup { actor, name: "family".into(), members }, Either),
+                }
+            }
+            60..=139 => {
+                let user = self.any_user();
+                match self.dice.random_range(0..20) {
+                    0 => (
+                        Command::Deposit { user, amount: Fen::new(self.dice.random_range(-1000..=0)) },
+                        Refused("invalid_request"),
+                    ),
+                    1 => (Command::Deposit { user: self.unknown_user(), amount: Fen::new(100) }, Refused("not_found")),
+                    _ => (Command::Deposit { user, amount: Fen::new(self.dice.random_range(1..=200_000)) }, Either),
+                }
+            }
+            140..=179 => {
+                let actor = self.any_user();
+                if self.chance(0.05) {
+                    (Command::Withdraw { actor, amount: Fen::ZERO }, Refused("invalid_request"))
+                } else {
+                    let amount = Fen::new(self.amount_for(actor));
+                    (Command::Withdraw { actor, amount }, Either)
+                }
+            }
+            180..=339 => self.choose_send(),
+            340..=409 => self.choose_on_packet(|actor, packet| Command::OpenPacket { actor, packet }, false)?,
+            410..=609 => self.choose_on_packet(|actor, packet| Command::ClaimPacket { actor, packet }, false)?,
+            610..=659 => self.choose_on_packet(|actor, packet| Command::RecallPacket { actor, packet }, true)?,
+            660..=699 => self.choose_on_claim(true)?,
+            700..=739 => self.choose_on_claim(false)?,
+            740..=819 => {
+                let actor = self.any_user();
+                let (note, too_long) = self.text();
+                let mut delay = self.delay();
+                let mut to = self.other_user(actor);
+                let mut amount = self.amount_for(actor);
+                match self.dice.random_range(0..25) {
+                    0 => amount = -amount,
+                    1 => to = actor,
+                    2 => to = self.unknown_user(),
+                    3 => delay = 3600,
+                    _ => {}
+                }
+                // Input comes first; an unknown recipient is found only after the payer's lock.
+                let bad_input = amount < 1 || to == actor || too_long || delay == 3600;
+                let expect = if bad_input || (!self.is_locked(actor) && !self.users.contains(&to)) {
+                    Refused("invalid_request")
+                } else {
+                    Either
+                };
+                (Command::Transfer { actor, to, amount: Fen::new(amount), note, arrival_delay_s: delay }, expect)
+            }
+            820..=849 => {
+                let now = self.now;
+                let open =
+                    |ep: &Episode, t| ep.world.pending(t).expect("complete world").is_some_and(|p| p.is_open_at(now));
+                let transfer = self.pick_where(&self.transfers.clone(), open)?;
+                let (debit, credit) = {
+                    let t = self.world.transfer(transfer).expect("complete world").expect("recorded transfer");
+                    (t.debit, t.credit)
+                };
+                let sender = self.users.iter().copied().find(|u| AccountId::wallet(*u) == debit).expect("a user");
+                let recipient = self.users.iter().copied().find(|u| AccountId::wallet(*u) == credit).expect("a user");
+                match self.dice.random_range(0..20) {
+                    0 => (Command::RevokeTransfer { actor: recipient, transfer }, Refused("forbidden")),
+                    1 => {
+                        let transfer = TransferId::mint(self.now, &mut self.dice);
+                        (Command::RevokeTransfer { actor: sender, transfer }, Refused("not_found"))
+                    }
+                    _ => (Command::RevokeTransfer { actor: sender, transfer }, Either),
+                }
+            }
+            850..=859 => {
+                let user = if self.chance(0.05) { self.unknown_user() } else { self.any_user() };
+                let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
+                (Command::LockUser { user }, expect)
+            }
+            860..=904 => {
+                let user = if self.chance(0.05) { self.unknown_user() } else { self.user_where(Episode::is_locked) };
+                let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
+                (Command::UnlockUser { user }, expect)
+            }
+            905..=924 => {
+                let user = self.any_user();
+                let available = self.wallet(user).available;
+                if available > 0 && self.chance(0.8) {
+                    let amount = Fen::new(self.dice.random_range(1..=available));
+                    (Command::FreezeFunds { user, amount }, Either)
+                } else {
+                    (
+                        Command::FreezeFunds { user, amount: Fen::new(available.max(0) + 1) },
+                        Refused("insufficient_funds"),
+                    )
+                }
+            }
+            925..=949 => {
+                let user = self.user_where(|ep, u| ep.wallet(u).frozen > 0);
+                let frozen = self.wallet(user).frozen;
+                if frozen > 0 && self.chance(0.8) {
+                    let amount = Fen::new(self.dice.random_range(1..=frozen));
+                    (Command::UnfreezeFunds { user, amount }, Either)
+                } else {
+                    (Command::UnfreezeFunds { user, amount: Fen::new(frozen + 1) }, Refused("conflict"))
+                }
+            }
+            950..=979 => {
+                self.move_clock();
+                return None;
+            }
+            _ => {
+                self.run_due_jobs();
+                return None;
+            }
+        };
+        Some(choice)
+    }
+
+    fn choose_send(&mut self) -> (Command, Expect) {
+        let actor = self.any_user();
+        let (greeting, too_long) = self.text();
+        let mut delay = self.delay();
+        let mine: Vec<GroupId> = self.groups.iter().copied().filter(|g| self.members(*g).contains(&actor)).collect();
+        let mut group = self.pick(&mine);
+        let size = group.map_or(1, |g| self.members(g).len());
+        let mut count = u32::try_from(self.dice.random_range(1..=size.min(20))).expect("at most 20");
+        let mut share = self.dice.random_range(1..=2_000i64);
+        let mut recipient = self.other_user(actor);
+        match self.dice.random_range(0..40) {
+            0 => count = 0,
+            1 => count = 101,
+            2 => share = 20_001,
+            3 => share = -share,
+            4 => delay = 60,
+            5 => group = Some(GroupId::mint(self.now, &mut self.dice)),
+            6 => recipient = actor,
+            // More shares than the group has members: refused once the group is known.
+            7 => count = u32::try_from(size + 1).expect("small"),
+            _ => {}
+        }
+        let counts = 1..=self.limits.count_max;
+        let shares = self.limits.share_min_fen..=self.limits.share_max_fen;
+        let (spec, bad_spec) = match (self.dice.random_range(0..3), group) {
+            (0, Some(group_id)) => {
+                let bad = !counts.contains(&count) || !shares.contains(&share);
+                (PacketSpec::Normal { group_id, count, amount_each: Fen::new(share) }, bad)
+            }
+            (1, Some(group_id)) => {
+                // A lucky total of `count` shares of about `share` each, sometimes at the edges of
+                // what can be split: every share 1 fen, or every share the maximum.
+                let bad = !counts.contains(&count) || !shares.contains(&share);
+                let per_share = match self.dice.random_range(0..20) {
+                    0 | 1 if !bad => self.limits.share_min_fen,
+                    2 if !bad => self.limits.share_max_fen,
+                    _ => share,
+                };
+                let total = i64::from(count) * per_share;
+                (PacketSpec::Lucky { group_id, count, total: Fen::new(total) }, bad)
+            }
+            _ => {
+                let bad = !shares.contains(&share) || recipient == actor;
+                (PacketSpec::Exclusive { recipient, amount: Fen::new(share) }, bad)
+            }
+        };
+        // Input is checked before any state, so bad input is refused the same way every time.
+        let bad_input = bad_spec || too_long || !self.limits.arrival_delays_s.contains(&delay);
+        let expect = if bad_input { Expect::Refused("invalid_request") } else { Expect::Either };
+        (Command::SendPacket { actor, spec, greeting, arrival_delay_s: delay }, expect)
+    }
+
+    /// A command about a packet: mostly by someone who may see it, sometimes by its sender, a
+    /// stranger, another member (a recall), or about a packet that does not exist.
+    fn choose_on_packet(
+        &mut self,
+        make: fn(UserId, PacketId) -> Command,
+        is_recall: bool,
+    ) -> Option<(Command, Expect)> {
+        use Expect::{Either, Refused};
+        let now = self.now;
+        let id = if is_recall {
+            self.pick_where(&self.packets.clone(), |ep, p| {
+                ep.packet(p).is_some_and(|p| recall_reason(p, now).is_none())
+            })?
+        } else {
+            self.pick_where(&self.packets.clone(), |ep, p| {
+                ep.packet(p).is_some_and(|p| p.status_at(now) == PacketStatus::Active)
+            })?
+        };
+        let packet = self.packet(id).expect("recorded packet").clone();
+        let eligible = self.eligible(&packet);
+        let others: Vec<UserId> = eligible.iter().copied().filter(|u| *u != packet.sender).collect();
+        let sender = packet.sender;
+        let (command, expect) = match self.dice.random_range(0..20) {
+            0 => (make(sender, PacketId::mint(self.now, &mut self.dice)), Refused("not_found")),
+            1 | 2 => match self.stranger_to(&packet) {
+                Some(stranger) => (make(stranger, id), Refused("not_found")),
+                None => (make(sender, id), Either),
+            },
+            3 | 4 if is_recall => match self.pick(&others) {
+                Some(member) => (make(member, id), Refused("forbidden")),
+                None => (make(sender, id), Either),
+            },
+            _ if is_recall => (make(sender, id), Either),
+            3..=5 => (make(sender, id), Either),
+            _ => {
+                let fresh: Vec<UserId> =
+                    eligible.iter().copied().filter(|u| matches!(self.world.claim_of(id, *u), Ok(None))).collect();
+                let actor = match self.pick(&fresh) {
+                    Some(actor) if self.chance(0.8) => actor,
+                    _ => self.pick(&eligible).expect("someone is eligible"),
+                };
+                (make(actor, id), Either)
+            }
+        };
+        // Claiming twice is refused the same way whatever the packet's state.
+        let expect = match &command {
+            Command::ClaimPacket { actor, packet } if matches!(self.world.claim_of(*packet, *actor), Ok(Some(_))) => {
+                Refused("already_claimed")
+            }
+            _ => expect,
+        };
+        Some((command, expect))
+    }
+
+    /// A command about a claim: revoke (`by_sender`) or return, mostly by the one allowed to.
+    fn choose_on_claim(&mut self, by_sender: bool) -> Option<(Command, Expect)> {
+        let now = self.now;
+        let wanted = if by_sender { ClaimStatus::Pending } else { ClaimStatus::Arrived };
+        let id = self.pick_where(&self.claims.clone(), |ep, c| {
+            ep.world.claim(c).expect("complete world").is_some_and(|c| c.status_at(now) == wanted)
+        })?;
+        let claim = self.world.claim(id).expect("complete world").expect("recorded claim").clone();
+        let sender = self.packet(claim.packet_id).expect("claim's packet").sender;
+        let (allowed, other) = if by_sender { (sender, claim.user_id) } else { (claim.user_id, sender) };
+        let roll = self.dice.random_range(0..20);
+        let (actor, claim_id, expect) = match roll {
+            0 => (allowed, ClaimId::mint(self.now, &mut self.dice), Expect::Refused("not_found")),
+            1 | 2 if other != allowed => (other, id, Expect::Refused("forbidden")),
+            3 => {
+                let strangers: Vec<UserId> =
+                    self.users.iter().copied().filter(|u| *u != allowed && *u != other).collect();
+                match self.pick(&strangers) {
+                    Some(stranger) => (stranger, id, Expect::Refused("not_found")),
+                    None => (allowed, id, Expect::Either),
+                }
+            }
+            _ => (allowed, id, Expect::Either),
+        };
+        let command = if by_sender {
+            Command::RevokeClaim { actor, claim: claim_id }
+        } else {
+            Command::ReturnClaim { actor, claim: claim_id }
+        };
+        Some((command, expect))
+    }
+
+    // ----- the clock and the jobs -----------------------------------------------------------
+
+    fn move_clock(&mut self) {
+        let millis = match self.dice.random_range(0..20) {
+            0..=10 => self.dice.random_range(1..=600_000),
+            11..=16 => self.dice.random_range(3_600_000..=3 * 3_600_000),
+            17 => self.dice.random_range(86_400_000..=90_000_000),
+            // Exactly onto a deadline, or one millisecond before it: the boundaries of the rules.
+            _ => {
+                let now = self.now;
+                let mut deadlines: Vec<Timestamp> = self.world.packets().map(|p| p.expires_at).collect();
+                deadlines.extend(self.world.pendings().map(|p| p.deadline()));
+                deadlines.retain(|d| *d > now);
+                deadlines.sort_unstable();
+                let to = self.pick(&deadlines).unwrap_or(now.plus_millis(1));
+                let to = if self.chance(0.3) { to.plus_millis(-1) } else { to };
+                (to.millis() - now.millis()).max(1)
+            }
+        };
+        self.now = self.now.plus_millis(millis);
+        self.stats.clock_moves += 1;
+        if self.tracing {
+            self.trace.push(millis.unsigned_abs());
+        }
+        // The engine runs its jobs soon, but not always before the next request.
+        if self.chance(0.6) {
+            self.run_due_jobs();
+        }
+    }
+
+    /// The background jobs as the engine finds them: scan for due work, then run each item,
+    /// sometimes twice at the same instant (a second node, a retry) — which must do nothing.
+    fn run_due_jobs(&mut self) {
+        let now = self.now;
+        let mut packets: Vec<PacketId> = self
+            .world
+            .packets()
+            .filter(|p| p.status == PacketStatus::Active && p.expires_at <= now)
+            .map(|p| p.id)
+            .collect();
+        let mut pendings: Vec<TransferId> = self
+            .world
+            .pendings()
+            .filter(|p| p.status == PendingStatus::Pending && p.deadline() <= now)
+            .map(|p| p.transfer.id)
+            .collect();
+        // Hash maps iterate in a different order every process: sort, so a seed replays.
+        packets.sort_unstable();
+        pendings.sort_unstable();
+        let mut jobs: Vec<Command> = packets.into_iter().map(|packet| Command::ExpirePacket { packet }).collect();
+        jobs.extend(pendings.into_iter().map(|transfer| Command::SettlePending { transfer }));
+        // Sometimes a job for something that is not due, or no longer is.
+        if self.chance(0.3) {
+            if let Some(packet) = self.pick(&self.packets.clone()) {
+                jobs.push(Command::ExpirePacket { packet });
+            }
+            let claims = self.claims.clone();
+            if let Some(claim) = self.pick(&claims) {
+                let transfer = self.world.claim(claim).expect("complete world").expect("recorded").transfer_id;
+                jobs.push(Command::SettlePending { transfer });
+            }
+            if let Some(transfer) = self.pick(&self.transfers.clone()) {
+                jobs.push(Command::SettlePending { transfer });
+            }
+        }
+        for job in jobs {
+            self.execute(job.clone(), Expect::Either);
+            if self.chance(0.25) {
+                let reply = self.execute(job.clone(), Expect::Either);
+                assert_eq!(reply, Some(Reply::Settled { changed: false }), "{job:?} ran twice at {now}");
+            }
+        }
+    }
+
+    // ----- running and checking -------------------------------------------------------------
+
+    fn step(&mut self) {
+        if let Some((command, expect)) = self.choose() {
+            self.execute(command, expect);
+        }
+    }
+
+    fn before(&self, command: &Command) -> Before {
+        let mut users: Vec<UserId> = Vec::new();
+        let (mut packet, mut claim, mut pending) = (None, None, None);
+        match command {
+            Command::CreateUser { .. } => {}
+            Command::CreateGroup { actor, .. } => users.push(*actor),
+            Command::Deposit { user, .. }
+            | Command::LockUser { user }
+            | Command::UnlockUser { user }
+            | Command::FreezeFunds { user, .. }
+            | Command::UnfreezeFunds { user, .. } => users.push(*user),
+            Command::Withdraw { actor, .. } => users.push(*actor),
+            Command::SendPacket { actor, .. } => users.push(*actor),
+            Command::OpenPacket { actor, packet: id }
+            | Command::ClaimPacket { actor, packet: id }
+            | Command::RecallPacket { actor, packet: id } => {
+                users.push(*actor);
+                packet = self.packet(*id).cloned();
+            }
+            Command::RevokeClaim { actor, claim: id } | Command::ReturnClaim { actor, claim: id } => {
+                users.push(*actor);
+                claim = self.world.claim(*id).expect("complete world").cloned();
+            }
+            Command::Transfer { actor, to, .. } => users.extend([*actor, *to]),
+            Command::RevokeTransfer { transfer, .. } | Command::SettlePending { transfer } => {
+                pending = self.world.pending(*transfer).expect("complete world").cloned();
+            }
+            Command::ExpirePacket { packet: id } => packet = self.packet(*id).cloned(),
+        }
+        if let Some(c) = &claim {
+            packet = self.packet(c.packet_id).cloned();
+            users.push(c.user_id);
+        }
+        if let Some(p) = &packet {
+            users.push(p.sender);
+        }
+        if let Some(p) = &pending {
+            for user in &self.users {
+                if [p.transfer.debit, p.transfer.credit].contains(&AccountId::wallet(*user)) {
+                    users.push(*user);
+                }
+            }
+        }
+        users.sort_unstable();
+        users.dedup();
+        let wallets = users.into_iter().map(|u| (u, self.wallet(u))).collect();
+        Before { print: fingerprint(&self.world), packet, claim, pending, wallets }
+    }
+
+    /// Runs one command, checks everything the simulation can see, and returns the answer.
+    fn execute(&mut self, command: Command, expect: Expect) -> Option<Reply> {
+        self.step += 1;
+        self.stats.ops += 1;
+        self.last = Some(command.clone());
+        let kind = kind_of(&command);
+        let before = self.before(&command);
+        let result = support::run(&mut self.world, &self.limits, &mut self.core_rng, self.now, &command);
+        let changes = self.world.take_changes();
+
+        let violations = invariants::check(&self.world, &self.limits);
+        assert!(violations.is_empty(), "invariants broken after {command:?} -> {result:?}:\n{}", join(&violations));
+
+        let reply = match result {
+            Err(err) => {
+                self.stats.by_kind.entry(kind).or_default().refused += 1;
+                *self.stats.refusals.entry((kind, err.code())).or_default() += 1;
+                assert!(!command.is_job(), "a job is never refused, but {command:?} got {err:?}");
+                assert_eq!(fingerprint(&self.world), before.print, "refused {command:?} ({err:?}) changed the world");
+                assert!(changes.is_empty(), "refused {command:?} ({err:?}) left rows to write: {changes:?}");
+                if let Expect::Refused(code) = expect {
+                    assert_eq!(err.code(), code, "{command:?} should be refused as {code}, got {err:?}");
+                }
+                self.check_refusal(&command, &before, &err);
+                self.check_money_in_the_system();
+                if self.tracing {
+                    self.trace.push(fingerprint(&self.world) ^ 1);
+                }
+                return None;
+            }
+            Ok(reply) => reply,
+        };
+        assert_eq!(expect, Expect::Either, "{command:?} should have been refused, but answered {reply:?}");
+        let violations = invariants::check_replies(&self.world, [&reply]);
+        assert!(violations.is_empty(), "{command:?} answered {reply:?}:\n{}", join(&violations));
+        let counted = match reply {
+            Reply::Settled { changed } => changed,
+            _ => true,
+        };
+        let tally = self.stats.by_kind.entry(kind).or_default();
+        if counted {
+            tally.ok += 1;
+        } else {
+            tally.refused += 1;
+        }
+        self.check_success(&command, &before, &reply, &changes);
+        self.check_money_in_the_system();
+        self.remember(&reply);
+        self.replies.push(reply.clone());
+        if self.tracing {
+            self.trace.push(fingerprint(&self.world));
+        }
+        Some(reply)
+    }
+
+    /// Double entry seen from outside: the money inside the system is what came in minus what
+    /// went out, and the external account holds exactly the opposite.
+    fn check_money_in_the_system(&self) {
+        let mut inside = 0i128;
+        let mut outside = 0i128;
+        for account in self.world.accounts() {
+            let balance = i128::from(account.balance().expect("fits").get());
+            if account.kind == AccountKind::External {
+                outside += balance;
+            } else {
+                inside += balance;
+            }
+        }
+        let expected = self.deposited - self.withdrawn;
+        assert_eq!(inside, expected, "money inside is not deposits − withdrawals");
+        assert_eq!(outside, -expected, "the external account does not mirror the money inside");
+    }
+
+    fn remember(&mut self, reply: &Reply) {
+        match reply {
+            Reply::User(u) => self.users.push(u.user_id),
+            Reply::Group(g) => self.groups.push(g.group_id),
+            Reply::Packet(p) if !self.packets.contains(&p.packet_id) => self.packets.push(p.packet_id),
+            Reply::Claimed(c) => self.claims.push(c.claim_id),
+            Reply::Transfer(t) if t.status != TransferStatus::Revoked => self.transfers.push(t.transfer_id),
+            _ => {}
+        }
+    }
+
+    fn wallet_before(before: &Before, user: UserId) -> Wallet {
+        before.wallets.iter().find(|(u, _)| *u == user).map(|(_, w)| *w).expect("wallet recorded before")
+    }
+
+    /// What a refusal tells about the state before it, checked against that state.
+    fn check_refusal(&self, command: &Command, before: &Before, err: &CoreError) {
+        let now = self.now;
+        match (command, err) {
+            (Command::RecallPacket { .. }, CoreError::RecallNotAllowed { reason }) => {
+                let packet = before.packet.as_ref().expect("a refused recall names a packet");
+                assert_eq!(Some(*reason), recall_reason(packet, now), "recall of {packet:?} at {now}");
+            }
+            (Command::ClaimPacket { .. }, CoreError::PacketExhausted) => {
+                let packet = before.packet.as_ref().expect("packet");
+                assert_eq!(packet.status, PacketStatus::Exhausted);
+            }
+            (Command::ClaimPacket { .. }, CoreError::PacketExpired) => {
+                let packet = before.packet.as_ref().expect("packet");
+                assert!(!open_at(packet, now) && packet.status != PacketStatus::Exhausted, "{packet:?} at {now}");
+            }
+            (Command::ClaimPacket { .. }, CoreError::PacketRecalled) => {
+                assert_eq!(before.packet.as_ref().expect("packet").status, PacketStatus::Recalled);
+            }
+            (Command::RevokeClaim { .. }, CoreError::NotPending) => {
+                let claim = before.claim.as_ref().expect("claim");
+                assert!(!pending_at(claim, now), "a pending claim was not revocable: {claim:?} at {now}");
+            }
+            (_, CoreError::InsufficientFunds { needed, available }) => {
+                assert!(available < needed, "{err:?}");
+            }
+            (_, CoreError::AccountFrozen) => {
+                let actor = match command {
+                    Command::Withdraw { actor, .. }
+                    | Command::SendPacket { actor, .. }
+                    | Command::ClaimPacket { actor, .. }
+                    | Command::ReturnClaim { actor, .. }
+                    | Command::Transfer { actor, .. } => *actor,
+                    other => panic!("{other:?} is not refused for a locked account"),
+                };
+                let user = self.world.user(actor).expect("complete world").expect("actor exists");
+                assert_eq!(user.status, UserStatus::Locked);
+            }
+            _ => {}
+        }
+    }
+
+    /// What a success must have done to the accounts it touched.
+    fn check_success(&mut self, command: &Command, before: &Before, reply: &Reply, changes: &hongbao_core::Changes) {
+        let now = self.now;
+        // A locked account pays nothing: whoever paid was active (no command here changes that).
+        let payer = match command {
+            Command::Withdraw { actor, .. }
+            | Command::SendPacket { actor, .. }
+            | Command::ClaimPacket { actor, .. }
+            | Command::ReturnClaim { actor, .. }
+            | Command::Transfer { actor, .. } => Some(*actor),
+            _ => None,
+        };
+        if let Some(payer) = payer {
+            assert!(!self.is_locked(payer), "{command:?} succeeded for a locked account");
+        }
+        let moved = changes.transfers.len();
+        let wallet = |ep: &Episode, user: UserId| ep.wallet(user);
+        match (command, reply) {
+            (Command::CreateUser { .. }, Reply::User(u)) => {
+                assert_eq!(wallet(self, u.user_id), Wallet::default());
+            }
+            (Command::CreateGroup { actor, .. }, Reply::Group(g)) => {
+                assert!(g.members.contains(actor), "the creator is a member");
+            }
+            (Command::Deposit { user, amount }, Reply::Moved(m)) => {
+                self.deposited += i128::from(amount.get());
+                let was = Self::wallet_before(before, *user);
+                assert_eq!(wallet(self, *user).balance, was.balance + amount.get());
+                assert_eq!(m.balance.get(), was.balance + amount.get());
+                assert_eq!(moved, 1);
+            }
+            (Command::Withdraw { actor, amount }, Reply::Moved(m)) => {
+                self.withdrawn += i128::from(amount.get());
+                let was = Self::wallet_before(before, *actor);
+                assert!(was.available >= amount.get(), "withdrew more than was available");
+                assert_eq!(m.balance.get(), was.balance - amount.get());
+                assert_eq!(moved, 1);
+            }
+            (Command::SendPacket { actor, spec, arrival_delay_s, .. }, Reply::Packet(view)) => {
+                let total = match *spec {
+                    PacketSpec::Normal { count, amount_each, .. } => amount_each.get() * i64::from(count),
+                    PacketSpec::Lucky { total, .. } => total.get(),
+                    PacketSpec::Exclusive { amount, .. } => amount.get(),
+                };
+                assert_eq!(view.total.get(), total);
+                let was = Self::wallet_before(before, *actor);
+                assert_eq!(wallet(self, *actor).balance, was.balance - total, "the sender paid the total");
+                let packet = self.packet(view.packet_id).expect("sent packet");
+                assert_eq!(packet.status, PacketStatus::Active);
+                assert_eq!(packet.expires_at, now.plus_seconds(self.limits.expiry_s));
+                assert_eq!(packet.arrival_delay_s, *arrival_delay_s);
+                assert_eq!(wallet_of(&self.world, AccountId::escrow(packet.id)).balance, total);
+                assert_eq!(moved, 1);
+            }
+            (Command::OpenPacket { actor, .. }, Reply::Packet(view)) => {
+                let was = before.packet.as_ref().expect("packet");
+                let is = self.packet(view.packet_id).expect("packet");
+                assert_eq!(is.touched, was.touched || *actor != was.sender, "only a recipient touches");
+                assert_eq!(moved, 0);
+            }
+            (Command::ClaimPacket { actor, .. }, Reply::Claimed(receipt)) => {
+                let was = before.packet.as_ref().expect("packet");
+                assert!(open_at(was, now), "claimed a packet that was not open: {was:?} at {now}");
+                let share = was.shares[was.claimed_count as usize];
+                assert_eq!(receipt.amount, share, "a claim pays exactly the share at its position");
+                assert!(receipt.amount <= self.limits.share_max());
+                let mine = Self::wallet_before(before, *actor);
+                let now_mine = wallet(self, *actor);
+                if was.arrival_delay_s == 0 {
+                    assert_eq!(receipt.status, ClaimStatus::Arrived);
+                    assert_eq!(now_mine.balance, mine.balance + share.get());
+                } else {
+                    assert_eq!(receipt.status, ClaimStatus::Pending);
+                    assert_eq!(receipt.arrives_at, now.plus_seconds(was.arrival_delay_s));
+                    assert_eq!(now_mine.balance, mine.balance);
+                    assert_eq!(now_mine.pending_in, mine.pending_in + share.get());
+                }
+                assert_eq!(moved, 1);
+            }
+            (Command::RecallPacket { actor, .. }, Reply::Recalled(r)) => {
+                let was = before.packet.as_ref().expect("packet");
+                assert_eq!(recall_reason(was, now), None, "recalled {was:?} against the policy");
+                assert_eq!(*actor, was.sender);
+                assert_eq!(r.refunded, was.total, "an unclaimed packet refunds its whole total");
+                let mine = Self::wallet_before(before, *actor);
+                assert_eq!(wallet(self, *actor).balance, mine.balance + was.total.get());
+                assert_eq!(wallet_of(&self.world, AccountId::escrow(was.id)), Wallet::default());
+                assert_eq!(moved, 1);
+            }
+            (Command::RevokeClaim { actor, .. }, Reply::Claim(detail)) => {
+                let claim = before.claim.as_ref().expect("claim");
+                assert!(pending_at(claim, now), "revoked a claim that was not pending: {claim:?} at {now}");
+                assert_eq!(detail.status, ClaimStatus::Revoked);
+                let sender = Self::wallet_before(before, *actor);
+                assert_eq!(wallet(self, *actor).balance, sender.balance + claim.amount.get());
+                if claim.user_id != *actor {
+                    let claimant = Self::wallet_before(before, claim.user_id);
+                    assert_eq!(wallet(self, claim.user_id).pending_in, claimant.pending_in - claim.amount.get());
+                    assert_eq!(wallet(self, claim.user_id).balance, claimant.balance);
+                }
+                assert_eq!(moved, 2, "a void and a refund");
+            }
+            (Command::ReturnClaim { actor, .. }, Reply::Claim(detail)) => {
+                let claim = before.claim.as_ref().expect("claim");
+                let arrived = claim.status == ClaimStatus::Arrived
+                    || (claim.status == ClaimStatus::Pending && now >= claim.arrives_at);
+                assert!(arrived, "returned a claim that had not arrived: {claim:?} at {now}");
+                assert_eq!(detail.status, ClaimStatus::Returned);
+                let sender = before.packet.as_ref().expect("packet").sender;
+                let was_pending = claim.status == ClaimStatus::Pending;
+                let mine = Self::wallet_before(before, *actor);
+                let posted = if was_pending { claim.amount.get() } else { 0 };
+                assert_eq!(wallet(self, *actor).balance, mine.balance + posted - claim.amount.get());
+                let theirs = Self::wallet_before(before, sender);
+                assert_eq!(wallet(self, sender).balance, theirs.balance + claim.amount.get());
+                assert_eq!(moved, if was_pending { 2 } else { 1 });
+            }
+            (Command::Transfer { actor, to, amount, arrival_delay_s, .. }, Reply::Transfer(receipt)) => {
+                let (mine, theirs) = (Self::wallet_before(before, *actor), Self::wallet_before(before, *to));
+                let (mine_now, theirs_now) = (wallet(self, *actor), wallet(self, *to));
+                assert!(mine.available >= amount.get(), "paid more than was available");
+                if *arrival_delay_s == 0 {
+                    assert_eq!(receipt.status, TransferStatus::Arrived);
+                    assert_eq!(mine_now.balance, mine.balance - amount.get());
+                    assert_eq!(theirs_now.balance, theirs.balance + amount.get());
+                } else {
+                    assert_eq!(receipt.status, TransferStatus::Pending);
+                    assert_eq!(receipt.arrives_at, now.plus_seconds(*arrival_delay_s));
+                    assert_eq!(mine_now.balance, mine.balance);
+                    assert_eq!(mine_now.available, mine.available - amount.get());
+                    assert_eq!(theirs_now.pending_in, theirs.pending_in + amount.get());
+                }
+                assert_eq!(moved, 1);
+            }
+            (Command::RevokeTransfer { actor, .. }, Reply::Transfer(receipt)) => {
+                let pending = before.pending.as_ref().expect("a revoked transfer was pending");
+                let open = pending.status == PendingStatus::Pending && now < pending.deadline();
+                assert!(open, "revoked a transfer that was no longer pending: {pending:?} at {now}");
+                assert_eq!(receipt.status, TransferStatus::Revoked);
+                let mine = Self::wallet_before(before, *actor);
+                assert_eq!(wallet(self, *actor).available, mine.available + pending.transfer.amount.get());
+                assert_eq!(wallet(self, *actor).balance, mine.balance);
+                assert_eq!(moved, 1);
+            }
+            (Command::LockUser { user }, Reply::Me(me)) => {
+                assert_eq!(me.status, UserStatus::Locked);
+                assert_eq!(wallet(self, *user), Self::wallet_before(before, *user), "locking moves no money");
+            }
+            (Command::UnlockUser { user }, Reply::Me(me)) => {
+                assert_eq!(me.status, UserStatus::Active);
+                assert_eq!(wallet(self, *user), Self::wallet_before(before, *user), "unlocking moves no money");
+            }
+            (Command::FreezeFunds { user, amount }, Reply::Me(me)) => {
+                let was = Self::wallet_before(before, *user);
+                assert_eq!(me.frozen.get(), was.frozen + amount.get());
+                assert_eq!(me.balance.get(), was.balance, "a freeze never changes a balance");
+                assert_eq!(moved, 0);
+            }
+            (Command::UnfreezeFunds { user, amount }, Reply::Me(me)) => {
+                let was = Self::wallet_before(before, *user);
+                assert_eq!(me.frozen.get(), was.frozen - amount.get());
+                assert_eq!(me.balance.get(), was.balance);
+                assert_eq!(moved, 0);
+            }
+            (Command::ExpirePacket { .. }, Reply::Settled { changed }) => {
+                let due = before.packet.as_ref().filter(|p| p.status == PacketStatus::Active && now >= p.expires_at);
+                assert_eq!(*changed, due.is_some(), "expiry ran exactly when due");
+                match due {
+                    Some(was) => {
+                        let sender = Self::wallet_before(before, was.sender);
+                        let unclaimed = was.total.get() - was.claimed_amount.get();
+                        assert_eq!(wallet(self, was.sender).balance, sender.balance + unclaimed);
+                        assert_eq!(self.packet(was.id).expect("packet").status, PacketStatus::Expired);
+                        assert_eq!(moved, 1);
+                    }
+                    None => assert!(changes.is_empty(), "an idle job wrote {changes:?}"),
+                }
+            }
+            (Command::SettlePending { .. }, Reply::Settled { changed }) => {
+                let due = before.pending.as_ref().filter(|p| p.status == PendingStatus::Pending && now >= p.deadline());
+                assert_eq!(*changed, due.is_some(), "settlement ran exactly when due");
+                match due {
+                    Some(was) => {
+                        let credit = wallet_of(&self.world, was.transfer.credit);
+                        let (posted, open) = (credit.balance, credit.pending_in);
+                        let user = self.users.iter().copied().find(|u| AccountId::wallet(*u) == was.transfer.credit);
+                        let user = user.expect("pending transfers pay a user");
+                        let before_credit = Self::wallet_before(before, user);
+                        assert_eq!(posted, before_credit.balance + was.transfer.amount.get());
+                        assert_eq!(open, before_credit.pending_in - was.transfer.amount.get());
+                        assert_eq!(moved, 1);
+                    }
+                    None => assert!(changes.is_empty(), "an idle job wrote {changes:?}"),
+                }
+            }
+            (command, reply) => panic!("{command:?} answered with the wrong kind of reply {reply:?}"),
+        }
+    }
+
+    /// End of the episode: every acknowledged answer still checks out; then, with the clock a
+    /// week later and every job run, every packet is closed, nothing is pending and every escrow
+    /// is empty.
+    fn finish(&mut self) {
+        let violations = invariants::check_replies(&self.world, &self.replies);
+        assert!(violations.is_empty(), "acknowledged answers lost:\n{}", join(&violations));
+        self.now = self.now.plus_seconds(7 * 86_400);
+        self.run_due_jobs();
+        for packet in self.world.packets() {
+            assert_ne!(packet.status, PacketStatus::Active, "{} is still active a week later", packet.id);
+            let escrow = wallet_of(&self.world, AccountId::escrow(packet.id));
+            assert_eq!(escrow, Wallet::default(), "{} still holds money a week later", packet.id);
+        }
+        for pending in self.world.pendings() {
+            assert_ne!(pending.status, PendingStatus::Pending, "{} is still pending", pending.transfer.id);
+        }
+        for claim in self.world.claims() {
+            assert_ne!(claim.status, ClaimStatus::Pending, "{} is still pending", claim.id);
+        }
+        let violations = invariants::check_replies(&self.world, &self.replies);
+        assert!(violations.is_empty(), "acknowledged answers lost:\n{}", join(&violations));
+    }
+}
+
+/// Whether a packet may still be claimed at `now`, from its stored fields: active and not yet
+/// expired (at `expires_at` exactly it is expired).
+fn open_at(packet: &Packet, now: Timestamp) -> bool {
+    packet.status == PacketStatus::Active && now < packet.expires_at
+}
+
+/// Whether a claim is still pending at `now`: at `arrives_at` exactly the money has arrived.
+fn pending_at(claim: &hongbao_core::packet::Claim, now: Timestamp) -> bool {
+    claim.status == ClaimStatus::Pending && now < claim.arrives_at
+}
+
+/// The recall policy of DESIGN.md, written again from the table rather than taken from the core,
+/// so that the simulation checks the core against the design.
+fn recall_reason(packet: &Packet, now: Timestamp) -> Option<RecallRefusal> {
+    if !open_at(packet, now) {
+        Some(RecallRefusal::NotActive)
+    } else if packet.kind == PacketKind::Lucky {
+        Some(RecallRefusal::LuckyPacket)
+    } else if packet.claimed_count > 0 {
+        Some(RecallRefusal::Claimed)
+    } else if packet.touched {
+        Some(RecallRefusal::Touched)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,682 @@
+//! The single writer: a bounded queue in front, one storage transaction per batch behind.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hongbao_core::ops::{self, Command, Ctx, Reply};
+use hongbao_core::query::{self, Answer, Query};
+use hongbao_core::{CoreError, Fail, Key, Limits, Timestamp, TransferId, UserId, World};
+use hongbao_store::{HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::Clock;
+
+/// The engine's limits. Every queue, batch and loop has a bound.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Commands waiting for the writer; beyond this a command is refused at once (overloaded).
+    pub queue_capacity: usize,
+    /// Commands applied in one storage transaction.
+    pub batch_max: usize,
+    /// Due packets and due pending transfers handled per job run (each).
+    pub job_batch_max: u32,
+    /// Job runs one `run_due_jobs` call makes at most before it yields.
+    pub job_rounds_max: u32,
+    /// How often the production loop looks for due work.
+    pub job_interval_ms: u64,
+    /// How long idempotency keys are kept (API.md promises at least 24 h).
+    pub idempotency_retention_s: u32,
+    /// Idempotency records deleted per purge run.
+    pub idempotency_purge_max: u32,
+    /// Rounds of bulk loading before a batch runs.
+    pub prefetch_rounds_max: u32,
+    /// Loads one command may ask for before it is declared broken.
+    pub load_rounds_max: u32,
+    /// Largest page of history a caller may ask for.
+    pub history_page_max: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            queue_capacity: 10_000,
+            batch_max: 1_024,
+            job_batch_max: 1_000,
+            job_rounds_max: 1_000,
+            job_interval_ms: 1_000,
+            idempotency_retention_s: 48 * 3600,
+            idempotency_purge_max: 10_000,
+            prefetch_rounds_max: 8,
+            load_rounds_max: 32,
+            history_page_max: 100,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// # Errors
+    /// A message naming the first field out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("queue_capacity", self.queue_capacity as u64),
+            ("batch_max", self.batch_max as u64),
+            ("job_batch_max", u64::from(self.job_batch_max)),
+            ("job_rounds_max", u64::from(self.job_rounds_max)),
+            ("job_interval_ms", self.job_interval_ms),
+            ("idempotency_purge_max", u64::from(self.idempotency_purge_max)),
+            ("load_rounds_max", u64::from(self.load_rounds_max)),
+            ("history_page_max", u64::from(self.history_page_max)),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("engine.{name} must be at least 1"));
+        }
+        if self.idempotency_retention_s < 24 * 3600 {
+            return Err("engine.idempotency_retention_s must be at least 86400 (24 h)".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Why the engine did not apply a command.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The rules refused it; nothing changed.
+    #[error(transparent)]
+    Refused(CoreError),
+    /// The idempotency key was used before with another request.
+    #[error("this idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// The queue is full: try again shortly.
+    #[error("the service is overloaded; try again shortly")]
+    Overloaded,
+    /// Storage failed; the command was not applied.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+    /// A configuration value is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(err: StoreError) -> Self {
+        EngineError::Unavailable(err.to_string())
+    }
+}
+
+/// Who made a request and the key they gave it, for exactly-once retries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Idempotency {
+    pub principal: String,
+    pub key: String,
+}
+
+/// What one run of the background jobs did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOutcome {
+    /// Packets expired and refunded.
+    pub expired: u32,
+    /// Pending transfers posted (claims and transfers arrived).
+    pub settled: u32,
+    /// More work was due than one run handles.
+    pub more: bool,
+}
+
+impl JobOutcome {
+    fn add(&mut self, other: JobOutcome) {
+        self.expired = self.expired.saturating_add(other.expired);
+        self.settled = self.settled.saturating_add(other.settled);
+        self.more = other.more;
+    }
+}
+
+type Answered<T> = oneshot::Sender<Result<T, EngineError>>;
+
+enum Msg {
+    Command { command: Command, idempotency: Option<Idempotency>, reply: Answered<Reply> },
+    Jobs { now: Timestamp, reply: Answered<JobOutcome> },
+    Shutdown { done: oneshot::Sender<()> },
+}
+
+enum Outcome {
+    Command(Answered<Reply>, Result<Reply, EngineError>),
+    Jobs(Answered<JobOutcome>, Result<JobOutcome, EngineError>),
+}
+
+impl Outcome {
+    fn fail(self, err: &EngineError) -> Outcome {
+        match self {
+            Outcome::Command(reply, _) => Outcome::Command(reply, Err(err.clone())),
+            Outcome::Jobs(reply, _) => Outcome::Jobs(reply, Err(err.clone())),
+        }
+    }
+
+    fn send(self) {
+        // A caller that stopped waiting is no reason to fail the batch.
+        match self {
+            Outcome::Command(reply, result) => drop(reply.send(result)),
+            Outcome::Jobs(reply, result) => drop(reply.send(result)),
+        }
+    }
+}
+
+/// The engine: receives commands, orders them, applies them in batches (group commit), and
+/// answers. Cheap to clone; every clone talks to the same writer.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    queue: mpsc::Sender<Msg>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    limits: Arc<Limits>,
+    config: EngineConfig,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("store", &self.store.backend()).field("clock", &self.clock).finish()
+    }
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Command { .. } => "Command",
+            Msg::Jobs { .. } => "Jobs",
+            Msg::Shutdown { .. } => "Shutdown",
+        })
+    }
+}
+
+impl Engine {
+    /// Starts the writer task on the current tokio runtime. `rng_seed` fixes the random source
+    /// (tests only); without it the writer seeds a CSPRNG from the operating system.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] when the limits or the configuration are unusable.
+    pub fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+        config: EngineConfig,
+        rng_seed: Option<[u8; 32]>,
+    ) -> Result<Engine, EngineError> {
+        limits.validate().map_err(|e| EngineError::Config(e.to_string()))?;
+        config.validate().map_err(EngineError::Config)?;
+        let (queue, rx) = mpsc::channel(config.queue_capacity);
+        let limits = Arc::new(limits);
+        let rng = match rng_seed {
+            Some(seed) => StdRng::from_seed(seed),
+            None => rand::make_rng(),
+        };
+        let writer = Writer { rx, store: store.clone(), limits: limits.clone(), config: config.clone(), rng };
+        tokio::spawn(writer.run(clock.clone()));
+        Ok(Engine { inner: Arc::new(Inner { queue, store, clock, limits, config }) })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    fn enqueue(&self, msg: Msg) -> Result<(), EngineError> {
+        self.inner.queue.try_send(msg).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => EngineError::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => EngineError::Stopped,
+        })
+    }
+
+    /// Applies one command and answers once it is durably stored.
+    ///
+    /// # Errors
+    /// See [`EngineError`].
+    pub async fn execute(&self, command: Command) -> Result<Reply, EngineError> {
+        self.execute_once(command, None).await
+    }
+
+    /// Applies one command at most once per `(principal, key)`: a repeat of the same request
+    /// answers the stored first answer again and changes nothing.
+    ///
+    /// # Errors
+    /// See [`EngineError`]; [`EngineError::IdempotencyKeyReused`] for the same key with
+    /// another request.
+    pub async fn execute_once(&self, command: Command, idempotency: Option<Idempotency>) -> Result<Reply, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Msg::Command { command, idempotency, reply })?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Runs the background jobs once for `now`: expires due packets and posts due pending
+    /// transfers, at most `job_batch_max` of each, in one transaction. Running it twice for
+    /// the same instant does nothing the second time.
+    ///
+    /// # Errors
+    /// See [`EngineError`].
+    pub async fn run_once(&self, now: Timestamp) -> Result<JobOutcome, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Msg::Jobs { now, reply })?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Runs the jobs until nothing more is due at `now` (at most `job_rounds_max` runs).
+    ///
+    /// # Errors
+    /// See [`EngineError`].
+    pub async fn run_due(&self, now: Timestamp) -> Result<JobOutcome, EngineError> {
+        let mut total = JobOutcome::default();
+        for _ in 0..self.inner.config.job_rounds_max {
+            let outcome = self.run_once(now).await?;
+            total.add(outcome);
+            if !outcome.more {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Moves the business clock forward and runs every job that became due.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] when the clock follows real time; else as [`Engine::run_due`].
+    pub async fn advance_clock(&self, seconds: u32) -> Result<Timestamp, EngineError> {
+        let now = self.inner.clock.advance(seconds).map_err(|e| EngineError::Config(e.to_string()))?;
+        self.run_due(now).await?;
+        Ok(now)
+    }
+
+    /// The production loop: every `job_interval_ms`, runs what is due and purges expired
+    /// idempotency keys. It only schedules; the work is done by [`Engine::run_once`].
+    pub fn spawn_jobs(&self) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(engine.inner.config.job_interval_ms));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let now = engine.inner.clock.now();
+                match engine.run_due(now).await {
+                    Ok(outcome) if outcome.expired + outcome.settled > 0 => {
+                        tracing::info!(expired = outcome.expired, settled = outcome.settled, "background jobs ran");
+                    }
+                    Ok(_) => {}
+                    Err(EngineError::Stopped) => return,
+                    Err(err) => tracing::warn!(%err, "background jobs failed; retrying next tick"),
+                }
+                let config = &engine.inner.config;
+                let before = now.plus_millis(-i64::from(config.idempotency_retention_s) * 1000);
+                if let Err(err) = engine.inner.store.purge_idempotency(before, config.idempotency_purge_max).await {
+                    tracing::warn!(%err, "purging idempotency keys failed");
+                }
+            }
+        })
+    }
+
+    /// Answers a read-only question from a consistent snapshot, without the writer.
+    ///
+    /// # Errors
+    /// [`EngineError::Refused`] (not found) or [`EngineError::Unavailable`].
+    pub async fn query(&self, question: &Query) -> Result<Answer, EngineError> {
+        let now = self.inner.clock.now();
+        let mut tx = self.inner.store.read().await?;
+        let mut world = World::partial();
+        let rounds = self.inner.config.load_rounds_max;
+        let answer = resolve(tx.as_mut(), &mut world, rounds, |w| query::answer(w, now, question)).await?;
+        answer.map_err(EngineError::Refused)
+    }
+
+    /// A user's history, newest first, at most `history_page_max` items.
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`].
+    pub async fn history(
+        &self,
+        user: UserId,
+        before: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>, EngineError> {
+        let limit = limit.clamp(1, self.inner.config.history_page_max);
+        Ok(self.inner.store.history(hongbao_core::AccountId::wallet(user), before, limit).await?)
+    }
+
+    /// Stops taking commands, applies and answers those already queued, and returns once the
+    /// writer has stopped.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.inner.queue.send(Msg::Shutdown { done }).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+/// Runs `decide` against `world`, loading whatever it asks for, until it answers.
+/// The outer error is storage; the inner one is the rules' refusal.
+async fn resolve<T>(
+    tx: &mut dyn ReadTx,
+    world: &mut World,
+    rounds_max: u32,
+    mut decide: impl FnMut(&World) -> Result<T, Fail>,
+) -> Result<Result<T, CoreError>, StoreError> {
+    for _ in 0..rounds_max {
+        match decide(world) {
+            Ok(value) => return Ok(Ok(value)),
+            Err(Fail::Refused(err)) => return Ok(Err(err)),
+            Err(Fail::Need(keys)) => load(tx, world, keys).await?,
+        }
+    }
+    Err(StoreError::Corrupt(format!("a command still needed more data after {rounds_max} loads")))
+}
+
+async fn load(tx: &mut dyn ReadTx, world: &mut World, keys: Vec<Key>) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    let keys: Vec<Key> = keys.into_iter().filter(|k| !world.knows(*k) && seen.insert(*k)).collect();
+    if keys.is_empty() {
+        return Err(StoreError::Corrupt("the core asked for data it already holds".to_owned()));
+    }
+    for fact in tx.load(&keys).await? {
+        world.learn(fact);
+    }
+    if let Some(missing) = keys.iter().find(|k| !world.knows(**k)) {
+        return Err(StoreError::Corrupt(format!("the store did not answer {missing:?}")));
+    }
+    Ok(())
+}
+
+fn fingerprint(command: &Command) -> [u8; 32] {
+    // The command, not the raw HTTP body: the same request in other whitespace is the same.
+    let bytes = serde_json::to_vec(command).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
+struct Writer {
+    rx: mpsc::Receiver<Msg>,
+    store: Arc<dyn Store>,
+    limits: Arc<Limits>,
+    config: EngineConfig,
+    rng: StdRng,
+}
+
+impl Writer {
+    async fn run(mut self, clock: Arc<dyn Clock>) {
+        let mut buf = Vec::with_capacity(self.config.batch_max);
+        let mut stopping = None;
+        loop {
+            if self.rx.recv_many(&mut buf, self.config.batch_max).await == 0 {
+                break;
+            }
+            let mut work = Vec::with_capacity(buf.len());
+            for msg in buf.drain(..) {
+                match msg {
+                    Msg::Shutdown { done } => {
+                        // Take nothing new; what is queued is still applied below.
+                        self.rx.close();
+                        stopping = Some(done);
+                    }
+                    msg => work.push(msg),
+                }
+            }
+            if !work.is_empty() {
+                self.batch(work, clock.now()).await;
+            }
+        }
+        if let Some(done) = stopping {
+            let _ = done.send(());
+        }
+    }
+
+    /// Applies one batch in one transaction and answers every message in it.
+    async fn batch(&mut self, work: Vec<Msg>, now: Timestamp) {
+        let size = work.len();
+        let outcomes = match self.apply(work, now).await {
+            Ok(outcomes) => outcomes,
+            Err((outcomes, err)) => {
+                tracing::error!(%err, size, "batch failed; nothing in it was applied");
+                let err = EngineError::from(err);
+                outcomes.into_iter().map(|o| o.fail(&err)).collect()
+            }
+        };
+        tracing::trace!(size, "batch done");
+        for outcome in outcomes {
+            outcome.send();
+        }
+    }
+
+    async fn apply(&mut self, work: Vec<Msg>, now: Timestamp) -> Result<Vec<Outcome>, (Vec<Outcome>, StoreError)> {
+        // Outcomes are built as we go; on a storage error every one of them becomes a failure.
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(work.len());
+        let result = self.apply_into(work, now, &mut outcomes).await;
+        match result {
+            Ok(()) => Ok(outcomes),
+            Err((rest, err)) => {
+                outcomes.extend(rest);
+                Err((outcomes, err))
+            }
+        }
+    }
+
+    async fn apply_into(
+        &mut self,
+        work: Vec<Msg>,
+        now: Timestamp,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<(), (Vec<Outcome>, StoreError)> {
+        // Until a message is handled its reply channel is kept here, so a storage failure can
+        // still answer it.
+        let mut pending: Vec<Option<Msg>> = work.into_iter().map(Some).collect();
+        let unanswered = |pending: &mut Vec<Option<Msg>>| -> Vec<Outcome> {
+            pending
+                .iter_mut()
+                .filter_map(Option::take)
+                .filter_map(|msg| match msg {
+                    Msg::Command { reply, .. } => Some(Outcome::Command(reply, Err(EngineError::Stopped))),
+                    Msg::Jobs { reply, .. } => Some(Outcome::Jobs(reply, Err(EngineError::Stopped))),
+                    Msg::Shutdown { .. } => None,
+                })
+                .collect()
+        };
+        macro_rules! try_store {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(err) => return Err((unanswered(&mut pending), err)),
+                }
+            };
+        }
+
+        let mut tx = try_store!(self.store.write().await);
+        let mut world = World::partial();
+        let idempotency_keys: Vec<(String, String)> = pending
+            .iter()
+            .filter_map(|m| match m {
+                Some(Msg::Command { idempotency: Some(i), .. }) => Some((i.principal.clone(), i.key.clone())),
+                _ => None,
+            })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut known: HashMap<(String, String), IdempotencyRecord> = HashMap::new();
+        if !idempotency_keys.is_empty() {
+            for record in try_store!(tx.idempotency(&idempotency_keys).await) {
+                known.insert((record.principal.clone(), record.key.clone()), record);
+            }
+        }
+        let commands: Vec<Command> = pending
+            .iter()
+            .filter_map(|m| match m {
+                Some(Msg::Command { command, .. }) => Some(command.clone()),
+                _ => None,
+            })
+            .collect();
+        try_store!(self.prefetch(tx.as_mut(), &mut world, &commands, now).await);
+
+        let mut records = Vec::new();
+        for index in 0..pending.len() {
+            let Some(msg) = pending[index].take() else { continue };
+            match msg {
+                Msg::Command { command, idempotency, reply } => {
+                    let print = fingerprint(&command);
+                    let slot = idempotency.map(|i| (i.principal, i.key));
+                    let replay = slot.as_ref().and_then(|k| known.get(k)).map(|record| {
+                        if record.fingerprint == print {
+                            serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
+                                .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
+                                .and_then(|r| r.map_err(EngineError::Refused))
+                        } else {
+                            Err(EngineError::IdempotencyKeyReused)
+                        }
+                    });
+                    let result = match replay {
+                        Some(result) => result,
+                        None => {
+                            let decided = match self.decide(tx.as_mut(), &mut world, &command, now).await {
+                                Ok(decided) => decided,
+                                Err(err) => {
+                                    let mut rest = unanswered(&mut pending);
+                                    rest.push(Outcome::Command(reply, Err(EngineError::Stopped)));
+                                    return Err((rest, err));
+                                }
+                            };
+                            if let Some((principal, key)) = slot {
+                                let record = IdempotencyRecord {
+                                    principal: principal.clone(),
+                                    key: key.clone(),
+                                    fingerprint: print,
+                                    outcome: serde_json::to_string(&decided).unwrap_or_default(),
+                                    created_at: now,
+                                };
+                                known.insert((principal, key), record.clone());
+                                records.push(record);
+                            }
+                            decided.map_err(EngineError::Refused)
+                        }
+                    };
+                    outcomes.push(Outcome::Command(reply, result));
+                }
+                Msg::Jobs { now: job_now, reply } => match self.jobs(tx.as_mut(), &mut world, job_now).await {
+                    Ok(outcome) => outcomes.push(Outcome::Jobs(reply, Ok(outcome))),
+                    Err(err) => {
+                        let mut rest = unanswered(&mut pending);
+                        rest.push(Outcome::Jobs(reply, Err(EngineError::Stopped)));
+                        return Err((rest, err));
+                    }
+                },
+                Msg::Shutdown { .. } => {}
+            }
+        }
+
+        let changes = world.take_changes();
+        if changes.is_empty() && records.is_empty() {
+            // Nothing to write (refusals, reads, no due work): dropping rolls back.
+            return Ok(());
+        }
+        if let Err(err) = tx.commit(changes, records).await {
+            // The replies built so far were not stored: the caller turns them into failures.
+            return Err((Vec::new(), err));
+        }
+        Ok(())
+    }
+
+    /// Runs every command once without keeping its effects, only to learn what it reads, and
+    /// loads all of that in bulk: a batch of a thousand claims then costs a handful of queries
+    /// instead of thousands.
+    async fn prefetch(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        world: &mut World,
+        commands: &[Command],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        for _ in 0..self.config.prefetch_rounds_max {
+            let mut ctx = Ctx { now, limits: &self.limits, rng: &mut self.rng };
+            let mut seen = HashSet::new();
+            let mut keys = Vec::new();
+            for command in commands {
+                if let Err(Fail::Need(need)) = ops::execute(world, &mut ctx, command) {
+                    keys.extend(need.into_iter().filter(|k| !world.knows(*k) && seen.insert(*k)));
+                }
+            }
+            if keys.is_empty() {
+                break;
+            }
+            load(tx, world, keys).await?;
+        }
+        Ok(())
+    }
+
+    /// Decides one command, loading what it needs, and applies its effects to the world.
+    async fn decide(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        world: &mut World,
+        command: &Command,
+        now: Timestamp,
+    ) -> Result<Result<Reply, CoreError>, StoreError> {
+        let mut ctx = Ctx { now, limits: &self.limits, rng: &mut self.rng };
+        let rounds = self.config.load_rounds_max;
+        for _ in 0..rounds {
+            match ops::execute(world, &mut ctx, command) {
+                Ok((reply, effects)) => {
+                    world.apply(effects);
+                    return Ok(Ok(reply));
+                }
+                Err(Fail::Refused(err)) => return Ok(Err(err)),
+                Err(Fail::Need(keys)) => load(tx, world, keys).await?,
+            }
+        }
+        Err(StoreError::Corrupt(format!("a command still needed more data after {rounds} loads")))
+    }
+
+    /// One run of the background jobs at `now`, inside the batch's transaction.
+    async fn jobs(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        world: &mut World,
+        now: Timestamp,
+    ) -> Result<JobOutcome, StoreError> {
+        let limit = self.config.job_batch_max;
+        let due = tx.due(now, limit).await?;
+        let limit = limit as usize;
+        let more = due.packets.len() >= limit || due.pendings.len() >= limit;
+        let commands: Vec<Command> = due
+            .packets
+            .iter()
+            .map(|&packet| Command::ExpirePacket { packet })
+            .chain(due.pendings.iter().map(|&transfer| Command::SettlePending { transfer }))
+            .collect();
+        self.prefetch(tx, world, &commands, now).await?;
+        let mut outcome = JobOutcome { more, ..JobOutcome::default() };
+        for command in &commands {
+            match self.decide(tx, world, command, now).await? {
+                Ok(Reply::Settled { changed: true }) => match command {
+                    Command::ExpirePacket { .. } => outcome.expired += 1,
+                    _ => outcome.settled += 1,
+                },
+                Ok(_) => {}
+                // A refused job means the stored data contradicts the rules: say so loudly.
+                Err(err) => return Err(StoreError::Corrupt(format!("background job {command:?} refused: {err}"))),
+            }
+        }
+        Ok(outcome)
+    }
+}

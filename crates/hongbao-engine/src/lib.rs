@@ -1,0 +1,21 @@
+//! The engine of hongbao: it orders commands, applies them in batches, and runs the jobs.
+//!
+//! Commands arrive on a bounded queue (a full queue refuses at once rather than growing); one
+//! writer task takes up to `batch_max` of them, opens one storage transaction, loads in bulk
+//! what the commands read, lets the core decide each in order, writes everything the batch
+//! changed together with its idempotency records, commits once, and only then answers
+//! (group commit). Commands on one packet are therefore serialised without fighting over a row
+//! lock, and a thousand claims share one commit. Background work (expiry refunds, arrivals of
+//! pending money) runs through the same writer, driven by [`Engine::run_once`]; the
+//! production loop ([`Engine::spawn_jobs`]) only schedules it.
+//!
+//! **Boundary:** the engine decides nothing itself. Every rule is in `hongbao-core`; every
+//! byte stored goes through the `hongbao-store` trait. Time comes from an injected [`Clock`].
+
+mod check;
+mod clock;
+mod engine;
+
+pub use check::{CheckReport, check};
+pub use clock::{Clock, DevClock, ManualClock, NotAdjustable, SystemClock, system_now};
+pub use engine::{Engine, EngineConfig, EngineError, Idempotency, JobOutcome};

@@ -1,0 +1,91 @@
+//! Group commit, back-pressure and failed commits.
+
+use hongbao_core::Fen;
+use hongbao_core::ops::Command;
+use hongbao_engine::{EngineConfig, EngineError};
+
+use crate::support::{app, app_with};
+
+#[tokio::test]
+async fn queued_commands_share_one_transaction() {
+    let app = app().await;
+    let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
+    app.store.close();
+    // The writer is held at the start of a batch; everything sent meanwhile queues up.
+    let blocker = {
+        let engine = app.engine.clone();
+        tokio::spawn(async move { engine.execute(Command::Deposit { user: bob, amount: Fen::new(1) }).await })
+    };
+    tokio::task::yield_now().await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let engine = app.engine.clone();
+            let transfer =
+                Command::Transfer { actor: alice, to: bob, amount: Fen::new(10), note: None, arrival_delay_s: 0 };
+            tokio::spawn(async move { engine.execute(transfer).await })
+        })
+        .collect();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let before = app.store.commits();
+    app.store.release(2);
+    blocker.await.unwrap().unwrap();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let commits = app.store.commits() - before;
+    assert!(commits <= 2, "50 queued transfers took {commits} commits");
+    assert_eq!(app.balance(bob).await, Fen::new(501));
+    app.store.release(usize::MAX >> 4);
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_at_once_with_overloaded() {
+    let app = app_with(EngineConfig { queue_capacity: 4, batch_max: 1, ..EngineConfig::default() }).await;
+    let alice = app.user("alice", 100).await;
+    app.store.close();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let engine = app.engine.clone();
+        tasks.push(tokio::spawn(
+            async move { engine.execute(Command::Deposit { user: alice, amount: Fen::new(1) }).await },
+        ));
+        tokio::task::yield_now().await;
+    }
+    // One is held by the writer, four wait in the queue: the next is refused without waiting.
+    let refused = app.engine.execute(Command::Deposit { user: alice, amount: Fen::new(1) }).await;
+    assert_eq!(refused, Err(EngineError::Overloaded));
+    app.store.release(usize::MAX >> 4);
+    let accepted = futures_count(tasks).await;
+    assert_eq!(app.balance(alice).await, Fen::new(10_000 + i64::try_from(accepted).unwrap()));
+}
+
+async fn futures_count(tasks: Vec<tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>>) -> usize {
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(EngineError::Overloaded) => {}
+            Err(err) => panic!("{err}"),
+        }
+    }
+    ok
+}
+
+#[tokio::test]
+async fn a_failed_commit_answers_unavailable_and_applies_nothing_of_its_batch() {
+    let app = app().await;
+    let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
+    app.store.fail_next_commit();
+    let transfer = Command::Transfer { actor: alice, to: bob, amount: Fen::new(2_500), note: None, arrival_delay_s: 0 };
+    let err = app.engine.execute(transfer.clone()).await.unwrap_err();
+    assert!(matches!(err, EngineError::Unavailable(_)), "{err:?}");
+    assert_eq!(app.balance(alice).await, Fen::new(10_000));
+    assert_eq!(app.balance(bob).await, Fen::ZERO);
+    // The engine carries on with the next batch.
+    app.engine.execute(transfer).await.unwrap();
+    assert_eq!(app.balance(bob).await, Fen::new(2_500));
+    app.assert_invariants().await;
+}

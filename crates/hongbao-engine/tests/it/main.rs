@@ -1,0 +1,8 @@
+//! The engine over the real SQLite store: batching, jobs, idempotency, concurrency, failures.
+
+mod support;
+
+mod batching;
+mod concurrency;
+mod idempotency;
+mod jobs;

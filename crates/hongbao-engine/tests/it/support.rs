@@ -1,0 +1,191 @@
+//! A fresh engine on a fresh SQLite file per test, and helpers to drive it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use hongbao_core::ops::{Command, PacketSpec, Reply};
+use hongbao_core::packet::PacketView;
+use hongbao_core::query::{Answer, Query};
+use hongbao_core::{Changes, Fen, GroupId, Limits, PacketId, Timestamp, TransferId, UserId};
+use hongbao_engine::{Engine, EngineConfig, ManualClock};
+use hongbao_store::{Dump, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use hongbao_store_sqlite::{Durability, SqliteStore};
+use tokio::sync::Semaphore;
+
+/// 2026-11-26T00:00:00Z: tests start at a fixed, readable time.
+pub const START: Timestamp = Timestamp::from_millis(1_795_651_200_000);
+
+pub struct App {
+    pub engine: Engine,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<Gate>,
+    _dir: tempfile::TempDir,
+}
+
+/// A store wrapper the tests can hold shut (to fill the queue and see batching) or make fail
+/// (to see a failed commit apply nothing). It counts commits.
+pub struct Gate {
+    inner: SqliteStore,
+    pub state: Arc<GateState>,
+}
+
+pub struct GateState {
+    pub open: Semaphore,
+    pub commits: AtomicUsize,
+    pub fail_next_commit: AtomicBool,
+}
+
+impl Gate {
+    /// Holds every write transaction until [`Gate::release`].
+    pub fn close(&self) {
+        self.state.open.forget_permits(usize::MAX);
+    }
+
+    /// Lets `n` more write transactions begin.
+    pub fn release(&self, n: usize) {
+        self.state.open.add_permits(n);
+    }
+
+    pub fn commits(&self) -> usize {
+        self.state.commits.load(Ordering::SeqCst)
+    }
+
+    pub fn fail_next_commit(&self) {
+        self.state.fail_next_commit.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Store for Gate {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn durability(&self) -> String {
+        self.inner.durability()
+    }
+
+    async fn write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        let permit = self.state.open.acquire().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        permit.forget();
+        let inner = self.inner.write().await?;
+        Ok(Box::new(GateTx { inner, state: self.state.clone() }))
+    }
+
+    async fn read(&self) -> Result<Box<dyn ReadTx>, StoreError> {
+        self.inner.read().await
+    }
+
+    async fn history(
+        &self,
+        account: hongbao_core::AccountId,
+        before: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>, StoreError> {
+        self.inner.history(account, before, limit).await
+    }
+
+    async fn dump(&self) -> Result<Dump, StoreError> {
+        self.inner.dump().await
+    }
+
+    async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        self.inner.purge_idempotency(before, limit).await
+    }
+}
+
+struct GateTx {
+    inner: Box<dyn WriteTx>,
+    state: Arc<GateState>,
+}
+
+#[async_trait]
+impl ReadTx for GateTx {
+    async fn load(&mut self, keys: &[hongbao_core::Key]) -> Result<Vec<hongbao_core::Fact>, StoreError> {
+        self.inner.load(keys).await
+    }
+}
+
+#[async_trait]
+impl WriteTx for GateTx {
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        self.inner.idempotency(keys).await
+    }
+
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<hongbao_store::Due, StoreError> {
+        self.inner.due(now, limit).await
+    }
+
+    async fn commit(self: Box<Self>, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Result<(), StoreError> {
+        if self.state.fail_next_commit.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected commit failure".to_owned()));
+        }
+        self.state.commits.fetch_add(1, Ordering::SeqCst);
+        self.inner.commit(changes, idempotency).await
+    }
+}
+
+pub async fn app() -> App {
+    app_with(EngineConfig::default()).await
+}
+
+pub async fn app_with(config: EngineConfig) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = SqliteStore::open(&dir.path().join("test.db"), Durability::Full).await.unwrap();
+    let state = GateState {
+        open: Semaphore::new(Semaphore::MAX_PERMITS / 2),
+        commits: AtomicUsize::new(0),
+        fail_next_commit: AtomicBool::new(false),
+    };
+    let store = Arc::new(Gate { inner, state: Arc::new(state) });
+    let clock = Arc::new(ManualClock::new(START));
+    let engine = Engine::start(store.clone(), clock.clone(), Limits::default(), config, Some([7; 32])).unwrap();
+    App { engine, clock, store, _dir: dir }
+}
+
+impl App {
+    pub async fn exec(&self, command: Command) -> Reply {
+        match self.engine.execute(command).await {
+            Ok(reply) => reply,
+            Err(err) => panic!("command failed: {err}"),
+        }
+    }
+
+    /// A user with `yuan` deposited.
+    pub async fn user(&self, name: &str, yuan: i64) -> UserId {
+        let Reply::User(user) = self.exec(Command::CreateUser { name: name.to_owned() }).await else { panic!() };
+        if yuan > 0 {
+            self.exec(Command::Deposit { user: user.user_id, amount: Fen::new(yuan * 100) }).await;
+        }
+        user.user_id
+    }
+
+    pub async fn group(&self, owner: UserId, members: &[UserId]) -> GroupId {
+        let command = Command::CreateGroup { actor: owner, name: "group".to_owned(), members: members.to_vec() };
+        let Reply::Group(group) = self.exec(command).await else { panic!() };
+        group.group_id
+    }
+
+    pub async fn send(&self, sender: UserId, spec: PacketSpec, arrival_delay_s: u32) -> PacketView {
+        let command = Command::SendPacket { actor: sender, spec, greeting: None, arrival_delay_s };
+        let Reply::Packet(view) = self.exec(command).await else { panic!() };
+        view
+    }
+
+    pub async fn balance(&self, user: UserId) -> Fen {
+        let Answer::Me(me) = self.engine.query(&Query::Me { actor: user }).await.unwrap() else { panic!() };
+        me.balance
+    }
+
+    pub async fn view(&self, actor: UserId, packet: PacketId) -> PacketView {
+        let Answer::Packet(view) = self.engine.query(&Query::Packet { actor, packet }).await.unwrap() else { panic!() };
+        view
+    }
+
+    /// Runs `hongbao check` on the store and fails the test on any violation.
+    pub async fn assert_invariants(&self) {
+        let report = hongbao_engine::check(self.store.as_ref(), &Limits::default()).await.unwrap();
+        assert!(report.passed(), "{report}");
+    }
+}

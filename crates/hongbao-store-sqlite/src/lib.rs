@@ -1,0 +1,508 @@
+//! The embedded store of hongbao: all its state in one SQLite file, behind [`hongbao_store::Store`].
+//!
+//! This is the default backend: `hongbao serve` needs nothing else. It keeps one writer (a pool
+//! of exactly one connection whose transactions begin with `BEGIN IMMEDIATE`, so a batch never
+//! fails half-way for want of the write lock) and a few read-only connections for snapshots,
+//! history and the check; SQLite's WAL journal lets them read while the writer writes. The
+//! schema is a numbered list of embedded migrations, run when the file is opened.
+//!
+//! It deliberately does not decide anything: it never computes a balance, checks a limit or
+//! chooses an id (that is `hongbao-core`), and it does not batch or order commands (that is the
+//! engine). It does not support several processes writing the same file at speed: a second
+//! process waits for the write lock, up to a busy timeout, and that is all. Durability is a
+//! setting the caller chooses and [`Store::durability`] reports; it is never lowered silently.
+
+#[macro_use]
+mod rows;
+mod load;
+mod write;
+
+use std::fmt::{self, Display};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hongbao_core::{AccountId, Changes, Fact, Key, Timestamp, TransferId};
+use hongbao_store::{Due, Dump, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use serde::{Deserialize, Serialize};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{SqlSafeStr, Sqlite, SqliteConnection, Transaction};
+
+/// How long a connection waits for a lock another process holds before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read-only connections: enough for the API's reads next to the engine's snapshots, few enough
+/// that each keeps its page cache warm.
+const READ_CONNECTIONS_MAX: u32 = 4;
+
+/// The schema, version by version. A released migration is never edited (its checksum is
+/// stored in the file); a change is a new file with the next number.
+const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// How hard SQLite works to keep a commit through a crash. The journal is always WAL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before it is acknowledged. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a commit survives a crash of the process, but the last ones may be
+    /// lost if the machine loses power.
+    Normal,
+    /// `synchronous=OFF`: for benchmarks only. A power failure may lose commits and damage the file.
+    Off,
+}
+
+impl Durability {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Durability::Full => "full",
+            Durability::Normal => "normal",
+            Durability::Off => "off",
+        }
+    }
+
+    fn synchronous(self) -> SqliteSynchronous {
+        match self {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+            Durability::Off => SqliteSynchronous::Off,
+        }
+    }
+
+    /// What the setting promises, in words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Durability::Full => "sqlite WAL, synchronous=FULL: every commit is on disk before it is acknowledged",
+            Durability::Normal => {
+                "sqlite WAL, synchronous=NORMAL: commits survive a crash of the process, \
+                 but the last ones may be lost on power failure"
+            }
+            Durability::Off => {
+                "sqlite WAL, synchronous=OFF (benchmarks only): commits may be lost \
+                 and the file damaged on power failure"
+            }
+        }
+    }
+}
+
+impl Display for Durability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A durability name that is not `full`, `normal` or `off`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown durability {0:?}: expected full, normal or off")]
+pub struct UnknownDurability(pub String);
+
+impl FromStr for Durability {
+    type Err = UnknownDurability;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Durability::Full, Durability::Normal, Durability::Off]
+            .into_iter()
+            .find(|d| d.as_str() == text)
+            .ok_or_else(|| UnknownDurability(text.to_owned()))
+    }
+}
+
+/// Turns a database error into a [`StoreError`], saying what was being done.
+///
+/// A constraint the data breaks (a duplicate key, an update of a missing row, a reference to
+/// nothing) or a value that does not decode is [`StoreError::Corrupt`]: retrying cannot help.
+/// Everything else (I/O, a lock held too long, a closed pool) is [`StoreError::Unavailable`].
+pub(crate) fn db_error(err: sqlx::Error, doing: impl Display) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) => {
+            // SQLite's primary result codes are the low byte of the extended ones.
+            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+            let constraint = !matches!(db.kind(), sqlx::error::ErrorKind::Other);
+            // 11: SQLITE_CORRUPT, 26: SQLITE_NOTADB.
+            if constraint || matches!(primary, Some(11 | 26)) {
+                StoreError::Corrupt(format!("{doing}: {db}"))
+            } else {
+                StoreError::Unavailable(format!("{doing}: {db}"))
+            }
+        }
+        sqlx::Error::RowNotFound
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_) => StoreError::Corrupt(format!("{doing}: {err}")),
+        _ => StoreError::Unavailable(format!("{doing}: {err}")),
+    }
+}
+
+fn migrate_error(err: MigrateError) -> StoreError {
+    match err {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => db_error(e, "migrate the schema"),
+        // A file migrated by a newer version, edited by hand, or left half-migrated: refuse it
+        // rather than guess.
+        other => StoreError::Corrupt(format!("the database schema does not match this version: {other}")),
+    }
+}
+
+/// The durability settings as SQLite reports them (lower-case names), from
+/// [`SqliteStore::in_force`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InForce {
+    /// `wal` always.
+    pub journal_mode: String,
+    /// `full`, `normal` or `off`, as the [`Durability`] asked.
+    pub writer_synchronous: String,
+    pub reader_synchronous: String,
+    pub foreign_keys: bool,
+    /// Readers refuse to write.
+    pub reader_query_only: bool,
+}
+
+/// hongbao's state in one SQLite file. Cloning shares the same connections.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite has one writer per file anyway, and waiting in the pool's
+    /// queue is fairer and cheaper than spinning on `SQLITE_BUSY`.
+    writer: SqlitePool,
+    readers: SqlitePool,
+    durability: Durability,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file if it is missing, and brings its schema
+    /// up to date.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be opened or switched to WAL;
+    /// [`StoreError::Corrupt`] when it is not a database or its schema does not match this
+    /// version (a newer one, or a migration that changed since it was applied).
+    pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            // Also on readers: the last connection to close checkpoints the WAL into the file.
+            .synchronous(durability.synchronous());
+        // The pools keep their connections for the store's lifetime: reopening a connection costs
+        // more than an idle one, and a WAL file's shared memory lives as long as one is open.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone().create_if_missing(true).journal_mode(SqliteJournalMode::Wal))
+            .await
+            .map_err(|e| db_error(e, format_args!("open {}", path.display())))?;
+        // SQLite answers a journal mode it cannot set (on some file systems) with the old one
+        // rather than an error: check, so that durability is never lower than promised.
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&writer)
+            .await
+            .map_err(|e| db_error(e, "read the journal mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!(
+                "{} could not be switched to the WAL journal (it is in {mode} mode)",
+                path.display()
+            )));
+        }
+        migrator().run(&writer).await.map_err(migrate_error)?;
+        // `query_only` rather than a read-only open: a read-only connection cannot create the
+        // WAL's shared-memory file, and readers must work whatever the writer is doing.
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS_MAX)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(|e| db_error(e, format_args!("open {} for reading", path.display())))?;
+        Ok(SqliteStore { writer, readers, durability, path: path.to_owned() })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The durability setting the store was opened with.
+    pub fn durability_setting(&self) -> Durability {
+        self.durability
+    }
+
+    /// What SQLite itself reports for the settings durability depends on, read from the writer
+    /// and from one reader (waits for an open write transaction to end).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when a connection fails.
+    pub async fn in_force(&self) -> Result<InForce, StoreError> {
+        async fn pragma(pool: &SqlitePool, sql: &'static str) -> Result<i64, StoreError> {
+            sqlx::query_scalar(sql).fetch_one(pool).await.map_err(|e| db_error(e, sql))
+        }
+        let synchronous = |level: i64| match level {
+            0 => "off".to_owned(),
+            1 => "normal".to_owned(),
+            2 => "full".to_owned(),
+            3 => "extra".to_owned(),
+            other => other.to_string(),
+        };
+        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "PRAGMA journal_mode"))?;
+        Ok(InForce {
+            journal_mode: journal_mode.to_ascii_lowercase(),
+            writer_synchronous: synchronous(pragma(&self.writer, "PRAGMA synchronous").await?),
+            reader_synchronous: synchronous(pragma(&self.readers, "PRAGMA synchronous").await?),
+            foreign_keys: pragma(&self.writer, "PRAGMA foreign_keys").await? == 1,
+            reader_query_only: pragma(&self.readers, "PRAGMA query_only").await? == 1,
+        })
+    }
+
+    /// Closes every connection, waiting for open transactions to end; the last one to close
+    /// checkpoints the WAL into the database file. Later calls fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// The history query, with or without the `before` bound. Each side of the transfer is read
+/// newest first from its own index and cut at `limit`, then the two are merged: an `OR` of the
+/// two columns would make SQLite scan or sort.
+macro_rules! history_query {
+    ($before:literal) => {
+        concat!(
+            "WITH mine (id) AS ( \
+                 SELECT id FROM (SELECT id FROM transfers WHERE debit = ?1",
+            $before,
+            " AND phase IN ('posted', 'pending') ORDER BY id DESC LIMIT ?3) \
+                 UNION ALL \
+                 SELECT id FROM (SELECT id FROM transfers WHERE credit = ?1",
+            $before,
+            " AND phase IN ('posted', 'pending') ORDER BY id DESC LIMIT ?3) \
+             ) \
+             SELECT ",
+            transfer_columns!(),
+            ", p.status AS pending_status \
+             FROM mine JOIN transfers t ON t.id = mine.id LEFT JOIN pendings p ON p.transfer_id = t.id \
+             ORDER BY t.id DESC LIMIT ?3"
+        )
+    };
+}
+
+fn decode_all<T>(found: &[SqliteRow], decode: fn(&SqliteRow) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    found.iter().map(decode).collect()
+}
+
+async fn fetch_all(conn: &mut SqliteConnection, sql: &'static str, what: &str) -> Result<Vec<SqliteRow>, StoreError> {
+    sqlx::query(sql).fetch_all(&mut *conn).await.map_err(|e| db_error(e, format_args!("read all {what}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn durability(&self) -> String {
+        self.durability.describe().to_owned()
+    }
+
+    async fn write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        // IMMEDIATE takes the write lock now: the batch's loads then see the state its commit
+        // will build on, and the commit cannot fail for want of the lock.
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| db_error(e, "begin a write"))?;
+        Ok(Box::new(SqliteWriteTx { tx }))
+    }
+
+    async fn read(&self) -> Result<Box<dyn ReadTx>, StoreError> {
+        // A deferred transaction: its snapshot is fixed by its first read, and every later load
+        // sees that same snapshot.
+        let tx = self.readers.begin().await.map_err(|e| db_error(e, "begin a read"))?;
+        Ok(Box::new(SqliteReadTx { tx }))
+    }
+
+    async fn history(
+        &self,
+        account: AccountId,
+        before: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>, StoreError> {
+        let query = match before {
+            Some(before) => sqlx::query(history_query!(" AND id < ?2")).bind(account.uuid()).bind(before.uuid()),
+            None => sqlx::query(history_query!("")).bind(account.uuid()).bind(None::<uuid::Uuid>),
+        };
+        let found = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read the history of {account}")))?;
+        found
+            .iter()
+            .map(|row| {
+                let transfer = rows::transfer(row)?;
+                Ok(HistoryItem {
+                    transfer_id: transfer.id,
+                    amount: transfer.amount,
+                    incoming: transfer.credit == account,
+                    kind: transfer.kind,
+                    pending: rows::opt_pending_status(row)?,
+                    packet_id: transfer.packet_id,
+                    claim_id: transfer.claim_id,
+                    note: transfer.note,
+                    created_at: transfer.created_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn dump(&self) -> Result<Dump, StoreError> {
+        // One read transaction, so the check sees one consistent state however long it takes.
+        let mut tx = self.readers.begin().await.map_err(|e| db_error(e, "begin a read"))?;
+        let conn: &mut SqliteConnection = &mut tx;
+        let mut facts = Vec::new();
+
+        let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
+        let users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
+        facts.extend(users.into_iter().map(|u| Fact::User(u.id, Some(u))));
+
+        let sql = concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
+        let accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
+        facts.extend(accounts.into_iter().map(|a| Fact::Account(a.id, Some(a))));
+
+        let sql = concat!("SELECT ", group_columns!(), " FROM groups ORDER BY id");
+        let mut groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
+        let sql = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
+        let members = decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?;
+        let mut by_group: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        for (group, user) in members {
+            by_group.entry(group).or_default().push(user);
+        }
+        for group in &mut groups {
+            let mut members = by_group.remove(&group.id).unwrap_or_default();
+            members.sort_unstable();
+            group.members = members;
+        }
+        if let Some(group) = by_group.keys().next() {
+            return Err(StoreError::Corrupt(format!("group_members names group {group}, which does not exist")));
+        }
+        facts.extend(groups.into_iter().map(|g| Fact::Group(g.id, Some(g))));
+
+        let sql = concat!("SELECT ", packet_columns!(), " FROM packets ORDER BY id");
+        let packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
+        facts.extend(packets.into_iter().map(|p| Fact::Packet(p.id, Some(p))));
+
+        let sql = concat!("SELECT ", claim_columns!(), " FROM claims ORDER BY id");
+        let claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
+        facts.extend(claims.into_iter().map(|c| Fact::Claim(c.id, Some(c))));
+
+        let sql = concat!(
+            "SELECT ",
+            transfer_columns!(),
+            ", p.status AS pending_status, p.resolved_at AS resolved_at \
+             FROM pendings p JOIN transfers t ON t.id = p.transfer_id ORDER BY p.transfer_id"
+        );
+        let pendings = decode_all(&fetch_all(conn, sql, "pending transfers").await?, rows::pending)?;
+        let pending_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM pendings")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "count pending transfers"))?;
+        if usize::try_from(pending_rows).ok() != Some(pendings.len()) {
+            return Err(StoreError::Corrupt(format!(
+                "{pending_rows} pending records but only {} have their transfer",
+                pendings.len()
+            )));
+        }
+        facts.extend(pendings.into_iter().map(|p| Fact::Pending(p.transfer.id, Some(p))));
+
+        let sql = concat!("SELECT ", transfer_columns!(), " FROM transfers t ORDER BY t.id");
+        let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
+        facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
+
+        let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
+        let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
+
+        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "count events"))?;
+        let events = u64::try_from(events).map_err(|_| StoreError::Corrupt(format!("{events} events")))?;
+        Ok(Dump { facts, idempotency, events })
+    }
+
+    async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        // Through the one writer, so a purge queues behind the engine's batch instead of
+        // competing with it for the lock.
+        let done = sqlx::query(
+            "DELETE FROM idempotency WHERE rowid IN \
+             (SELECT rowid FROM idempotency WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+        )
+        .bind(before.millis())
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "purge idempotency records"))?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// A read snapshot. Dropping it ends the transaction.
+#[derive(Debug)]
+struct SqliteReadTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl ReadTx for SqliteReadTx {
+    async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
+        load::load(&mut self.tx, keys).await
+    }
+}
+
+/// The write transaction of a batch. Dropping it without `commit` rolls it back (sqlx queues the
+/// `ROLLBACK` before the connection can be used again).
+#[derive(Debug)]
+struct SqliteWriteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl ReadTx for SqliteWriteTx {
+    async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
+        load::load(&mut self.tx, keys).await
+    }
+}
+
+#[async_trait]
+impl WriteTx for SqliteWriteTx {
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        write::idempotency(&mut self.tx, keys).await
+    }
+
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
+        write::due(&mut self.tx, now, limit).await
+    }
+
+    async fn commit(self: Box<Self>, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Result<(), StoreError> {
+        let mut tx = self.tx;
+        // On any error `tx` is dropped here, which rolls back everything written so far.
+        write::changes(&mut tx, &changes, &idempotency).await?;
+        tx.commit().await.map_err(|e| db_error(e, "commit"))
+    }
+}

@@ -1,0 +1,174 @@
+//! [`load`]: the facts a batch of keys names, in one query per kind of key where that is easy.
+
+use std::collections::{BTreeSet, HashMap};
+
+use hongbao_core::packet::Claim;
+use hongbao_core::{Fact, Key, PacketId, UserId};
+use hongbao_store::StoreError;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, SqliteConnection};
+use uuid::Uuid;
+
+use crate::{db_error, rows};
+
+/// Ids per `IN (…)` list: far below SQLite's limit on bound parameters, and a power of two so
+/// that the padding in [`fetch_in`] never goes past it.
+const IN_LIST_MAX: usize = 256;
+
+/// Runs `head` + `?, ?, …)` over `ids`, in chunks, and returns every row found.
+///
+/// Each chunk is padded to a power of two by repeating its last id (a duplicate in `IN` changes
+/// nothing), so a query has at most nine shapes and SQLite's prepared statements are reused.
+async fn fetch_in(
+    conn: &mut SqliteConnection,
+    head: &'static str,
+    ids: &[Uuid],
+    what: &str,
+) -> Result<Vec<SqliteRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IN_LIST_MAX) {
+        let Some(&last) = chunk.last() else { continue };
+        let slots = chunk.len().next_power_of_two();
+        let mut sql = String::with_capacity(head.len() + slots * 3);
+        sql.push_str(head);
+        for i in 0..slots {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+        }
+        sql.push(')');
+        // Only placeholders are appended to the static text: no value is ever spliced into SQL.
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for &id in chunk.iter().chain(std::iter::repeat_n(&last, slots - chunk.len())) {
+            query = query.bind(id);
+        }
+        let found = query.fetch_all(&mut *conn).await.map_err(|e| db_error(e, format_args!("load {what}")))?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+/// Decodes rows and indexes them by the id `key` gives.
+fn index<T>(
+    rows: &[SqliteRow],
+    decode: fn(&SqliteRow) -> Result<T, StoreError>,
+    key: fn(&T) -> Uuid,
+) -> Result<HashMap<Uuid, T>, StoreError> {
+    rows.iter().map(|row| decode(row).map(|value| (key(&value), value))).collect()
+}
+
+/// The distinct ids of each kind of key.
+#[derive(Default)]
+struct Wanted {
+    users: BTreeSet<Uuid>,
+    accounts: BTreeSet<Uuid>,
+    groups: BTreeSet<Uuid>,
+    packets: BTreeSet<Uuid>,
+    claims: BTreeSet<Uuid>,
+    claim_of: BTreeSet<(PacketId, UserId)>,
+    claims_of: BTreeSet<Uuid>,
+    pendings: BTreeSet<Uuid>,
+    transfers: BTreeSet<Uuid>,
+}
+
+fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
+    set.iter().copied().collect()
+}
+
+/// Loads one fact per key (a key given twice gets two equal facts), in the order of `keys`.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when a query fails, [`StoreError::Corrupt`] when a row does not
+/// decode.
+pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
+    let mut want = Wanted::default();
+    for key in keys {
+        match *key {
+            Key::User(id) => want.users.insert(id.uuid()),
+            Key::Account(id) => want.accounts.insert(id.uuid()),
+            Key::Group(id) => want.groups.insert(id.uuid()),
+            Key::Packet(id) => want.packets.insert(id.uuid()),
+            Key::Claim(id) => want.claims.insert(id.uuid()),
+            Key::ClaimOf(packet, user) => want.claim_of.insert((packet, user)),
+            Key::ClaimsOf(packet) => want.claims_of.insert(packet.uuid()),
+            Key::Pending(id) => want.pendings.insert(id.uuid()),
+            Key::Transfer(id) => want.transfers.insert(id.uuid()),
+        };
+    }
+
+    let head = concat!("SELECT ", user_columns!(), " FROM users WHERE id IN (");
+    let users = index(&fetch_in(conn, head, &ids(&want.users), "users").await?, rows::user, |u| u.id.uuid())?;
+
+    let head = concat!("SELECT ", account_columns!(), " FROM accounts WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.accounts), "accounts").await?;
+    let accounts = index(&found, rows::account, |a| a.id.uuid())?;
+
+    let group_ids = ids(&want.groups);
+    let head = concat!("SELECT ", group_columns!(), " FROM groups WHERE id IN (");
+    let mut groups = index(&fetch_in(conn, head, &group_ids, "groups").await?, rows::group, |g| g.id.uuid())?;
+    let head = "SELECT group_id, user_id FROM group_members WHERE group_id IN (";
+    for row in fetch_in(conn, head, &group_ids, "group members").await? {
+        let (group, user) = rows::member(&row)?;
+        if let Some(group) = groups.get_mut(&group.uuid()) {
+            group.members.push(user);
+        }
+    }
+    for group in groups.values_mut() {
+        // The core searches members by bisection: keep them sorted whatever order SQLite used.
+        group.members.sort_unstable();
+    }
+
+    let head = concat!("SELECT ", packet_columns!(), " FROM packets WHERE id IN (");
+    let packets = index(&fetch_in(conn, head, &ids(&want.packets), "packets").await?, rows::packet, |p| p.id.uuid())?;
+
+    let head = concat!("SELECT ", claim_columns!(), " FROM claims WHERE id IN (");
+    let claims = index(&fetch_in(conn, head, &ids(&want.claims), "claims").await?, rows::claim, |c| c.id.uuid())?;
+
+    let mut claims_of: HashMap<Uuid, Vec<Claim>> = HashMap::new();
+    let head = concat!("SELECT ", claim_columns!(), " FROM claims WHERE packet_id IN (");
+    for row in fetch_in(conn, head, &ids(&want.claims_of), "claims of packets").await? {
+        let claim = rows::claim(&row)?;
+        claims_of.entry(claim.packet_id.uuid()).or_default().push(claim);
+    }
+    for list in claims_of.values_mut() {
+        list.sort_unstable_by_key(|c| c.seq);
+    }
+
+    let mut claim_of = HashMap::new();
+    for &(packet, user) in &want.claim_of {
+        let sql = concat!("SELECT ", claim_columns!(), " FROM claims WHERE packet_id = ?1 AND user_id = ?2");
+        let row = sqlx::query(sql)
+            .bind(packet.uuid())
+            .bind(user.uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, format_args!("load the claim of {user} on {packet}")))?;
+        claim_of.insert((packet, user), row.as_ref().map(rows::claim).transpose()?);
+    }
+
+    let head = concat!(
+        "SELECT ",
+        transfer_columns!(),
+        ", p.status AS pending_status, p.resolved_at AS resolved_at \
+         FROM pendings p JOIN transfers t ON t.id = p.transfer_id WHERE p.transfer_id IN ("
+    );
+    let found = fetch_in(conn, head, &ids(&want.pendings), "pending transfers").await?;
+    let pendings = index(&found, rows::pending, |p| p.transfer.id.uuid())?;
+
+    let head = concat!("SELECT ", transfer_columns!(), " FROM transfers t WHERE t.id IN (");
+    let found = fetch_in(conn, head, &ids(&want.transfers), "transfers").await?;
+    let transfers = index(&found, rows::transfer, |t| t.id.uuid())?;
+
+    Ok(keys
+        .iter()
+        .map(|key| match *key {
+            Key::User(id) => Fact::User(id, users.get(&id.uuid()).cloned()),
+            Key::Account(id) => Fact::Account(id, accounts.get(&id.uuid()).cloned()),
+            Key::Group(id) => Fact::Group(id, groups.get(&id.uuid()).cloned()),
+            Key::Packet(id) => Fact::Packet(id, packets.get(&id.uuid()).cloned()),
+            Key::Claim(id) => Fact::Claim(id, claims.get(&id.uuid()).cloned()),
+            Key::ClaimOf(packet, user) => Fact::ClaimOf(packet, user, claim_of.get(&(packet, user)).cloned().flatten()),
+            Key::ClaimsOf(packet) => Fact::ClaimsOf(packet, claims_of.get(&packet.uuid()).cloned().unwrap_or_default()),
+            Key::Pending(id) => Fact::Pending(id, pendings.get(&id.uuid()).cloned()),
+            Key::Transfer(id) => Fact::Transfer(id, transfers.get(&id.uuid()).cloned()),
+        })
+        .collect())
+}

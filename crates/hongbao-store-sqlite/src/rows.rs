@@ -1,0 +1,324 @@
+//! Rows to entities and back: the one place that knows how a column encodes a value.
+//!
+//! Reading is strict. A value that does not decode (a NULL where one is not allowed, a blob that
+//! is not a UUID, an enum text this version does not know, a count out of range) is
+//! [`StoreError::Corrupt`] naming the table, the row and the column, never a default.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use hongbao_core::ledger::{Account, Balances, PendingTransfer, Phase, Transfer};
+use hongbao_core::packet::{Audience, Claim, Packet};
+use hongbao_core::user::{Group, User};
+use hongbao_core::{AccountId, ClaimId, Fen, GroupId, PacketId, Timestamp, TransferId, UserId};
+use hongbao_store::{IdempotencyRecord, StoreError};
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, Row as _, Sqlite, Type};
+use uuid::Uuid;
+
+// The columns each decoder below reads (by name), as macros so that `concat!` builds every
+// query as a `&'static str` that selects exactly those.
+macro_rules! user_columns {
+    () => {
+        "id, name, status, created_at"
+    };
+}
+macro_rules! account_columns {
+    () => {
+        "id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen"
+    };
+}
+macro_rules! group_columns {
+    () => {
+        "id, name, owner, created_at"
+    };
+}
+macro_rules! packet_columns {
+    () => {
+        "id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, created_at, expires_at, \
+         status, claimed_count, claimed_amount, touched"
+    };
+}
+macro_rules! claim_columns {
+    () => {
+        "id, packet_id, user_id, seq, amount, claimed_at, status, arrives_at, transfer_id"
+    };
+}
+/// Qualified with `t.` because transfers are joined with their pending record, and named with
+/// `AS` so the result columns have the plain names whatever SQLite's naming rules.
+macro_rules! transfer_columns {
+    () => {
+        "t.id AS id, t.debit AS debit, t.credit AS credit, t.amount AS amount, t.kind AS kind, t.phase AS phase, \
+         t.deadline AS deadline, t.pending_id AS pending_id, t.packet_id AS packet_id, t.claim_id AS claim_id, \
+         t.note AS note, t.created_at AS created_at"
+    };
+}
+macro_rules! idempotency_columns {
+    () => {
+        "principal, key, fingerprint, outcome, created_at"
+    };
+}
+
+/// One row being decoded, with what is needed to say precisely which value is bad.
+pub(crate) struct Row<'r> {
+    row: &'r SqliteRow,
+    table: &'static str,
+    id: Option<String>,
+}
+
+impl<'r> Row<'r> {
+    pub(crate) fn new(row: &'r SqliteRow, table: &'static str) -> Row<'r> {
+        Row { row, table, id: None }
+    }
+
+    fn fail(&self, column: &str, why: impl Display) -> StoreError {
+        match &self.id {
+            Some(id) => StoreError::Corrupt(format!("{}.{column} of row {id}: {why}", self.table)),
+            None => StoreError::Corrupt(format!("{}.{column}: {why}", self.table)),
+        }
+    }
+
+    fn get<T: Decode<'r, Sqlite> + Type<Sqlite>>(&self, column: &str) -> Result<T, StoreError> {
+        self.row.try_get(column).map_err(|e| self.fail(column, e))
+    }
+
+    /// Reads the row's key and remembers it for the messages of later columns.
+    fn key(&mut self, column: &str) -> Result<Uuid, StoreError> {
+        let id = self.uuid(column)?;
+        self.id = Some(id.to_string());
+        Ok(id)
+    }
+
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        self.get(column)
+    }
+
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
+        self.get(column)
+    }
+
+    pub(crate) fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.get(column)
+    }
+
+    fn time(&self, column: &str) -> Result<Timestamp, StoreError> {
+        self.int(column).map(Timestamp::from_millis)
+    }
+
+    fn opt_time(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.get::<Option<i64>>(column)?.map(Timestamp::from_millis))
+    }
+
+    fn fen(&self, column: &str) -> Result<Fen, StoreError> {
+        self.int(column).map(Fen::new)
+    }
+
+    fn count(&self, column: &str) -> Result<u32, StoreError> {
+        let value = self.int(column)?;
+        u32::try_from(value).map_err(|_| self.fail(column, format_args!("{value} is not a count")))
+    }
+
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        match self.int(column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.fail(column, format_args!("{other} is not 0 or 1"))),
+        }
+    }
+
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.get(column)
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.get(column)
+    }
+
+    /// An enum stored as its `as_str()` text. Decoded through serde, whose snake_case names are
+    /// the same texts, so a variant added to the core is readable without a change here.
+    fn variant<T: DeserializeOwned>(&self, column: &str) -> Result<T, StoreError> {
+        let text = self.text(column)?;
+        serde_json::from_value(serde_json::Value::String(text.clone()))
+            .map_err(|_| self.fail(column, format_args!("unknown value {text:?}")))
+    }
+}
+
+pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
+    let mut r = Row::new(row, "users");
+    Ok(User {
+        id: UserId::from_uuid(r.key("id")?),
+        name: r.text("name")?,
+        status: r.variant("status")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+pub(crate) fn account(row: &SqliteRow) -> Result<Account, StoreError> {
+    let mut r = Row::new(row, "accounts");
+    let id = AccountId::from_uuid(r.key("id")?);
+    let balances = Balances {
+        debits_posted: r.fen("debits_posted")?,
+        credits_posted: r.fen("credits_posted")?,
+        debits_pending: r.fen("debits_pending")?,
+        credits_pending: r.fen("credits_pending")?,
+        frozen: r.fen("frozen")?,
+    };
+    Ok(Account::restore(id, r.variant("kind")?, balances))
+}
+
+/// A group without its members, which live in their own table.
+pub(crate) fn group(row: &SqliteRow) -> Result<Group, StoreError> {
+    let mut r = Row::new(row, "groups");
+    Ok(Group {
+        id: GroupId::from_uuid(r.key("id")?),
+        name: r.text("name")?,
+        owner: UserId::from_uuid(r.uuid("owner")?),
+        members: Vec::new(),
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// One `(group_id, user_id)` row of `group_members`.
+pub(crate) fn member(row: &SqliteRow) -> Result<(GroupId, UserId), StoreError> {
+    let mut r = Row::new(row, "group_members");
+    let group = GroupId::from_uuid(r.key("group_id")?);
+    Ok((group, UserId::from_uuid(r.uuid("user_id")?)))
+}
+
+pub(crate) fn packet(row: &SqliteRow) -> Result<Packet, StoreError> {
+    let mut r = Row::new(row, "packets");
+    let id = PacketId::from_uuid(r.key("id")?);
+    let audience = match (r.opt_uuid("group_id")?, r.opt_uuid("recipient")?) {
+        (Some(group), None) => Audience::Group(GroupId::from_uuid(group)),
+        (None, Some(user)) => Audience::Recipient(UserId::from_uuid(user)),
+        (group, recipient) => {
+            return Err(r.fail(
+                "group_id",
+                format_args!("a packet needs a group or a recipient, not group {group:?} and recipient {recipient:?}"),
+            ));
+        }
+    };
+    let shares_json = r.text("shares")?;
+    let shares: Vec<i64> = serde_json::from_str(&shares_json)
+        .map_err(|e| r.fail("shares", format_args!("not a JSON array of fen: {e}")))?;
+    Ok(Packet {
+        id,
+        kind: r.variant("kind")?,
+        sender: UserId::from_uuid(r.uuid("sender")?),
+        audience,
+        total: r.fen("total")?,
+        shares: shares.into_iter().map(Fen::new).collect::<Arc<[Fen]>>(),
+        greeting: r.text("greeting")?,
+        arrival_delay_s: r.count("arrival_delay_s")?,
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+        status: r.variant("status")?,
+        claimed_count: r.count("claimed_count")?,
+        claimed_amount: r.fen("claimed_amount")?,
+        touched: r.flag("touched")?,
+    })
+}
+
+/// The JSON text of a packet's shares, `[100,250,…]`. Written by hand because a list of
+/// integers cannot fail to encode, and a serializer's error path would need a meaningless branch.
+pub(crate) fn shares_json(packet: &Packet) -> String {
+    let fen: Vec<String> = packet.shares.iter().map(|s| s.get().to_string()).collect();
+    format!("[{}]", fen.join(","))
+}
+
+pub(crate) fn claim(row: &SqliteRow) -> Result<Claim, StoreError> {
+    let mut r = Row::new(row, "claims");
+    Ok(Claim {
+        id: ClaimId::from_uuid(r.key("id")?),
+        packet_id: PacketId::from_uuid(r.uuid("packet_id")?),
+        user_id: UserId::from_uuid(r.uuid("user_id")?),
+        seq: r.count("seq")?,
+        amount: r.fen("amount")?,
+        claimed_at: r.time("claimed_at")?,
+        status: r.variant("status")?,
+        arrives_at: r.time("arrives_at")?,
+        transfer_id: TransferId::from_uuid(r.uuid("transfer_id")?),
+    })
+}
+
+/// How a [`Phase`] is stored: its name, the deadline of a pending transfer, and the transfer a
+/// resolution resolves.
+pub(crate) fn phase_columns(phase: Phase) -> (&'static str, Option<i64>, Option<Uuid>) {
+    match phase {
+        Phase::Posted => ("posted", None, None),
+        Phase::Pending { deadline } => ("pending", Some(deadline.millis()), None),
+        Phase::PostPending { pending_id } => ("post_pending", None, Some(pending_id.uuid())),
+        Phase::VoidPending { pending_id } => ("void_pending", None, Some(pending_id.uuid())),
+    }
+}
+
+pub(crate) fn transfer(row: &SqliteRow) -> Result<Transfer, StoreError> {
+    transfer_in(&mut Row::new(row, "transfers"))
+}
+
+fn transfer_in(r: &mut Row<'_>) -> Result<Transfer, StoreError> {
+    let id = TransferId::from_uuid(r.key("id")?);
+    let name = r.text("phase")?;
+    let deadline = r.opt_time("deadline")?;
+    let pending_id = r.opt_uuid("pending_id")?.map(TransferId::from_uuid);
+    let phase = match (name.as_str(), deadline, pending_id) {
+        ("posted", None, None) => Phase::Posted,
+        ("pending", Some(deadline), None) => Phase::Pending { deadline },
+        ("post_pending", None, Some(pending_id)) => Phase::PostPending { pending_id },
+        ("void_pending", None, Some(pending_id)) => Phase::VoidPending { pending_id },
+        _ => {
+            return Err(r.fail(
+                "phase",
+                format_args!("phase {name:?} does not fit deadline {deadline:?} and pending_id {pending_id:?}"),
+            ));
+        }
+    };
+    Ok(Transfer {
+        id,
+        debit: AccountId::from_uuid(r.uuid("debit")?),
+        credit: AccountId::from_uuid(r.uuid("credit")?),
+        amount: r.fen("amount")?,
+        kind: r.variant("kind")?,
+        phase,
+        packet_id: r.opt_uuid("packet_id")?.map(PacketId::from_uuid),
+        claim_id: r.opt_uuid("claim_id")?.map(ClaimId::from_uuid),
+        note: r.opt_text("note")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// A pending record joined with its transfer: `transfer_columns!()` plus `pending_status` and
+/// `resolved_at`.
+pub(crate) fn pending(row: &SqliteRow) -> Result<PendingTransfer, StoreError> {
+    let mut r = Row::new(row, "pendings");
+    let transfer = transfer_in(&mut r)?;
+    if !matches!(transfer.phase, Phase::Pending { .. }) {
+        return Err(r.fail("transfer_id", "the pending record wraps a transfer that is not pending"));
+    }
+    Ok(PendingTransfer { transfer, status: r.variant("pending_status")?, resolved_at: r.opt_time("resolved_at")? })
+}
+
+pub(crate) fn idempotency(row: &SqliteRow) -> Result<IdempotencyRecord, StoreError> {
+    let r = Row::new(row, "idempotency");
+    let fingerprint: Vec<u8> = r.get("fingerprint")?;
+    let len = fingerprint.len();
+    let fingerprint =
+        <[u8; 32]>::try_from(fingerprint).map_err(|_| r.fail("fingerprint", format_args!("{len} bytes, not 32")))?;
+    Ok(IdempotencyRecord {
+        principal: r.text("principal")?,
+        key: r.text("key")?,
+        fingerprint,
+        outcome: r.text("outcome")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// The status column of a history row: `None` when the transfer has no pending record.
+pub(crate) fn opt_pending_status(row: &SqliteRow) -> Result<Option<hongbao_core::ledger::PendingStatus>, StoreError> {
+    let r = Row::new(row, "pendings");
+    match r.opt_text("pending_status")? {
+        None => Ok(None),
+        Some(_) => r.variant("pending_status").map(Some),
+    }
+}

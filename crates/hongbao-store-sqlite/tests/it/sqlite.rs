@@ -1,0 +1,186 @@
+//! What is particular to SQLite: durability pragmas, migrations on reopening, foreign keys.
+
+use hongbao_core::ops::{Command, PacketSpec};
+use hongbao_core::world::Write;
+use hongbao_core::{ClaimId, Fen, PacketId};
+use hongbao_store::contract::{self, Scenario};
+use hongbao_store::{Store, StoreError};
+use hongbao_store_sqlite::{Durability, SqliteStore};
+use sqlx::{Connection, SqliteConnection};
+
+use crate::{fresh_store, fresh_store_with};
+
+/// An independent connection to the store's file, to look at what the store wrote.
+async fn inspect(path: &std::path::Path) -> SqliteConnection {
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    SqliteConnection::connect_with(&options).await.expect("an inspecting connection opens")
+}
+
+async fn applied_migrations(path: &std::path::Path) -> Vec<(i64, Vec<u8>, i64)> {
+    let mut conn = inspect(path).await;
+    let rows: Vec<(i64, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT version, checksum, CAST(strftime('%s', installed_on) AS INTEGER) FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("the migrations table is readable");
+    conn.close().await.expect("the inspecting connection closes");
+    rows
+}
+
+#[tokio::test]
+async fn full_durability_is_wal_with_synchronous_full_on_every_connection() {
+    let (store, _dir) = fresh_store().await;
+    let in_force = store.in_force().await.expect("the settings are readable");
+    assert_eq!(in_force.journal_mode, "wal");
+    assert_eq!(in_force.writer_synchronous, "full");
+    assert_eq!(in_force.reader_synchronous, "full");
+    assert!(in_force.foreign_keys, "foreign keys are enforced");
+    assert!(in_force.reader_query_only, "readers cannot write");
+    assert_eq!(store.durability_setting(), Durability::Full);
+    assert!(store.durability().contains("synchronous=FULL"), "{}", store.durability());
+    assert_eq!(store.backend(), "sqlite");
+}
+
+#[tokio::test]
+async fn lower_durability_is_applied_and_said_so() {
+    for (durability, level, words) in
+        [(Durability::Normal, "normal", "synchronous=NORMAL"), (Durability::Off, "off", "synchronous=OFF")]
+    {
+        let (store, _dir) = fresh_store_with(durability).await;
+        let in_force = store.in_force().await.expect("the settings are readable");
+        assert_eq!((in_force.journal_mode.as_str(), in_force.writer_synchronous.as_str()), ("wal", level));
+        assert!(store.durability().contains(words), "{}", store.durability());
+    }
+}
+
+#[test]
+fn durability_names_parse_back_and_unknown_ones_are_refused() {
+    for durability in [Durability::Full, Durability::Normal, Durability::Off] {
+        assert_eq!(durability.to_string().parse::<Durability>(), Ok(durability));
+    }
+    assert_eq!(Durability::default(), Durability::Full);
+    let err = "fast".parse::<Durability>().expect_err("not a durability");
+    assert_eq!(err.to_string(), "unknown durability \"fast\": expected full, normal or off");
+}
+
+#[tokio::test]
+async fn reopening_a_file_keeps_its_data_and_does_not_rerun_migrations() {
+    let (store, dir) = fresh_store().await;
+    let path = store.path().to_owned();
+    let mut s = Scenario::new(11);
+    let alice = s.user(&store, "alice").await;
+    s.deposit(&store, alice, 5_000).await;
+    store.close().await;
+    let migrations = applied_migrations(&path).await;
+    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1], "one migration, applied once");
+
+    let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file reopens");
+    contract::assert_store_holds_world(&reopened, &s.world).await;
+    reopened.close().await;
+    assert_eq!(applied_migrations(&path).await, migrations, "reopening applies nothing again");
+    drop(dir);
+}
+
+#[tokio::test]
+async fn a_file_migrated_by_a_newer_version_is_refused() {
+    let (store, _dir) = fresh_store().await;
+    let path = store.path().to_owned();
+    store.close().await;
+    let mut conn = inspect(&path).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (2, 'from the future', TRUE, X'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("a fake migration is recorded");
+    conn.close().await.expect("closes");
+    match SqliteStore::open(&path, Durability::Full).await {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("schema"), "{message}"),
+        other => panic!("a newer schema must be refused, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "红包 are not a database, whatever this file says about itself.\n".repeat(200))
+        .expect("the file is written");
+    match SqliteStore::open(&path, Durability::Full).await {
+        Err(StoreError::Corrupt(_)) => {}
+        other => panic!("a file that is not a database must be refused as corrupt, got {other:?}"),
+    }
+}
+
+/// SQLite enforces the ownership references at commit: a claim of a packet that does not exist
+/// never reaches the file, whatever the engine believed.
+#[tokio::test]
+async fn a_claim_of_a_packet_that_does_not_exist_is_refused_at_commit() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(12);
+    let alice = s.user(&store, "alice").await;
+    let bob = s.user(&store, "bob").await;
+    s.deposit(&store, alice, 10_000).await;
+    let group = s.group(&store, alice, &[bob]).await;
+    let packet =
+        s.send(&store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 0).await;
+    s.run(Command::ClaimPacket { actor: bob, packet });
+    let mut changes = s.take_changes();
+    let before = store.dump().await.expect("dump");
+    let (_, claim) = changes.claims.first().cloned().expect("the claim");
+    let mut orphan = claim.clone();
+    orphan.id = ClaimId::from_uuid(s.mint_uuid());
+    orphan.packet_id = PacketId::from_uuid(s.mint_uuid());
+    changes.claims.push((Write::Insert, orphan));
+
+    let tx = store.write().await.expect("a write begins");
+    match tx.commit(changes, Vec::new()).await {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("FOREIGN KEY"), "{message}"),
+        other => panic!("an orphan claim must be refused, got {other:?}"),
+    }
+    let after = store.dump().await.expect("dump");
+    assert_eq!((after.facts, after.events), (before.facts, before.events), "nothing of the batch was written");
+}
+
+/// Reads go on while a write transaction is open (WAL), and see only committed data.
+#[tokio::test]
+async fn reads_are_not_blocked_by_an_open_write() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(13);
+    let alice = s.user(&store, "alice").await;
+    let writing = store.write().await.expect("a write begins");
+    contract::assert_store_holds_world(&store, &s.world).await;
+    let history = store.history(hongbao_core::AccountId::wallet(alice), None, 10).await.expect("history");
+    assert!(history.is_empty());
+    drop(writing);
+}
+
+/// A value the store cannot decode is reported as corruption naming the table, the row and the
+/// column, not replaced by a default.
+#[tokio::test]
+async fn an_undecodable_row_is_reported_as_corrupt_with_its_table_row_and_column() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(14);
+    let alice = s.user(&store, "alice").await;
+    let mut conn = inspect(store.path()).await;
+    sqlx::query("UPDATE users SET status = 'on_holiday' WHERE id = ?1")
+        .bind(alice.uuid())
+        .execute(&mut conn)
+        .await
+        .expect("the row is spoiled");
+    conn.close().await.expect("closes");
+
+    let mut tx = store.read().await.expect("a read begins");
+    match tx.load(&[hongbao_core::Key::User(alice)]).await {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(message.contains("users.status"), "{message}");
+            assert!(message.contains(&alice.uuid().to_string()), "{message}");
+            assert!(message.contains("on_holiday"), "{message}");
+        }
+        other => panic!("an unknown status must be reported as corrupt, got {other:?}"),
+    }
+    drop(tx);
+    assert!(matches!(store.dump().await, Err(StoreError::Corrupt(_))), "the check sees it too");
+}

@@ -1,0 +1,927 @@
+//! The contract every [`Store`] must pass, written once and run against each backend.
+//!
+//! Each case is a `pub async fn case(store: &dyn Store)` that panics when the store breaks the
+//! contract; it expects a new, empty store (one that has only run its migrations). A backend
+//! runs the whole suite from its integration tests with [`contract_tests!`](crate::contract_tests),
+//! which generates one `#[tokio::test]` per case:
+//!
+//! ```text
+//! async fn fresh() -> (MyStore, TempDir) { /* a new store, and whatever must outlive it */ }
+//! hongbao_store::contract_tests!(fresh);
+//! ```
+//!
+//! The data is realistic because the core makes it: the suite runs real commands on a complete
+//! in-memory [`World`] with a seeded random source and a fake clock, commits
+//! [`World::take_changes`] to the store after every command (so later commands update rows
+//! earlier ones inserted), and compares what the store loads back with the world's own entities.
+//! The world is the second, independent path to every expected value.
+
+use std::time::Duration;
+
+use hongbao_core::invariants;
+use hongbao_core::ledger::{PendingStatus, Phase, Transfer, TransferKind};
+use hongbao_core::ops::{self, Command, Ctx, PacketSpec, Reply};
+use hongbao_core::packet::{ClaimStatus, PacketStatus};
+use hongbao_core::user::{User, UserStatus};
+use hongbao_core::world::Write;
+use hongbao_core::{
+    AccountId, Changes, ClaimId, Fact, Fen, GroupId, Key, Limits, PacketId, Timestamp, TransferId, UserId, World,
+};
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
+use crate::{Dump, HistoryItem, IdempotencyRecord, ReadTx, Store};
+
+/// Generates one `#[tokio::test]` per contract case, in the module where it is invoked.
+///
+/// `$fresh` is a function or closure taking no arguments and returning a future of
+/// `(store, guard)`: a new, empty store and a value that must live as long as the test (a
+/// temporary directory, a database to drop); the guard is dropped after the store.
+#[macro_export]
+macro_rules! contract_tests {
+    ($fresh:expr) => {
+        $crate::contract_tests!(@cases $fresh;
+            a_new_store_holds_only_the_external_account,
+            every_entity_round_trips_exactly_through_inserts_and_updates,
+            missing_keys_load_as_none_or_an_empty_list,
+            claim_of_and_claims_of_find_exactly_a_packets_claims,
+            a_read_transaction_sees_one_snapshot,
+            idempotency_records_round_trip_keyed_by_principal_and_key,
+            a_failing_commit_writes_nothing_at_all,
+            dropping_a_write_transaction_rolls_it_back_and_frees_the_writer,
+            due_respects_time_status_limit_and_order,
+            history_shows_a_wallets_own_transfers_newest_first_with_their_status,
+            history_pages_with_before_without_gaps_or_repeats,
+            dump_rebuilds_a_world_that_passes_the_invariant_check,
+            purge_idempotency_deletes_only_older_records_up_to_the_limit,
+        );
+    };
+    (@cases $fresh:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, guard) = ($fresh)().await;
+                $crate::contract::$case(&store).await;
+                drop(store);
+                drop(guard);
+            }
+        )+
+    };
+}
+
+/// The business clock's start: 2026-11-18T11:06:40Z.
+pub const T0: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+
+/// The longest any store call may take in the suite before it counts as hung.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Awaits `future`, failing the test instead of hanging when it does not finish.
+async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what} did not finish within {PATIENCE:?}"),
+    }
+}
+
+/// A complete core world driven by commands, and the store that mirrors it.
+#[derive(Debug)]
+pub struct Scenario {
+    pub world: World,
+    pub now: Timestamp,
+    pub limits: Limits,
+    rng: ChaCha8Rng,
+    /// Events committed so far.
+    pub events: u64,
+}
+
+impl Scenario {
+    /// The world at genesis (only the external account exists), at [`T0`].
+    pub fn new(seed: u64) -> Scenario {
+        Scenario {
+            world: World::genesis(),
+            now: T0,
+            limits: Limits::default(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            events: 0,
+        }
+    }
+
+    /// Moves the clock.
+    pub fn advance_s(&mut self, seconds: u32) {
+        self.now = self.now.plus_seconds(seconds);
+    }
+
+    /// A fresh random id source for tests that need ids nobody used.
+    pub fn mint_uuid(&mut self) -> uuid::Uuid {
+        hongbao_core::id::mint_uuid(self.now, &mut self.rng)
+    }
+
+    /// Runs `command` on the world only. Panics if the core refuses it: the suite only issues
+    /// commands that are allowed.
+    pub fn run(&mut self, command: Command) -> Reply {
+        let mut ctx = Ctx { now: self.now, limits: &self.limits, rng: &mut self.rng };
+        match ops::run(&mut self.world, &mut ctx, &command) {
+            Ok(reply) => reply,
+            Err(fail) => panic!("the core refused {command:?}: {fail:?}"),
+        }
+    }
+
+    /// The changes made since the last call, counted.
+    pub fn take_changes(&mut self) -> Changes {
+        let changes = self.world.take_changes();
+        self.events += u64::try_from(changes.events.len()).unwrap_or(u64::MAX);
+        changes
+    }
+
+    /// Commits what the world changed since the last commit.
+    pub async fn commit(&mut self, store: &dyn Store) {
+        let changes = self.take_changes();
+        commit(store, changes, Vec::new()).await;
+    }
+
+    /// Runs `command` and commits its changes.
+    pub async fn step(&mut self, store: &dyn Store, command: Command) -> Reply {
+        let reply = self.run(command);
+        self.commit(store).await;
+        reply
+    }
+
+    pub async fn user(&mut self, store: &dyn Store, name: &str) -> UserId {
+        let user = self.user_in_world_only(name);
+        self.commit(store).await;
+        user
+    }
+
+    /// Creates a user in the world without committing.
+    pub fn user_in_world_only(&mut self, name: &str) -> UserId {
+        match self.run(Command::CreateUser { name: name.to_owned() }) {
+            Reply::User(created) => created.user_id,
+            other => panic!("creating a user answered {other:?}"),
+        }
+    }
+
+    pub async fn deposit(&mut self, store: &dyn Store, user: UserId, fen: i64) {
+        self.step(store, Command::Deposit { user, amount: Fen::new(fen) }).await;
+    }
+
+    pub async fn group(&mut self, store: &dyn Store, actor: UserId, members: &[UserId]) -> GroupId {
+        let command = Command::CreateGroup { actor, name: "家人".to_owned(), members: members.to_vec() };
+        match self.step(store, command).await {
+            Reply::Group(view) => view.group_id,
+            other => panic!("creating a group answered {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, store: &dyn Store, actor: UserId, spec: PacketSpec, delay_s: u32) -> PacketId {
+        let command = Command::SendPacket { actor, spec, greeting: None, arrival_delay_s: delay_s };
+        match self.step(store, command).await {
+            Reply::Packet(view) => view.packet_id,
+            other => panic!("sending a packet answered {other:?}"),
+        }
+    }
+
+    pub async fn claim(&mut self, store: &dyn Store, actor: UserId, packet: PacketId) -> ClaimId {
+        match self.step(store, Command::ClaimPacket { actor, packet }).await {
+            Reply::Claimed(receipt) => receipt.claim_id,
+            other => panic!("claiming answered {other:?}"),
+        }
+    }
+
+    pub async fn transfer(
+        &mut self,
+        store: &dyn Store,
+        actor: UserId,
+        to: UserId,
+        fen: i64,
+        delay_s: u32,
+        note: Option<&str>,
+    ) -> TransferId {
+        let command = Command::Transfer {
+            actor,
+            to,
+            amount: Fen::new(fen),
+            note: note.map(str::to_owned),
+            arrival_delay_s: delay_s,
+        };
+        match self.step(store, command).await {
+            Reply::Transfer(receipt) => receipt.transfer_id,
+            other => panic!("transferring answered {other:?}"),
+        }
+    }
+
+    /// The transfer that moved a claim's money.
+    pub fn claim_transfer(&self, claim: ClaimId) -> TransferId {
+        match self.world.claim(claim) {
+            Ok(Some(claim)) => claim.transfer_id,
+            other => panic!("claim {claim} is not in the world: {other:?}"),
+        }
+    }
+}
+
+/// Commits `changes` and `records` in one write transaction, panicking on failure.
+pub async fn commit(store: &dyn Store, changes: Changes, records: Vec<IdempotencyRecord>) {
+    let tx = bounded("write", store.write()).await.expect("a write transaction begins");
+    bounded("commit", tx.commit(changes, records)).await.expect("the commit succeeds");
+}
+
+/// Who and what the full scenario made.
+#[derive(Debug)]
+pub struct Cast {
+    pub alice: UserId,
+    pub bob: UserId,
+    pub carol: UserId,
+    pub dave: UserId,
+    pub group: GroupId,
+    /// Lucky, 3 shares, two claimed, then expired with one share refunded.
+    pub lucky: PacketId,
+    /// Normal with delayed arrival, 2 shares: bob's claim revoked, carol's settled.
+    pub delayed: PacketId,
+    /// Exclusive to bob, claimed and returned.
+    pub exclusive: PacketId,
+    /// Normal, recalled before anyone touched it.
+    pub recalled: PacketId,
+    pub bob_delayed_claim: ClaimId,
+    pub carol_delayed_claim: ClaimId,
+    /// alice → dave, delayed, revoked by alice.
+    pub revoked_transfer: TransferId,
+    /// alice → dave, delayed, settled at its deadline.
+    pub settled_transfer: TransferId,
+}
+
+/// Every kind of entity and every kind of change, committed one command at a time. With
+/// `check_each_step`, the whole store is compared with the world after every commit.
+pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step: bool) -> Cast {
+    macro_rules! checked {
+        ($e:expr) => {{
+            let value = $e;
+            if check_each_step {
+                assert_store_holds_world(store, &s.world).await;
+            }
+            value
+        }};
+    }
+    let alice = checked!(s.user(store, "alice").await);
+    let bob = checked!(s.user(store, "bob").await);
+    let carol = checked!(s.user(store, "carol").await);
+    let dave = checked!(s.user(store, "戴夫").await);
+    checked!(s.deposit(store, alice, 1_000_000).await);
+    checked!(s.deposit(store, bob, 50_000).await);
+    let group = checked!(s.group(store, alice, &[bob, carol, dave]).await);
+
+    let lucky = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(3_000) };
+    let lucky = checked!(s.send(store, alice, lucky, 0).await);
+    let delayed = PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(500) };
+    let delayed = checked!(s.send(store, alice, delayed, 7_200).await);
+    let exclusive = PacketSpec::Exclusive { recipient: bob, amount: Fen::new(888) };
+    let exclusive = checked!(s.send(store, alice, exclusive, 0).await);
+    let recalled = PacketSpec::Normal { group_id: group, count: 3, amount_each: Fen::new(100) };
+    let recalled = checked!(s.send(store, alice, recalled, 0).await);
+    checked!(s.step(store, Command::RecallPacket { actor: alice, packet: recalled }).await);
+
+    s.advance_s(60);
+    checked!(s.step(store, Command::OpenPacket { actor: bob, packet: lucky }).await);
+    checked!(s.claim(store, bob, lucky).await);
+    checked!(s.claim(store, carol, lucky).await);
+    let bob_delayed_claim = checked!(s.claim(store, bob, delayed).await);
+    let carol_delayed_claim = checked!(s.claim(store, carol, delayed).await);
+    checked!(s.step(store, Command::RevokeClaim { actor: alice, claim: bob_delayed_claim }).await);
+    let exclusive_claim = checked!(s.claim(store, bob, exclusive).await);
+    checked!(s.step(store, Command::ReturnClaim { actor: bob, claim: exclusive_claim }).await);
+
+    let revoked_transfer = checked!(s.transfer(store, alice, dave, 2_000, 7_200, Some("房租")).await);
+    checked!(s.step(store, Command::RevokeTransfer { actor: alice, transfer: revoked_transfer }).await);
+    // A second later, so that the two transfers to dave have a known order.
+    s.advance_s(1);
+    let settled_transfer = checked!(s.transfer(store, alice, dave, 3_000, 7_200, None).await);
+    checked!(s.transfer(store, bob, carol, 100, 0, Some("奶茶 🧋")).await);
+    checked!(s.step(store, Command::Withdraw { actor: bob, amount: Fen::new(1_000) }).await);
+    checked!(s.step(store, Command::LockUser { user: carol }).await);
+    checked!(s.step(store, Command::UnlockUser { user: carol }).await);
+    checked!(s.step(store, Command::FreezeFunds { user: bob, amount: Fen::new(500) }).await);
+    checked!(s.step(store, Command::UnfreezeFunds { user: bob, amount: Fen::new(200) }).await);
+
+    s.advance_s(7_200);
+    let carol_pending = s.claim_transfer(carol_delayed_claim);
+    checked!(s.step(store, Command::SettlePending { transfer: carol_pending }).await);
+    checked!(s.step(store, Command::SettlePending { transfer: settled_transfer }).await);
+    s.advance_s(24 * 3_600);
+    checked!(s.step(store, Command::ExpirePacket { packet: lucky }).await);
+    checked!(s.step(store, Command::Withdraw { actor: dave, amount: Fen::new(1_000) }).await);
+
+    Cast {
+        alice,
+        bob,
+        carol,
+        dave,
+        group,
+        lucky,
+        delayed,
+        exclusive,
+        recalled,
+        bob_delayed_claim,
+        carol_delayed_claim,
+        revoked_transfer,
+        settled_transfer,
+    }
+}
+
+/// The key a fact answers.
+pub fn fact_key(fact: &Fact) -> Key {
+    match fact {
+        Fact::User(id, _) => Key::User(*id),
+        Fact::Account(id, _) => Key::Account(*id),
+        Fact::Group(id, _) => Key::Group(*id),
+        Fact::Packet(id, _) => Key::Packet(*id),
+        Fact::Claim(id, _) => Key::Claim(*id),
+        Fact::ClaimOf(packet, user, _) => Key::ClaimOf(*packet, *user),
+        Fact::ClaimsOf(packet, _) => Key::ClaimsOf(*packet),
+        Fact::Pending(id, _) => Key::Pending(*id),
+        Fact::Transfer(id, _) => Key::Transfer(*id),
+    }
+}
+
+/// The claims of a packet may come in any order; compare them by share.
+fn normalised(mut fact: Fact) -> Fact {
+    if let Fact::ClaimsOf(_, claims) = &mut fact {
+        claims.sort_by_key(|c| c.seq);
+    }
+    fact
+}
+
+/// What the store must answer for every entity of `world`, and for every packet's claims.
+pub fn facts_of(world: &World) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    facts.extend(world.users().map(|u| Fact::User(u.id, Some(u.clone()))));
+    facts.extend(world.accounts().map(|a| Fact::Account(a.id, Some(a.clone()))));
+    facts.extend(world.groups().map(|g| Fact::Group(g.id, Some(g.clone()))));
+    facts.extend(world.packets().map(|p| Fact::Packet(p.id, Some(p.clone()))));
+    facts.extend(world.claims().map(|c| Fact::Claim(c.id, Some(c.clone()))));
+    facts.extend(world.claims().map(|c| Fact::ClaimOf(c.packet_id, c.user_id, Some(c.clone()))));
+    for packet in world.packets() {
+        let claims = world.claims_of(packet.id).expect("a complete world knows every packet's claims");
+        facts.push(normalised(Fact::ClaimsOf(packet.id, claims.into_iter().cloned().collect())));
+    }
+    facts.extend(world.pendings().map(|p| Fact::Pending(p.transfer.id, Some(p.clone()))));
+    facts.extend(world.transfers().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
+    facts
+}
+
+/// Loads the key of every expected fact through `tx` and asserts the answers equal them: one
+/// answer per key, in any order.
+pub async fn assert_loads(tx: &mut dyn ReadTx, expected: &[Fact]) {
+    let keys: Vec<Key> = expected.iter().map(fact_key).collect();
+    let loaded = bounded("load", tx.load(&keys)).await.expect("loading succeeds");
+    assert_eq!(loaded.len(), keys.len(), "one fact per key: asked {keys:?}, got {loaded:?}");
+    let mut loaded: Vec<Fact> = loaded.into_iter().map(normalised).collect();
+    for fact in expected {
+        let fact = normalised(fact.clone());
+        match loaded.iter().position(|f| *f == fact) {
+            Some(at) => {
+                loaded.swap_remove(at);
+            }
+            None => {
+                let key = fact_key(&fact);
+                let answered: Vec<&Fact> = loaded.iter().filter(|f| fact_key(f) == key).collect();
+                panic!("for {key:?} the store answered {answered:#?}\nbut the world has {fact:#?}");
+            }
+        }
+    }
+}
+
+/// Asserts that a read snapshot of the store holds exactly the world's entities.
+pub async fn assert_store_holds_world(store: &dyn Store, world: &World) {
+    let mut tx = bounded("read", store.read()).await.expect("a read transaction begins");
+    assert_loads(tx.as_mut(), &facts_of(world)).await;
+}
+
+/// A dump in a comparable form: facts and records sorted by their debug text.
+fn comparable(dump: &Dump) -> (Vec<String>, Vec<String>, u64) {
+    let mut facts: Vec<String> = dump.facts.iter().map(|f| format!("{f:?}")).collect();
+    facts.sort();
+    let mut records: Vec<String> = dump.idempotency.iter().map(|r| format!("{r:?}")).collect();
+    records.sort();
+    (facts, records, dump.events)
+}
+
+async fn dump(store: &dyn Store) -> Dump {
+    bounded("dump", store.dump()).await.expect("the dump succeeds")
+}
+
+fn record(principal: &str, key: &str, created_at: Timestamp) -> IdempotencyRecord {
+    // Distinct per record, and with 0x00 and 0xff bytes, which a text column would mangle.
+    let seed = principal.bytes().chain(key.bytes()).fold(7u8, |h, b| h.wrapping_mul(31).wrapping_add(b));
+    let mut fingerprint = [0u8; 32];
+    let mut next = seed;
+    for byte in &mut fingerprint {
+        next = next.wrapping_mul(37).wrapping_add(11);
+        *byte = next;
+    }
+    fingerprint[0] = 0;
+    fingerprint[31] = 0xff;
+    IdempotencyRecord {
+        principal: principal.to_owned(),
+        key: key.to_owned(),
+        fingerprint,
+        outcome: format!(r#"{{"reply":"moved","key":"{key}","note":"红包 🧧"}}"#),
+        created_at,
+    }
+}
+
+fn sorted(mut records: Vec<IdempotencyRecord>) -> Vec<IdempotencyRecord> {
+    records.sort_by(|a, b| (&a.principal, &a.key).cmp(&(&b.principal, &b.key)));
+    records
+}
+
+/// A new store holds the external account (as [`World::genesis`] does) and nothing else.
+pub async fn a_new_store_holds_only_the_external_account(store: &dyn Store) {
+    assert!(!store.backend().is_empty(), "a backend names itself");
+    assert!(!store.durability().is_empty(), "a backend states its durability");
+    let genesis = World::genesis();
+    assert_store_holds_world(store, &genesis).await;
+    let dump = dump(store).await;
+    assert_eq!(dump.facts, facts_of(&genesis), "a new store holds only the external account");
+    assert!(dump.idempotency.is_empty());
+    assert_eq!(dump.events, 0);
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    let due = bounded("due", tx.due(Timestamp::from_millis(i64::MAX), 100)).await.expect("due succeeds");
+    assert_eq!(due, crate::Due::default());
+    drop(tx);
+    let history = bounded("history", store.history(AccountId::EXTERNAL, None, 100)).await.expect("history");
+    assert!(history.is_empty());
+}
+
+/// Every entity, inserted and then updated by real commands, loads back exactly as the core
+/// left it, after every single commit, through a read snapshot and through a write transaction.
+pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store: &dyn Store) {
+    let mut s = Scenario::new(1);
+    let cast = full_scenario(store, &mut s, true).await;
+    let expected = facts_of(&s.world);
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    assert_loads(tx.as_mut(), &expected).await;
+    drop(tx);
+
+    // The scenario did reach every state it claims to, so the comparisons above covered them.
+    let w = &s.world;
+    let packet_status = |id| w.packet(id).ok().flatten().map(|p| p.status);
+    assert_eq!(packet_status(cast.lucky), Some(PacketStatus::Expired));
+    assert_eq!(packet_status(cast.delayed), Some(PacketStatus::Exhausted));
+    assert_eq!(packet_status(cast.exclusive), Some(PacketStatus::Exhausted));
+    assert_eq!(packet_status(cast.recalled), Some(PacketStatus::Recalled));
+    assert!(w.packet(cast.lucky).ok().flatten().is_some_and(|p| p.touched));
+    let claim_status = |id| w.claim(id).ok().flatten().map(|c| c.status);
+    assert_eq!(claim_status(cast.bob_delayed_claim), Some(ClaimStatus::Revoked));
+    assert_eq!(claim_status(cast.carol_delayed_claim), Some(ClaimStatus::Arrived));
+    assert!(w.claims().any(|c| c.status == ClaimStatus::Returned));
+    let pending_status = |id| w.pending(id).ok().flatten().map(|p| p.status);
+    assert_eq!(pending_status(cast.revoked_transfer), Some(PendingStatus::Voided));
+    assert_eq!(pending_status(cast.settled_transfer), Some(PendingStatus::Posted));
+    assert!(w.users().all(|u| u.status == UserStatus::Active), "carol was locked and unlocked");
+    let bob_wallet = w.account(AccountId::wallet(cast.bob)).ok().flatten().map(|a| a.frozen());
+    assert_eq!(bob_wallet, Some(Fen::new(300)));
+    for phase in ["posted", "pending", "post_pending", "void_pending"] {
+        let found = w.transfers().any(|t| match t.phase {
+            Phase::Posted => phase == "posted",
+            Phase::Pending { .. } => phase == "pending",
+            Phase::PostPending { .. } => phase == "post_pending",
+            Phase::VoidPending { .. } => phase == "void_pending",
+        });
+        assert!(found, "the scenario makes a {phase} transfer");
+    }
+    assert!(w.transfers().any(|t| t.note.is_some()), "a transfer with a note");
+}
+
+/// A key naming nothing gets `None` (or an empty list of claims), one answer per key, the same
+/// in a read snapshot and in a write transaction.
+pub async fn missing_keys_load_as_none_or_an_empty_list(store: &dyn Store) {
+    let mut s = Scenario::new(2);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 10_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let unclaimed =
+        s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(10) }, 0).await;
+
+    let nobody = UserId::from_uuid(s.mint_uuid());
+    let nothing = s.mint_uuid();
+    let expected = vec![
+        Fact::User(nobody, None),
+        Fact::Account(AccountId::from_uuid(nothing), None),
+        Fact::Group(GroupId::from_uuid(nothing), None),
+        Fact::Packet(PacketId::from_uuid(nothing), None),
+        Fact::Claim(ClaimId::from_uuid(nothing), None),
+        Fact::ClaimOf(PacketId::from_uuid(nothing), alice, None),
+        Fact::ClaimOf(unclaimed, bob, None),
+        Fact::ClaimOf(unclaimed, nobody, None),
+        Fact::ClaimsOf(PacketId::from_uuid(nothing), Vec::new()),
+        Fact::ClaimsOf(unclaimed, Vec::new()),
+        Fact::Pending(TransferId::from_uuid(nothing), None),
+        Fact::Transfer(TransferId::from_uuid(nothing), None),
+        // A key asked twice is answered twice.
+        Fact::User(nobody, None),
+        // Next to existing ones, and an existing transfer is not a pending one.
+        Fact::User(alice, s.world.user(alice).ok().flatten().cloned()),
+    ];
+    let deposit = s.world.transfers().find(|t| t.kind == TransferKind::Deposit).map(|t| t.id);
+    let deposit = deposit.expect("the deposit transfer");
+    let mut expected = expected;
+    expected.push(Fact::Pending(deposit, None));
+
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(tx.as_mut(), &expected).await;
+    drop(tx);
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    assert_loads(tx.as_mut(), &expected).await;
+    let none = bounded("load", tx.load(&[])).await.expect("loading nothing succeeds");
+    assert!(none.is_empty());
+}
+
+/// `ClaimOf` finds the one claim a person made on a packet and `ClaimsOf` every claim of that
+/// packet and no other's.
+pub async fn claim_of_and_claims_of_find_exactly_a_packets_claims(store: &dyn Store) {
+    let mut s = Scenario::new(3);
+    let alice = s.user(store, "alice").await;
+    let mut members = Vec::new();
+    for name in ["bob", "carol", "dave", "erin"] {
+        members.push(s.user(store, name).await);
+    }
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &members).await;
+    let first = s.send(store, alice, PacketSpec::Lucky { group_id: group, count: 4, total: Fen::new(1_000) }, 0).await;
+    let second = s.send(store, alice, PacketSpec::Lucky { group_id: group, count: 4, total: Fen::new(400) }, 0).await;
+    let mut first_claims = Vec::new();
+    for &member in &members[..3] {
+        first_claims.push(s.claim(store, member, first).await);
+    }
+    let other = s.claim(store, members[3], second).await;
+
+    let claim = |id: ClaimId| s.world.claim(id).ok().flatten().cloned().expect("the claim exists");
+    let mut expected: Vec<Fact> =
+        first_claims.iter().map(|&id| claim(id)).map(|c| Fact::ClaimOf(first, c.user_id, Some(c))).collect();
+    expected.push(Fact::ClaimOf(first, members[3], None));
+    expected.push(Fact::ClaimOf(second, members[0], None));
+    expected.push(Fact::ClaimOf(second, members[3], Some(claim(other))));
+    expected.push(Fact::ClaimsOf(first, first_claims.iter().map(|&id| claim(id)).collect()));
+    expected.push(Fact::ClaimsOf(second, vec![claim(other)]));
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(tx.as_mut(), &expected).await;
+
+    // The claims come with their shares in order of claiming.
+    let loaded = bounded("load", tx.load(&[Key::ClaimsOf(first)])).await.expect("load");
+    let [Fact::ClaimsOf(_, claims)] = loaded.as_slice() else { panic!("one ClaimsOf fact, got {loaded:?}") };
+    let mut seqs: Vec<u32> = claims.iter().map(|c| c.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, vec![0, 1, 2]);
+}
+
+/// Loads in one read transaction see the state at its first load, not later commits.
+pub async fn a_read_transaction_sees_one_snapshot(store: &dyn Store) {
+    let mut s = Scenario::new(4);
+    let alice = s.user(store, "alice").await;
+    let before = s.world.user(alice).ok().flatten().cloned();
+    let mut snapshot = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(snapshot.as_mut(), &[Fact::User(alice, before.clone())]).await;
+
+    s.step(store, Command::LockUser { user: alice }).await;
+    let bob = s.user(store, "bob").await;
+    assert_loads(snapshot.as_mut(), &[Fact::User(alice, before), Fact::User(bob, None)]).await;
+    drop(snapshot);
+
+    let after = s.world.user(alice).ok().flatten().cloned();
+    assert_eq!(after.as_ref().map(|u| u.status), Some(UserStatus::Locked));
+    assert_store_holds_world(store, &s.world).await;
+}
+
+/// Idempotency records come back byte for byte, found by principal and key together.
+pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &dyn Store) {
+    let a1 = record("key_alice", "k1", T0);
+    let b1 = record("key_bob", "k1", T0.plus_millis(1));
+    let a2 = record("key_alice", "k2", T0.plus_millis(2));
+    commit(store, Changes::default(), vec![a1.clone(), b1.clone()]).await;
+    commit(store, Changes::default(), vec![a2.clone()]).await;
+
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    let ask = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs.iter().map(|(p, k)| ((*p).to_owned(), (*k).to_owned())).collect()
+    };
+    let keys =
+        ask(&[("key_alice", "k1"), ("key_bob", "k1"), ("key_alice", "k3"), ("key_carol", "k2"), ("key_bob", "k2")]);
+    let found = bounded("idempotency", tx.idempotency(&keys)).await.expect("the lookup succeeds");
+    assert_eq!(sorted(found), sorted(vec![a1.clone(), b1.clone()]));
+    let found = bounded("idempotency", tx.idempotency(&ask(&[("key_alice", "k2")]))).await.expect("lookup");
+    assert_eq!(found, vec![a2.clone()]);
+    let found = bounded("idempotency", tx.idempotency(&[])).await.expect("lookup");
+    assert!(found.is_empty());
+    drop(tx);
+
+    assert_eq!(sorted(dump(store).await.idempotency), sorted(vec![a1, b1, a2]));
+}
+
+/// A commit that fails anywhere (a duplicate insert, an update of a missing row, a repeated
+/// transfer or idempotency key) writes nothing of its batch; the store stays usable.
+pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
+    let mut s = Scenario::new(5);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let stored_record = record("key_alice", "stored", T0);
+    commit(store, Changes::default(), vec![stored_record.clone()]).await;
+    let delayed =
+        s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 7_200).await;
+    let stored_transfer = s.world.transfers().next().cloned().expect("a stored transfer");
+    let stored_user = s.world.user(alice).ok().flatten().cloned().expect("alice");
+    let before = comparable(&dump(store).await);
+
+    // A valid batch touching every table: a new user, a deposit, a packet, a claim (pending),
+    // account updates, events.
+    s.user_in_world_only("erin");
+    s.run(Command::Deposit { user: bob, amount: Fen::new(5_000) });
+    s.run(Command::SendPacket {
+        actor: bob,
+        spec: PacketSpec::Lucky { group_id: group, count: 2, total: Fen::new(300) },
+        greeting: Some("新年快乐".to_owned()),
+        arrival_delay_s: 0,
+    });
+    s.run(Command::ClaimPacket { actor: bob, packet: delayed });
+    let batch = s.take_changes();
+    assert!(!batch.users.is_empty() && !batch.claims.is_empty() && !batch.pendings.is_empty());
+    let fresh_record = record("key_bob", "fresh", s.now);
+    let nothing = s.mint_uuid();
+
+    type Spoil = fn(&mut Changes, &mut Vec<IdempotencyRecord>, &Spoilers);
+    let spoilers: [(&str, Spoil); 6] = [
+        ("an insert of an existing user", |c, _, x| c.users.push((Write::Insert, x.user.clone()))),
+        ("an update of a missing packet", |c, _, x| {
+            let mut packet = c.packets[0].1.clone();
+            packet.id = PacketId::from_uuid(x.nothing);
+            c.packets.push((Write::Update, packet));
+        }),
+        ("a transfer that already exists", |c, _, x| c.transfers.push(x.transfer.clone())),
+        ("an idempotency key already stored", |_, r, x| r.push(x.record.clone())),
+        ("an update of a missing pending transfer", |c, _, x| {
+            let mut pending = c.pendings[0].1.clone();
+            pending.transfer.id = TransferId::from_uuid(x.nothing);
+            c.pendings.push((Write::Update, pending));
+        }),
+        ("an update of a missing claim", |c, _, x| {
+            let mut claim = c.claims[0].1.clone();
+            claim.id = ClaimId::from_uuid(x.nothing);
+            c.claims.push((Write::Update, claim));
+        }),
+    ];
+    let x = Spoilers { user: stored_user, transfer: stored_transfer, record: stored_record, nothing };
+    for (what, spoil) in spoilers {
+        let (mut changes, mut records) = (batch.clone(), vec![fresh_record.clone()]);
+        spoil(&mut changes, &mut records, &x);
+        let tx = bounded("write", store.write()).await.expect("a write begins");
+        let result = bounded("commit", tx.commit(changes, records)).await;
+        assert!(result.is_err(), "a batch with {what} must not commit");
+        assert_eq!(comparable(&dump(store).await), before, "a batch with {what} wrote something");
+    }
+
+    // The batch itself was fine, and the store still accepts it.
+    commit(store, batch, vec![fresh_record.clone()]).await;
+    assert_store_holds_world(store, &s.world).await;
+    let after = dump(store).await;
+    assert_eq!(after.events, s.events);
+    assert!(after.idempotency.contains(&fresh_record));
+}
+
+/// What the spoilers of [`a_failing_commit_writes_nothing_at_all`] add to a valid batch.
+struct Spoilers {
+    user: User,
+    transfer: Transfer,
+    record: IdempotencyRecord,
+    nothing: uuid::Uuid,
+}
+
+/// A write transaction dropped without commit leaves nothing behind and does not keep the
+/// writer: the next write begins and commits.
+pub async fn dropping_a_write_transaction_rolls_it_back_and_frees_the_writer(store: &dyn Store) {
+    let mut s = Scenario::new(6);
+    let alice = s.user(store, "alice").await;
+    let before = comparable(&dump(store).await);
+
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    bounded("load", tx.load(&[Key::User(alice)])).await.expect("load");
+    bounded("due", tx.due(s.now, 10)).await.expect("due");
+    drop(tx);
+    assert_eq!(comparable(&dump(store).await), before);
+
+    // Twice in a row, in case a backend frees the writer lazily.
+    for _ in 0..2 {
+        let tx = bounded("the write after a dropped one", store.write()).await.expect("a write begins");
+        drop(tx);
+    }
+    s.step(store, Command::LockUser { user: alice }).await;
+    assert_store_holds_world(store, &s.world).await;
+}
+
+/// `due` lists active packets past expiry and open pending transfers past their deadline
+/// (inclusive), oldest deadline first, at most `limit` of each, and nothing else.
+pub async fn due_respects_time_status_limit_and_order(store: &dyn Store) {
+    let mut s = Scenario::new(7);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let normal = |count| PacketSpec::Normal { group_id: group, count, amount_each: Fen::new(100) };
+
+    // Created in one order, expiring in another, so "oldest first" cannot be the id order.
+    s.limits.expiry_s = 3 * 3_600;
+    let late = s.send(store, alice, normal(2), 0).await;
+    s.advance_s(1);
+    s.limits.expiry_s = 3_600;
+    let early = s.send(store, alice, normal(2), 0).await;
+    let exhausted = s.send(store, alice, normal(1), 0).await;
+    s.claim(store, bob, exhausted).await;
+    let recalled = s.send(store, alice, normal(1), 0).await;
+    s.step(store, Command::RecallPacket { actor: alice, packet: recalled }).await;
+    s.limits.expiry_s = 2 * 3_600;
+    let middle = s.send(store, alice, normal(2), 0).await;
+
+    let slow = s.transfer(store, alice, bob, 100, 24 * 3_600, None).await;
+    s.advance_s(1);
+    let fast = s.transfer(store, alice, bob, 100, 2 * 3_600, None).await;
+    let revoked = s.transfer(store, alice, bob, 100, 2 * 3_600, None).await;
+    s.step(store, Command::RevokeTransfer { actor: alice, transfer: revoked }).await;
+    let settled = s.transfer(store, alice, bob, 100, 2 * 3_600, None).await;
+
+    let deadline = |id| s.world.pending(id).ok().flatten().map(|p| p.deadline()).expect("pending");
+    let expiry = |id| s.world.packet(id).ok().flatten().map(|p| p.expires_at).expect("packet");
+    let (fast_at, early_at) = (deadline(fast), expiry(early));
+    let never = Timestamp::from_millis(i64::MAX);
+
+    let due = |at: Timestamp, limit: u32| async move {
+        let mut tx = bounded("write", store.write()).await.expect("a write begins");
+        bounded("due", tx.due(at, limit)).await.expect("due succeeds")
+    };
+    let nothing = due(T0, 100).await;
+    assert!(nothing.packets.is_empty() && nothing.pendings.is_empty(), "nothing is due at the start: {nothing:?}");
+    let just = due(early_at.plus_millis(-1), 100).await;
+    assert!(just.packets.is_empty(), "a packet is not due a millisecond before its expiry: {just:?}");
+    let at_expiry = due(early_at, 100).await;
+    assert_eq!(at_expiry.packets, vec![early], "a packet is due at its expiry");
+    let at_deadline = due(fast_at, 100).await;
+    assert!(at_deadline.pendings.contains(&fast) && !at_deadline.pendings.contains(&slow));
+
+    // Settle one pending transfer: posted ones are not due any more.
+    s.now = fast_at;
+    s.step(store, Command::SettlePending { transfer: settled }).await;
+
+    let all = due(never, 100).await;
+    assert_eq!(all.packets, vec![early, middle, late], "active packets only, by expiry");
+    assert_eq!(all.pendings, vec![fast, slow], "open pending transfers only, by deadline");
+    let one = due(never, 1).await;
+    assert_eq!((one.packets, one.pendings), (vec![early], vec![fast]));
+    let none = due(never, 0).await;
+    assert!(none.packets.is_empty() && none.pendings.is_empty());
+
+    // Once expired, a packet is not due any more.
+    s.step(store, Command::ExpirePacket { packet: early }).await;
+    assert_eq!(due(never, 100).await.packets, vec![middle, late]);
+}
+
+/// The history a wallet should show: its own original transfers, newest first, computed from
+/// the world alone.
+pub fn expected_history(world: &World, account: AccountId) -> Vec<HistoryItem> {
+    let mut items: Vec<HistoryItem> = world
+        .transfers()
+        .filter(|t| t.phase.is_original() && (t.debit == account || t.credit == account))
+        .map(|t| HistoryItem {
+            transfer_id: t.id,
+            amount: t.amount,
+            incoming: t.credit == account,
+            kind: t.kind,
+            pending: world.pending(t.id).ok().flatten().map(|p| p.status),
+            packet_id: t.packet_id,
+            claim_id: t.claim_id,
+            note: t.note.clone(),
+            created_at: t.created_at,
+        })
+        .collect();
+    items.sort_by_key(|item| std::cmp::Reverse(item.transfer_id));
+    items
+}
+
+async fn history(store: &dyn Store, account: AccountId, before: Option<TransferId>, limit: u32) -> Vec<HistoryItem> {
+    bounded("history", store.history(account, before, limit)).await.expect("history succeeds")
+}
+
+/// A wallet's history is its transfers in both directions, newest first, with the kind and the
+/// fate of pending ones, and without the transfers that only resolve a pending one.
+pub async fn history_shows_a_wallets_own_transfers_newest_first_with_their_status(store: &dyn Store) {
+    let mut s = Scenario::new(8);
+    let cast = full_scenario(store, &mut s, false).await;
+    for user in [cast.alice, cast.bob, cast.carol, cast.dave] {
+        let wallet = AccountId::wallet(user);
+        let expected = expected_history(&s.world, wallet);
+        assert_eq!(history(store, wallet, None, 1_000).await, expected, "history of {user}");
+    }
+
+    // The comparisons above covered what they should.
+    let bob = history(store, AccountId::wallet(cast.bob), None, 1_000).await;
+    let revoked = s.claim_transfer(cast.bob_delayed_claim);
+    let item = bob.iter().find(|i| i.transfer_id == revoked).expect("bob's revoked claim is in his history");
+    assert_eq!(
+        (item.incoming, item.kind, item.pending),
+        (true, TransferKind::PacketClaim, Some(PendingStatus::Voided))
+    );
+    assert!(bob.iter().any(|i| !i.incoming && i.kind == TransferKind::Withdrawal && i.pending.is_none()));
+    assert!(bob.iter().any(|i| !i.incoming && i.kind == TransferKind::ClaimReturn));
+    let dave = history(store, AccountId::wallet(cast.dave), None, 1_000).await;
+    let fates: Vec<Option<PendingStatus>> =
+        dave.iter().filter(|i| i.kind == TransferKind::Transfer).map(|i| i.pending).collect();
+    assert_eq!(
+        fates,
+        vec![Some(PendingStatus::Posted), Some(PendingStatus::Voided)],
+        "dave's two transfers in, newest first"
+    );
+    let resolutions =
+        s.world.transfers().filter(|t| !t.phase.is_original() && t.credit == AccountId::wallet(cast.dave)).count();
+    assert!(resolutions > 0, "the world has resolutions on dave's wallet, which history leaves out");
+    assert!(dave.iter().all(|i| s.world.transfer(i.transfer_id).ok().flatten().is_some_and(|t| t.phase.is_original())));
+    assert!(history(store, AccountId::from_uuid(s.mint_uuid()), None, 10).await.is_empty(), "no history for nobody");
+}
+
+/// Following `before` from page to page yields the whole history once, in order, for any page
+/// size, and a page never holds more than `limit` items.
+pub async fn history_pages_with_before_without_gaps_or_repeats(store: &dyn Store) {
+    let mut s = Scenario::new(9);
+    let cast = full_scenario(store, &mut s, false).await;
+    // More transfers in the same millisecond, so ids, not times, must order them.
+    for fen in 1..=5 {
+        s.transfer(store, cast.bob, cast.alice, fen, 0, None).await;
+        s.transfer(store, cast.alice, cast.bob, fen, 0, None).await;
+    }
+    for user in [cast.alice, cast.bob] {
+        let wallet = AccountId::wallet(user);
+        let full = expected_history(&s.world, wallet);
+        assert!(full.len() > 10, "enough history to page through");
+        for limit in [1, 2, 3, 7] {
+            let mut pages = Vec::new();
+            let mut before = None;
+            loop {
+                let page = history(store, wallet, before, limit).await;
+                assert!(page.len() <= limit as usize, "a page of {} items with limit {limit}", page.len());
+                let Some(last) = page.last() else { break };
+                before = Some(last.transfer_id);
+                pages.extend(page);
+                assert!(pages.len() <= full.len(), "paging with limit {limit} does not end");
+            }
+            assert_eq!(pages, full, "pages of {limit} put together");
+        }
+        let first = full[0].transfer_id;
+        assert_eq!(history(store, wallet, Some(first), 1_000).await, full[1..].to_vec(), "strictly older than before");
+        assert!(history(store, wallet, None, 0).await.is_empty(), "limit 0 gives nothing");
+    }
+}
+
+/// The dump holds every entity once, every idempotency record and the number of events, and
+/// the world it rebuilds passes the invariant check.
+pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn Store) {
+    let mut s = Scenario::new(10);
+    full_scenario(store, &mut s, false).await;
+    let records = vec![record("key_alice", "k1", s.now), record("key_bob", "k1", s.now)];
+    commit(store, Changes::default(), records.clone()).await;
+    assert!(invariants::check(&s.world, &s.limits).is_empty(), "the scenario itself is sound");
+
+    let dump = dump(store).await;
+    assert_eq!(dump.events, s.events, "every event is stored");
+    assert!(dump.events >= 20, "the scenario emits events: {}", dump.events);
+    assert_eq!(sorted(dump.idempotency.clone()), sorted(records));
+    let mut expected: Vec<Fact> =
+        facts_of(&s.world).into_iter().filter(|f| !matches!(f, Fact::ClaimOf(..) | Fact::ClaimsOf(..))).collect();
+    let mut facts = dump.facts.clone();
+    let order = |f: &Fact| format!("{f:?}");
+    expected.sort_by_key(order);
+    facts.sort_by_key(order);
+    assert_eq!(facts, expected, "one fact per entity, exactly the world's");
+
+    let rebuilt = World::complete_from(dump.facts);
+    let violations = invariants::check(&rebuilt, &s.limits);
+    assert!(violations.is_empty(), "the dumped world breaks invariants: {violations:#?}");
+    assert_eq!(rebuilt.claims().count(), s.world.claims().count());
+}
+
+/// Purging deletes records created strictly before the bound, at most `limit` per call, and
+/// keeps the rest.
+pub async fn purge_idempotency_deletes_only_older_records_up_to_the_limit(store: &dyn Store) {
+    let records: Vec<IdempotencyRecord> =
+        (0..5).map(|i| record("key_alice", &format!("k{i}"), T0.plus_millis(i * 1_000))).collect();
+    commit(store, Changes::default(), records.clone()).await;
+    let bound = T0.plus_millis(3_000);
+    let purge = |limit| async move {
+        bounded("purge", store.purge_idempotency(bound, limit)).await.expect("the purge succeeds")
+    };
+
+    assert_eq!(purge(2).await, 2, "at most the limit");
+    let left = dump(store).await.idempotency;
+    assert_eq!(left.len(), 3);
+    assert!(records[3..].iter().all(|r| left.contains(r)), "records at or after the bound stay");
+    assert_eq!(purge(10).await, 1, "the one old record left");
+    assert_eq!(sorted(dump(store).await.idempotency), sorted(records[3..].to_vec()));
+    assert_eq!(purge(10).await, 0, "nothing older is left");
+    assert_eq!(purge(0).await, 0);
+    assert_eq!(dump(store).await.idempotency.len(), 2);
+}

@@ -1,0 +1,157 @@
+//! The storage boundary: what the engine needs from a database, as one trait.
+//!
+//! A store remembers; it never decides. It loads the entities the core asks for
+//! ([`hongbao_core::Key`] → [`hongbao_core::Fact`]), writes the [`hongbao_core::Changes`] a batch
+//! of commands decided, together with the idempotency records of that batch, in **one**
+//! transaction, and answers the read-only queries of the API. Every backend passes the same
+//! contract suite ([`contract`]), so the engine behaves the same on each.
+//!
+//! **Boundary:** nothing here knows a money rule. A store never computes a balance, never
+//! checks a limit and never chooses an id; an append-only log added later is written in the
+//! same `commit` as the changes it records.
+
+use async_trait::async_trait;
+use hongbao_core::ledger::{PendingStatus, TransferKind};
+use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, PacketId, Timestamp, TransferId};
+use serde::{Deserialize, Serialize};
+
+pub mod contract;
+
+/// A storage failure. The batch it happened in is rolled back; nothing was acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or refused the write (disk full, read-only, down).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The stored data breaks an assumption (a row that must exist does not, a bad value).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// The stored answer to a request made with an `Idempotency-Key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Who made the request (the key id of the signing principal).
+    pub principal: String,
+    /// The client's key, 1–255 printable ASCII characters.
+    pub key: String,
+    /// SHA-256 of the request, so that the same key with another request is recognised.
+    pub fingerprint: [u8; 32],
+    /// The answer, as JSON, returned again for a repeat of the same request.
+    pub outcome: String,
+    pub created_at: Timestamp,
+}
+
+/// Work that has come due, found by [`WriteTx::due`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Due {
+    /// Active packets whose `expires_at` has passed.
+    pub packets: Vec<PacketId>,
+    /// Pending transfers whose deadline has passed.
+    pub pendings: Vec<TransferId>,
+}
+
+/// One line of a user's history: a transfer that moved money in or out of their wallet.
+/// Transfers that only resolve a pending one are not shown; the pending one carries the status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryItem {
+    pub transfer_id: TransferId,
+    pub amount: Fen,
+    /// `true` when money came into the wallet.
+    pub incoming: bool,
+    pub kind: TransferKind,
+    /// `None` for a transfer posted at once.
+    pub pending: Option<PendingStatus>,
+    pub packet_id: Option<PacketId>,
+    pub claim_id: Option<ClaimId>,
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Everything a store holds, for the invariant check.
+#[derive(Clone, Debug, Default)]
+pub struct Dump {
+    /// Every entity: users, accounts, groups, packets, claims, pending records and transfers.
+    pub facts: Vec<Fact>,
+    pub idempotency: Vec<IdempotencyRecord>,
+    /// The number of stored events.
+    pub events: u64,
+}
+
+/// Reads inside one consistent snapshot.
+#[async_trait]
+pub trait ReadTx: Send {
+    /// Loads what each key names; the answer has one fact per key, in any order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError>;
+}
+
+/// The one write transaction of a batch. Dropping it without `commit` rolls it back.
+#[async_trait]
+pub trait WriteTx: ReadTx {
+    /// The stored idempotency records for these `(principal, key)` pairs, where they exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError>;
+
+    /// Up to `limit` packets and up to `limit` pending transfers due at `now`, oldest first.
+    /// On a shared database, rows another transaction is working on are skipped.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError>;
+
+    /// Writes the changes and the new idempotency records, and commits, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError`] when anything fails; then nothing was written.
+    async fn commit(self: Box<Self>, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Result<(), StoreError>;
+}
+
+/// A database holding hongbao's state. See the crate documentation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for reports: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// The durability setting in force, in words (for benchmarks and `check`).
+    fn durability(&self) -> String;
+
+    /// Begins the write transaction of a batch. Only one is open at a time per engine.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn write(&self) -> Result<Box<dyn WriteTx>, StoreError>;
+
+    /// Begins a read-only snapshot.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn read(&self) -> Result<Box<dyn ReadTx>, StoreError>;
+
+    /// A wallet's history, newest first: at most `limit` items older than `before`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn history(
+        &self,
+        account: AccountId,
+        before: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>, StoreError>;
+
+    /// Everything stored, for `hongbao check`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails or a row cannot be decoded.
+    async fn dump(&self) -> Result<Dump, StoreError>;
+
+    /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
+}
