@@ -131,6 +131,10 @@ pub async fn app() -> App {
 }
 
 pub async fn app_with(config: EngineConfig) -> App {
+    app_with_limits(config, Limits::default()).await
+}
+
+pub async fn app_with_limits(config: EngineConfig, limits: Limits) -> App {
     let dir = tempfile::tempdir().unwrap();
     let inner = SqliteStore::open(&dir.path().join("test.db"), Durability::Full).await.unwrap();
     let state = GateState {
@@ -140,7 +144,7 @@ pub async fn app_with(config: EngineConfig) -> App {
     };
     let store = Arc::new(Gate { inner, state: Arc::new(state) });
     let clock = Arc::new(ManualClock::new(START));
-    let engine = Engine::start(store.clone(), clock.clone(), Limits::default(), config, Some([7; 32])).unwrap();
+    let engine = Engine::start(store.clone(), clock.clone(), limits, config, Some([7; 32])).unwrap();
     App { engine, clock, store, _dir: dir }
 }
 
