@@ -27,6 +27,9 @@ pub struct Limits {
     pub name_chars_max: u32,
     /// Whether the sender of a group packet may claim a share of it, as in WeChat.
     pub sender_may_claim: bool,
+    /// The largest single deposit, in fen. Deposits are the only way money enters, so this
+    /// bound also keeps every running total far from the edge of a 64-bit count.
+    pub deposit_max_fen: i64,
 }
 
 impl Default for Limits {
@@ -41,6 +44,7 @@ impl Default for Limits {
             greeting_chars_max: 64,
             name_chars_max: 64,
             sender_may_claim: true,
+            deposit_max_fen: 1_000_000_000,
         }
     }
 }
@@ -77,6 +81,9 @@ impl Limits {
         }
         if self.group_members_max < 1 || self.group_members_max > 100_000 {
             return fail("group_members_max must be between 1 and 100000");
+        }
+        if self.deposit_max_fen < 1 || self.deposit_max_fen > 1_000_000_000_000 {
+            return fail("deposit_max_fen must be between 1 and 1000000000000 (¥10 000 000 000)");
         }
         if self.greeting_chars_max > 1024 || self.name_chars_max < 1 || self.name_chars_max > 1024 {
             return fail("greeting_chars_max must be at most 1024 and name_chars_max between 1 and 1024");

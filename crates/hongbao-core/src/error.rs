@@ -7,6 +7,7 @@ use crate::money::{Fen, MoneyError};
 /// Why a sender may not recall a packet, in the order the rules check them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RecallRefusal {
     /// The packet is no longer active (exhausted, expired, recalled or voided).
     NotActive,
@@ -19,6 +20,16 @@ pub enum RecallRefusal {
 }
 
 impl RecallRefusal {
+    /// The refusal in words, for people.
+    pub const fn explain(self) -> &'static str {
+        match self {
+            RecallRefusal::NotActive => "this packet is no longer active, so there is nothing to recall",
+            RecallRefusal::LuckyPacket => "lucky packets can never be recalled",
+            RecallRefusal::Claimed => "someone has already claimed a share of this packet",
+            RecallRefusal::Touched => "a recipient has already opened this packet",
+        }
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             RecallRefusal::NotActive => "not_active",
@@ -52,7 +63,7 @@ pub enum CoreError {
     PacketVoided,
     #[error("this packet has expired")]
     PacketExpired,
-    #[error("this packet cannot be recalled: {}", reason.as_str())]
+    #[error("{}", reason.explain())]
     RecallNotAllowed { reason: RecallRefusal },
     #[error("only a pending amount can be revoked, and this one is not pending")]
     NotPending,

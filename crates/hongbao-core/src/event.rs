@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::PacketKind;
+use crate::principal::Role;
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +23,7 @@ pub struct Event {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     UserCreated { user_id: UserId },
+    OperatorCreated { key_id: KeyId, name: String, roles: Vec<Role> },
     GroupCreated { group_id: GroupId, owner: UserId, members: u32 },
     PacketSent { packet_id: PacketId, sender: UserId, kind: PacketKind, count: u32, total: Fen },
     PacketOpened { packet_id: PacketId, user_id: UserId },
@@ -44,6 +46,7 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::UserCreated { .. } => "user_created",
+            EventKind::OperatorCreated { .. } => "operator_created",
             EventKind::GroupCreated { .. } => "group_created",
             EventKind::PacketSent { .. } => "packet_sent",
             EventKind::PacketOpened { .. } => "packet_opened",

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use rand::Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use uuid::Uuid;
+pub use uuid::Uuid;
 
 use crate::time::Timestamp;
 
@@ -114,6 +114,10 @@ define_id!(
 define_id!(
     /// One immutable ledger transfer.
     TransferId, "trf", "transfer"
+);
+define_id!(
+    /// The public half of a principal's credentials: names whose secret signs a request.
+    KeyId, "key", "key"
 );
 define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the

@@ -201,6 +201,13 @@ fn check_accounts(world: &World, report: &mut Report) {
             _ => report.fail(2, format!("user {} has no wallet account", user.id)),
         }
     }
+    for principal in world.principals() {
+        if let Some(user) = principal.user()
+            && !matches!(world.user(user), Ok(Some(_)))
+        {
+            report.fail(5, format!("key {} belongs to user {user}, who does not exist", principal.key_id));
+        }
+    }
 }
 
 /// Invariants 3 and 4: escrow matches what is unclaimed; shares and claims add up.
@@ -345,7 +352,11 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
     let mut report = Report { violations: Vec::new() };
     for reply in replies {
         let found = match reply {
-            Reply::User(u) => matches!(world.user(u.user_id), Ok(Some(_))),
+            Reply::User(u) => {
+                matches!(world.user(u.user_id), Ok(Some(_)))
+                    && matches!(world.principal(u.key_id), Ok(Some(p)) if p.user() == Some(u.user_id))
+            }
+            Reply::Operator(o) => matches!(world.principal(o.key_id), Ok(Some(_))),
             Reply::Group(g) => matches!(world.group(g.group_id), Ok(Some(_))),
             Reply::Moved(m) => matches!(world.transfer(m.transfer_id), Ok(Some(_))),
             Reply::Packet(p) => matches!(world.packet(p.packet_id), Ok(Some(_))),

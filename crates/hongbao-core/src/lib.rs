@@ -18,8 +18,11 @@ pub mod id;
 pub mod invariants;
 pub mod ledger;
 pub mod money;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod ops;
 pub mod packet;
+pub mod principal;
 pub mod query;
 pub mod split;
 pub mod time;
@@ -28,7 +31,7 @@ pub mod world;
 
 pub use config::Limits;
 pub use error::{CoreError, RecallRefusal};
-pub use id::{AccountId, ClaimId, GroupId, PacketId, TransferId, UserId};
+pub use id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};
 pub use time::Timestamp;

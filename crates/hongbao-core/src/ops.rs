@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use crate::config::Limits;
 use crate::error::{CoreError, RecallRefusal};
 use crate::event::{Event, EventKind};
-use crate::id::{AccountId, ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingStatus, Resolution, TransferKind};
 use crate::money::Fen;
 use crate::packet::{
     Audience, Claim, ClaimReceipt, ClaimStatus, DEFAULT_GREETING, Packet, PacketKind, PacketStatus, PacketView,
 };
+use crate::principal::{Owner, Principal, Role, Secret, mint_credentials, normalise_roles};
 use crate::split;
 use crate::time::Timestamp;
 use crate::user::{Group, GroupView, MeView, User, UserStatus, check_name};
@@ -35,8 +36,14 @@ pub enum PacketSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
+    /// A user and their first signing key.
     CreateUser {
         name: String,
+    },
+    /// An operator (a key with roles).
+    CreateOperator {
+        name: String,
+        roles: Vec<Role>,
     },
     CreateGroup {
         actor: UserId,
@@ -119,15 +126,29 @@ impl Command {
     }
 }
 
-/// What creating a user answers (the API adds the credentials).
+/// What creating a user answers: the only time the secret is shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserCreated {
     pub user_id: UserId,
     pub name: String,
+    pub key_id: KeyId,
+    pub secret: Secret,
+}
+
+/// What creating an operator answers: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OperatorCreated {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub key_id: KeyId,
+    pub secret: Secret,
 }
 
 /// What a deposit or withdrawal answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Moved {
     pub transfer_id: TransferId,
     pub balance: Fen,
@@ -135,6 +156,7 @@ pub struct Moved {
 
 /// What a recall answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recalled {
     pub packet_id: PacketId,
     pub refunded: Fen,
@@ -143,6 +165,7 @@ pub struct Recalled {
 
 /// A claim with its packet, as revoking or returning it answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimDetail {
     pub claim_id: ClaimId,
     pub packet_id: PacketId,
@@ -170,14 +193,26 @@ impl ClaimDetail {
 /// Where a user-to-user transfer stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TransferStatus {
     Arrived,
     Pending,
     Revoked,
 }
 
+impl TransferStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Arrived => "arrived",
+            TransferStatus::Pending => "pending",
+            TransferStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// What a user-to-user transfer, or revoking one, answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferReceipt {
     pub transfer_id: TransferId,
     pub status: TransferStatus,
@@ -189,6 +224,7 @@ pub struct TransferReceipt {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     User(UserCreated),
+    Operator(OperatorCreated),
     Group(GroupView),
     Moved(Moved),
     Packet(PacketView),
@@ -219,6 +255,7 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
     let mut d = Draft::new(world);
     let reply = match command {
         Command::CreateUser { name } => create_user(&mut d, ctx, name)?,
+        Command::CreateOperator { name, roles } => create_operator(&mut d, ctx, name, roles)?,
         Command::CreateGroup { actor, name, members } => create_group(&mut d, ctx, *actor, name, members)?,
         Command::Deposit { user, amount } => deposit(&mut d, ctx, *user, *amount)?,
         Command::Withdraw { actor, amount } => withdraw(&mut d, ctx, *actor, *amount)?,
@@ -312,8 +349,27 @@ fn create_user<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, name: &str
     let id = UserId::mint(ctx.now, ctx.rng);
     d.put_user(User { id, name: name.to_owned(), status: UserStatus::Active, created_at: ctx.now });
     d.open_account(Account::open(AccountId::wallet(id), AccountKind::Wallet));
+    let (key_id, secret) = mint_credentials(ctx.now, ctx.rng);
+    let owner = Owner::User { user_id: id };
+    d.put_principal(Principal { key_id, secret: secret.clone(), owner, created_at: ctx.now });
     d.emit(Event { at: ctx.now, what: EventKind::UserCreated { user_id: id } });
-    Ok(Reply::User(UserCreated { user_id: id, name: name.to_owned() }))
+    Ok(Reply::User(UserCreated { user_id: id, name: name.to_owned(), key_id, secret }))
+}
+
+fn create_operator<R: CryptoRng>(
+    d: &mut Draft<'_>,
+    ctx: &mut Ctx<'_, R>,
+    name: &str,
+    roles: &[Role],
+) -> Result<Reply, Fail> {
+    check_name("name", name, ctx.limits.name_chars_max)?;
+    let roles = normalise_roles(roles)?;
+    let (key_id, secret) = mint_credentials(ctx.now, ctx.rng);
+    let owner = Owner::Operator { name: name.to_owned(), roles: roles.clone() };
+    d.put_principal(Principal { key_id, secret: secret.clone(), owner, created_at: ctx.now });
+    let what = EventKind::OperatorCreated { key_id, name: name.to_owned(), roles: roles.clone() };
+    d.emit(Event { at: ctx.now, what });
+    Ok(Reply::Operator(OperatorCreated { name: name.to_owned(), roles, key_id, secret }))
 }
 
 fn create_group<R: CryptoRng>(
@@ -361,6 +417,10 @@ fn create_group<R: CryptoRng>(
 
 fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId, amount: Fen) -> Result<Reply, Fail> {
     positive(amount, "amount")?;
+    let max = ctx.limits.deposit_max_fen;
+    if amount.get() > max {
+        return Err(CoreError::invalid(format!("a deposit may be at most {max} fen")).into());
+    }
     user(d, to)?;
     let id = TransferId::mint(ctx.now, ctx.rng);
     d.post(id, AccountId::EXTERNAL, AccountId::wallet(to), amount, TransferKind::Deposit, Refs::default(), ctx.now)?;

@@ -15,6 +15,7 @@ pub const DEFAULT_GREETING: &str = "恭喜发财，大吉大利";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PacketKind {
     /// 普通红包: every share the same.
     Normal,
@@ -44,6 +45,7 @@ pub enum Audience {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PacketStatus {
     Active,
     /// Every share claimed.
@@ -149,6 +151,7 @@ impl Packet {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ClaimStatus {
     /// The money is the claimant's.
     Arrived,
@@ -198,6 +201,7 @@ impl Claim {
 
 /// A claim as shown inside a packet view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimView {
     pub claim_id: ClaimId,
     pub user_id: UserId,
@@ -209,6 +213,7 @@ pub struct ClaimView {
 
 /// What claiming answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimReceipt {
     pub claim_id: ClaimId,
     pub packet_id: PacketId,
@@ -231,6 +236,7 @@ impl ClaimReceipt {
 
 /// The packet as the API shows it to its sender and to those who may claim it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PacketView {
     pub packet_id: PacketId,
     pub kind: PacketKind,

@@ -11,6 +11,7 @@ use crate::time::Timestamp;
 /// Whether a person may move money out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UserStatus {
     Active,
     /// Locked by risk control: nothing may leave the wallet and no packet may be claimed
@@ -68,6 +69,7 @@ impl Group {
 
 /// What the API shows of a group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupView {
     pub group_id: GroupId,
     pub name: String,
@@ -82,6 +84,7 @@ impl From<&Group> for GroupView {
 
 /// What `GET /v1/me` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeView {
     pub user_id: UserId,
     pub name: String,

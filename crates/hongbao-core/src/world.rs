@@ -15,10 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::error::CoreError;
 use crate::event::Event;
-use crate::id::{AccountId, ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Phase, Resolution, Transfer, TransferKind};
 use crate::money::{Fen, MoneyError};
 use crate::packet::{Claim, Packet};
+use crate::principal::Principal;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
 
@@ -38,6 +39,8 @@ pub enum Key {
     Pending(TransferId),
     /// Any transfer.
     Transfer(TransferId),
+    /// A signing key.
+    Principal(KeyId),
 }
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
@@ -52,6 +55,7 @@ pub enum Fact {
     ClaimsOf(PacketId, Vec<Claim>),
     Pending(TransferId, Option<PendingTransfer>),
     Transfer(TransferId, Option<Transfer>),
+    Principal(KeyId, Option<Principal>),
 }
 
 /// Why a command did not complete.
@@ -91,6 +95,8 @@ pub struct Changes {
     pub packets: Vec<(Write, Packet)>,
     pub claims: Vec<(Write, Claim)>,
     pub pendings: Vec<(Write, PendingTransfer)>,
+    /// New principals (never updated yet: keys are created, not edited).
+    pub principals: Vec<Principal>,
     /// New transfers, in the order they were made.
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
@@ -105,6 +111,7 @@ impl Changes {
             && self.packets.is_empty()
             && self.claims.is_empty()
             && self.pendings.is_empty()
+            && self.principals.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
     }
@@ -121,6 +128,7 @@ struct Dirty {
     packets: BTreeMap<PacketId, Write>,
     claims: BTreeMap<ClaimId, Write>,
     pendings: BTreeMap<TransferId, Write>,
+    principals: Vec<Principal>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
 }
@@ -158,6 +166,7 @@ pub struct World {
     claims_of: HashMap<PacketId, Vec<ClaimId>>,
     pendings: Table<TransferId, PendingTransfer>,
     transfers: Table<TransferId, Transfer>,
+    principals: Table<KeyId, Principal>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -240,6 +249,10 @@ impl World {
         read(&self.transfers, &id, self.complete, Key::Transfer(id))
     }
 
+    pub fn principal(&self, id: KeyId) -> Result<Option<&Principal>, Fail> {
+        read(&self.principals, &id, self.complete, Key::Principal(id))
+    }
+
     /// The claim `user` made on `packet`, if any.
     pub fn claim_of(&self, packet: PacketId, user: UserId) -> Result<Option<&Claim>, Fail> {
         match self.claim_of.get(&(packet, user)) {
@@ -272,6 +285,7 @@ impl World {
                 Key::ClaimsOf(packet) => self.claims_of.contains_key(&packet),
                 Key::Pending(id) => self.pendings.contains_key(&id),
                 Key::Transfer(id) => self.transfers.contains_key(&id),
+                Key::Principal(id) => self.principals.contains_key(&id),
             }
     }
 
@@ -323,6 +337,9 @@ impl World {
             Fact::Transfer(id, transfer) => {
                 self.transfers.entry(id).or_insert(transfer);
             }
+            Fact::Principal(id, principal) => {
+                self.principals.entry(id).or_insert(principal);
+            }
         }
     }
 
@@ -369,6 +386,10 @@ impl World {
             mark(&mut self.dirty.pendings, id, existed);
             self.pendings.insert(id, Some(pending));
         }
+        for principal in draft.principals {
+            self.principals.insert(principal.key_id, Some(principal.clone()));
+            self.dirty.principals.push(principal);
+        }
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }
@@ -392,6 +413,7 @@ impl World {
             packets: rows(dirty.packets, &self.packets),
             claims: rows(dirty.claims, &self.claims),
             pendings: rows(dirty.pendings, &self.pendings),
+            principals: dirty.principals,
             transfers: dirty.transfers,
             events: dirty.events,
         }
@@ -425,6 +447,10 @@ impl World {
     pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {
         self.transfers.values().flatten()
     }
+
+    pub fn principals(&self) -> impl Iterator<Item = &Principal> {
+        self.principals.values().flatten()
+    }
 }
 
 /// What one command decided: entities to put, transfers and events to append.
@@ -436,6 +462,7 @@ pub struct Effects {
     packets: Vec<Packet>,
     claims: Vec<Claim>,
     pendings: Vec<PendingTransfer>,
+    principals: Vec<Principal>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
 }
@@ -498,6 +525,10 @@ impl<'w> Draft<'w> {
 
     pub fn put_user(&mut self, user: User) {
         self.effects.users.push(user);
+    }
+
+    pub fn put_principal(&mut self, principal: Principal) {
+        self.effects.principals.push(principal);
     }
 
     pub fn put_group(&mut self, group: Group) {

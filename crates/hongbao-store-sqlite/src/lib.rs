@@ -41,7 +41,10 @@ const READ_CONNECTIONS_MAX: u32 = 4;
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the file); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "principals", include_str!("../migrations/0002_principals.sql")),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
@@ -435,6 +438,10 @@ impl Store for SqliteStore {
         let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
         facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
 
+        let sql = concat!("SELECT ", principal_columns!(), " FROM principals ORDER BY key_id");
+        let principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
+        facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
+
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
 
@@ -444,6 +451,16 @@ impl Store for SqliteStore {
             .map_err(|e| db_error(e, "count events"))?;
         let events = u64::try_from(events).map_err(|_| StoreError::Corrupt(format!("{events} events")))?;
         Ok(Dump { facts, idempotency, events })
+    }
+
+    async fn has_operator(&self) -> Result<bool, StoreError> {
+        // The condition matches the partial index `principals_operators`, so SQLite answers from
+        // it without scanning the users' keys.
+        let found: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM principals WHERE operator_name IS NOT NULL)")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "look for an operator"))?;
+        Ok(found != 0)
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

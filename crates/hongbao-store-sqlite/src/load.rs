@@ -67,6 +67,7 @@ struct Wanted {
     claims_of: BTreeSet<Uuid>,
     pendings: BTreeSet<Uuid>,
     transfers: BTreeSet<Uuid>,
+    principals: BTreeSet<Uuid>,
 }
 
 fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
@@ -91,6 +92,7 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
             Key::ClaimsOf(packet) => want.claims_of.insert(packet.uuid()),
             Key::Pending(id) => want.pendings.insert(id.uuid()),
             Key::Transfer(id) => want.transfers.insert(id.uuid()),
+            Key::Principal(id) => want.principals.insert(id.uuid()),
         };
     }
 
@@ -157,6 +159,10 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&want.transfers), "transfers").await?;
     let transfers = index(&found, rows::transfer, |t| t.id.uuid())?;
 
+    let head = concat!("SELECT ", principal_columns!(), " FROM principals WHERE key_id IN (");
+    let found = fetch_in(conn, head, &ids(&want.principals), "principals").await?;
+    let principals = index(&found, rows::principal, |p| p.key_id.uuid())?;
+
     Ok(keys
         .iter()
         .map(|key| match *key {
@@ -169,6 +175,7 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
             Key::ClaimsOf(packet) => Fact::ClaimsOf(packet, claims_of.get(&packet.uuid()).cloned().unwrap_or_default()),
             Key::Pending(id) => Fact::Pending(id, pendings.get(&id.uuid()).cloned()),
             Key::Transfer(id) => Fact::Transfer(id, transfers.get(&id.uuid()).cloned()),
+            Key::Principal(id) => Fact::Principal(id, principals.get(&id.uuid()).cloned()),
         })
         .collect())
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use hongbao_core::ledger::{Account, Balances, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Audience, Claim, Packet};
+use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::user::{Group, User};
-use hongbao_core::{AccountId, ClaimId, Fen, GroupId, PacketId, Timestamp, TransferId, UserId};
+use hongbao_core::{AccountId, ClaimId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId};
 use hongbao_store::{IdempotencyRecord, StoreError};
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::SqliteRow;
@@ -52,6 +53,11 @@ macro_rules! transfer_columns {
         "t.id AS id, t.debit AS debit, t.credit AS credit, t.amount AS amount, t.kind AS kind, t.phase AS phase, \
          t.deadline AS deadline, t.pending_id AS pending_id, t.packet_id AS packet_id, t.claim_id AS claim_id, \
          t.note AS note, t.created_at AS created_at"
+    };
+}
+macro_rules! principal_columns {
+    () => {
+        "key_id, secret, user_id, operator_name, roles, created_at"
     };
 }
 macro_rules! idempotency_columns {
@@ -297,6 +303,42 @@ pub(crate) fn pending(row: &SqliteRow) -> Result<PendingTransfer, StoreError> {
         return Err(r.fail("transfer_id", "the pending record wraps a transfer that is not pending"));
     }
     Ok(PendingTransfer { transfer, status: r.variant("pending_status")?, resolved_at: r.opt_time("resolved_at")? })
+}
+
+/// A principal. Failures name the key id and the column, never the secret: its column only
+/// fails to decode as a type mismatch or a NULL, and those messages carry no value.
+pub(crate) fn principal(row: &SqliteRow) -> Result<Principal, StoreError> {
+    let mut r = Row::new(row, "principals");
+    let key_id = KeyId::from_uuid(r.key("key_id")?);
+    let secret = Secret::from_stored(r.text("secret")?);
+    let roles_json = r.text("roles")?;
+    let roles: Vec<Role> = serde_json::from_str(&roles_json)
+        .map_err(|_| r.fail("roles", format_args!("{roles_json:?} is not a JSON array of role names")))?;
+    let owner = match (r.opt_uuid("user_id")?, r.opt_text("operator_name")?) {
+        (Some(user), None) if roles.is_empty() => Owner::User { user_id: UserId::from_uuid(user) },
+        (Some(_), None) => return Err(r.fail("roles", format_args!("a user's key has roles {roles_json}"))),
+        (None, Some(name)) => Owner::Operator { name, roles },
+        (user, name) => {
+            return Err(r.fail(
+                "user_id",
+                format_args!("a key needs a user or an operator name, not user {user:?} and name {name:?}"),
+            ));
+        }
+    };
+    Ok(Principal { key_id, secret, owner, created_at: r.time("created_at")? })
+}
+
+/// How an owner is stored: `(user_id, operator_name, roles)`, the roles as a JSON array of
+/// their names. Built as a JSON value because a list of names cannot fail to encode, and a
+/// serializer's error path would need a meaningless branch.
+pub(crate) fn owner_columns(owner: &Owner) -> (Option<Uuid>, Option<&str>, String) {
+    match owner {
+        Owner::User { user_id } => (Some(user_id.uuid()), None, "[]".to_owned()),
+        Owner::Operator { name, roles } => {
+            let names = roles.iter().map(|role| serde_json::Value::from(role.as_str())).collect();
+            (None, Some(name.as_str()), serde_json::Value::Array(names).to_string())
+        }
+    }
 }
 
 pub(crate) fn idempotency(row: &SqliteRow) -> Result<IdempotencyRecord, StoreError> {

@@ -6,6 +6,7 @@ use std::fmt::Display;
 
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
+use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Changes, PacketId, Timestamp, TransferId};
@@ -214,6 +215,25 @@ async fn pending(conn: &mut SqliteConnection, write: Write, pending: &PendingTra
     one_row(result, write, "pendings", id)
 }
 
+/// A new principal. Only ever inserted: keys are created, not edited. The secret is bound, never
+/// formatted, so no error message can carry it.
+async fn principal(conn: &mut SqliteConnection, principal: &Principal) -> Result<(), StoreError> {
+    let (user_id, operator_name, roles) = rows::owner_columns(&principal.owner);
+    let result = sqlx::query(
+        "INSERT INTO principals (key_id, secret, user_id, operator_name, roles, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(principal.key_id.uuid())
+    .bind(principal.secret.expose())
+    .bind(user_id)
+    .bind(operator_name)
+    .bind(roles)
+    .bind(principal.created_at.millis())
+    .execute(&mut *conn)
+    .await;
+    one_row(result, Write::Insert, "principals", principal.key_id)
+}
+
 async fn idempotency_record(conn: &mut SqliteConnection, record: &IdempotencyRecord) -> Result<(), StoreError> {
     let result = sqlx::query(
         "INSERT INTO idempotency (principal, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -253,6 +273,9 @@ pub(crate) async fn changes(
     }
     for (write, row) in &changes.claims {
         claim(conn, *write, row).await?;
+    }
+    for row in &changes.principals {
+        principal(conn, row).await?;
     }
     for row in &changes.transfers {
         transfer(conn, row).await?;

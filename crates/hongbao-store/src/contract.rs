@@ -22,10 +22,11 @@ use hongbao_core::invariants;
 use hongbao_core::ledger::{PendingStatus, Phase, Transfer, TransferKind};
 use hongbao_core::ops::{self, Command, Ctx, PacketSpec, Reply};
 use hongbao_core::packet::{ClaimStatus, PacketStatus};
+use hongbao_core::principal::{Owner, Principal, Role};
 use hongbao_core::user::{User, UserStatus};
 use hongbao_core::world::Write;
 use hongbao_core::{
-    AccountId, Changes, ClaimId, Fact, Fen, GroupId, Key, Limits, PacketId, Timestamp, TransferId, UserId, World,
+    AccountId, Changes, ClaimId, Fact, Fen, GroupId, Key, KeyId, Limits, PacketId, Timestamp, TransferId, UserId, World,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -54,6 +55,7 @@ macro_rules! contract_tests {
             history_pages_with_before_without_gaps_or_repeats,
             dump_rebuilds_a_world_that_passes_the_invariant_check,
             purge_idempotency_deletes_only_older_records_up_to_the_limit,
+            has_operator_is_true_only_once_an_operator_key_is_committed,
         );
     };
     (@cases $fresh:expr; $($case:ident),+ $(,)?) => {
@@ -160,6 +162,37 @@ impl Scenario {
         }
     }
 
+    /// Creates an operator and commits; returns the operator's key id.
+    pub async fn operator(&mut self, store: &dyn Store, name: &str, roles: &[Role]) -> KeyId {
+        let key = self.operator_in_world_only(name, roles);
+        self.commit(store).await;
+        key
+    }
+
+    /// Creates an operator in the world without committing.
+    pub fn operator_in_world_only(&mut self, name: &str, roles: &[Role]) -> KeyId {
+        match self.run(Command::CreateOperator { name: name.to_owned(), roles: roles.to_vec() }) {
+            Reply::Operator(created) => created.key_id,
+            other => panic!("creating an operator answered {other:?}"),
+        }
+    }
+
+    /// The key `CreateUser` made for `user`.
+    pub fn key_of(&self, user: UserId) -> KeyId {
+        match self.world.principals().find(|p| p.user() == Some(user)) {
+            Some(principal) => principal.key_id,
+            None => panic!("user {user} has no key in the world"),
+        }
+    }
+
+    /// A principal of the world, which must exist.
+    pub fn principal(&self, key: KeyId) -> Principal {
+        match self.world.principal(key) {
+            Ok(Some(principal)) => principal.clone(),
+            other => panic!("key {key} is not in the world: {other:?}"),
+        }
+    }
+
     pub async fn deposit(&mut self, store: &dyn Store, user: UserId, fen: i64) {
         self.step(store, Command::Deposit { user, amount: Fen::new(fen) }).await;
     }
@@ -231,6 +264,10 @@ pub struct Cast {
     pub bob: UserId,
     pub carol: UserId,
     pub dave: UserId,
+    /// An operator with every role.
+    pub root: KeyId,
+    /// An operator with two roles, asked for out of order, and a name that is not ASCII.
+    pub auditor: KeyId,
     pub group: GroupId,
     /// Lucky, 3 shares, two claimed, then expired with one share refunded.
     pub lucky: PacketId,
@@ -264,6 +301,8 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let bob = checked!(s.user(store, "bob").await);
     let carol = checked!(s.user(store, "carol").await);
     let dave = checked!(s.user(store, "戴夫").await);
+    let root = checked!(s.operator(store, "root", &Role::ALL).await);
+    let auditor = checked!(s.operator(store, "审计 auditor", &[Role::Auditor, Role::RiskOfficer]).await);
     checked!(s.deposit(store, alice, 1_000_000).await);
     checked!(s.deposit(store, bob, 50_000).await);
     let group = checked!(s.group(store, alice, &[bob, carol, dave]).await);
@@ -313,6 +352,8 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
         bob,
         carol,
         dave,
+        root,
+        auditor,
         group,
         lucky,
         delayed,
@@ -337,6 +378,7 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::ClaimsOf(packet, _) => Key::ClaimsOf(*packet),
         Fact::Pending(id, _) => Key::Pending(*id),
         Fact::Transfer(id, _) => Key::Transfer(*id),
+        Fact::Principal(id, _) => Key::Principal(*id),
     }
 }
 
@@ -363,6 +405,7 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
     }
     facts.extend(world.pendings().map(|p| Fact::Pending(p.transfer.id, Some(p.clone()))));
     facts.extend(world.transfers().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
+    facts.extend(world.principals().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
     facts
 }
 
@@ -401,6 +444,10 @@ fn comparable(dump: &Dump) -> (Vec<String>, Vec<String>, u64) {
     let mut records: Vec<String> = dump.idempotency.iter().map(|r| format!("{r:?}")).collect();
     records.sort();
     (facts, records, dump.events)
+}
+
+async fn has_operator(store: &dyn Store) -> bool {
+    bounded("has_operator", store.has_operator()).await.expect("has_operator succeeds")
 }
 
 async fn dump(store: &dyn Store) -> Dump {
@@ -488,6 +535,15 @@ pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store:
         assert!(found, "the scenario makes a {phase} transfer");
     }
     assert!(w.transfers().any(|t| t.note.is_some()), "a transfer with a note");
+    for user in [cast.alice, cast.bob, cast.carol, cast.dave] {
+        let key = s.principal(s.key_of(user));
+        assert_eq!(key.owner, Owner::User { user_id: user }, "every user has a key of their own");
+    }
+    let owner = |key| s.principal(key).owner;
+    assert_eq!(owner(cast.root), Owner::Operator { name: "root".to_owned(), roles: Role::ALL.to_vec() });
+    let auditor_roles = vec![Role::RiskOfficer, Role::Auditor];
+    assert_eq!(owner(cast.auditor), Owner::Operator { name: "审计 auditor".to_owned(), roles: auditor_roles });
+    assert_eq!(w.principals().count(), 6, "four users' keys and two operators' keys");
 }
 
 /// A key naming nothing gets `None` (or an empty list of claims), one answer per key, the same
@@ -516,10 +572,14 @@ pub async fn missing_keys_load_as_none_or_an_empty_list(store: &dyn Store) {
         Fact::ClaimsOf(unclaimed, Vec::new()),
         Fact::Pending(TransferId::from_uuid(nothing), None),
         Fact::Transfer(TransferId::from_uuid(nothing), None),
+        Fact::Principal(KeyId::from_uuid(nothing), None),
+        // A user's id is not the id of their key.
+        Fact::Principal(KeyId::from_uuid(alice.uuid()), None),
         // A key asked twice is answered twice.
         Fact::User(nobody, None),
         // Next to existing ones, and an existing transfer is not a pending one.
         Fact::User(alice, s.world.user(alice).ok().flatten().cloned()),
+        Fact::Principal(s.key_of(alice), Some(s.principal(s.key_of(alice)))),
     ];
     let deposit = s.world.transfers().find(|t| t.kind == TransferKind::Deposit).map(|t| t.id);
     let deposit = deposit.expect("the deposit transfer");
@@ -617,7 +677,8 @@ pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &d
 }
 
 /// A commit that fails anywhere (a duplicate insert, an update of a missing row, a repeated
-/// transfer or idempotency key) writes nothing of its batch; the store stays usable.
+/// transfer, principal key or idempotency key) writes nothing of its batch; the store stays
+/// usable.
 pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
     let mut s = Scenario::new(5);
     let alice = s.user(store, "alice").await;
@@ -630,11 +691,14 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
         s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 7_200).await;
     let stored_transfer = s.world.transfers().next().cloned().expect("a stored transfer");
     let stored_user = s.world.user(alice).ok().flatten().cloned().expect("alice");
+    let stored_principal = s.principal(s.key_of(alice));
     let before = comparable(&dump(store).await);
+    assert!(!has_operator(store).await);
 
-    // A valid batch touching every table: a new user, a deposit, a packet, a claim (pending),
-    // account updates, events.
+    // A valid batch touching every table: a new user and their key, an operator, a deposit, a
+    // packet, a claim (pending), account updates, events.
     s.user_in_world_only("erin");
+    s.operator_in_world_only("ops", &[Role::Admin]);
     s.run(Command::Deposit { user: bob, amount: Fen::new(5_000) });
     s.run(Command::SendPacket {
         actor: bob,
@@ -645,11 +709,12 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
     s.run(Command::ClaimPacket { actor: bob, packet: delayed });
     let batch = s.take_changes();
     assert!(!batch.users.is_empty() && !batch.claims.is_empty() && !batch.pendings.is_empty());
+    assert_eq!(batch.principals.len(), 2, "erin's key and the operator's");
     let fresh_record = record("key_bob", "fresh", s.now);
     let nothing = s.mint_uuid();
 
     type Spoil = fn(&mut Changes, &mut Vec<IdempotencyRecord>, &Spoilers);
-    let spoilers: [(&str, Spoil); 6] = [
+    let spoilers: [(&str, Spoil); 8] = [
         ("an insert of an existing user", |c, _, x| c.users.push((Write::Insert, x.user.clone()))),
         ("an update of a missing packet", |c, _, x| {
             let mut packet = c.packets[0].1.clone();
@@ -668,8 +733,21 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
             claim.id = ClaimId::from_uuid(x.nothing);
             c.claims.push((Write::Update, claim));
         }),
+        ("a principal key already stored", |c, _, x| c.principals.push(x.principal.clone())),
+        ("a stored key id given to a new operator", |c, _, x| {
+            let operator = c.principals.iter().find(|p| matches!(p.owner, Owner::Operator { .. }));
+            let mut operator = operator.cloned().expect("the batch creates an operator");
+            operator.key_id = x.principal.key_id;
+            c.principals.push(operator);
+        }),
     ];
-    let x = Spoilers { user: stored_user, transfer: stored_transfer, record: stored_record, nothing };
+    let x = Spoilers {
+        user: stored_user,
+        transfer: stored_transfer,
+        principal: stored_principal,
+        record: stored_record,
+        nothing,
+    };
     for (what, spoil) in spoilers {
         let (mut changes, mut records) = (batch.clone(), vec![fresh_record.clone()]);
         spoil(&mut changes, &mut records, &x);
@@ -677,6 +755,7 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
         let result = bounded("commit", tx.commit(changes, records)).await;
         assert!(result.is_err(), "a batch with {what} must not commit");
         assert_eq!(comparable(&dump(store).await), before, "a batch with {what} wrote something");
+        assert!(!has_operator(store).await, "a batch with {what} left its operator behind");
     }
 
     // The batch itself was fine, and the store still accepts it.
@@ -685,12 +764,14 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
     let after = dump(store).await;
     assert_eq!(after.events, s.events);
     assert!(after.idempotency.contains(&fresh_record));
+    assert!(has_operator(store).await, "the operator of the good batch");
 }
 
 /// What the spoilers of [`a_failing_commit_writes_nothing_at_all`] add to a valid batch.
 struct Spoilers {
     user: User,
     transfer: Transfer,
+    principal: Principal,
     record: IdempotencyRecord,
     nothing: uuid::Uuid,
 }
@@ -897,6 +978,15 @@ pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn S
     expected.sort_by_key(order);
     facts.sort_by_key(order);
     assert_eq!(facts, expected, "one fact per entity, exactly the world's");
+    let owners: Vec<&Owner> = facts
+        .iter()
+        .filter_map(|f| match f {
+            Fact::Principal(_, Some(p)) => Some(&p.owner),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(owners.iter().filter(|o| matches!(o, Owner::User { .. })).count(), 4, "the users' keys");
+    assert_eq!(owners.iter().filter(|o| matches!(o, Owner::Operator { .. })).count(), 2, "the operators' keys");
 
     let rebuilt = World::complete_from(dump.facts);
     let violations = invariants::check(&rebuilt, &s.limits);
@@ -924,4 +1014,27 @@ pub async fn purge_idempotency_deletes_only_older_records_up_to_the_limit(store:
     assert_eq!(purge(10).await, 0, "nothing older is left");
     assert_eq!(purge(0).await, 0);
     assert_eq!(dump(store).await.idempotency.len(), 2);
+}
+
+/// Start-up creates the first operator only when there is none: a user's key is not an
+/// operator, and an operator counts once committed, whatever else is stored.
+pub async fn has_operator_is_true_only_once_an_operator_key_is_committed(store: &dyn Store) {
+    let mut s = Scenario::new(15);
+    assert!(!has_operator(store).await, "a new store has no operator");
+    s.user(store, "alice").await;
+    s.user(store, "bob").await;
+    assert_eq!(dump(store).await.facts.iter().filter(|f| matches!(f, Fact::Principal(..))).count(), 2);
+    assert!(!has_operator(store).await, "users' keys are not operators");
+
+    s.operator_in_world_only("root", &Role::ALL);
+    let changes = s.take_changes();
+    assert!(!has_operator(store).await, "an operator not yet committed does not count");
+    commit(store, changes, Vec::new()).await;
+    assert!(has_operator(store).await, "the committed operator counts");
+
+    // More users and operators change nothing.
+    s.user(store, "carol").await;
+    s.operator(store, "auditor", &[Role::Auditor]).await;
+    assert!(has_operator(store).await);
+    assert_store_holds_world(store, &s.world).await;
 }

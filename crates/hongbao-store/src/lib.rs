@@ -71,7 +71,8 @@ pub struct HistoryItem {
 /// Everything a store holds, for the invariant check.
 #[derive(Clone, Debug, Default)]
 pub struct Dump {
-    /// Every entity: users, accounts, groups, packets, claims, pending records and transfers.
+    /// Every entity: users, accounts, groups, packets, claims, pending records, transfers and
+    /// principals.
     pub facts: Vec<Fact>,
     pub idempotency: Vec<IdempotencyRecord>,
     /// The number of stored events.
@@ -148,6 +149,13 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the database fails or a row cannot be decoded.
     async fn dump(&self) -> Result<Dump, StoreError>;
+
+    /// Whether any operator principal exists. Start-up asks this to decide whether to create
+    /// the first (`root`) operator; a user's key does not count.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn has_operator(&self) -> Result<bool, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

@@ -4,14 +4,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hongbao_core::Limits;
 use hongbao_store_sqlite::{Durability, SqliteStore};
 
+mod client_cmd;
 mod demo;
+mod serve;
 
 #[derive(Debug, Parser)]
 #[command(name = "hongbao", version, about = "Red packets (红包) over a double-entry ledger that never loses a fen")]
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Serve the HTTP API (API.md) on an embedded SQLite database.
+    Serve(serve::ServeArgs),
     /// Run a narrated scenario on a fresh temporary database and check every invariant.
     Demo {
         /// Keep the demo database in this directory instead of a temporary one.
@@ -30,10 +33,19 @@ enum Cmd {
     },
     /// Verify every invariant of the ledger on a database; exits 1 and lists each violation.
     Check {
-        /// The SQLite database file.
+        /// The data directory of `hongbao serve`; its database is <data-dir>/hongbao.db.
+        #[arg(long, env = "HONGBAO_DATA_DIR", default_value = "./hongbao-data")]
+        data_dir: PathBuf,
+        /// The SQLite database file, instead of the one in the data directory.
         #[arg(long, value_name = "PATH", env = "HONGBAO_DATABASE")]
-        database: PathBuf,
+        database: Option<PathBuf>,
+        /// The server's config file, so the check uses the same limits.
+        #[arg(long, env = "HONGBAO_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
     },
+    // The client commands (`me`, `send`, `claim`, …), each a subcommand of its own.
+    #[command(flatten)]
+    Client(client_cmd::ClientCmd),
 }
 
 fn main() -> ExitCode {
@@ -63,26 +75,24 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Cmd::Serve(args) => serve::run(args).await,
         Cmd::Demo { keep } => demo::run(keep).await,
-        Cmd::Check { database } => check(database).await,
+        Cmd::Check { data_dir, database, config } => {
+            let limits = serve::settings(config.as_ref())?.limits;
+            check(database.unwrap_or_else(|| data_dir.join("hongbao.db")), &limits).await
+        }
+        Cmd::Client(cmd) => client_cmd::run(cmd).await,
     }
 }
 
-async fn check(database: PathBuf) -> anyhow::Result<ExitCode> {
+async fn check(database: PathBuf, limits: &Limits) -> anyhow::Result<ExitCode> {
     if !database.exists() {
         anyhow::bail!("no database at {}", database.display());
     }
     let store = SqliteStore::open(&database, Durability::Full)
         .await
         .with_context(|| format!("cannot open {}", database.display()))?;
-    let report = hongbao_engine::check(&store, &Limits::default()).await?;
+    let report = hongbao_engine::check(&store, limits).await?;
     println!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// Opens (creating if needed) the SQLite store at `path`, shared by the demo and `check`.
-pub(crate) async fn open_store(path: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
-    let store =
-        SqliteStore::open(path, Durability::Full).await.with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Arc::new(store))
 }

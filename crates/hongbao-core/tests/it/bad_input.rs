@@ -114,10 +114,10 @@ fn cases() -> Vec<Case> {
         ("a lucky total of i64::MAX", |s| s.send(s.lucky(100, i64::MAX)), INVALID, "lucky total"),
         ("a normal share of i64::MAX times two", |s| s.send(s.normal(2, i64::MAX)), INVALID, "each share"),
         (
-            "a deposit that overflows the money in the system",
+            "a deposit beyond the deposit limit (which keeps the money in the system from overflowing)",
             |s| Command::Deposit { user: s.bob, amount: Fen::new(i64::MAX - 5) },
             INVALID,
-            "overflows",
+            "at most",
         ),
         ("more shares than the group has members", |s| s.send(s.normal(4, 100)), INVALID, "may not exceed"),
         (
@@ -384,8 +384,25 @@ fn an_emoji_greeting_is_counted_in_characters_not_bytes() {
 }
 
 #[test]
-fn depositing_near_i64_max_twice_is_refused_without_wrapping() {
+fn a_deposit_above_the_deposit_limit_is_refused_naming_it() {
     let mut h = Harness::new();
+    let user = h.user();
+    let max = Limits::default().deposit_max_fen;
+    let err = h.refused(Command::Deposit { user, amount: Fen::new(max + 1) });
+    assert_eq!(err.code(), "invalid_request");
+    assert!(err.to_string().contains(&max.to_string()), "{err}");
+    h.ok(Command::Deposit { user, amount: Fen::new(max) });
+    assert_eq!(h.balance(user), max);
+}
+
+/// Limits that allow any deposit, so the tests below reach the arithmetic's own edge.
+fn unbounded_deposits() -> Limits {
+    Limits { deposit_max_fen: i64::MAX, ..Limits::default() }
+}
+
+#[test]
+fn depositing_near_i64_max_twice_is_refused_without_wrapping() {
+    let mut h = Harness::with_limits(unbounded_deposits());
     let rich = h.user();
     let near_max = i64::MAX - 5;
     h.ok(Command::Deposit { user: rich, amount: Fen::new(near_max) });
@@ -402,7 +419,7 @@ fn depositing_near_i64_max_twice_is_refused_without_wrapping() {
 
 #[test]
 fn a_transfer_that_would_overflow_a_running_total_is_refused() {
-    let mut h = Harness::new();
+    let mut h = Harness::with_limits(unbounded_deposits());
     let (a, b) = (h.user(), h.user());
     let near_max = i64::MAX - 5;
     h.ok(Command::Deposit { user: a, amount: Fen::new(near_max) });
@@ -420,6 +437,7 @@ fn a_lucky_total_near_i64_max_splits_without_overflow_under_limits_that_allow_it
     let count_max = 100;
     let limits = Limits { share_max_fen: i64::MAX / i64::from(count_max), count_max, ..Limits::default() };
     assert_eq!(limits.validate(), Ok(()));
+    let limits = Limits { deposit_max_fen: i64::MAX, ..limits };
     let mut h = Harness::with_limits(limits);
     let total = i64::MAX / 100 * 100;
     let sender = h.funded_user(total);

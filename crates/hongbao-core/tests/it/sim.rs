@@ -75,8 +75,9 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 20] = [
+const KINDS: [&str; 21] = [
     "create_user",
+    "create_operator",
     "create_group",
     "deposit",
     "withdraw",
@@ -101,6 +102,7 @@ const KINDS: [&str; 20] = [
 fn kind_of(command: &Command) -> &'static str {
     match command {
         Command::CreateUser { .. } => "create_user",
+        Command::CreateOperator { .. } => "create_operator",
         Command::CreateGroup { .. } => "create_group",
         Command::Deposit { .. } => "deposit",
         Command::Withdraw { .. } => "withdraw",
@@ -440,6 +442,12 @@ impl Episode {
                     0 => return Some((Command::CreateUser { name: String::new() }, Refused("invalid_request"))),
                     1 => return Some((Command::CreateUser { name: "名".repeat(65) }, Refused("invalid_request"))),
                     2 => "   ".to_owned(),
+                    3 => {
+                        let all = hongbao_core::principal::Role::ALL;
+                        let roles: Vec<_> = all.iter().copied().filter(|_| self.dice.random_range(0..3) == 0).collect();
+                        let expect = if roles.is_empty() { Refused("invalid_request") } else { Either };
+                        return Some((Command::CreateOperator { name: "operator".to_owned(), roles }, expect));
+                    }
                     _ => format!("user {}", self.users.len()),
                 };
                 let expect = if name.trim().is_empty() { Refused("invalid_request") } else { Either };
@@ -799,7 +807,7 @@ impl Episode {
         let mut users: Vec<UserId> = Vec::new();
         let (mut packet, mut claim, mut pending) = (None, None, None);
         match command {
-            Command::CreateUser { .. } => {}
+            Command::CreateUser { .. } | Command::CreateOperator { .. } => {}
             Command::CreateGroup { actor, .. } => users.push(*actor),
             Command::Deposit { user, .. }
             | Command::LockUser { user }
@@ -994,6 +1002,11 @@ impl Episode {
         match (command, reply) {
             (Command::CreateUser { .. }, Reply::User(u)) => {
                 assert_eq!(wallet(self, u.user_id), Wallet::default());
+            }
+            (Command::CreateOperator { roles, .. }, Reply::Operator(o)) => {
+                assert!(!o.roles.is_empty() && o.roles.iter().all(|r| roles.contains(r)));
+                assert_eq!(moved, 0, "an operator holds no money");
+                assert!(matches!(self.world.principal(o.key_id), Ok(Some(p)) if p.user().is_none()));
             }
             (Command::CreateGroup { actor, .. }, Reply::Group(g)) => {
                 assert!(g.members.contains(actor), "the creator is a member");

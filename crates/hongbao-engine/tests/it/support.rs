@@ -93,6 +93,10 @@ impl Store for Gate {
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
         self.inner.purge_idempotency(before, limit).await
     }
+
+    async fn has_operator(&self) -> Result<bool, StoreError> {
+        self.inner.has_operator().await
+    }
 }
 
 struct GateTx {

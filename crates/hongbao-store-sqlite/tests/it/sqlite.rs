@@ -1,12 +1,14 @@
 //! What is particular to SQLite: durability pragmas, migrations on reopening, foreign keys.
 
 use hongbao_core::ops::{Command, PacketSpec};
+use hongbao_core::principal::{Owner, Role};
 use hongbao_core::world::Write;
-use hongbao_core::{ClaimId, Fen, PacketId};
+use hongbao_core::{ClaimId, Fact, Fen, Key, KeyId, PacketId, UserId};
 use hongbao_store::contract::{self, Scenario};
 use hongbao_store::{Store, StoreError};
 use hongbao_store_sqlite::{Durability, SqliteStore};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Connection, SqlSafeStr, SqliteConnection};
 
 use crate::{fresh_store, fresh_store_with};
 
@@ -73,7 +75,7 @@ async fn reopening_a_file_keeps_its_data_and_does_not_rerun_migrations() {
     s.deposit(&store, alice, 5_000).await;
     store.close().await;
     let migrations = applied_migrations(&path).await;
-    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1], "one migration, applied once");
+    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2], "each migration, applied once");
 
     let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file reopens");
     contract::assert_store_holds_world(&reopened, &s.world).await;
@@ -88,9 +90,10 @@ async fn a_file_migrated_by_a_newer_version_is_refused() {
     let path = store.path().to_owned();
     store.close().await;
     let mut conn = inspect(&path).await;
+    // Far past any version this code has, so that adding migrations never makes it a real one.
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (2, 'from the future', TRUE, X'00', 0)",
+         VALUES (999999, 'from the future', TRUE, X'00', 0)",
     )
     .execute(&mut conn)
     .await
@@ -183,4 +186,154 @@ async fn an_undecodable_row_is_reported_as_corrupt_with_its_table_row_and_column
     }
     drop(tx);
     assert!(matches!(store.dump().await, Err(StoreError::Corrupt(_))), "the check sees it too");
+}
+
+/// A user's key names its user: a key of a user who does not exist never reaches the file.
+#[tokio::test]
+async fn a_key_of_a_user_that_does_not_exist_is_refused_at_commit() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(16);
+    let alice = s.user(&store, "alice").await;
+    let before = store.dump().await.expect("dump");
+    let mut orphan = s.principal(s.key_of(alice));
+    orphan.key_id = KeyId::from_uuid(s.mint_uuid());
+    orphan.owner = Owner::User { user_id: UserId::from_uuid(s.mint_uuid()) };
+    let mut changes = hongbao_core::Changes::default();
+    changes.principals.push(orphan);
+
+    let tx = store.write().await.expect("a write begins");
+    match tx.commit(changes, Vec::new()).await {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("FOREIGN KEY"), "{message}"),
+        other => panic!("a key of nobody must be refused, got {other:?}"),
+    }
+    let after = store.dump().await.expect("dump");
+    assert_eq!((after.facts, after.events), (before.facts, before.events), "nothing of the batch was written");
+}
+
+/// The schema itself refuses a key owned by both a user and an operator, by neither, or a
+/// user's key with roles, whoever writes the row.
+#[tokio::test]
+async fn the_schema_refuses_a_key_with_both_owners_no_owner_or_a_user_with_roles() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(17);
+    let alice = s.user(&store, "alice").await;
+    let mut conn = inspect(store.path()).await;
+    let insert = "INSERT INTO principals (key_id, secret, user_id, operator_name, roles, created_at) \
+                  VALUES (?1, 'hbs_test', ?2, ?3, ?4, 0)";
+    let rows = [
+        ("both owners", Some(alice.uuid()), Some("root"), "[\"admin\"]"),
+        ("no owner", None, None, "[]"),
+        ("a user's key with roles", Some(alice.uuid()), None, "[\"admin\"]"),
+    ];
+    for (what, user, operator, roles) in rows {
+        let result =
+            sqlx::query(insert).bind(s.mint_uuid()).bind(user).bind(operator).bind(roles).execute(&mut conn).await;
+        match result {
+            Err(sqlx::Error::Database(db)) => assert!(db.message().contains("CHECK constraint failed"), "{what}: {db}"),
+            other => panic!("a key with {what} must be refused, got {other:?}"),
+        }
+    }
+    // The same statement with a sound row passes, so the refusals above were the CHECKs.
+    sqlx::query(insert)
+        .bind(s.mint_uuid())
+        .bind(None::<uuid::Uuid>)
+        .bind("root")
+        .bind("[\"admin\"]")
+        .execute(&mut conn)
+        .await
+        .expect("an operator's key is accepted");
+    conn.close().await.expect("closes");
+    assert!(store.has_operator().await.expect("has_operator"));
+}
+
+/// A principal the store cannot decode is corruption naming the table, the key and the column;
+/// the message never carries the secret.
+#[tokio::test]
+async fn an_undecodable_key_is_reported_as_corrupt_without_its_secret() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(18);
+    let root = s.operator(&store, "root", &Role::ALL).await;
+    let secret = s.principal(root).secret.expose().to_owned();
+    for (roles, shown) in [("[\"janitor\"]", "janitor"), ("admin", "admin")] {
+        let mut conn = inspect(store.path()).await;
+        sqlx::query("UPDATE principals SET roles = ?2 WHERE key_id = ?1")
+            .bind(root.uuid())
+            .bind(roles)
+            .execute(&mut conn)
+            .await
+            .expect("the row is spoiled");
+        conn.close().await.expect("closes");
+
+        let mut tx = store.read().await.expect("a read begins");
+        match tx.load(&[Key::Principal(root)]).await {
+            Err(StoreError::Corrupt(message)) => {
+                assert!(message.contains("principals.roles"), "{message}");
+                assert!(message.contains(&root.uuid().to_string()), "{message}");
+                assert!(message.contains(shown), "{message}");
+                assert!(!message.contains(&secret), "the secret leaked into {message}");
+            }
+            other => panic!("roles {roles} must be reported as corrupt, got {other:?}"),
+        }
+        drop(tx);
+        match store.dump().await {
+            Err(StoreError::Corrupt(message)) => {
+                assert!(!message.contains(&secret), "the secret leaked into {message}")
+            }
+            other => panic!("the check must see roles {roles} as corrupt, got {other:?}"),
+        }
+    }
+}
+
+/// `has_operator` answers from the partial index of operators' keys, not by scanning every
+/// user's key (the reason the index exists).
+#[tokio::test]
+async fn has_operator_reads_the_partial_index_of_operators() {
+    let (store, _dir) = fresh_store().await;
+    let mut conn = inspect(store.path()).await;
+    let plan: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as("EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM principals WHERE operator_name IS NOT NULL)")
+            .fetch_all(&mut conn)
+            .await
+            .expect("the plan is readable");
+    conn.close().await.expect("closes");
+    let steps: Vec<&str> = plan.iter().map(|step| step.3.as_str()).collect();
+    assert!(steps.iter().any(|step| step.contains("principals_operators")), "{steps:?}");
+}
+
+/// A file made before principals existed gains the table on opening and keeps what it held.
+#[tokio::test]
+async fn a_file_at_schema_version_1_gains_principals_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("hongbao.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let mut conn = SqliteConnection::connect_with(&options).await.expect("a new file");
+    let init = include_str!("../../migrations/0001_init.sql");
+    let version_1 = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        init.into_sql_str(),
+        false,
+    )]);
+    version_1.run(&mut conn).await.expect("schema version 1 is applied");
+    let mut s = Scenario::new(19);
+    let alice = UserId::from_uuid(s.mint_uuid());
+    sqlx::query("INSERT INTO users (id, name, status, created_at) VALUES (?1, 'alice', 'active', 0)")
+        .bind(alice.uuid())
+        .execute(&mut conn)
+        .await
+        .expect("a user of version 1");
+    conn.close().await.expect("closes");
+
+    let store = SqliteStore::open(&path, Durability::Full).await.expect("a version 1 file opens");
+    let mut tx = store.read().await.expect("a read begins");
+    let found = tx.load(&[Key::User(alice), Key::Principal(KeyId::from_uuid(alice.uuid()))]).await.expect("load");
+    assert!(matches!(found.as_slice(), [Fact::User(_, Some(_)), Fact::Principal(_, None)]), "{found:?}");
+    drop(tx);
+    assert!(!store.has_operator().await.expect("has_operator"), "no operator yet");
+    s.operator(&store, "root", &Role::ALL).await;
+    assert!(store.has_operator().await.expect("has_operator"));
+    store.close().await;
+    let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
+    assert_eq!(versions, vec![1, 2]);
 }

@@ -26,8 +26,10 @@ fn demo_tells_the_whole_story_and_ends_with_the_invariants_holding() {
         "手气最佳",
         "went back to",
         "Recalled (撤回)",
-        "refused (this packet cannot be recalled: lucky_packet)",
-        "refused (this packet cannot be recalled: touched)",
+        "lucky packets can never be recalled (reason: lucky_packet)",
+        "a recipient has already opened this packet (reason: touched)",
+        "refused (packet_expired",
+        "refused (not_pending",
         "Revoked before arrival",
         "all five invariants hold",
     ] {
@@ -76,4 +78,93 @@ fn check_refuses_a_missing_database_instead_of_creating_one() {
     assert!(!output.status.success());
     assert!(text(&output).contains("no database at"), "{}", text(&output));
     assert!(!missing.exists());
+}
+
+/// `hongbao serve` as a child process, read until it says where it serves.
+struct Served {
+    child: std::process::Child,
+    data_dir: tempfile::TempDir,
+    credentials: std::path::PathBuf,
+}
+
+fn serve() -> Served {
+    use std::io::{BufRead, BufReader};
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(["serve", "--dev-clock", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("created the operator root; its credentials are in"), "{first}");
+    assert!(!first.contains("hbs_"), "the secret is never printed: {first}");
+    let second = lines.next().unwrap().unwrap();
+    assert!(second.starts_with("hongbao serving on http://127.0.0.1:"), "{second}");
+    let credentials = data_dir.path().join("root-credentials.json");
+    Served { child, data_dir, credentials }
+}
+
+/// A client command signed with `credentials` (the URL comes from that file).
+fn client(_served: &Served, credentials: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(args)
+        .arg("--credentials")
+        .arg(credentials)
+        .output()
+        .expect("the client runs")
+}
+
+fn json_of(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", text(output));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(output)))
+}
+
+#[test]
+fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
+    let mut served = serve();
+    let root = served.credentials.clone();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&root).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "root credentials are private");
+    }
+    let alice_file = served.data_dir.path().join("alice.json");
+    let bob_file = served.data_dir.path().join("bob.json");
+    let created = client(&served, &root, &["user", "create", "alice", "--save", alice_file.to_str().unwrap()]);
+    assert!(created.status.success() && !text(&created).contains("hbs_"), "{}", text(&created));
+    assert!(client(&served, &root, &["user", "create", "bob", "--save", bob_file.to_str().unwrap()]).status.success());
+    let alice = json_of(&client(&served, &alice_file, &["me", "--json"]))["user_id"].as_str().unwrap().to_owned();
+    let bob = json_of(&client(&served, &bob_file, &["me", "--json"]))["user_id"].as_str().unwrap().to_owned();
+
+    let deposit = client(&served, &root, &["deposit", &alice, "100.05"]);
+    assert!(text(&deposit).contains("¥100.05"), "{}", text(&deposit));
+    let group = json_of(&client(&served, &alice_file, &["group", "create", "friends", "--member", &bob, "--json"]));
+    let group = group["group_id"].as_str().unwrap().to_owned();
+    let args = ["send", "normal", "--group", &group, "--count", "2", "--each", "1.50", "--json"];
+    let packet = json_of(&client(&served, &alice_file, &args));
+    assert_eq!(packet["total"], 300, "1.50 yuan × 2 is exactly 300 fen");
+    let packet = packet["packet_id"].as_str().unwrap().to_owned();
+    let claim = json_of(&client(&served, &bob_file, &["claim", &packet, "--json"]));
+    assert_eq!(claim["amount"], 150);
+
+    let refused = client(&served, &alice_file, &["recall", &packet]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).contains("error: recall_not_allowed") && text(&refused).contains("reason: claimed"));
+    let bad_amount = client(&served, &alice_file, &["withdraw", "1.234"]);
+    assert!(!bad_amount.status.success() && text(&bad_amount).contains("two decimals"), "{}", text(&bad_amount));
+
+    assert!(client(&served, &root, &["clock", "86400"]).status.success());
+    let me = json_of(&client(&served, &alice_file, &["me", "--json"]));
+    assert_eq!(me["balance"], 10_005 - 150, "the unclaimed share came back at expiry");
+
+    let pid = served.child.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    let status = served.child.wait().unwrap();
+    assert!(status.success(), "SIGTERM ends serve with exit 0, got {status}");
+    let check = hongbao(&["check", "--data-dir", served.data_dir.path().to_str().unwrap()]);
+    assert!(check.status.success() && text(&check).contains("all five invariants hold"), "{}", text(&check));
 }

@@ -1,0 +1,788 @@
+//! [`Client`]: signed requests, one method per endpoint, and a raw [`Client::send`] for tests.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
+use hongbao_core::packet::{ClaimReceipt, PacketView};
+use hongbao_core::principal::{Role, Secret};
+use hongbao_core::user::{GroupView, MeView};
+use hongbao_core::{ClaimId, Fen, GroupId, PacketId, TransferId, UserId};
+use rand::TryRng;
+use rand::rngs::SysRng;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::answers::{DevClock, PacketOptions, TransactionPage, TransferOptions};
+use crate::error::ClientError;
+use crate::signing;
+
+/// How long one request may take, connection included, unless [`Client::with_timeout`].
+pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// The largest answer read; the API's largest (a packet with 100 claims) is far smaller.
+pub const ANSWER_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Random bytes in a nonce: 128 bits, shown as 32 hex digits.
+const NONCE_BYTES: usize = 16;
+
+/// A signed client for one principal of one hongbao service. Cheap to clone: clones share
+/// the connection pool.
+///
+/// Each endpoint method returns a [`Call`]; `.await` it for the typed answer, or
+/// [`Call::send_raw`] it for the status, headers and bytes. `Debug` never shows the secret.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    /// `scheme://host:port`, without a trailing slash.
+    base: Arc<str>,
+    key_id: Arc<str>,
+    secret: Arc<Secret>,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client for the service at `url` (`http://127.0.0.1:8080`), signing as `key_id` with
+    /// `secret`.
+    ///
+    /// # Errors
+    /// [`ClientError::BadUrl`] unless `url` is `http://host[:port]` with no path, query or
+    /// fragment (this client has no TLS, and a path prefix would be signed as part of the
+    /// request path, which a server behind a proxy would not see);
+    /// [`ClientError::Transport`] if the HTTP stack cannot be set up.
+    pub fn new(url: &str, key_id: impl fmt::Display, secret: &str) -> Result<Client, ClientError> {
+        let base = base_url(url)?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|source| ClientError::Transport { url: base.clone(), source })?;
+        Ok(Client {
+            http,
+            base: base.into(),
+            key_id: key_id.to_string().into(),
+            secret: Arc::new(Secret::from_stored(secret.to_owned())),
+            timeout: REQUEST_TIMEOUT_DEFAULT,
+        })
+    }
+
+    /// The same service and connection pool, signing as another principal.
+    pub fn with_credentials(&self, key_id: impl fmt::Display, secret: &str) -> Client {
+        Client {
+            key_id: key_id.to_string().into(),
+            secret: Arc::new(Secret::from_stored(secret.to_owned())),
+            ..self.clone()
+        }
+    }
+
+    /// The same service, signing as the user `created` describes.
+    pub fn for_user(&self, created: &UserCreated) -> Client {
+        self.with_credentials(created.key_id, created.secret.expose())
+    }
+
+    /// The same service, signing as the operator `created` describes.
+    pub fn for_operator(&self, created: &OperatorCreated) -> Client {
+        self.with_credentials(created.key_id, created.secret.expose())
+    }
+
+    /// The same client with another per-request time limit.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client { timeout, ..self.clone() }
+    }
+
+    /// The service's URL, `http://host:port`.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Sends `request` as it says and returns whatever the server answered, any status.
+    ///
+    /// The signature covers the path and query as they go on the wire, which is `request`'s
+    /// after URL parsing (`/v1/./me` is sent, and so signed, as `/v1/me`). A non-empty body
+    /// gets `Content-Type: application/json` unless `request.headers` has a content type.
+    ///
+    /// # Errors
+    /// Only when there is no answer: [`ClientError::BadUrl`], [`ClientError::BadHeader`],
+    /// [`ClientError::Random`], [`ClientError::Transport`], [`ClientError::AnswerTooLarge`].
+    pub async fn send(&self, request: RawRequest) -> Result<RawResponse, ClientError> {
+        let RawRequest { method, path_and_query, body, headers: extra, signing: mode } = request;
+        let full = format!("{}{}", self.base, path_and_query);
+        let url = Url::parse(&full).map_err(|e| ClientError::BadUrl { url: full.clone(), reason: e.to_string() })?;
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+
+        let mut headers = HeaderMap::new();
+        if let Some(parts) = match mode {
+            Signing::Proper => Some(SignParts::default()),
+            Signing::Unsigned => None,
+            Signing::Custom(parts) => Some(*parts),
+        } {
+            let timestamp = match parts.timestamp {
+                Some(timestamp) => timestamp,
+                None => unix_now_s().to_string(),
+            };
+            let nonce = match parts.nonce {
+                Some(nonce) => nonce,
+                None => fresh_nonce()?,
+            };
+            let signature = match parts.signature {
+                Some(signature) => signature,
+                None => {
+                    let signed_path = parts.path.as_deref().unwrap_or(&target);
+                    let canonical = signing::canonical_string(method.as_str(), signed_path, &timestamp, &nonce, &body);
+                    let secret = parts.secret.as_deref().unwrap_or(self.secret.expose());
+                    signing::sign(secret, &canonical)
+                }
+            };
+            let key_id = parts.key_id.unwrap_or_else(|| self.key_id.to_string());
+            for (name, value) in [
+                (signing::KEY_HEADER, key_id),
+                (signing::TIMESTAMP_HEADER, timestamp),
+                (signing::NONCE_HEADER, nonce),
+                (signing::SIGNATURE_HEADER, signature),
+            ] {
+                if !parts.omit.iter().any(|omitted| omitted.eq_ignore_ascii_case(name)) {
+                    append(&mut headers, name, &value)?;
+                }
+            }
+        }
+        let has_content_type = extra.iter().any(|(name, _)| name.eq_ignore_ascii_case(CONTENT_TYPE.as_str()));
+        if !body.is_empty() && !has_content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        for (name, value) in &extra {
+            append(&mut headers, name, value)?;
+        }
+
+        let transport = |source| ClientError::Transport { url: url.to_string(), source };
+        let mut response = self
+            .http
+            .request(method, url.clone())
+            .headers(headers)
+            .body(body)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > ANSWER_BYTES_MAX {
+                return Err(ClientError::AnswerTooLarge { limit_bytes: ANSWER_BYTES_MAX });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(RawResponse { status, headers, body })
+    }
+
+    fn call<T>(&self, method: Method, path_and_query: String, body: Option<&impl Serialize>) -> Call<'_, T> {
+        let body = match body {
+            Some(body) => serde_json::to_vec(body).map_err(|e| e.to_string()),
+            None => Ok(Vec::new()),
+        };
+        Call {
+            client: self,
+            request: RawRequest {
+                method,
+                path_and_query,
+                body: Vec::new(),
+                headers: Vec::new(),
+                signing: Signing::Proper,
+            },
+            body,
+            answer: PhantomData,
+        }
+    }
+
+    fn get<T>(&self, path: String) -> Call<'_, T> {
+        self.call(Method::GET, path, None::<&()>)
+    }
+
+    fn post<T>(&self, path: String, body: Option<&impl Serialize>) -> Call<'_, T> {
+        self.call(Method::POST, path, body)
+    }
+
+    // Users and money: API.md "Users and money in and out".
+
+    /// `POST /v1/users` (admin): a user and their credentials, the only time the secret is shown.
+    pub fn create_user(&self, name: &str) -> Call<'_, UserCreated> {
+        self.post("/v1/users".into(), Some(&NameBody { name }))
+    }
+
+    /// `POST /v1/operators` (admin).
+    pub fn create_operator(&self, name: &str, roles: &[Role]) -> Call<'_, OperatorCreated> {
+        self.post("/v1/operators".into(), Some(&OperatorBody { name, roles }))
+    }
+
+    /// `POST /v1/users/{user}/deposits` (admin): money arriving from a bank card.
+    pub fn deposit(&self, user: UserId, amount: Fen) -> Call<'_, Moved> {
+        self.post(format!("/v1/users/{user}/deposits"), Some(&AmountBody { amount }))
+    }
+
+    /// `GET /v1/me` (user).
+    pub fn me(&self) -> Call<'_, MeView> {
+        self.get("/v1/me".into())
+    }
+
+    /// `POST /v1/me/withdrawals` (user).
+    pub fn withdraw(&self, amount: Fen) -> Call<'_, Moved> {
+        self.post("/v1/me/withdrawals".into(), Some(&AmountBody { amount }))
+    }
+
+    /// `GET /v1/me/transactions?limit=&cursor=` (user), newest first. The cursor is
+    /// percent-encoded; parameters left `None` are left out.
+    pub fn transactions(&self, limit: Option<u32>, cursor: Option<&str>) -> Call<'_, TransactionPage> {
+        let mut query = Vec::new();
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        if let Some(cursor) = cursor {
+            query.push(format!("cursor={}", percent_encode(cursor)));
+        }
+        let path = if query.is_empty() {
+            "/v1/me/transactions".to_owned()
+        } else {
+            format!("/v1/me/transactions?{}", query.join("&"))
+        };
+        self.get(path)
+    }
+
+    // Groups.
+
+    /// `POST /v1/groups` (user); the caller is always a member.
+    pub fn create_group(&self, name: &str, members: &[UserId]) -> Call<'_, GroupView> {
+        self.post("/v1/groups".into(), Some(&GroupBody { name, members }))
+    }
+
+    /// `GET /v1/groups/{group}` (member).
+    pub fn group(&self, group: GroupId) -> Call<'_, GroupView> {
+        self.get(format!("/v1/groups/{group}"))
+    }
+
+    // Red packets.
+
+    /// `POST /v1/packets` (user): sends a normal, lucky or exclusive packet. The body is
+    /// `spec` (its `kind` tag and fields are the API's) plus the options that are set.
+    pub fn send_packet(&self, spec: &PacketSpec, options: &PacketOptions) -> Call<'_, PacketView> {
+        let body = PacketBody {
+            spec,
+            greeting: options.greeting.as_deref(),
+            arrival_delay_seconds: options.arrival_delay_seconds,
+        };
+        self.post("/v1/packets".into(), Some(&body))
+    }
+
+    /// `GET /v1/packets/{id}` (sender, eligible): does not touch the packet.
+    pub fn packet(&self, packet: PacketId) -> Call<'_, PacketView> {
+        self.get(format!("/v1/packets/{packet}"))
+    }
+
+    /// `POST /v1/packets/{id}/open` (eligible): a recipient opening it touches it.
+    pub fn open(&self, packet: PacketId) -> Call<'_, PacketView> {
+        self.post(format!("/v1/packets/{packet}/open"), None::<&()>)
+    }
+
+    /// `POST /v1/packets/{id}/claim` (eligible).
+    pub fn claim(&self, packet: PacketId) -> Call<'_, ClaimReceipt> {
+        self.post(format!("/v1/packets/{packet}/claim"), None::<&()>)
+    }
+
+    /// `POST /v1/packets/{id}/recall` (sender).
+    pub fn recall(&self, packet: PacketId) -> Call<'_, Recalled> {
+        self.post(format!("/v1/packets/{packet}/recall"), None::<&()>)
+    }
+
+    /// `POST /v1/claims/{id}/revoke` (the packet's sender), while the claim is pending.
+    pub fn revoke_claim(&self, claim: ClaimId) -> Call<'_, ClaimDetail> {
+        self.post(format!("/v1/claims/{claim}/revoke"), None::<&()>)
+    }
+
+    /// `POST /v1/claims/{id}/return` (claimant): gives the amount back to the sender.
+    pub fn return_claim(&self, claim: ClaimId) -> Call<'_, ClaimDetail> {
+        self.post(format!("/v1/claims/{claim}/return"), None::<&()>)
+    }
+
+    // Transfers.
+
+    /// `POST /v1/transfers` (user).
+    pub fn transfer(&self, to: UserId, amount: Fen, options: &TransferOptions) -> Call<'_, TransferReceipt> {
+        let body = TransferBody {
+            to,
+            amount,
+            note: options.note.as_deref(),
+            arrival_delay_seconds: options.arrival_delay_seconds,
+        };
+        self.post("/v1/transfers".into(), Some(&body))
+    }
+
+    /// `POST /v1/transfers/{id}/revoke` (sender), while the transfer is pending.
+    pub fn revoke_transfer(&self, transfer: TransferId) -> Call<'_, TransferReceipt> {
+        self.post(format!("/v1/transfers/{transfer}/revoke"), None::<&()>)
+    }
+
+    // Development and public endpoints.
+
+    /// `POST /v1/dev/clock` (admin, `serve --dev-clock` only): moves the business clock
+    /// forward and runs every job that became due.
+    pub fn dev_clock(&self, advance_seconds: u64) -> Call<'_, DevClock> {
+        self.post("/v1/dev/clock".into(), Some(&DevClockBody { advance_seconds }))
+    }
+
+    /// `GET /healthz`, unsigned. Any status is an answer, not an error.
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn healthz(&self) -> Result<RawResponse, ClientError> {
+        self.send(RawRequest::get("/healthz").signing(Signing::Unsigned)).await
+    }
+
+    /// `GET /readyz`, unsigned. Any status is an answer (`503` while not ready).
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn readyz(&self) -> Result<RawResponse, ClientError> {
+        self.send(RawRequest::get("/readyz").signing(Signing::Unsigned)).await
+    }
+
+    /// `GET /openapi.json`, unsigned.
+    pub fn openapi(&self) -> Call<'_, serde_json::Value> {
+        self.get::<serde_json::Value>("/openapi.json".into()).signing(Signing::Unsigned)
+    }
+}
+
+/// One prepared API call. `.await` it (or [`Call::send`]) for the typed answer; a status
+/// outside 2xx becomes [`ClientError::Api`]. [`Call::send_raw`] answers whatever came back.
+#[must_use = "a call does nothing until it is awaited or sent"]
+pub struct Call<'c, T> {
+    client: &'c Client,
+    request: RawRequest,
+    /// The encoded body, or why encoding failed (reported when sent, so builders stay simple).
+    body: Result<Vec<u8>, String>,
+    answer: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Call<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.request.method)
+            .field("path_and_query", &self.request.path_and_query)
+            .field("answer", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c, T: DeserializeOwned> Call<'c, T> {
+    /// Sends `Idempotency-Key: key`: the same key and body from the same principal answers
+    /// the first response again and does nothing else. Sent as given, also on a GET.
+    pub fn idempotency_key(self, key: impl Into<String>) -> Self {
+        self.header(signing::IDEMPOTENCY_KEY_HEADER, key)
+    }
+
+    /// Adds a header to the request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Signs differently (or not at all), for tests of authentication.
+    pub fn signing(mut self, signing: Signing) -> Self {
+        self.request.signing = signing;
+        self
+    }
+
+    /// The request this call would send, to change further and pass to [`Client::send`].
+    ///
+    /// # Errors
+    /// [`ClientError::Encode`] if the body could not be encoded.
+    pub fn into_request(self) -> Result<RawRequest, ClientError> {
+        let body = self.body.map_err(ClientError::Encode)?;
+        Ok(RawRequest { body, ..self.request })
+    }
+
+    /// Sends the call and answers whatever came back, any status.
+    ///
+    /// # Errors
+    /// As [`Client::send`], and [`ClientError::Encode`].
+    pub async fn send_raw(self) -> Result<RawResponse, ClientError> {
+        let client = self.client;
+        client.send(self.into_request()?).await
+    }
+
+    /// Sends the call and decodes a 2xx answer as `T`.
+    ///
+    /// # Errors
+    /// [`ClientError::Api`] for the API's refusals, [`ClientError::UnexpectedAnswer`] for an
+    /// answer of another shape, and everything [`Call::send_raw`] fails with.
+    pub async fn send(self) -> Result<T, ClientError> {
+        self.send_raw().await?.error_for_status()?.json()
+    }
+}
+
+impl<'c, T: DeserializeOwned + Send + 'c> IntoFuture for Call<'c, T> {
+    type Output = Result<T, ClientError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<T, ClientError>> + Send + 'c>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A request under the caller's full control, for [`Client::send`].
+#[derive(Clone, Debug)]
+pub struct RawRequest {
+    pub method: Method,
+    /// `/v1/me/transactions?limit=10`: appended to the client's URL as it is.
+    pub path_and_query: String,
+    /// The exact bytes sent and hashed; empty means no body.
+    pub body: Vec<u8>,
+    /// Sent after the signing headers, in order; a name may repeat.
+    pub headers: Vec<(String, String)>,
+    pub signing: Signing,
+}
+
+impl RawRequest {
+    /// A properly signed request with no body and no extra headers.
+    pub fn new(method: Method, path_and_query: impl Into<String>) -> RawRequest {
+        RawRequest {
+            method,
+            path_and_query: path_and_query.into(),
+            body: Vec::new(),
+            headers: Vec::new(),
+            signing: Signing::Proper,
+        }
+    }
+
+    pub fn get(path_and_query: impl Into<String>) -> RawRequest {
+        RawRequest::new(Method::GET, path_and_query)
+    }
+
+    pub fn post(path_and_query: impl Into<String>) -> RawRequest {
+        RawRequest::new(Method::POST, path_and_query)
+    }
+
+    /// The body, as exact bytes (malformed JSON included).
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> RawRequest {
+        self.body = body.into();
+        self
+    }
+
+    /// The body, as compact JSON.
+    pub fn json(self, body: &serde_json::Value) -> RawRequest {
+        self.body(body.to_string())
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> RawRequest {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn signing(mut self, signing: Signing) -> RawRequest {
+        self.signing = signing;
+        self
+    }
+}
+
+/// How [`Client::send`] authenticates a request.
+#[derive(Clone, Debug, Default)]
+pub enum Signing {
+    /// The client's key and secret, the current Unix time and a fresh nonce from the OS.
+    #[default]
+    Proper,
+    /// None of the four signing headers: for public endpoints and tests of their absence.
+    Unsigned,
+    /// Proper signing with some parts replaced (boxed: it is much larger than the others).
+    Custom(Box<SignParts>),
+}
+
+impl Signing {
+    pub fn custom(parts: SignParts) -> Signing {
+        Signing::Custom(Box::new(parts))
+    }
+}
+
+/// Replacements for the parts of a proper signature; each `None` keeps the proper value.
+/// The timestamp and nonce given are both sent and signed, so a request with an old timestamp
+/// or a reused nonce is otherwise perfectly signed. `Debug` hides `secret`.
+#[derive(Clone, Default)]
+pub struct SignParts {
+    /// Sent as `X-Hongbao-Key` (it is not part of the canonical string).
+    pub key_id: Option<String>,
+    /// Signs with this secret instead of the client's.
+    pub secret: Option<String>,
+    /// Sent and signed as the timestamp, as it is (it need not be a number).
+    pub timestamp: Option<String>,
+    /// Sent and signed as the nonce, as it is.
+    pub nonce: Option<String>,
+    /// Signed as the path and query instead of the one actually sent.
+    pub path: Option<String>,
+    /// Sent instead of the computed signature.
+    pub signature: Option<String>,
+    /// Signing headers to leave out (`signing::NONCE_HEADER`, …), compared case-insensitively.
+    pub omit: Vec<&'static str>,
+}
+
+impl fmt::Debug for SignParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignParts")
+            .field("key_id", &self.key_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("timestamp", &self.timestamp)
+            .field("nonce", &self.nonce)
+            .field("path", &self.path)
+            .field("signature", &self.signature)
+            .field("omit", &self.omit)
+            .finish()
+    }
+}
+
+/// What the server answered, whatever the status.
+#[derive(Clone, Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Decodes the body as `T`, whatever the status.
+    ///
+    /// # Errors
+    /// [`ClientError::UnexpectedAnswer`] when it is not JSON of that shape.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.body).map_err(|e| ClientError::UnexpectedAnswer {
+            status: self.status,
+            detail: format!("cannot decode the answer as {}: {e}", std::any::type_name::<T>()),
+            body: self.text(),
+        })
+    }
+
+    /// `error.code` of an answer in the API's error shape.
+    pub fn error_code(&self) -> Option<String> {
+        let body: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        Some(body.get("error")?.get("code")?.as_str()?.to_owned())
+    }
+
+    /// The answer itself if its status is 2xx.
+    ///
+    /// # Errors
+    /// [`ClientError::Api`] for an answer in the API's error shape, otherwise
+    /// [`ClientError::UnexpectedAnswer`].
+    pub fn error_for_status(self) -> Result<RawResponse, ClientError> {
+        if self.status.is_success() {
+            return Ok(self);
+        }
+        let body: Option<serde_json::Value> = serde_json::from_slice(&self.body).ok();
+        let error = body.as_ref().and_then(|b| b.get("error"));
+        let code = error.and_then(|e| e.get("code")).and_then(serde_json::Value::as_str);
+        match (code, body.as_ref()) {
+            (Some(code), Some(body)) => Err(ClientError::Api {
+                status: self.status,
+                code: code.to_owned(),
+                message: error
+                    .and_then(|e| e.get("message"))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                body: body.clone(),
+                retry_after_s: self
+                    .headers
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok()),
+            }),
+            _ => Err(ClientError::UnexpectedAnswer {
+                status: self.status,
+                detail: "an error without the API's {\"error\": {\"code\", \"message\"}} shape".to_owned(),
+                body: self.text(),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NameBody<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct OperatorBody<'a> {
+    name: &'a str,
+    roles: &'a [Role],
+}
+
+#[derive(Serialize)]
+struct AmountBody {
+    amount: Fen,
+}
+
+#[derive(Serialize)]
+struct GroupBody<'a> {
+    name: &'a str,
+    members: &'a [UserId],
+}
+
+#[derive(Serialize)]
+struct PacketBody<'a> {
+    #[serde(flatten)]
+    spec: &'a PacketSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    greeting: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arrival_delay_seconds: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct TransferBody<'a> {
+    to: UserId,
+    amount: Fen,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arrival_delay_seconds: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct DevClockBody {
+    advance_seconds: u64,
+}
+
+/// Checks `url` and returns it as `scheme://host[:port]`.
+fn base_url(url: &str) -> Result<String, ClientError> {
+    let bad = |reason: &str| ClientError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
+    let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+    if parsed.scheme() != "http" {
+        return Err(bad("only http:// is supported (no TLS: reach the service over loopback or a private network)"));
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("expected http://host[:port] with no path, query or fragment"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("credentials go in the signing headers, not in the URL"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+fn append(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), ClientError> {
+    let bad = |reason: String| ClientError::BadHeader { name: name.to_owned(), reason };
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let header_value = HeaderValue::from_str(value).map_err(|e| bad(e.to_string()))?;
+    headers.append(header_name, header_value);
+    Ok(())
+}
+
+fn unix_now_s() -> u64 {
+    // A clock before 1970 cannot sign anything valid; 0 lets the server say `timestamp_skew`.
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// 32 lowercase hex digits from the operating system's generator.
+fn fresh_nonce() -> Result<String, ClientError> {
+    let mut bytes = [0u8; NONCE_BYTES];
+    SysRng.try_fill_bytes(&mut bytes).map_err(|e| ClientError::Random(e.to_string()))?;
+    Ok(signing::to_hex(&bytes))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_must_be_plain_http_to_a_host() {
+        assert_eq!(base_url("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(base_url("http://localhost").unwrap(), "http://localhost");
+        for bad in ["https://127.0.0.1", "127.0.0.1:8080", "http://h/api", "http://h/?x=1", "http://u:p@h", ""] {
+            assert!(matches!(base_url(bad), Err(ClientError::BadUrl { .. })), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nonces_are_fresh_and_valid() {
+        let a = fresh_nonce().unwrap();
+        let b = fresh_nonce().unwrap();
+        assert!(signing::is_valid_nonce(&a), "{a}");
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn cursors_are_percent_encoded() {
+        assert_eq!(percent_encode("abc-_.~09"), "abc-_.~09");
+        assert_eq!(percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+
+    #[test]
+    fn the_client_and_sign_parts_never_show_a_secret() {
+        let client = Client::new("http://127.0.0.1:1", "key_x", "hbs_top_secret").unwrap();
+        let parts = SignParts { secret: Some("hbs_other_secret".to_owned()), ..SignParts::default() };
+        let shown = format!("{client:?} {parts:?} {:?}", client.me());
+        assert!(!shown.contains("top_secret") && !shown.contains("other_secret"), "{shown}");
+    }
+
+    #[test]
+    fn packet_bodies_are_the_api_shape() {
+        let group: GroupId = "grp_0190f0a0b0c0d0e0f000000000000000".parse().unwrap();
+        let spec = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(1000) };
+        let options = PacketOptions::default().greeting("大吉");
+        let body = PacketBody {
+            spec: &spec,
+            greeting: options.greeting.as_deref(),
+            arrival_delay_seconds: options.arrival_delay_seconds,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"kind": "lucky", "group_id": group.to_string(), "count": 3, "total": 1000, "greeting": "大吉"})
+        );
+    }
+
+    #[test]
+    fn an_error_answer_becomes_an_api_error_with_its_reason_and_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        let raw = RawResponse {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            headers,
+            body: br#"{"error": {"code": "rate_limited", "message": "slow down", "reason": "burst"}}"#.to_vec(),
+        };
+        assert_eq!(raw.error_code().as_deref(), Some("rate_limited"));
+        match raw.error_for_status() {
+            Err(err @ ClientError::Api { retry_after_s: Some(7), .. }) => {
+                assert_eq!(err.to_string(), "rate_limited: slow down (reason: burst)");
+            }
+            other => panic!("{other:?}"),
+        }
+        let html = RawResponse { status: StatusCode::BAD_GATEWAY, headers: HeaderMap::new(), body: b"<html>".to_vec() };
+        assert!(matches!(html.error_for_status(), Err(ClientError::UnexpectedAnswer { .. })));
+    }
+}

@@ -1,0 +1,341 @@
+//! Signed requests (API.md "Authentication"): who is calling, checked on every `/v1` request.
+//!
+//! In order: the four headers are present and well formed; the timestamp is within the skew
+//! of the *real* clock (never the development clock); the body fits the limit; the key is
+//! known; the HMAC matches (constant time); the nonce was not seen for this key within the
+//! window; the key is under its rate limit. Only then does the handler run, with the caller's
+//! [`Principal`] in the request's extensions.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{Quota, RateLimiter};
+use hongbao_client::signing;
+use hongbao_core::principal::{Principal, Role};
+use hongbao_core::{Fact, Key, KeyId, UserId};
+use hongbao_engine::system_now;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Nonces seen recently, per key. A nonce is remembered until the timestamp it was signed with
+/// leaves the allowed skew: after that, a replay would fail the timestamp check anyway.
+///
+/// Entries are 16-byte digests of (key, nonce), so a full cache of a million costs about
+/// 60 MB, not the size of the nonces themselves.
+#[derive(Debug)]
+pub struct NonceCache {
+    seen: Mutex<Nonces>,
+    capacity: usize,
+    skew_s: i64,
+}
+
+type NonceDigest = [u8; 16];
+
+#[derive(Debug, Default)]
+struct Nonces {
+    expires: HashMap<NonceDigest, i64>,
+    /// Digests by expiry, so the oldest leave first.
+    order: std::collections::BTreeSet<(i64, NonceDigest)>,
+}
+
+/// Why a nonce was not accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NonceRefusal {
+    Replayed,
+    /// The cache is full of nonces that could still be replayed: refuse rather than forget one.
+    Full,
+}
+
+fn digest(key: KeyId, nonce: &str) -> NonceDigest {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(key.uuid().as_bytes());
+    hasher.update(nonce.as_bytes());
+    let full = hasher.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+impl NonceCache {
+    pub fn new(capacity: usize, skew_s: i64) -> NonceCache {
+        NonceCache { seen: Mutex::new(Nonces::default()), capacity, skew_s }
+    }
+
+    /// Records `nonce` of `key`, signed at `timestamp_s`, as seen at `now_s`; or says why it
+    /// cannot be used.
+    pub fn check_and_record(&self, key: KeyId, nonce: &str, timestamp_s: i64, now_s: i64) -> Result<(), NonceRefusal> {
+        let entry = digest(key, nonce);
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some(&(expires, old)) = seen.order.first() {
+            if expires >= now_s {
+                break;
+            }
+            seen.order.pop_first();
+            seen.expires.remove(&old);
+        }
+        if seen.expires.get(&entry).is_some_and(|expires| *expires >= now_s) {
+            return Err(NonceRefusal::Replayed);
+        }
+        if seen.expires.len() >= self.capacity {
+            return Err(NonceRefusal::Full);
+        }
+        let expires = timestamp_s.saturating_add(self.skew_s);
+        seen.order.insert((expires, entry));
+        seen.expires.insert(entry, expires);
+        Ok(())
+    }
+}
+
+/// Principals by key id. Keys never change once created, so a cached one is never stale; the
+/// cache is emptied when it reaches its bound.
+#[derive(Debug)]
+pub struct PrincipalCache {
+    known: Mutex<HashMap<KeyId, Arc<Principal>>>,
+    capacity: usize,
+}
+
+impl PrincipalCache {
+    pub fn new(capacity: usize) -> PrincipalCache {
+        PrincipalCache { known: Mutex::new(HashMap::new()), capacity }
+    }
+
+    fn get(&self, key: KeyId) -> Option<Arc<Principal>> {
+        self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned()
+    }
+
+    fn put(&self, principal: Arc<Principal>) {
+        let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if known.len() >= self.capacity {
+            known.clear();
+        }
+        known.insert(principal.key_id, principal);
+    }
+}
+
+type KeyedLimiter = RateLimiter<KeyId, governor::state::keyed::DefaultKeyedStateStore<KeyId>, DefaultClock>;
+
+/// Requests per second per key, with a burst.
+#[derive(Debug)]
+pub struct RateLimits {
+    limiter: KeyedLimiter,
+}
+
+impl RateLimits {
+    pub fn new(per_s: NonZeroU32, burst: NonZeroU32) -> RateLimits {
+        RateLimits { limiter: RateLimiter::keyed(Quota::per_second(per_s).allow_burst(burst)) }
+    }
+
+    /// `Err(seconds to wait)` when `key` is over its limit.
+    fn check(&self, key: KeyId) -> Result<(), u64> {
+        self.limiter.check_key(&key).map_err(|not_until| {
+            let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+
+    /// Forgets keys that have been quiet, so memory follows the active keys only.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Result<&'a str, ApiError> {
+    let value =
+        parts.headers.get(name).ok_or_else(|| ApiError::unauthenticated(format!("the {name} header is missing")))?;
+    value.to_str().map_err(|_| ApiError::unauthenticated(format!("the {name} header is not ASCII")))
+}
+
+async fn principal(state: &AppState, key: KeyId) -> Result<Option<Arc<Principal>>, ApiError> {
+    if let Some(known) = state.principals.get(key) {
+        return Ok(Some(known));
+    }
+    let mut tx = state.engine.store().read().await.map_err(|e| ApiError::from(hongbao_engine::EngineError::from(e)))?;
+    let facts =
+        tx.load(&[Key::Principal(key)]).await.map_err(|e| ApiError::from(hongbao_engine::EngineError::from(e)))?;
+    let found = facts.into_iter().find_map(|fact| match fact {
+        Fact::Principal(id, Some(principal)) if id == key => Some(Arc::new(principal)),
+        _ => None,
+    });
+    if let Some(found) = &found {
+        state.principals.put(found.clone());
+    }
+    Ok(found)
+}
+
+/// The middleware: authenticates the request or answers the error.
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match verify(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError> {
+    let (parts, body) = request.into_parts();
+    let key_text = header(&parts, signing::KEY_HEADER)?;
+    let timestamp_text = header(&parts, signing::TIMESTAMP_HEADER)?;
+    let nonce = header(&parts, signing::NONCE_HEADER)?;
+    let signature = header(&parts, signing::SIGNATURE_HEADER)?;
+
+    let Some(timestamp) = signing::parse_timestamp(timestamp_text) else {
+        return Err(ApiError::unauthenticated("X-Hongbao-Timestamp must be Unix seconds in decimal"));
+    };
+    let now_s = system_now().millis().div_euclid(1000);
+    if !signing::within_skew(timestamp, now_s) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "timestamp_skew",
+            format!(
+                "the request's timestamp is more than {} s from the server's clock; check the client's clock",
+                signing::TIMESTAMP_SKEW_MAX_S
+            ),
+        )
+        .with("server_time", now_s));
+    }
+    if !signing::is_valid_nonce(nonce) {
+        return Err(ApiError::unauthenticated("X-Hongbao-Nonce must be 16 to 64 characters of [A-Za-z0-9_-]"));
+    }
+    let body = read_body(body, state.config.body_max_bytes).await?;
+
+    // An unknown or malformed key id is the same answer: nothing to learn from probing.
+    let unknown = || ApiError::unauthenticated("unknown key");
+    let key: KeyId = key_text.parse().map_err(|_| unknown())?;
+    let principal = principal(state, key).await?.ok_or_else(unknown)?;
+    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    let canonical = signing::canonical_string(parts.method.as_str(), target, timestamp_text, nonce, &body);
+    if !signing::verify(principal.secret.expose(), &canonical, signature) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "signature_invalid",
+            "the signature does not match the request; sign METHOD, path and query, timestamp, nonce and the body's SHA-256",
+        ));
+    }
+    // Only a correctly signed request within its key's rate may use up a nonce, so neither
+    // strangers nor a flooding key can fill the cache that protects everyone.
+    state.rate_limits.check(key).map_err(ApiError::rate_limited)?;
+    match state.nonces.check_and_record(key, nonce, timestamp, now_s) {
+        Ok(()) => {}
+        Err(NonceRefusal::Replayed) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "replayed_request",
+                "this nonce was already used by this key; sign every request with a fresh nonce",
+            ));
+        }
+        Err(NonceRefusal::Full) => return Err(ApiError::overloaded()),
+    }
+
+    let mut request = Request::from_parts(parts, Body::from(body));
+    request.extensions_mut().insert(Caller(principal));
+    Ok(request)
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(bytes),
+        Err(err) => {
+            // `to_bytes` reports a length limit as an error whose source chain says so.
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.to_string().contains("length limit exceeded"));
+            if too_large {
+                Err(ApiError::payload_too_large(limit))
+            } else {
+                Err(ApiError::invalid(format!("could not read the request body: {err}")))
+            }
+        }
+    }
+}
+
+/// The authenticated principal of a request.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Arc<Principal>);
+
+fn caller(parts: &Parts) -> Result<Arc<Principal>, ApiError> {
+    parts
+        .extensions
+        .get::<Caller>()
+        .map(|c| c.0.clone())
+        .ok_or_else(|| ApiError::unauthenticated("this endpoint needs a signed request"))
+}
+
+/// A request signed with a user's key: the handler acts for that user only.
+#[derive(Clone, Debug)]
+pub struct UserCaller {
+    pub user: UserId,
+    pub key_id: KeyId,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UserCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let principal = caller(parts)?;
+        match principal.user() {
+            Some(user) => Ok(UserCaller { user, key_id: principal.key_id }),
+            None => Err(ApiError::forbidden("this endpoint acts for a user; sign with a user's key")),
+        }
+    }
+}
+
+/// A request signed by an operator with the `admin` role.
+#[derive(Clone, Debug)]
+pub struct AdminCaller {
+    pub key_id: KeyId,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let principal = caller(parts)?;
+        if principal.has_role(Role::Admin) {
+            Ok(AdminCaller { key_id: principal.key_id })
+        } else {
+            Err(ApiError::forbidden("this endpoint needs an operator with the admin role"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u128) -> KeyId {
+        KeyId::from_uuid(uuid_from(n))
+    }
+
+    fn uuid_from(n: u128) -> hongbao_core::id::Uuid {
+        hongbao_core::id::Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn a_nonce_is_refused_again_while_its_timestamp_could_still_pass_and_forgotten_after() {
+        let cache = NonceCache::new(10, 300);
+        assert_eq!(cache.check_and_record(key(1), "abcdefghijklmnop", 1_000, 1_000), Ok(()));
+        assert_eq!(cache.check_and_record(key(1), "abcdefghijklmnop", 1_000, 1_300), Err(NonceRefusal::Replayed));
+        // Another key may use the same nonce.
+        assert_eq!(cache.check_and_record(key(2), "abcdefghijklmnop", 1_000, 1_000), Ok(()));
+        // Past timestamp + skew no request with that timestamp passes the skew check anyway.
+        assert_eq!(cache.check_and_record(key(1), "abcdefghijklmnop", 1_301, 1_301), Ok(()));
+    }
+
+    #[test]
+    fn a_full_nonce_cache_refuses_rather_than_forgetting() {
+        let cache = NonceCache::new(2, 300);
+        assert_eq!(cache.check_and_record(key(1), "nonce-number-0001", 0, 0), Ok(()));
+        assert_eq!(cache.check_and_record(key(1), "nonce-number-0002", 0, 0), Ok(()));
+        assert_eq!(cache.check_and_record(key(1), "nonce-number-0003", 0, 0), Err(NonceRefusal::Full));
+        assert_eq!(cache.check_and_record(key(1), "nonce-number-0003", 301, 301), Ok(()));
+    }
+}

@@ -1,0 +1,119 @@
+//! What every handler shares: the engine, the HTTP limits, and the authentication caches.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use hongbao_engine::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{NonceCache, PrincipalCache, RateLimits};
+
+/// The HTTP layer's limits. Every one has a bound and a default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body accepted (API.md: 64 KiB).
+    pub body_max_bytes: usize,
+    /// Requests per second one key may make, on average.
+    pub rate_per_key_per_s: u32,
+    /// Requests one key may make in a burst above its average.
+    pub rate_per_key_burst: u32,
+    /// Requests being handled at once; beyond this the answer is an immediate 503.
+    pub inflight_max: usize,
+    /// Nonces remembered at once (each until its timestamp leaves the allowed skew); about
+    /// 60 bytes each. When full, requests are refused (`503`) rather than replays let through.
+    pub nonce_cache_max: usize,
+    /// Principals kept in memory.
+    pub principal_cache_max: usize,
+    /// Default page size of `/v1/me/transactions`.
+    pub history_page_default: u32,
+    /// How long a graceful shutdown waits for requests in flight, in seconds.
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_max_bytes: 64 * 1024,
+            rate_per_key_per_s: 100,
+            rate_per_key_burst: 200,
+            inflight_max: 4_096,
+            nonce_cache_max: 2_000_000,
+            principal_cache_max: 100_000,
+            history_page_default: 20,
+            shutdown_grace_s: 30,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// # Errors
+    /// A message naming the first field out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        let fields = [
+            ("body_max_bytes", self.body_max_bytes as u64),
+            ("rate_per_key_per_s", u64::from(self.rate_per_key_per_s)),
+            ("rate_per_key_burst", u64::from(self.rate_per_key_burst)),
+            ("inflight_max", self.inflight_max as u64),
+            ("nonce_cache_max", self.nonce_cache_max as u64),
+            ("principal_cache_max", self.principal_cache_max as u64),
+            ("history_page_default", u64::from(self.history_page_default)),
+        ];
+        if let Some((name, _)) = fields.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("http.{name} must be at least 1"));
+        }
+        if self.body_max_bytes > 16 * 1024 * 1024 {
+            return Err("http.body_max_bytes must be at most 16 MiB".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Shared by every request. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub struct Inner {
+    pub engine: Engine,
+    pub config: HttpConfig,
+    /// Whether `POST /v1/dev/clock` exists.
+    pub dev_clock: bool,
+    pub nonces: NonceCache,
+    pub principals: PrincipalCache,
+    pub rate_limits: RateLimits,
+    /// Permits for requests in flight (`inflight_max`).
+    pub inflight: tokio::sync::Semaphore,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl AppState {
+    /// # Errors
+    /// A message when the configuration is unusable.
+    pub fn new(engine: Engine, config: HttpConfig, dev_clock: bool) -> Result<AppState, String> {
+        config.validate()?;
+        let per_s = NonZeroU32::new(config.rate_per_key_per_s).ok_or("http.rate_per_key_per_s must be at least 1")?;
+        let burst = NonZeroU32::new(config.rate_per_key_burst).ok_or("http.rate_per_key_burst must be at least 1")?;
+        let skew = hongbao_client::signing::TIMESTAMP_SKEW_MAX_S;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                nonces: NonceCache::new(config.nonce_cache_max, skew),
+                principals: PrincipalCache::new(config.principal_cache_max),
+                rate_limits: RateLimits::new(per_s, burst),
+                inflight: tokio::sync::Semaphore::new(config.inflight_max),
+                engine,
+                config,
+                dev_clock,
+            }),
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! Black-box tests of the HTTP API: the real server on port 0, a fresh database each, driven by
+//! the signing client exactly as a real client would.
+
+mod support;
+
+mod bad_input;
+mod clock;
+mod concurrency;
+mod contract;
+mod idempotency;
+mod lifecycle;
+mod openapi;
+mod rate_limit;
+mod regressions;
+mod security;
+mod smoke;
+mod visibility;
