@@ -89,6 +89,19 @@ impl Direction {
     }
 }
 
+/// What `GET /v1/receipts/{transfer_id}` answers: a transfer's log entry and the proof that it
+/// is in the log, verifiable offline (`hongbao verify receipt`). Saved as it is, it is the
+/// receipt file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Base64 of the entry's exact logged bytes.
+    pub entry: String,
+    /// The C2SP tlog-proof text.
+    pub proof: String,
+    /// The entry as readable JSON (not signed: the bytes are).
+    pub decoded: serde_json::Value,
+}
+
 /// What `POST /v1/dev/clock` answers: the business time after moving it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevClock {

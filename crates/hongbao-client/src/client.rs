@@ -19,7 +19,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::answers::{DevClock, PacketOptions, TransactionPage, TransferOptions};
+use crate::answers::{DevClock, PacketOptions, Receipt, TransactionPage, TransferOptions};
 use crate::error::ClientError;
 use crate::signing;
 
@@ -288,6 +288,11 @@ impl Client {
     /// `GET /v1/packets/{id}` (sender, eligible): does not touch the packet.
     pub fn packet(&self, packet: PacketId) -> Call<'_, PacketView> {
         self.get(format!("/v1/packets/{packet}"))
+    }
+
+    /// `GET /v1/receipts/{transfer_id}` (a party to the transfer): its receipt.
+    pub fn receipt(&self, transfer: TransferId) -> Call<'_, Receipt> {
+        self.get(format!("/v1/receipts/{transfer}"))
     }
 
     /// `POST /v1/packets/{id}/open` (eligible): a recipient opening it touches it.

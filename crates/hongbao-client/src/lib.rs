@@ -26,7 +26,7 @@ mod credentials;
 mod error;
 
 #[cfg(feature = "http")]
-pub use answers::{DevClock, Direction, PacketOptions, Transaction, TransactionPage, TransferOptions};
+pub use answers::{DevClock, Direction, PacketOptions, Receipt, Transaction, TransactionPage, TransferOptions};
 #[cfg(feature = "http")]
 pub use client::{
     ANSWER_BYTES_MAX, Call, Client, REQUEST_TIMEOUT_DEFAULT, RawRequest, RawResponse, SignParts, Signing,

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fairness::Salt;
 use crate::id::{ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::PacketKind;
@@ -22,23 +23,84 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    UserCreated { user_id: UserId },
-    OperatorCreated { key_id: KeyId, name: String, roles: Vec<Role> },
-    GroupCreated { group_id: GroupId, owner: UserId, members: u32 },
-    PacketSent { packet_id: PacketId, sender: UserId, kind: PacketKind, count: u32, total: Fen },
-    PacketOpened { packet_id: PacketId, user_id: UserId },
-    PacketClaimed { packet_id: PacketId, claim_id: ClaimId, user_id: UserId, amount: Fen },
-    PacketRecalled { packet_id: PacketId, refunded: Fen },
-    PacketExpired { packet_id: PacketId, refunded: Fen },
-    ClaimArrived { claim_id: ClaimId },
-    ClaimRevoked { claim_id: ClaimId, amount: Fen },
-    ClaimReturned { claim_id: ClaimId, amount: Fen },
-    TransferArrived { transfer_id: TransferId },
-    TransferRevoked { transfer_id: TransferId },
-    UserLocked { user_id: UserId },
-    UserUnlocked { user_id: UserId },
-    FundsFrozen { user_id: UserId, amount: Fen },
-    FundsUnfrozen { user_id: UserId, amount: Fen },
+    UserCreated {
+        user_id: UserId,
+    },
+    OperatorCreated {
+        key_id: KeyId,
+        name: String,
+        roles: Vec<Role>,
+    },
+    GroupCreated {
+        group_id: GroupId,
+        owner: UserId,
+        members: u32,
+    },
+    PacketSent {
+        packet_id: PacketId,
+        sender: UserId,
+        kind: PacketKind,
+        count: u32,
+        total: Fen,
+        /// A lucky packet's commitment to its shares (see `fairness`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commitment: Option<String>,
+    },
+    /// A lucky packet closed (exhausted or expired): the salt and the shares of its commitment.
+    LuckySharesRevealed {
+        packet_id: PacketId,
+        salt: Salt,
+        shares: Vec<Fen>,
+    },
+    PacketOpened {
+        packet_id: PacketId,
+        user_id: UserId,
+    },
+    PacketClaimed {
+        packet_id: PacketId,
+        claim_id: ClaimId,
+        user_id: UserId,
+        amount: Fen,
+    },
+    PacketRecalled {
+        packet_id: PacketId,
+        refunded: Fen,
+    },
+    PacketExpired {
+        packet_id: PacketId,
+        refunded: Fen,
+    },
+    ClaimArrived {
+        claim_id: ClaimId,
+    },
+    ClaimRevoked {
+        claim_id: ClaimId,
+        amount: Fen,
+    },
+    ClaimReturned {
+        claim_id: ClaimId,
+        amount: Fen,
+    },
+    TransferArrived {
+        transfer_id: TransferId,
+    },
+    TransferRevoked {
+        transfer_id: TransferId,
+    },
+    UserLocked {
+        user_id: UserId,
+    },
+    UserUnlocked {
+        user_id: UserId,
+    },
+    FundsFrozen {
+        user_id: UserId,
+        amount: Fen,
+    },
+    FundsUnfrozen {
+        user_id: UserId,
+        amount: Fen,
+    },
 }
 
 impl EventKind {
@@ -49,6 +111,7 @@ impl EventKind {
             EventKind::OperatorCreated { .. } => "operator_created",
             EventKind::GroupCreated { .. } => "group_created",
             EventKind::PacketSent { .. } => "packet_sent",
+            EventKind::LuckySharesRevealed { .. } => "lucky_shares_revealed",
             EventKind::PacketOpened { .. } => "packet_opened",
             EventKind::PacketClaimed { .. } => "packet_claimed",
             EventKind::PacketRecalled { .. } => "packet_recalled",

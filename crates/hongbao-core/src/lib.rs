@@ -14,9 +14,11 @@
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod fairness;
 pub mod id;
 pub mod invariants;
 pub mod ledger;
+pub mod log;
 pub mod money;
 #[cfg(feature = "openapi")]
 mod openapi;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Limits;
 use crate::error::{CoreError, RecallRefusal};
 use crate::event::{Event, EventKind};
+use crate::fairness::{self, Salt};
 use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingStatus, Resolution, TransferKind};
 use crate::money::Fen;
@@ -504,6 +505,7 @@ fn send_packet<R: CryptoRng>(
         PacketSpec::Exclusive { amount, .. } => vec![amount],
     };
     let total = Fen::checked_sum(shares.iter().copied())?;
+    let salt = (kind == PacketKind::Lucky).then(|| Salt::draw(ctx.rng));
     let packet_id = PacketId::mint(ctx.now, ctx.rng);
     let escrow = AccountId::escrow(packet_id);
     d.open_account(Account::open(escrow, AccountKind::Escrow));
@@ -525,10 +527,18 @@ fn send_packet<R: CryptoRng>(
         claimed_count: 0,
         claimed_amount: Fen::ZERO,
         touched: false,
+        salt,
     };
     d.emit(Event {
         at: ctx.now,
-        what: EventKind::PacketSent { packet_id, sender: actor, kind, count: packet.count(), total },
+        what: EventKind::PacketSent {
+            packet_id,
+            sender: actor,
+            kind,
+            count: packet.count(),
+            total,
+            commitment: salt.map(|salt| fairness::commitment(&salt, &packet.shares)),
+        },
     });
     let view = PacketView::new(&packet, &[], ctx.now)?;
     d.put_packet(packet);
@@ -550,6 +560,14 @@ fn open_packet<R: CryptoRng>(
         d.put_packet(packet.clone());
     }
     Ok(Reply::Packet(PacketView::new(&packet, &claims, ctx.now)?))
+}
+
+/// Publishes a closed lucky packet's salt and shares, so its commitment can be checked.
+fn reveal(d: &mut Draft<'_>, packet: &Packet, now: Timestamp) {
+    if let Some(salt) = packet.salt {
+        let what = EventKind::LuckySharesRevealed { packet_id: packet.id, salt, shares: packet.shares.to_vec() };
+        d.emit(Event { at: now, what });
+    }
 }
 
 fn claim_packet<R: CryptoRng>(
@@ -592,6 +610,7 @@ fn claim_packet<R: CryptoRng>(
     packet.claimed_amount = packet.claimed_amount.checked_add(amount)?;
     if packet.claimed_count == packet.count() {
         packet.status = PacketStatus::Exhausted;
+        reveal(d, &packet, ctx.now);
     }
     // Claiming means opening: a recipient who claimed has touched the packet.
     packet.touched |= actor != packet.sender;
@@ -865,6 +884,7 @@ fn expire_packet<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: Pack
     let mut packet = packet.clone();
     packet.status = PacketStatus::Expired;
     d.emit(Event { at: ctx.now, what: EventKind::PacketExpired { packet_id: id, refunded } });
+    reveal(d, &packet, ctx.now);
     d.put_packet(packet);
     Ok(Reply::Settled { changed: true })
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
+use crate::fairness::Salt;
 use crate::id::{ClaimId, GroupId, PacketId, TransferId, UserId};
 use crate::money::{Fen, MoneyError};
 use crate::time::Timestamp;
@@ -93,6 +94,9 @@ pub struct Packet {
     pub claimed_amount: Fen,
     /// A recipient has opened it (the sender opening it does not count).
     pub touched: bool,
+    /// A lucky packet's secret salt, committed to at send and revealed at close
+    /// (see [`crate::fairness`]). `None` for other kinds.
+    pub salt: Option<Salt>,
 }
 
 impl Packet {

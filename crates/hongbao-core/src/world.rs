@@ -17,6 +17,7 @@ use crate::error::CoreError;
 use crate::event::Event;
 use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Phase, Resolution, Transfer, TransferKind};
+use crate::log::LogRecord;
 use crate::money::{Fen, MoneyError};
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
@@ -101,6 +102,9 @@ pub struct Changes {
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
     pub events: Vec<Event>,
+    /// The transfers and events again, interleaved in the order they happened (each command's
+    /// transfers, then its events): what the transparency log appends.
+    pub log: Vec<LogRecord>,
 }
 
 impl Changes {
@@ -114,6 +118,7 @@ impl Changes {
             && self.principals.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
+            && self.log.is_empty()
     }
 }
 
@@ -131,6 +136,7 @@ struct Dirty {
     principals: Vec<Principal>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
+    log: Vec<LogRecord>,
 }
 
 fn mark<K: Ord>(dirty: &mut BTreeMap<K, Write>, key: K, existed: bool) {
@@ -393,6 +399,8 @@ impl World {
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }
+        self.dirty.log.extend(draft.transfers.iter().cloned().map(LogRecord::Transfer));
+        self.dirty.log.extend(draft.events.iter().cloned().map(LogRecord::Event));
         self.dirty.transfers.extend(draft.transfers);
         self.dirty.events.extend(draft.events);
     }
@@ -416,6 +424,7 @@ impl World {
             principals: dirty.principals,
             transfers: dirty.transfers,
             events: dirty.events,
+            log: dirty.log,
         }
     }
 

@@ -5,7 +5,14 @@ use std::fmt;
 use hongbao_core::invariants::{self, Violation};
 use hongbao_core::ops::Reply;
 use hongbao_core::{CoreError, Limits, World};
-use hongbao_store::{Store, StoreError};
+use std::collections::HashMap;
+
+use ed25519_dalek::VerifyingKey;
+use hongbao_audit::note::{self, Verifier};
+use hongbao_audit::{Tree, leaf_hash};
+use hongbao_core::Fact;
+use hongbao_core::log::{LogRecord, decode, encode};
+use hongbao_store::{Dump, Store, StoreError};
 
 /// What the check found.
 #[derive(Clone, Debug, Default)]
@@ -19,11 +26,17 @@ pub struct CheckReport {
     pub events: u64,
     pub idempotency_records: usize,
     pub violations: Vec<Violation>,
+    /// Entries in the transparency log and signed checkpoints.
+    pub log_entries: usize,
+    pub checkpoints: usize,
+    /// What is wrong with the transparency log (edited, missing or reordered entries, bad
+    /// signatures, checkpoints the entries do not hash to).
+    pub log_problems: Vec<String>,
 }
 
 impl CheckReport {
     pub fn passed(&self) -> bool {
-        self.violations.is_empty()
+        self.violations.is_empty() && self.log_problems.is_empty()
     }
 }
 
@@ -41,6 +54,18 @@ impl fmt::Display for CheckReport {
             self.events,
             self.idempotency_records
         )?;
+        if self.log_problems.is_empty() {
+            writeln!(
+                f,
+                "transparency log: {} entries, {} signed checkpoints, every one consistent with the entries",
+                self.log_entries, self.checkpoints
+            )?;
+        } else {
+            writeln!(f, "transparency log: {} problem(s):", self.log_problems.len())?;
+            for problem in &self.log_problems {
+                writeln!(f, "  - {problem}")?;
+            }
+        }
         if self.violations.is_empty() {
             return write!(f, "all five invariants hold");
         }
@@ -59,8 +84,13 @@ impl fmt::Display for CheckReport {
 ///
 /// # Errors
 /// [`StoreError`] when the store cannot be read.
-pub async fn check(store: &dyn Store, limits: &Limits) -> Result<CheckReport, StoreError> {
+pub async fn check(
+    store: &dyn Store,
+    limits: &Limits,
+    log_key: Option<&VerifyingKey>,
+) -> Result<CheckReport, StoreError> {
     let dump = store.dump().await?;
+    let log_problems = check_log(&dump, log_key);
     let world = World::complete_from(dump.facts);
     let mut violations = invariants::check(&world, limits);
     let mut replies = Vec::new();
@@ -85,8 +115,93 @@ pub async fn check(store: &dyn Store, limits: &Limits) -> Result<CheckReport, St
         packets: world.packets().count(),
         claims: world.claims().count(),
         transfers: world.transfers().count(),
-        events: dump.events,
+        events: dump.events.len() as u64,
         idempotency_records: dump.idempotency.len(),
         violations,
+        log_entries: dump.log.len(),
+        checkpoints: dump.checkpoints.len(),
+        log_problems,
     })
+}
+
+/// Rebuilds the log's tree from the stored entries and checks it against every signed
+/// checkpoint, and checks that the entries are exactly the ledger's transfers and events,
+/// re-encoded, in order. An edited, deleted or reordered entry fails here.
+fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> Vec<String> {
+    let mut problems = Vec::new();
+    if dump.log.is_empty() && dump.checkpoints.is_empty() {
+        return problems;
+    }
+    let mut tree = Tree::new();
+    for row in &dump.log {
+        if row.index != tree.len() {
+            problems.push(format!("entry {} is missing (the next stored entry is {})", tree.len(), row.index));
+            return problems;
+        }
+        tree.push(leaf_hash(&row.entry));
+    }
+    match key {
+        None => problems.push("no public key given: checkpoint signatures cannot be verified".to_owned()),
+        Some(key) => {
+            for checkpoint in &dump.checkpoints {
+                let origin = checkpoint.note.lines().next().unwrap_or_default();
+                let opened = Verifier::parse(&note::vkey(origin, key))
+                    .map_err(|e| e.to_string())
+                    .and_then(|verifier| note::open(&checkpoint.note, &verifier).map_err(|e| e.to_string()));
+                match opened {
+                    Err(why) => problems.push(format!("checkpoint {} does not verify: {why}", checkpoint.size)),
+                    Ok(opened) => match tree.root_at(opened.size) {
+                        Ok(root) if root == opened.root && opened.size == checkpoint.size => {}
+                        Ok(_) => problems.push(format!(
+                            "the entries do not hash to the signed root of checkpoint {}: entries were edited, \
+                             removed or reordered",
+                            opened.size
+                        )),
+                        Err(_) => problems.push(format!(
+                            "checkpoint {} covers more entries than the log holds ({})",
+                            opened.size,
+                            tree.len()
+                        )),
+                    },
+                }
+            }
+        }
+    }
+    // The entries must be exactly the ledger's records: every transfer once, with the bytes it
+    // encodes to, and the events in the order they were stored.
+    let mut transfers: HashMap<_, _> = dump
+        .facts
+        .iter()
+        .filter_map(|fact| match fact {
+            Fact::Transfer(id, Some(transfer)) => Some((*id, encode(&LogRecord::Transfer(transfer.clone())))),
+            _ => None,
+        })
+        .collect();
+    let mut events = dump.events.iter().map(|event| encode(&LogRecord::Event(event.clone())));
+    for row in &dump.log {
+        match decode(&row.entry).map(|entry| entry.record) {
+            Err(why) => problems.push(format!("entry {}: {why}", row.index)),
+            Ok(LogRecord::Transfer(transfer)) => match transfers.remove(&transfer.id) {
+                Some(bytes) if bytes == row.entry => {}
+                Some(_) => {
+                    problems.push(format!("entry {} differs from transfer {} in the ledger", row.index, transfer.id))
+                }
+                None => problems.push(format!(
+                    "entry {} records transfer {}, which the ledger does not have once",
+                    row.index, transfer.id
+                )),
+            },
+            Ok(LogRecord::Event(_)) => match events.next() {
+                Some(bytes) if bytes == row.entry => {}
+                _ => problems.push(format!("entry {} is not the next stored event", row.index)),
+            },
+        }
+    }
+    if !transfers.is_empty() {
+        problems.push(format!("{} transfer(s) of the ledger are not in the log", transfers.len()));
+    }
+    if events.next().is_some() {
+        problems.push("stored events are missing from the log".to_owned());
+    }
+    problems
 }

@@ -7,13 +7,14 @@ use std::time::Duration;
 use hongbao_core::ops::{self, Command, Ctx, Reply};
 use hongbao_core::query::{self, Answer, Query};
 use hongbao_core::{CoreError, Fail, Key, Limits, Timestamp, TransferId, UserId, World};
-use hongbao_store::{HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use hongbao_store::{Commit, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit::{Audit, AuditConfig, AuditError};
 use crate::clock::Clock;
 
 /// The engine's limits. Every queue, batch and loop has a bound.
@@ -40,6 +41,8 @@ pub struct EngineConfig {
     pub load_rounds_max: u32,
     /// Largest page of history a caller may ask for.
     pub history_page_max: u32,
+    /// How often the transparency log signs a checkpoint when it has grown.
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +58,7 @@ impl Default for EngineConfig {
             prefetch_rounds_max: 8,
             load_rounds_max: 32,
             history_page_max: 100,
+            checkpoint_interval_ms: 500,
         }
     }
 }
@@ -72,6 +76,7 @@ impl EngineConfig {
             ("idempotency_purge_max", u64::from(self.idempotency_purge_max)),
             ("load_rounds_max", u64::from(self.load_rounds_max)),
             ("history_page_max", u64::from(self.history_page_max)),
+            ("checkpoint_interval_ms", self.checkpoint_interval_ms),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("engine.{name} must be at least 1"));
@@ -104,12 +109,35 @@ pub enum EngineError {
     /// A configuration value is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The transparency log cannot answer (disabled, corrupt, or asked out of range).
+    #[error(transparent)]
+    Audit(AuditError),
 }
 
 impl From<StoreError> for EngineError {
     fn from(err: StoreError) -> Self {
         EngineError::Unavailable(err.to_string())
     }
+}
+
+/// What [`Engine::start`] may be given besides the essentials.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// Fixes the random source (tests only); without it the writer seeds a CSPRNG from the
+    /// operating system.
+    pub rng_seed: Option<[u8; 32]>,
+    /// Enables the transparency log.
+    pub audit: Option<AuditConfig>,
+}
+
+/// A receipt: a transfer's log entry and the proof it is in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    /// The entry's exact bytes.
+    pub entry: Vec<u8>,
+    /// The C2SP tlog-proof text (c2sp.org/tlog-proof@v1).
+    pub proof: String,
 }
 
 /// Who made a request and the key they gave it, for exactly-once retries.
@@ -141,9 +169,22 @@ impl JobOutcome {
 type Answered<T> = oneshot::Sender<Result<T, EngineError>>;
 
 enum Msg {
-    Command { command: Command, idempotency: Option<Idempotency>, reply: Answered<Reply> },
-    Jobs { now: Timestamp, reply: Answered<JobOutcome> },
-    Shutdown { done: oneshot::Sender<()> },
+    Command {
+        command: Command,
+        idempotency: Option<Idempotency>,
+        reply: Answered<Reply>,
+    },
+    Jobs {
+        now: Timestamp,
+        reply: Answered<JobOutcome>,
+    },
+    /// Sign a checkpoint if the log grew; answers the latest signed size.
+    Checkpoint {
+        reply: Answered<u64>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 enum Outcome {
@@ -181,6 +222,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     limits: Arc<Limits>,
     config: EngineConfig,
+    audit: Option<Arc<Audit>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -194,6 +236,7 @@ impl std::fmt::Debug for Msg {
         f.write_str(match self {
             Msg::Command { .. } => "Command",
             Msg::Jobs { .. } => "Jobs",
+            Msg::Checkpoint { .. } => "Checkpoint",
             Msg::Shutdown { .. } => "Shutdown",
         })
     }
@@ -205,24 +248,82 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError::Config`] when the limits or the configuration are unusable.
-    pub fn start(
+    pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         limits: Limits,
         config: EngineConfig,
-        rng_seed: Option<[u8; 32]>,
+        options: StartOptions,
     ) -> Result<Engine, EngineError> {
         limits.validate().map_err(|e| EngineError::Config(e.to_string()))?;
         config.validate().map_err(EngineError::Config)?;
+        let audit = match options.audit {
+            Some(audit) => Some(Arc::new(Audit::load(store.as_ref(), audit).await?)),
+            None => None,
+        };
         let (queue, rx) = mpsc::channel(config.queue_capacity);
         let limits = Arc::new(limits);
-        let rng = match rng_seed {
+        let rng = match options.rng_seed {
             Some(seed) => StdRng::from_seed(seed),
             None => rand::make_rng(),
         };
-        let writer = Writer { rx, store: store.clone(), limits: limits.clone(), config: config.clone(), rng };
+        let writer = Writer {
+            rx,
+            store: store.clone(),
+            limits: limits.clone(),
+            config: config.clone(),
+            rng,
+            audit: audit.clone(),
+        };
         tokio::spawn(writer.run(clock.clone()));
-        Ok(Engine { inner: Arc::new(Inner { queue, store, clock, limits, config }) })
+        Ok(Engine { inner: Arc::new(Inner { queue, store, clock, limits, config, audit }) })
+    }
+
+    /// The transparency log, when it is enabled.
+    pub fn audit(&self) -> Option<&Arc<Audit>> {
+        self.inner.audit.as_ref()
+    }
+
+    /// Signs a checkpoint now if the log has grown; answers the latest signed size.
+    ///
+    /// # Errors
+    /// See [`EngineError`].
+    pub async fn checkpoint_now(&self) -> Result<u64, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Msg::Checkpoint { reply })?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// A receipt for `transfer`, for a user whose wallet it moved money in or out of: the
+    /// entry's exact bytes and a C2SP tlog-proof of its inclusion under a signed checkpoint.
+    ///
+    /// # Errors
+    /// [`EngineError::Refused`] (not found) when the user may not see the transfer or it is not
+    /// in the log; [`EngineError::Audit`] when the log is disabled or corrupt.
+    pub async fn receipt(&self, user: UserId, transfer: TransferId) -> Result<Receipt, EngineError> {
+        let audit = self.audit().ok_or(EngineError::Audit(AuditError::Disabled))?.clone();
+        let store = &self.inner.store;
+        let mut read = store.read().await?;
+        let wallet = hongbao_core::AccountId::wallet(user);
+        let visible = read.load(&[Key::Transfer(transfer)]).await?.into_iter().any(
+            |fact| matches!(fact, hongbao_core::Fact::Transfer(_, Some(t)) if t.debit == wallet || t.credit == wallet),
+        );
+        drop(read);
+        let not_found = || EngineError::Refused(CoreError::not_found("transfer"));
+        if !visible {
+            return Err(not_found());
+        }
+        let index = store.log_index_of(transfer).await?.ok_or_else(not_found)?;
+        if audit.signed_size() <= index {
+            self.checkpoint_now().await?;
+        }
+        let checkpoint = store.latest_checkpoint().await?.filter(|c| c.size > index).ok_or_else(|| {
+            EngineError::Audit(AuditError::Corrupt("no signed checkpoint covers the entry".to_owned()))
+        })?;
+        let hashes = audit.inclusion_proof(index, checkpoint.size).map_err(EngineError::Audit)?;
+        let entry = store.log_entries(index, 1).await?.into_iter().next().ok_or_else(not_found)?.entry;
+        let proof = hongbao_audit::proof::format(index, &hashes, &checkpoint.note);
+        Ok(Receipt { index, entry, proof })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -309,6 +410,22 @@ impl Engine {
     /// The production loop: every `job_interval_ms`, runs what is due and purges expired
     /// idempotency keys. It only schedules; the work is done by [`Engine::run_once`].
     pub fn spawn_jobs(&self) -> tokio::task::JoinHandle<()> {
+        if self.inner.audit.is_some() {
+            let engine = self.clone();
+            tokio::spawn(async move {
+                let period = Duration::from_millis(engine.inner.config.checkpoint_interval_ms);
+                let mut tick = tokio::time::interval(period);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    match engine.checkpoint_now().await {
+                        Ok(_) => {}
+                        Err(EngineError::Stopped) => return,
+                        Err(err) => tracing::warn!(%err, "signing a checkpoint failed; retrying next tick"),
+                    }
+                }
+            });
+        }
         let engine = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(engine.inner.config.job_interval_ms));
@@ -415,6 +532,7 @@ struct Writer {
     limits: Arc<Limits>,
     config: EngineConfig,
     rng: StdRng,
+    audit: Option<Arc<Audit>>,
 }
 
 impl Writer {
@@ -426,6 +544,7 @@ impl Writer {
                 break;
             }
             let mut work = Vec::with_capacity(buf.len());
+            let mut checkpoints = Vec::new();
             for msg in buf.drain(..) {
                 match msg {
                     Msg::Shutdown { done } => {
@@ -433,11 +552,19 @@ impl Writer {
                         self.rx.close();
                         stopping = Some(done);
                     }
+                    Msg::Checkpoint { reply } => checkpoints.push(reply),
                     msg => work.push(msg),
                 }
             }
             if !work.is_empty() {
                 self.batch(work, clock.now()).await;
+            }
+            if !checkpoints.is_empty() {
+                // After the batch, so a checkpoint asked for with it covers its entries.
+                let result = self.checkpoint(clock.now()).await;
+                for reply in checkpoints {
+                    let _ = reply.send(result.clone());
+                }
             }
         }
         if let Some(done) = stopping {
@@ -491,7 +618,7 @@ impl Writer {
                 .filter_map(|msg| match msg {
                     Msg::Command { reply, .. } => Some(Outcome::Command(reply, Err(EngineError::Stopped))),
                     Msg::Jobs { reply, .. } => Some(Outcome::Jobs(reply, Err(EngineError::Stopped))),
-                    Msg::Shutdown { .. } => None,
+                    Msg::Shutdown { .. } | Msg::Checkpoint { .. } => None,
                 })
                 .collect()
         };
@@ -581,7 +708,7 @@ impl Writer {
                         return Err((rest, err));
                     }
                 },
-                Msg::Shutdown { .. } => {}
+                Msg::Shutdown { .. } | Msg::Checkpoint { .. } => {}
             }
         }
 
@@ -590,9 +717,36 @@ impl Writer {
             // Nothing to write (refusals, reads, no due work): dropping rolls back.
             return Ok(());
         }
-        if let Err(err) = tx.commit(changes, records).await {
+        let log = match (&self.audit, changes.log.is_empty()) {
+            (Some(audit), false) => {
+                // The log's size as the database has it (on a shared database this also takes
+                // the log's lock); entries another writer appended are read in first.
+                let size = match tx.log_size().await {
+                    Ok(size) => size,
+                    Err(err) => return Err((Vec::new(), err)),
+                };
+                // A corrupt log is still written to, so nothing goes unrecorded, but its tree
+                // is not trusted or extended any more (no checkpoint, no receipt).
+                if audit.corrupt().is_none()
+                    && let Err(err) = audit.catch_up(self.store.as_ref(), size).await
+                {
+                    return Err((Vec::new(), err));
+                }
+                Audit::rows(size, &changes.log)
+            }
+            _ => Vec::new(),
+        };
+        let leaves: Vec<hongbao_audit::Hash> = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
+        let first = log.first().map(|row| row.index);
+        let commit = Commit { changes, idempotency: records, log, checkpoint: None };
+        if let Err(err) = tx.commit(commit).await {
             // The replies built so far were not stored: the caller turns them into failures.
             return Err((Vec::new(), err));
+        }
+        if let (Some(audit), Some(first)) = (&self.audit, first)
+            && audit.corrupt().is_none()
+        {
+            audit.extend(first, &leaves);
         }
         Ok(())
     }
@@ -645,6 +799,25 @@ impl Writer {
             }
         }
         Err(StoreError::Corrupt(format!("a command still needed more data after {rounds} loads")))
+    }
+
+    /// Signs and stores a checkpoint when the log has grown; answers the latest signed size.
+    async fn checkpoint(&mut self, now: Timestamp) -> Result<u64, EngineError> {
+        let Some(audit) = &self.audit else {
+            return Err(EngineError::Audit(AuditError::Disabled));
+        };
+        if let Some(why) = audit.corrupt() {
+            return Err(EngineError::Audit(AuditError::Corrupt(why)));
+        }
+        let Some(row) = audit.next_checkpoint(now) else {
+            return Ok(audit.signed_size());
+        };
+        let size = row.size;
+        let tx = self.store.write().await?;
+        tx.commit(Commit { checkpoint: Some(row), ..Commit::default() }).await?;
+        audit.signed(size);
+        tracing::debug!(size, "signed a checkpoint");
+        Ok(size)
     }
 
     /// One run of the background jobs at `now`, inside the batch's transaction.

@@ -12,10 +12,12 @@
 //! **Boundary:** the engine decides nothing itself. Every rule is in `hongbao-core`; every
 //! byte stored goes through the `hongbao-store` trait. Time comes from an injected [`Clock`].
 
+pub mod audit;
 mod check;
 mod clock;
 mod engine;
 
+pub use audit::{Audit, AuditConfig, AuditError};
 pub use check::{CheckReport, check};
 pub use clock::{Clock, DevClock, ManualClock, NotAdjustable, SystemClock, system_now};
-pub use engine::{Engine, EngineConfig, EngineError, Idempotency, JobOutcome};
+pub use engine::{Engine, EngineConfig, EngineError, Idempotency, JobOutcome, Receipt, StartOptions};

@@ -138,6 +138,7 @@ impl From<EngineError> for ApiError {
                 "the service cannot reach its storage right now; nothing was applied, try again shortly",
             ),
             EngineError::Config(message) => ApiError::internal(message),
+            EngineError::Audit(err) => err.into(),
         }
     }
 }

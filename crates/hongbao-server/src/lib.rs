@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub mod audit_routes;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -75,6 +76,9 @@ impl utoipa::Modify for Signed {
         (name = "packets", description = "Red packets and their claims"),
         (name = "transfers", description = "User-to-user transfers (转账)"),
         (name = "development", description = "Only with `serve --dev-clock`"),
+        (name = "audit", description = "The transparency log: every transfer and legally relevant event in an \
+            append-only Merkle log (RFC 6962 hashing), signed checkpoints (C2SP tlog-checkpoint, Ed25519), \
+            proofs, receipts. Public reads need no signature."),
         (name = "service", description = "Public, unsigned: health and readiness"),
     )
 )]
@@ -101,6 +105,18 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::transfer))
         .routes(routes!(routes::revoke_transfer))
         .routes(routes!(routes::dev_clock))
+        .routes(routes!(audit_routes::receipt))
+}
+
+/// The transparency log's public reads: no signature needed.
+fn audit_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(audit_routes::checkpoint))
+        .routes(routes!(audit_routes::public_key))
+        .routes(routes!(audit_routes::entries))
+        .routes(routes!(audit_routes::inclusion))
+        .routes(routes!(audit_routes::consistency))
+        .routes(routes!(audit_routes::packet))
 }
 
 /// Liveness: the process answers.
@@ -130,6 +146,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(signed_routes())
+        .merge(audit_routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
 }
@@ -193,7 +210,8 @@ pub fn app(state: AppState) -> Router {
     metrics();
     let (signed, _) = OpenApiRouter::new().merge(signed_routes()).split_for_parts();
     let signed = signed.layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
-    let (public, _) = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).split_for_parts();
+    let (public, _) =
+        OpenApiRouter::new().merge(audit_routes()).routes(routes!(healthz)).routes(routes!(readyz)).split_for_parts();
     Router::new()
         .merge(signed)
         .merge(public)

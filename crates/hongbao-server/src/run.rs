@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use hongbao_core::Limits;
 use hongbao_core::ops::{Command, Reply};
 use hongbao_core::principal::Role;
-use hongbao_engine::{Clock, DevClock, Engine, EngineConfig, SystemClock};
+use hongbao_engine::{AuditConfig, Clock, DevClock, Engine, EngineConfig, StartOptions, SystemClock};
 use hongbao_store::Store;
 use hongbao_store_sqlite::{Durability, SqliteStore};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,28 @@ pub struct Settings {
     pub engine: EngineConfig,
     pub http: HttpConfig,
     pub storage: StorageSettings,
+    pub audit: AuditSettings,
+}
+
+/// The transparency log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Whether every transfer and event is appended to the log (on by default). A database
+    /// whose log has entries cannot be served with the log off: it would leave a gap.
+    pub enabled: bool,
+    /// The log's name (the checkpoints' origin line). Default: `hongbao.local/<8 hex digits of
+    /// the public key's SHA-256>`, stable for a given key.
+    pub origin: Option<String>,
+    /// The Ed25519 signing key (32-byte seed as 64 hex digits, in a file readable by its owner
+    /// only). Default: `<data-dir>/log-signing-key`, created at first start.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings { enabled: true, origin: None, signing_key_file: None }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +150,9 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database, options.settings.storage.durability).await?);
     let clock: Arc<dyn Clock> = if options.dev_clock { Arc::new(DevClock::new()) } else { Arc::new(SystemClock) };
     let settings = options.settings;
-    let engine = Engine::start(store.clone(), clock, settings.limits.clone(), settings.engine.clone(), None)?;
+    let audit = audit_config(&settings.audit, &options.data_dir, store.as_ref()).await?;
+    let start = StartOptions { rng_seed: None, audit };
+    let engine = Engine::start(store.clone(), clock, settings.limits.clone(), settings.engine.clone(), start).await?;
     engine.spawn_jobs();
 
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -136,6 +161,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?;
     let url = format!("http://{addr}");
     let root_credentials = bootstrap(&engine, store.as_ref(), &options.data_dir, &url).await?;
+    if engine.audit().is_some_and(|log| log.corrupt().is_none()) {
+        // A checkpoint from the first moment, rather than after the first tick.
+        engine.checkpoint_now().await?;
+    }
 
     let state = AppState::new(engine.clone(), settings.http.clone(), options.dev_clock).map_err(StartError::Config)?;
     let forget = state.clone();
@@ -172,6 +201,75 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     });
     tracing::info!(%url, database = %database.display(), dev_clock = options.dev_clock, "hongbao is serving");
     Ok(Running { addr, url, root_credentials, engine, stop, task })
+}
+
+/// The log's signing configuration: the key from its file (created at first start, mode
+/// 0600) and the origin.
+async fn audit_config(
+    settings: &AuditSettings,
+    data_dir: &Path,
+    store: &dyn Store,
+) -> Result<Option<AuditConfig>, StartError> {
+    if !settings.enabled {
+        if !store.log_entries(0, 1).await?.is_empty() {
+            return Err(StartError::Config(
+                "this database has a transparency log: serving it with audit.enabled = false would leave a gap in it"
+                    .to_owned(),
+            ));
+        }
+        return Ok(None);
+    }
+    let path = settings.signing_key_file.clone().unwrap_or_else(|| data_dir.join(LOG_KEY_FILE));
+    let signing_key = if path.exists() {
+        read_log_key(&path)?
+    } else if settings.signing_key_file.is_some() {
+        return Err(StartError::Config(format!("the log signing key file {} does not exist", path.display())));
+    } else {
+        let key = SigningKey::from_bytes(&rand_seed()?);
+        let hex: String = key.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, format!("{hex}\n").as_bytes())
+            .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
+        key
+    };
+    let origin = settings.origin.clone().unwrap_or_else(|| default_origin(&signing_key.verifying_key()));
+    Ok(Some(AuditConfig { origin, signing_key }))
+}
+
+/// The file in the data directory holding the log's signing key.
+pub const LOG_KEY_FILE: &str = "log-signing-key";
+
+/// `hongbao.local/` and the first 8 hex digits of the SHA-256 of the public key.
+pub fn default_origin(key: &VerifyingKey) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("hongbao.local/{hex}")
+}
+
+/// Reads a signing key file: 64 hex digits (and an optional newline).
+///
+/// # Errors
+/// [`StartError::Config`] naming the file, never showing its content.
+pub fn read_log_key(path: &Path) -> Result<SigningKey, StartError> {
+    let bad = || StartError::Config(format!("{} is not a log signing key (64 hex digits)", path.display()));
+    let text =
+        std::fs::read_to_string(path).map_err(|e| StartError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let text = text.trim();
+    if text.len() != 64 {
+        return Err(bad());
+    }
+    let mut seed = [0u8; 32];
+    for (i, byte) in seed.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
+    }
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+fn rand_seed() -> Result<[u8; 32], StartError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed)
+        .map_err(|e| StartError::Io(format!("the operating system's random generator failed: {e}")))?;
+    Ok(seed)
 }
 
 /// Creates the operator `root` with every role when the database has no operator, and writes

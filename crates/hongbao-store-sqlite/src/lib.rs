@@ -4,11 +4,14 @@
 //! of exactly one connection whose transactions begin with `BEGIN IMMEDIATE`, so a batch never
 //! fails half-way for want of the write lock) and a few read-only connections for snapshots,
 //! history and the check; SQLite's WAL journal lets them read while the writer writes. The
-//! schema is a numbered list of embedded migrations, run when the file is opened.
+//! schema is a numbered list of embedded migrations, run when the file is opened. The
+//! transparency log is two append-only tables, `log_entries` and `checkpoints`, written in the
+//! batch's own transaction; because the writer holds the write lock from `BEGIN`, the log size
+//! it reads cannot change before its commit.
 //!
 //! It deliberately does not decide anything: it never computes a balance, checks a limit or
-//! chooses an id (that is `hongbao-core`), and it does not batch or order commands (that is the
-//! engine). It does not support several processes writing the same file at speed: a second
+//! chooses an id (that is `hongbao-core`), never encodes, hashes or signs a log entry, and it
+//! does not batch or order commands (that is the engine). It does not support several processes writing the same file at speed: a second
 //! process waits for the write lock, up to a busy timeout, and that is all. Durability is a
 //! setting the caller chooses and [`Store::durability`] reports; it is never lowered silently.
 
@@ -23,8 +26,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hongbao_core::{AccountId, Changes, Fact, Key, Timestamp, TransferId};
-use hongbao_store::{Due, Dump, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use hongbao_core::{AccountId, Fact, Key, PacketId, Timestamp, TransferId};
+use hongbao_store::{
+    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
@@ -39,11 +44,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// that each keeps its page cache warm.
 const READ_CONNECTIONS_MAX: u32 = 4;
 
+/// Prepared statements each connection keeps. sqlx's default (100) is fewer than the shapes a
+/// busy writer cycles through: every `IN (…)` look-up of `load` has up to nine shapes and every
+/// multi-row insert of `write` up to seven, and an evicted statement is prepared again on its next
+/// use. A few hundred small statements cost far less memory than the page cache.
+const STATEMENTS_CACHED_MAX: usize = 256;
+
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the file); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "principals", include_str!("../migrations/0002_principals.sql")),
+    (3, "transparency log", include_str!("../migrations/0003_transparency_log.sql")),
 ];
 
 fn migrator() -> Migrator {
@@ -200,6 +212,7 @@ impl SqliteStore {
             .filename(path)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
+            .statement_cache_capacity(STATEMENTS_CACHED_MAX)
             // Also on readers: the last connection to close checkpoints the WAL into the file.
             .synchronous(durability.synchronous());
         // The pools keep their connections for the store's lifetime: reopening a connection costs
@@ -445,12 +458,15 @@ impl Store for SqliteStore {
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
 
-        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| db_error(e, "count events"))?;
-        let events = u64::try_from(events).map_err(|_| StoreError::Corrupt(format!("{events} events")))?;
-        Ok(Dump { facts, idempotency, events })
+        let sql = "SELECT seq, body FROM events ORDER BY seq";
+        let events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
+
+        let sql = concat!("SELECT ", log_columns!(), " FROM log_entries ORDER BY idx");
+        let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
+
+        let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
+        let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
+        Ok(Dump { facts, idempotency, events, log, checkpoints })
     }
 
     async fn has_operator(&self) -> Result<bool, StoreError> {
@@ -461,6 +477,49 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(e, "look for an operator"))?;
         Ok(found != 0)
+    }
+
+    async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError> {
+        // No entry has an index past i64::MAX, so a start beyond it finds nothing.
+        let Ok(start) = i64::try_from(start) else { return Ok(Vec::new()) };
+        let sql = concat!("SELECT ", log_columns!(), " FROM log_entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2");
+        let found = sqlx::query(sql)
+            .bind(start)
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read log entries from {start}")))?;
+        decode_all(&found, rows::log_row)
+    }
+
+    async fn log_index_of(&self, transfer: TransferId) -> Result<Option<u64>, StoreError> {
+        let found = sqlx::query("SELECT idx FROM log_entries WHERE transfer_id = ?1")
+            .bind(transfer.uuid())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("find the log entry of transfer {transfer}")))?;
+        found.map(|row| rows::log_index(&row)).transpose()
+    }
+
+    async fn log_entries_of_packet(&self, packet: PacketId, limit: u32) -> Result<Vec<LogRow>, StoreError> {
+        // Read in index order straight from `log_entries_by_packet`.
+        let sql = concat!("SELECT ", log_columns!(), " FROM log_entries WHERE packet_id = ?1 ORDER BY idx LIMIT ?2");
+        let found = sqlx::query(sql)
+            .bind(packet.uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read the log entries of packet {packet}")))?;
+        decode_all(&found, rows::log_row)
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size DESC LIMIT 1");
+        let found = sqlx::query(sql)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "read the latest checkpoint"))?;
+        found.as_ref().map(rows::checkpoint).transpose()
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
@@ -516,10 +575,16 @@ impl WriteTx for SqliteWriteTx {
         write::due(&mut self.tx, now, limit).await
     }
 
-    async fn commit(self: Box<Self>, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Result<(), StoreError> {
+    async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError> {
         let mut tx = self.tx;
         // On any error `tx` is dropped here, which rolls back everything written so far.
-        write::changes(&mut tx, &changes, &idempotency).await?;
+        write::commit(&mut tx, &commit).await?;
         tx.commit().await.map_err(|e| db_error(e, "commit"))
+    }
+
+    async fn log_size(&mut self) -> Result<u64, StoreError> {
+        // The transaction began IMMEDIATE and holds the write lock: no other writer can append
+        // between this answer and the commit.
+        write::log_size(&mut self.tx).await
     }
 }

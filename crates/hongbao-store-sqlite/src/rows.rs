@@ -7,12 +7,14 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
+use hongbao_core::event::Event;
+use hongbao_core::fairness::Salt;
 use hongbao_core::ledger::{Account, Balances, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::user::{Group, User};
 use hongbao_core::{AccountId, ClaimId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId};
-use hongbao_store::{IdempotencyRecord, StoreError};
+use hongbao_store::{CheckpointRow, IdempotencyRecord, LogRow, StoreError};
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Row as _, Sqlite, Type};
@@ -38,7 +40,7 @@ macro_rules! group_columns {
 macro_rules! packet_columns {
     () => {
         "id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, created_at, expires_at, \
-         status, claimed_count, claimed_amount, touched"
+         status, claimed_count, claimed_amount, touched, salt"
     };
 }
 macro_rules! claim_columns {
@@ -63,6 +65,16 @@ macro_rules! principal_columns {
 macro_rules! idempotency_columns {
     () => {
         "principal, key, fingerprint, outcome, created_at"
+    };
+}
+macro_rules! log_columns {
+    () => {
+        "idx, entry, transfer_id, packet_id"
+    };
+}
+macro_rules! checkpoint_columns {
+    () => {
+        "size, note, created_at"
     };
 }
 
@@ -123,6 +135,19 @@ impl<'r> Row<'r> {
     fn count(&self, column: &str) -> Result<u32, StoreError> {
         let value = self.int(column)?;
         u32::try_from(value).map_err(|_| self.fail(column, format_args!("{value} is not a count")))
+    }
+
+    /// A count or position that is never negative.
+    fn unsigned(&self, column: &str) -> Result<u64, StoreError> {
+        let value = self.int(column)?;
+        u64::try_from(value).map_err(|_| self.fail(column, format_args!("{value} is negative")))
+    }
+
+    /// A fixed-size byte string, such as a hash or a salt.
+    fn bytes32(&self, column: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(bytes) = self.get::<Option<Vec<u8>>>(column)? else { return Ok(None) };
+        let len = bytes.len();
+        <[u8; 32]>::try_from(bytes).map(Some).map_err(|_| self.fail(column, format_args!("{len} bytes, not 32")))
     }
 
     fn flag(&self, column: &str) -> Result<bool, StoreError> {
@@ -223,6 +248,7 @@ pub(crate) fn packet(row: &SqliteRow) -> Result<Packet, StoreError> {
         claimed_count: r.count("claimed_count")?,
         claimed_amount: r.fen("claimed_amount")?,
         touched: r.flag("touched")?,
+        salt: r.bytes32("salt")?.map(Salt),
     })
 }
 
@@ -343,10 +369,9 @@ pub(crate) fn owner_columns(owner: &Owner) -> (Option<Uuid>, Option<&str>, Strin
 
 pub(crate) fn idempotency(row: &SqliteRow) -> Result<IdempotencyRecord, StoreError> {
     let r = Row::new(row, "idempotency");
-    let fingerprint: Vec<u8> = r.get("fingerprint")?;
-    let len = fingerprint.len();
-    let fingerprint =
-        <[u8; 32]>::try_from(fingerprint).map_err(|_| r.fail("fingerprint", format_args!("{len} bytes, not 32")))?;
+    let Some(fingerprint) = r.bytes32("fingerprint")? else {
+        return Err(r.fail("fingerprint", "NULL where a value is required"));
+    };
     Ok(IdempotencyRecord {
         principal: r.text("principal")?,
         key: r.text("key")?,
@@ -363,4 +388,37 @@ pub(crate) fn opt_pending_status(row: &SqliteRow) -> Result<Option<hongbao_core:
         None => Ok(None),
         Some(_) => r.variant("pending_status").map(Some),
     }
+}
+
+/// The `idx` of a log entry, alone.
+pub(crate) fn log_index(row: &SqliteRow) -> Result<u64, StoreError> {
+    Row::new(row, "log_entries").unsigned("idx")
+}
+
+pub(crate) fn log_row(row: &SqliteRow) -> Result<LogRow, StoreError> {
+    let mut r = Row::new(row, "log_entries");
+    let index = r.unsigned("idx")?;
+    r.id = Some(index.to_string());
+    Ok(LogRow {
+        index,
+        entry: r.get("entry")?,
+        transfer_id: r.opt_uuid("transfer_id")?.map(TransferId::from_uuid),
+        packet_id: r.opt_uuid("packet_id")?.map(PacketId::from_uuid),
+    })
+}
+
+pub(crate) fn checkpoint(row: &SqliteRow) -> Result<CheckpointRow, StoreError> {
+    let mut r = Row::new(row, "checkpoints");
+    let size = r.unsigned("size")?;
+    r.id = Some(size.to_string());
+    Ok(CheckpointRow { size, note: r.text("note")?, created_at: r.time("created_at")? })
+}
+
+/// A stored event: its JSON body, decoded. `seq` names the row in the message of a body that
+/// does not decode (an event this version does not know, or a damaged text).
+pub(crate) fn event(row: &SqliteRow) -> Result<Event, StoreError> {
+    let mut r = Row::new(row, "events");
+    r.id = Some(r.int("seq")?.to_string());
+    let body = r.text("body")?;
+    serde_json::from_str(&body).map_err(|e| r.fail("body", format_args!("not an event: {e}")))
 }

@@ -13,13 +13,16 @@
 //! The data is realistic because the core makes it: the suite runs real commands on a complete
 //! in-memory [`World`] with a seeded random source and a fake clock, commits
 //! [`World::take_changes`] to the store after every command (so later commands update rows
-//! earlier ones inserted), and compares what the store loads back with the world's own entities.
-//! The world is the second, independent path to every expected value.
+//! earlier ones inserted), with the transparency-log rows the engine would append for them, and
+//! compares what the store loads back with the world's own entities, events and log. The world
+//! is the second, independent path to every expected value.
 
 use std::time::Duration;
 
+use hongbao_core::event::{Event, EventKind};
 use hongbao_core::invariants;
 use hongbao_core::ledger::{PendingStatus, Phase, Transfer, TransferKind};
+use hongbao_core::log::{self, LogRecord};
 use hongbao_core::ops::{self, Command, Ctx, PacketSpec, Reply};
 use hongbao_core::packet::{ClaimStatus, PacketStatus};
 use hongbao_core::principal::{Owner, Principal, Role};
@@ -31,7 +34,7 @@ use hongbao_core::{
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
-use crate::{Dump, HistoryItem, IdempotencyRecord, ReadTx, Store};
+use crate::{CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store};
 
 /// Generates one `#[tokio::test]` per contract case, in the module where it is invoked.
 ///
@@ -56,6 +59,14 @@ macro_rules! contract_tests {
             dump_rebuilds_a_world_that_passes_the_invariant_check,
             purge_idempotency_deletes_only_older_records_up_to_the_limit,
             has_operator_is_true_only_once_an_operator_key_is_committed,
+            log_rows_and_a_checkpoint_commit_atomically_with_the_changes,
+            log_indexes_must_continue_exactly_from_the_current_size,
+            log_size_counts_the_committed_entries_inside_a_write_transaction,
+            log_entries_pages_through_the_whole_log_in_index_order,
+            log_index_of_and_log_entries_of_packet_find_a_transfers_and_a_packets_entries,
+            latest_checkpoint_is_the_largest_committed_one,
+            checkpoints_must_grow_and_cover_no_more_than_the_log,
+            dump_returns_every_event_log_entry_and_checkpoint_in_order,
         );
     };
     (@cases $fresh:expr; $($case:ident),+ $(,)?) => {
@@ -92,8 +103,12 @@ pub struct Scenario {
     pub now: Timestamp,
     pub limits: Limits,
     rng: ChaCha8Rng,
-    /// Events committed so far.
-    pub events: u64,
+    /// Every event committed so far, in the order committed.
+    pub events: Vec<Event>,
+    /// Every log row committed so far: entry `i` is at position `i`.
+    pub log: Vec<LogRow>,
+    /// Every checkpoint committed so far, by size.
+    pub checkpoints: Vec<CheckpointRow>,
 }
 
 impl Scenario {
@@ -104,7 +119,9 @@ impl Scenario {
             now: T0,
             limits: Limits::default(),
             rng: ChaCha8Rng::seed_from_u64(seed),
-            events: 0,
+            events: Vec::new(),
+            log: Vec::new(),
+            checkpoints: Vec::new(),
         }
     }
 
@@ -128,17 +145,42 @@ impl Scenario {
         }
     }
 
-    /// The changes made since the last call, counted.
+    /// The changes made since the last call. Nothing is remembered as committed until
+    /// [`Scenario::save`] commits them.
     pub fn take_changes(&mut self) -> Changes {
-        let changes = self.world.take_changes();
-        self.events += u64::try_from(changes.events.len()).unwrap_or(u64::MAX);
-        changes
+        self.world.take_changes()
     }
 
-    /// Commits what the world changed since the last commit.
+    /// The size of the log committed so far.
+    pub fn log_size(&self) -> u64 {
+        len_u64(self.log.len())
+    }
+
+    /// The batch the engine would commit for `changes`: the changes, `idempotency`, and the log
+    /// rows recording them, indexed from the log committed so far. No checkpoint.
+    pub fn batch(&self, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Commit {
+        let log = log_rows(self.log_size(), &changes.log);
+        Commit { changes, idempotency, log, checkpoint: None }
+    }
+
+    /// Commits `batch`, panicking on failure, and remembers what it committed.
+    pub async fn save(&mut self, store: &dyn Store, batch: Commit) {
+        commit(store, batch.clone()).await;
+        self.remember(batch);
+    }
+
+    /// Remembers `batch` as committed, for a test that committed it itself.
+    pub fn remember(&mut self, batch: Commit) {
+        self.events.extend(batch.changes.events);
+        self.log.extend(batch.log);
+        self.checkpoints.extend(batch.checkpoint);
+    }
+
+    /// Commits what the world changed since the last commit, with its log rows.
     pub async fn commit(&mut self, store: &dyn Store) {
         let changes = self.take_changes();
-        commit(store, changes, Vec::new()).await;
+        let batch = self.batch(changes, Vec::new());
+        self.save(store, batch).await;
     }
 
     /// Runs `command` and commits its changes.
@@ -251,10 +293,47 @@ impl Scenario {
     }
 }
 
-/// Commits `changes` and `records` in one write transaction, panicking on failure.
-pub async fn commit(store: &dyn Store, changes: Changes, records: Vec<IdempotencyRecord>) {
+/// Commits `batch` in one write transaction, panicking on failure.
+pub async fn commit(store: &dyn Store, batch: Commit) {
     let tx = bounded("write", store.write()).await.expect("a write transaction begins");
-    bounded("commit", tx.commit(changes, records)).await.expect("the commit succeeds");
+    bounded("commit", tx.commit(batch)).await.expect("the commit succeeds");
+}
+
+/// Tries to commit `batch`, and answers whether the store refused it.
+async fn refused(store: &dyn Store, batch: Commit) -> bool {
+    let tx = bounded("write", store.write()).await.expect("a write transaction begins");
+    bounded("commit", tx.commit(batch)).await.is_err()
+}
+
+/// Commits idempotency records alone.
+async fn commit_records(store: &dyn Store, records: Vec<IdempotencyRecord>) {
+    commit(store, Commit { idempotency: records, ..Commit::default() }).await;
+}
+
+/// The log rows the engine appends for `records` to a log of `size` entries: each record
+/// encoded as [`hongbao_core::log`] says, at the next index, with the transfer and the packet
+/// it names.
+pub fn log_rows(size: u64, records: &[LogRecord]) -> Vec<LogRow> {
+    (size..)
+        .zip(records)
+        .map(|(index, record)| LogRow {
+            index,
+            entry: log::encode(record),
+            transfer_id: record.transfer_id(),
+            packet_id: record.packet_id(),
+        })
+        .collect()
+}
+
+/// A checkpoint of the first `size` entries. The note is shaped like a signed note (several
+/// lines, a blank one, non-ASCII text, a final newline), all of which must come back exactly.
+pub fn checkpoint(size: u64, created_at: Timestamp) -> CheckpointRow {
+    let note = format!("hongbao.example/log\n{size}\nq0Zx3Vb+root/hash=\n\n— hongbao 红包 Az09+sig/==\n");
+    CheckpointRow { size, note, created_at }
+}
+
+fn len_u64(len: usize) -> u64 {
+    u64::try_from(len).expect("a length fits in 64 bits")
 }
 
 /// Who and what the full scenario made.
@@ -437,13 +516,38 @@ pub async fn assert_store_holds_world(store: &dyn Store, world: &World) {
     assert_loads(tx.as_mut(), &facts_of(world)).await;
 }
 
-/// A dump in a comparable form: facts and records sorted by their debug text.
-fn comparable(dump: &Dump) -> (Vec<String>, Vec<String>, u64) {
+/// A dump in a comparable form: facts and records sorted by their debug text, the rest in the
+/// order stored.
+#[derive(Debug, PartialEq)]
+struct Comparable {
+    facts: Vec<String>,
+    records: Vec<String>,
+    events: Vec<Event>,
+    log: Vec<LogRow>,
+    checkpoints: Vec<CheckpointRow>,
+}
+
+fn comparable(dump: &Dump) -> Comparable {
     let mut facts: Vec<String> = dump.facts.iter().map(|f| format!("{f:?}")).collect();
     facts.sort();
     let mut records: Vec<String> = dump.idempotency.iter().map(|r| format!("{r:?}")).collect();
     records.sort();
-    (facts, records, dump.events)
+    Comparable {
+        facts,
+        records,
+        events: dump.events.clone(),
+        log: dump.log.clone(),
+        checkpoints: dump.checkpoints.clone(),
+    }
+}
+
+async fn log_size(store: &dyn Store) -> u64 {
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    bounded("log_size", tx.log_size()).await.expect("log_size succeeds")
+}
+
+async fn latest_checkpoint(store: &dyn Store) -> Option<CheckpointRow> {
+    bounded("latest_checkpoint", store.latest_checkpoint()).await.expect("latest_checkpoint succeeds")
 }
 
 async fn has_operator(store: &dyn Store) -> bool {
@@ -488,7 +592,9 @@ pub async fn a_new_store_holds_only_the_external_account(store: &dyn Store) {
     let dump = dump(store).await;
     assert_eq!(dump.facts, facts_of(&genesis), "a new store holds only the external account");
     assert!(dump.idempotency.is_empty());
-    assert_eq!(dump.events, 0);
+    assert!(dump.events.is_empty() && dump.log.is_empty() && dump.checkpoints.is_empty(), "{dump:?}");
+    assert_eq!(log_size(store).await, 0, "the log is empty");
+    assert_eq!(latest_checkpoint(store).await, None);
     let mut tx = bounded("write", store.write()).await.expect("a write begins");
     let due = bounded("due", tx.due(Timestamp::from_millis(i64::MAX), 100)).await.expect("due succeeds");
     assert_eq!(due, crate::Due::default());
@@ -515,6 +621,23 @@ pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store:
     assert_eq!(packet_status(cast.exclusive), Some(PacketStatus::Exhausted));
     assert_eq!(packet_status(cast.recalled), Some(PacketStatus::Recalled));
     assert!(w.packet(cast.lucky).ok().flatten().is_some_and(|p| p.touched));
+    // A lucky packet's secret salt comes back exactly; the other kinds have none.
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    let keys = [cast.lucky, cast.delayed, cast.exclusive].map(Key::Packet);
+    let loaded = bounded("load", tx.load(&keys)).await.expect("load");
+    drop(tx);
+    let salt_of = |id: PacketId| {
+        let stored = loaded.iter().find_map(|f| match f {
+            Fact::Packet(at, Some(p)) if *at == id => Some(p.salt),
+            _ => None,
+        });
+        (stored.expect("the packet is stored"), w.packet(id).ok().flatten().and_then(|p| p.salt))
+    };
+    let (stored, drawn) = salt_of(cast.lucky);
+    assert!(drawn.is_some(), "the core drew a salt for the lucky packet");
+    assert!(stored == drawn, "the lucky packet's salt round-trips");
+    assert_eq!(salt_of(cast.delayed), (None, None), "a normal packet has no salt");
+    assert_eq!(salt_of(cast.exclusive), (None, None), "an exclusive packet has no salt");
     let claim_status = |id| w.claim(id).ok().flatten().map(|c| c.status);
     assert_eq!(claim_status(cast.bob_delayed_claim), Some(ClaimStatus::Revoked));
     assert_eq!(claim_status(cast.carol_delayed_claim), Some(ClaimStatus::Arrived));
@@ -656,8 +779,8 @@ pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &d
     let a1 = record("key_alice", "k1", T0);
     let b1 = record("key_bob", "k1", T0.plus_millis(1));
     let a2 = record("key_alice", "k2", T0.plus_millis(2));
-    commit(store, Changes::default(), vec![a1.clone(), b1.clone()]).await;
-    commit(store, Changes::default(), vec![a2.clone()]).await;
+    commit_records(store, vec![a1.clone(), b1.clone()]).await;
+    commit_records(store, vec![a2.clone()]).await;
 
     let mut tx = bounded("write", store.write()).await.expect("a write begins");
     let ask = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
@@ -677,8 +800,8 @@ pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &d
 }
 
 /// A commit that fails anywhere (a duplicate insert, an update of a missing row, a repeated
-/// transfer, principal key or idempotency key) writes nothing of its batch; the store stays
-/// usable.
+/// transfer, principal key or idempotency key) writes nothing of its batch, its log rows
+/// included; the store stays usable.
 pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
     let mut s = Scenario::new(5);
     let alice = s.user(store, "alice").await;
@@ -686,7 +809,7 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
     s.deposit(store, alice, 100_000).await;
     let group = s.group(store, alice, &[bob]).await;
     let stored_record = record("key_alice", "stored", T0);
-    commit(store, Changes::default(), vec![stored_record.clone()]).await;
+    commit_records(store, vec![stored_record.clone()]).await;
     let delayed =
         s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 7_200).await;
     let stored_transfer = s.world.transfers().next().cloned().expect("a stored transfer");
@@ -707,10 +830,12 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
         arrival_delay_s: 0,
     });
     s.run(Command::ClaimPacket { actor: bob, packet: delayed });
-    let batch = s.take_changes();
-    assert!(!batch.users.is_empty() && !batch.claims.is_empty() && !batch.pendings.is_empty());
-    assert_eq!(batch.principals.len(), 2, "erin's key and the operator's");
+    let changes = s.take_changes();
+    assert!(!changes.users.is_empty() && !changes.claims.is_empty() && !changes.pendings.is_empty());
+    assert_eq!(changes.principals.len(), 2, "erin's key and the operator's");
     let fresh_record = record("key_bob", "fresh", s.now);
+    let batch = s.batch(changes, vec![fresh_record.clone()]);
+    assert!(!batch.log.is_empty(), "the batch appends to the log");
     let nothing = s.mint_uuid();
 
     type Spoil = fn(&mut Changes, &mut Vec<IdempotencyRecord>, &Spoilers);
@@ -749,20 +874,18 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
         nothing,
     };
     for (what, spoil) in spoilers {
-        let (mut changes, mut records) = (batch.clone(), vec![fresh_record.clone()]);
-        spoil(&mut changes, &mut records, &x);
-        let tx = bounded("write", store.write()).await.expect("a write begins");
-        let result = bounded("commit", tx.commit(changes, records)).await;
-        assert!(result.is_err(), "a batch with {what} must not commit");
+        let mut spoiled = batch.clone();
+        spoil(&mut spoiled.changes, &mut spoiled.idempotency, &x);
+        assert!(refused(store, spoiled).await, "a batch with {what} must not commit");
         assert_eq!(comparable(&dump(store).await), before, "a batch with {what} wrote something");
         assert!(!has_operator(store).await, "a batch with {what} left its operator behind");
     }
 
     // The batch itself was fine, and the store still accepts it.
-    commit(store, batch, vec![fresh_record.clone()]).await;
+    s.save(store, batch).await;
     assert_store_holds_world(store, &s.world).await;
     let after = dump(store).await;
-    assert_eq!(after.events, s.events);
+    assert_eq!((after.events, after.log), (s.events, s.log));
     assert!(after.idempotency.contains(&fresh_record));
     assert!(has_operator(store).await, "the operator of the good batch");
 }
@@ -958,18 +1081,18 @@ pub async fn history_pages_with_before_without_gaps_or_repeats(store: &dyn Store
     }
 }
 
-/// The dump holds every entity once, every idempotency record and the number of events, and
-/// the world it rebuilds passes the invariant check.
+/// The dump holds every entity once, every idempotency record and every event, and the world
+/// it rebuilds passes the invariant check.
 pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn Store) {
     let mut s = Scenario::new(10);
     full_scenario(store, &mut s, false).await;
     let records = vec![record("key_alice", "k1", s.now), record("key_bob", "k1", s.now)];
-    commit(store, Changes::default(), records.clone()).await;
+    commit_records(store, records.clone()).await;
     assert!(invariants::check(&s.world, &s.limits).is_empty(), "the scenario itself is sound");
 
     let dump = dump(store).await;
-    assert_eq!(dump.events, s.events, "every event is stored");
-    assert!(dump.events >= 20, "the scenario emits events: {}", dump.events);
+    assert_eq!(dump.events, s.events, "every event is stored, in order");
+    assert!(dump.events.len() >= 20, "the scenario emits events: {}", dump.events.len());
     assert_eq!(sorted(dump.idempotency.clone()), sorted(records));
     let mut expected: Vec<Fact> =
         facts_of(&s.world).into_iter().filter(|f| !matches!(f, Fact::ClaimOf(..) | Fact::ClaimsOf(..))).collect();
@@ -999,7 +1122,7 @@ pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn S
 pub async fn purge_idempotency_deletes_only_older_records_up_to_the_limit(store: &dyn Store) {
     let records: Vec<IdempotencyRecord> =
         (0..5).map(|i| record("key_alice", &format!("k{i}"), T0.plus_millis(i * 1_000))).collect();
-    commit(store, Changes::default(), records.clone()).await;
+    commit_records(store, records.clone()).await;
     let bound = T0.plus_millis(3_000);
     let purge = |limit| async move {
         bounded("purge", store.purge_idempotency(bound, limit)).await.expect("the purge succeeds")
@@ -1029,7 +1152,8 @@ pub async fn has_operator_is_true_only_once_an_operator_key_is_committed(store: 
     s.operator_in_world_only("root", &Role::ALL);
     let changes = s.take_changes();
     assert!(!has_operator(store).await, "an operator not yet committed does not count");
-    commit(store, changes, Vec::new()).await;
+    let batch = s.batch(changes, Vec::new());
+    s.save(store, batch).await;
     assert!(has_operator(store).await, "the committed operator counts");
 
     // More users and operators change nothing.
@@ -1037,4 +1161,307 @@ pub async fn has_operator_is_true_only_once_an_operator_key_is_committed(store: 
     s.operator(store, "auditor", &[Role::Auditor]).await;
     assert!(has_operator(store).await);
     assert_store_holds_world(store, &s.world).await;
+}
+
+/// A scenario with a log: two users, a deposit, a group and a lucky packet, committed one
+/// command at a time.
+async fn small_log(store: &dyn Store, s: &mut Scenario) -> (UserId, UserId, PacketId) {
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let lucky = s.send(store, alice, PacketSpec::Lucky { group_id: group, count: 2, total: Fen::new(300) }, 0).await;
+    (alice, bob, lucky)
+}
+
+/// Runs, without committing, commands whose log has transfers and events interleaved: a
+/// deposit, a claim (its transfer, then its event) and a transfer.
+fn mixed_batch(s: &mut Scenario, alice: UserId, bob: UserId, lucky: PacketId) -> Changes {
+    s.run(Command::Deposit { user: bob, amount: Fen::new(500) });
+    s.run(Command::ClaimPacket { actor: bob, packet: lucky });
+    s.run(Command::Transfer { actor: alice, to: bob, amount: Fen::new(200), note: None, arrival_delay_s: 0 });
+    let changes = s.take_changes();
+    assert!(changes.log.len() >= 4, "three transfers and an event: {} records", changes.log.len());
+    changes
+}
+
+/// The log rows and the checkpoint of a batch are written in the same transaction as its
+/// changes: a batch that fails for any reason, in its changes or in its checkpoint, leaves no
+/// row and no checkpoint behind, and a batch that commits leaves all of them.
+pub async fn log_rows_and_a_checkpoint_commit_atomically_with_the_changes(store: &dyn Store) {
+    let mut s = Scenario::new(20);
+    let (alice, bob, lucky) = small_log(store, &mut s).await;
+    let stored_user = s.world.user(alice).ok().flatten().cloned().expect("alice");
+    let changes = mixed_batch(&mut s, alice, bob, lucky);
+    let mut batch = s.batch(changes, vec![record("key_alice", "k1", s.now)]);
+    let size_after = s.log_size() + len_u64(batch.log.len());
+    batch.checkpoint = Some(checkpoint(size_after, s.now));
+    let before = comparable(&dump(store).await);
+
+    let mut spoiled = batch.clone();
+    spoiled.changes.users.push((Write::Insert, stored_user));
+    assert!(refused(store, spoiled).await, "a batch inserting an existing user must not commit");
+    assert_eq!(comparable(&dump(store).await), before, "the failed batch wrote something");
+    let mut spoiled = batch.clone();
+    spoiled.checkpoint = Some(checkpoint(size_after + 1, s.now));
+    assert!(refused(store, spoiled).await, "a checkpoint past the log must not commit");
+    assert_eq!(comparable(&dump(store).await), before, "the batch with a bad checkpoint wrote something");
+    assert_eq!(log_size(store).await, s.log_size());
+    assert_eq!(latest_checkpoint(store).await, None);
+
+    s.save(store, batch.clone()).await;
+    assert_store_holds_world(store, &s.world).await;
+    let after = dump(store).await;
+    assert_eq!(after.log, s.log, "every log row");
+    assert_eq!(after.log[after.log.len() - batch.log.len()..], batch.log[..], "the batch's rows at the end");
+    assert_eq!(after.events, s.events);
+    assert_eq!(after.checkpoints, s.checkpoints);
+    assert!(after.idempotency.contains(&batch.idempotency[0]));
+    assert_eq!(log_size(store).await, size_after);
+    assert_eq!(latest_checkpoint(store).await, batch.checkpoint);
+}
+
+/// The entries of a batch continue the stored log exactly: a batch whose first index leaves a
+/// gap, repeats a stored entry or starts again from 0, or whose own indexes skip or repeat,
+/// fails as a whole.
+pub async fn log_indexes_must_continue_exactly_from_the_current_size(store: &dyn Store) {
+    let mut s = Scenario::new(21);
+    let (alice, bob, lucky) = small_log(store, &mut s).await;
+    assert!(s.log_size() >= 4, "a log to continue");
+    let changes = mixed_batch(&mut s, alice, bob, lucky);
+    let batch = s.batch(changes, Vec::new());
+    let before = comparable(&dump(store).await);
+
+    type Spoil = fn(&mut Vec<LogRow>);
+    let spoilers: [(&str, Spoil); 6] = [
+        ("a gap before its first entry", |log| log.iter_mut().for_each(|row| row.index += 1)),
+        ("a repeat of the last stored entry", |log| log.iter_mut().for_each(|row| row.index -= 1)),
+        ("indexes starting again from 0", |log| (0..).zip(log.iter_mut()).for_each(|(i, row)| row.index = i)),
+        ("a gap inside the batch", |log| log[2..].iter_mut().for_each(|row| row.index += 1)),
+        ("a repeat inside the batch", |log| log[2..].iter_mut().for_each(|row| row.index -= 1)),
+        ("its last entry given twice", |log| log.push(log[log.len() - 1].clone())),
+    ];
+    for (what, spoil) in spoilers {
+        let mut spoiled = batch.clone();
+        spoil(&mut spoiled.log);
+        assert!(refused(store, spoiled).await, "a batch with {what} must not commit");
+        assert_eq!(comparable(&dump(store).await), before, "a batch with {what} wrote something");
+    }
+
+    s.save(store, batch).await;
+    let stored = dump(store).await.log;
+    assert_eq!(stored, s.log);
+    assert!(stored.iter().zip(0..).all(|(row, i)| row.index == i), "indexes 0..n");
+    assert_store_holds_world(store, &s.world).await;
+}
+
+/// `log_size` in a write transaction is the number of committed entries, where the engine
+/// numbers the entries of the batch it then commits in the same transaction; a batch dropped or
+/// refused does not change it.
+pub async fn log_size_counts_the_committed_entries_inside_a_write_transaction(store: &dyn Store) {
+    let mut s = Scenario::new(22);
+    assert_eq!(log_size(store).await, 0);
+    let (alice, _, _) = small_log(store, &mut s).await;
+    assert_eq!(log_size(store).await, s.log_size());
+    assert!(s.log_size() > 0);
+
+    // As the engine does: ask for the size, number the rows from it, commit, all in one
+    // transaction.
+    s.run(Command::Deposit { user: alice, amount: Fen::new(700) });
+    let changes = s.take_changes();
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    let size = bounded("log_size", tx.log_size()).await.expect("log_size");
+    assert_eq!(size, s.log_size());
+    let log = log_rows(size, &changes.log);
+    let batch = Commit { changes, log, idempotency: Vec::new(), checkpoint: None };
+    bounded("commit", tx.commit(batch.clone())).await.expect("the commit succeeds");
+    s.remember(batch);
+    assert_eq!(log_size(store).await, s.log_size());
+
+    // A write transaction dropped without a commit, and a batch refused, leave it as it was.
+    s.run(Command::Deposit { user: alice, amount: Fen::new(800) });
+    let changes = s.take_changes();
+    let mut batch = s.batch(changes, Vec::new());
+    let tx = bounded("write", store.write()).await.expect("a write begins");
+    drop(tx);
+    assert_eq!(log_size(store).await, s.log_size());
+    let mut repeated = batch.clone();
+    repeated.log.iter_mut().for_each(|row| row.index -= 1);
+    assert!(refused(store, repeated).await);
+    assert_eq!(log_size(store).await, s.log_size());
+    batch.checkpoint = Some(checkpoint(s.log_size() + len_u64(batch.log.len()), s.now));
+    s.save(store, batch).await;
+    assert_eq!(log_size(store).await, s.log_size());
+    assert_eq!(dump(store).await.log, s.log);
+}
+
+async fn log_entries(store: &dyn Store, start: u64, limit: u32) -> Vec<LogRow> {
+    bounded("log_entries", store.log_entries(start, limit)).await.expect("log_entries succeeds")
+}
+
+/// `log_entries` reads the log from `start` in index order, at most `limit` entries: following
+/// it page after page yields the whole log once, for any page size.
+pub async fn log_entries_pages_through_the_whole_log_in_index_order(store: &dyn Store) {
+    let mut s = Scenario::new(23);
+    full_scenario(store, &mut s, false).await;
+    let size = s.log_size();
+    assert!(size > 40, "a log to page through: {size} entries");
+    assert_eq!(log_entries(store, 0, 100_000).await, s.log, "the whole log");
+    for limit in [1, 2, 3, 7, 64] {
+        let mut pages = Vec::new();
+        let mut start = 0;
+        loop {
+            let page = log_entries(store, start, limit).await;
+            assert!(page.len() <= limit as usize, "a page of {} entries with limit {limit}", page.len());
+            let Some(last) = page.last() else { break };
+            start = last.index + 1;
+            pages.extend(page);
+            assert!(pages.len() <= s.log.len(), "paging with limit {limit} does not end");
+        }
+        assert_eq!(pages, s.log, "pages of {limit} put together");
+    }
+    assert_eq!(log_entries(store, 5, 3).await, s.log[5..8].to_vec(), "from the middle");
+    assert_eq!(log_entries(store, size - 1, 10).await, s.log[s.log.len() - 1..].to_vec(), "the last entry");
+    assert!(log_entries(store, size, 10).await.is_empty(), "nothing at the size");
+    assert!(log_entries(store, u64::MAX, 10).await.is_empty(), "nothing far past it");
+    assert!(log_entries(store, 0, 0).await.is_empty(), "limit 0 gives nothing");
+}
+
+/// A transfer's entry is found by its id, and a packet's entries (its transfers and its
+/// events, the reveal of a lucky one included) in index order, cut at `limit`.
+pub async fn log_index_of_and_log_entries_of_packet_find_a_transfers_and_a_packets_entries(store: &dyn Store) {
+    let mut s = Scenario::new(24);
+    let cast = full_scenario(store, &mut s, false).await;
+
+    let transfers: Vec<Transfer> = s.world.transfers().cloned().collect();
+    assert!(transfers.len() > 10);
+    for transfer in &transfers {
+        let at = bounded("log_index_of", store.log_index_of(transfer.id)).await.expect("log_index_of");
+        let index = at.unwrap_or_else(|| panic!("transfer {} has no log entry", transfer.id));
+        let row = &s.log[usize::try_from(index).expect("an index fits")];
+        assert_eq!(row.transfer_id, Some(transfer.id));
+        let decoded = log::decode(&row.entry).expect("the entry decodes");
+        assert_eq!(decoded.record, LogRecord::Transfer(transfer.clone()), "entry {index} records the transfer");
+    }
+    let nothing = TransferId::from_uuid(s.mint_uuid());
+    assert_eq!(bounded("log_index_of", store.log_index_of(nothing)).await.expect("log_index_of"), None);
+
+    for packet in [cast.lucky, cast.delayed, cast.exclusive, cast.recalled] {
+        let expected: Vec<LogRow> = s.log.iter().filter(|row| row.packet_id == Some(packet)).cloned().collect();
+        assert!(expected.len() >= 3, "packet {packet} has entries: {expected:?}");
+        let of_packet = |limit| async move {
+            bounded("log_entries_of_packet", store.log_entries_of_packet(packet, limit)).await.expect("succeeds")
+        };
+        assert_eq!(of_packet(1_000).await, expected, "the entries of packet {packet}");
+        assert_eq!(of_packet(2).await, expected[..2].to_vec(), "the first two entries of packet {packet}");
+        assert!(of_packet(0).await.is_empty());
+    }
+    let lucky = bounded("log_entries_of_packet", store.log_entries_of_packet(cast.lucky, 1_000)).await.expect("ok");
+    let revealed = lucky.iter().any(|row| {
+        matches!(
+            log::decode(&row.entry).map(|e| e.record),
+            Ok(LogRecord::Event(Event { what: EventKind::LuckySharesRevealed { .. }, .. }))
+        )
+    });
+    assert!(revealed, "the expired lucky packet's reveal is among its entries");
+    let nobody = PacketId::from_uuid(s.mint_uuid());
+    let none = bounded("log_entries_of_packet", store.log_entries_of_packet(nobody, 10)).await.expect("succeeds");
+    assert!(none.is_empty(), "no entries for a packet nobody sent");
+}
+
+/// The latest checkpoint is the one of the largest size, with its note exactly as committed; a
+/// checkpoint may come in a batch that appends nothing.
+pub async fn latest_checkpoint_is_the_largest_committed_one(store: &dyn Store) {
+    let mut s = Scenario::new(25);
+    assert_eq!(latest_checkpoint(store).await, None, "a new store has no checkpoint");
+    let (alice, _, _) = small_log(store, &mut s).await;
+    let first = checkpoint(2, s.now);
+    s.save(store, Commit { checkpoint: Some(first.clone()), ..Commit::default() }).await;
+    assert_eq!(latest_checkpoint(store).await, Some(first));
+
+    s.advance_s(1);
+    let second = checkpoint(s.log_size(), s.now);
+    s.save(store, Commit { checkpoint: Some(second.clone()), ..Commit::default() }).await;
+    assert_eq!(latest_checkpoint(store).await, Some(second.clone()));
+
+    // Later commits without a checkpoint change nothing.
+    s.deposit(store, alice, 1).await;
+    assert_eq!(latest_checkpoint(store).await, Some(second));
+    assert_eq!(dump(store).await.checkpoints, s.checkpoints);
+}
+
+/// A checkpoint must be larger than every stored one and no larger than the log after the
+/// batch's own entries; one that is not fails its whole batch.
+pub async fn checkpoints_must_grow_and_cover_no_more_than_the_log(store: &dyn Store) {
+    let mut s = Scenario::new(26);
+    let (alice, _, _) = small_log(store, &mut s).await;
+    let stored = s.log_size();
+    assert!(stored > 3);
+    s.save(store, Commit { checkpoint: Some(checkpoint(3, s.now)), ..Commit::default() }).await;
+
+    s.run(Command::Deposit { user: alice, amount: Fen::new(900) });
+    let changes = s.take_changes();
+    let batch = s.batch(changes, Vec::new());
+    let appended = len_u64(batch.log.len());
+    assert!(appended > 0);
+    let before = comparable(&dump(store).await);
+    for (what, size) in [
+        ("the size of the stored checkpoint", 3),
+        ("a size below the stored checkpoint", 2),
+        ("a size past the log after the batch", stored + appended + 1),
+        ("a size far past the log", u64::MAX),
+    ] {
+        let mut spoiled = batch.clone();
+        spoiled.checkpoint = Some(checkpoint(size, s.now));
+        assert!(refused(store, spoiled).await, "a checkpoint of {what} must not commit");
+        assert_eq!(comparable(&dump(store).await), before, "a checkpoint of {what} let its batch write something");
+    }
+    let without_rows = Commit { checkpoint: Some(checkpoint(stored + 1, s.now)), ..Commit::default() };
+    assert!(refused(store, without_rows).await, "a checkpoint cannot count entries that are not appended");
+
+    // Exactly the log after the batch is fine, and so is a checkpoint between the two.
+    let mut good = batch;
+    good.checkpoint = Some(checkpoint(stored + appended, s.now));
+    s.save(store, good.clone()).await;
+    assert_eq!(latest_checkpoint(store).await, good.checkpoint);
+    let sizes: Vec<u64> = dump(store).await.checkpoints.iter().map(|c| c.size).collect();
+    assert_eq!(sizes, vec![3, stored + appended]);
+}
+
+/// The dump holds every event in the order committed (decoded, new fields included), every log
+/// entry by index and every checkpoint by size.
+pub async fn dump_returns_every_event_log_entry_and_checkpoint_in_order(store: &dyn Store) {
+    let mut s = Scenario::new(27);
+    let cast = full_scenario(store, &mut s, false).await;
+    s.save(store, Commit { checkpoint: Some(checkpoint(7, s.now)), ..Commit::default() }).await;
+    s.advance_s(1);
+    s.step(store, Command::Deposit { user: cast.carol, amount: Fen::new(1_000) }).await;
+    s.save(store, Commit { checkpoint: Some(checkpoint(s.log_size(), s.now)), ..Commit::default() }).await;
+
+    let dump = dump(store).await;
+    assert_eq!(dump.events, s.events, "every event, in order");
+    assert_eq!(dump.log, s.log, "every log entry, by index");
+    assert_eq!(dump.checkpoints, s.checkpoints, "every checkpoint, by size");
+    assert_eq!(dump.checkpoints.len(), 2);
+
+    // The log records the events and transfers the dump holds, in the same order.
+    let logged: Vec<Event> = dump
+        .log
+        .iter()
+        .filter_map(|row| match log::decode(&row.entry).map(|e| e.record) {
+            Ok(LogRecord::Event(event)) => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logged, dump.events, "the log's events are the stored events");
+    // The new kinds of event and field came back, so the comparison covered them.
+    let commitment = dump.events.iter().any(
+        |e| matches!(&e.what, EventKind::PacketSent { packet_id, commitment: Some(_), .. } if *packet_id == cast.lucky),
+    );
+    assert!(commitment, "the lucky packet's commitment is stored");
+    let revealed = dump
+        .events
+        .iter()
+        .any(|e| matches!(&e.what, EventKind::LuckySharesRevealed { packet_id, .. } if *packet_id == cast.lucky));
+    assert!(revealed, "the lucky packet's reveal is stored");
 }

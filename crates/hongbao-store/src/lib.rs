@@ -2,15 +2,18 @@
 //!
 //! A store remembers; it never decides. It loads the entities the core asks for
 //! ([`hongbao_core::Key`] → [`hongbao_core::Fact`]), writes the [`hongbao_core::Changes`] a batch
-//! of commands decided, together with the idempotency records of that batch, in **one**
-//! transaction, and answers the read-only queries of the API. Every backend passes the same
-//! contract suite ([`contract`]), so the engine behaves the same on each.
+//! of commands decided, together with the idempotency records, the transparency-log entries and
+//! the checkpoint of that batch, in **one** transaction ([`Commit`]), and answers the read-only
+//! queries of the API. Every backend passes the same contract suite ([`contract`]), so the
+//! engine behaves the same on each.
 //!
 //! **Boundary:** nothing here knows a money rule. A store never computes a balance, never
-//! checks a limit and never chooses an id; an append-only log added later is written in the
-//! same `commit` as the changes it records.
+//! checks a limit and never chooses an id. It does not encode, hash or sign log entries either
+//! (the engine does): it keeps their bytes, and refuses an append that does not continue the
+//! stored log exactly or a checkpoint that does not fit it.
 
 use async_trait::async_trait;
+use hongbao_core::event::Event;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
@@ -75,8 +78,45 @@ pub struct Dump {
     /// principals.
     pub facts: Vec<Fact>,
     pub idempotency: Vec<IdempotencyRecord>,
-    /// The number of stored events.
-    pub events: u64,
+    /// Every stored event, in the order it was stored.
+    pub events: Vec<Event>,
+    /// Every transparency-log entry, by index.
+    pub log: Vec<LogRow>,
+    /// Every signed checkpoint, by size.
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
+/// One entry of the transparency log, at its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRow {
+    /// Zero-based, contiguous: the entries of a log of size n are 0..n.
+    pub index: u64,
+    /// The entry's exact bytes (see `hongbao_core::log`): what the leaf hash is computed from.
+    pub entry: Vec<u8>,
+    /// The transfer the entry records, if it records one (for receipts).
+    pub transfer_id: Option<TransferId>,
+    /// The packet the entry is about, if any (for fairness proofs).
+    pub packet_id: Option<PacketId>,
+}
+
+/// A signed checkpoint of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub size: u64,
+    /// The whole signed note, exactly as signed.
+    pub note: String,
+    pub created_at: Timestamp,
+}
+
+/// Everything one batch writes, atomically.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    pub changes: Changes,
+    pub idempotency: Vec<IdempotencyRecord>,
+    /// Entries appended to the log, with contiguous indexes from the log's current size.
+    pub log: Vec<LogRow>,
+    /// A newly signed checkpoint.
+    pub checkpoint: Option<CheckpointRow>,
 }
 
 /// Reads inside one consistent snapshot.
@@ -105,11 +145,25 @@ pub trait WriteTx: ReadTx {
     /// [`StoreError`] when the database fails.
     async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError>;
 
-    /// Writes the changes and the new idempotency records, and commits, atomically.
+    /// Writes the changes, the new idempotency records, the log entries and the checkpoint, and
+    /// commits, atomically.
+    ///
+    /// The log entries must continue the stored log exactly: the first at index
+    /// [`WriteTx::log_size`], the next one after it, and so on. A checkpoint must be larger than
+    /// every stored one and no larger than the log after the append.
     ///
     /// # Errors
-    /// [`StoreError`] when anything fails; then nothing was written.
-    async fn commit(self: Box<Self>, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Result<(), StoreError>;
+    /// [`StoreError::Corrupt`] when a row breaks a constraint, or the log entries or the checkpoint
+    /// do not fit the stored log; [`StoreError`] when anything else fails. Either way nothing
+    /// was written.
+    async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError>;
+
+    /// The number of entries in the transparency log, as this transaction sees it. On a shared
+    /// database this also takes the log's lock, so appends from several writers stay in order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn log_size(&mut self) -> Result<u64, StoreError>;
 }
 
 /// A database holding hongbao's state. See the crate documentation.
@@ -156,6 +210,30 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the database fails.
     async fn has_operator(&self) -> Result<bool, StoreError>;
+
+    /// Log entries from `start`, at most `limit`, in index order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError>;
+
+    /// The log index of the entry recording `transfer`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn log_index_of(&self, transfer: TransferId) -> Result<Option<u64>, StoreError>;
+
+    /// The entries about `packet`, in index order, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn log_entries_of_packet(&self, packet: PacketId, limit: u32) -> Result<Vec<LogRow>, StoreError>;
+
+    /// The checkpoint of the largest size.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

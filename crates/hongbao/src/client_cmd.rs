@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use hongbao_client::{Call, Client, Credentials, PacketOptions, TransactionPage, TransferOptions, signing};
 use hongbao_core::money::MoneyError;
@@ -86,6 +86,17 @@ pub(crate) enum ClientCmd {
         /// Seconds to move forward, e.g. 86400 for a day
         #[arg(value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
         advance_seconds: u64,
+    },
+    /// Fetch the receipt of one of your transfers: proof that it is in the transparency log
+    Receipt {
+        #[command(flatten)]
+        conn: Conn,
+        /// The transfer (trf_…), from `history`
+        #[arg(value_name = "TRANSFER_ID")]
+        transfer: TransferId,
+        /// Write the receipt to this file (for `hongbao verify receipt`) instead of printing it
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
     },
     /// Show your balances
     Me {
@@ -418,6 +429,22 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
                 format!("the business clock is now {}; everything due has run", c.now)
             })
             .await?;
+        }
+        ClientCmd::Receipt { conn, transfer, save } => {
+            let client = connect(&conn)?;
+            let receipt = client.receipt(transfer).send().await?;
+            let json = serde_json::to_string_pretty(&receipt)?;
+            match save {
+                Some(path) => {
+                    std::fs::write(&path, format!("{json}\n"))
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!(
+                        "receipt for {transfer} saved to {}; check it with `hongbao verify receipt`",
+                        path.display()
+                    );
+                }
+                None => println!("{json}"),
+            }
         }
         ClientCmd::Me { conn } => {
             let client = connect(&conn)?;

@@ -10,7 +10,7 @@ use hongbao_client::{Client, ClientError, Credentials, PacketOptions, TransferOp
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::packet::{PacketStatus, PacketView};
 use hongbao_core::{Fen, Limits, UserId};
-use hongbao_server::run::{Options, Settings, start};
+use hongbao_server::run::{LOG_KEY_FILE, Options, Settings, read_log_key, start};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 
 struct Friend {
@@ -25,6 +25,13 @@ fn yuan(fen: Fen) -> String {
 
 fn fen(yuan: &str) -> anyhow::Result<Fen> {
     Fen::from_yuan(yuan).with_context(|| format!("the demo's amount {yuan:?}"))
+}
+
+/// A public endpoint's text answer.
+async fn unsigned_text(url: &str, path: &str) -> anyhow::Result<String> {
+    let client = Client::new(url, "key_00000000000000000000000000000000", "")?;
+    let request = hongbao_client::RawRequest::get(path.to_owned()).signing(hongbao_client::Signing::Unsigned);
+    Ok(client.send(request).await?.error_for_status()?.text())
 }
 
 /// A refusal the story expects: its code and reason, in words.
@@ -172,6 +179,34 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let too_late = refusal(demo.friends[4].client.revoke_transfer(transfer.transfer_id).send().await)?;
     println!("   Revoking it again three hours later: refused ({too_late}).");
 
+    // 6. A receipt anyone can check.
+    println!("\n6. Every transfer is in a tamper-evident log (a Merkle tree with signed checkpoints).");
+    let history = demo.friends[1].client.transactions(Some(50), None).send().await?;
+    let claim = history
+        .items
+        .iter()
+        .find(|t| t.packet_id == Some(lucky.packet_id))
+        .context("Li Lei's lucky share is in his history")?;
+    let receipt = demo.friends[1].client.receipt(claim.transfer_id).send().await?;
+    let vkey = unsigned_text(&server.url, "/v1/audit/public-key").await?;
+    let verifier = hongbao_audit::note::Verifier::parse(vkey.trim()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let entry = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &receipt.entry)?;
+    let verified =
+        hongbao_audit::verify_receipt(&entry, &receipt.proof, &verifier).context("the receipt must verify")?;
+    println!(
+        "   {} asks for a receipt of his lucky share: entry #{} of the log, under a checkpoint of {} entries",
+        demo.friends[1].name, verified.index, verified.checkpoint.size
+    );
+    println!("   signed by {}. It verifies with nothing but that public key.", verifier.name());
+    let mut forged = entry.clone();
+    let amount = forged.windows(9).position(|w| w == b"\"amount\":").context("a transfer entry has an amount")? + 9;
+    forged[amount] = if forged[amount] == b'9' { b'1' } else { forged[amount] + 1 };
+    let refused = hongbao_audit::verify_receipt(&forged, &receipt.proof, &verifier);
+    println!(
+        "   Change one digit of the logged amount and it no longer verifies ({}).",
+        refused.err().map_or_else(|| "it did verify: a bug".to_owned(), |e| e.to_string())
+    );
+
     let mut balances = Vec::new();
     for who in 0..demo.friends.len() {
         balances.push(format!("{} {}", demo.friends[who].name, yuan(demo.balance(who).await?)));
@@ -181,7 +216,8 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 
     println!("\nFinally, `hongbao check` on the demo database:");
     let store = SqliteStore::open(&database, Durability::Full).await?;
-    let report = hongbao_engine::check(&store, &Limits::default()).await?;
+    let log_key = read_log_key(&dir.join(LOG_KEY_FILE))?.verifying_key();
+    let report = hongbao_engine::check(&store, &Limits::default(), Some(&log_key)).await?;
     println!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

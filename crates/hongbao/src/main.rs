@@ -7,12 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ed25519_dalek::VerifyingKey;
 use hongbao_core::Limits;
+use hongbao_server::run::{LOG_KEY_FILE, read_log_key};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 
 mod client_cmd;
 mod demo;
 mod serve;
+mod verify;
 
 #[derive(Debug, Parser)]
 #[command(name = "hongbao", version, about = "Red packets (红包) over a double-entry ledger that never loses a fen")]
@@ -31,7 +34,8 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },
-    /// Verify every invariant of the ledger on a database; exits 1 and lists each violation.
+    /// Verify every invariant of the ledger and the transparency log on a database; exits 1 and
+    /// lists each problem.
     Check {
         /// The data directory of `hongbao serve`; its database is <data-dir>/hongbao.db.
         #[arg(long, env = "HONGBAO_DATA_DIR", default_value = "./hongbao-data")]
@@ -42,7 +46,17 @@ enum Cmd {
         /// The server's config file, so the check uses the same limits.
         #[arg(long, env = "HONGBAO_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The log's verifier key (name+keyid+base64, or a file holding it); by default the
+        /// public half of <data-dir>/log-signing-key.
+        #[arg(long, env = "HONGBAO_LOG_KEY")]
+        public_key: Option<String>,
     },
+    /// Verify receipts, checkpoints and lucky packets against the log's public key.
+    #[command(subcommand)]
+    Verify(verify::VerifyCmd),
+    /// Read the public transparency log: its key and its latest checkpoint.
+    #[command(subcommand)]
+    Audit(verify::AuditCmd),
     // The client commands (`me`, `send`, `claim`, …), each a subcommand of its own.
     #[command(flatten)]
     Client(client_cmd::ClientCmd),
@@ -77,22 +91,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Serve(args) => serve::run(args).await,
         Cmd::Demo { keep } => demo::run(keep).await,
-        Cmd::Check { data_dir, database, config } => {
-            let limits = serve::settings(config.as_ref())?.limits;
-            check(database.unwrap_or_else(|| data_dir.join("hongbao.db")), &limits).await
+        Cmd::Check { data_dir, database, config, public_key } => {
+            let settings = serve::settings(config.as_ref())?;
+            let key = match public_key {
+                Some(text) => Some(*verify::verifier(&text)?.verifying_key()),
+                None => {
+                    // The configured key file, else the one in the data directory, else the one
+                    // next to the database.
+                    let next_to_database = database.as_ref().and_then(|d| d.parent()).map(|d| d.join(LOG_KEY_FILE));
+                    let candidates =
+                        [settings.audit.signing_key_file.clone(), Some(data_dir.join(LOG_KEY_FILE)), next_to_database];
+                    let file = candidates.into_iter().flatten().find(|f| f.exists());
+                    file.map(|f| read_log_key(&f)).transpose()?.map(|k| k.verifying_key())
+                }
+            };
+            check(database.unwrap_or_else(|| data_dir.join("hongbao.db")), &settings.limits, key.as_ref()).await
         }
         Cmd::Client(cmd) => client_cmd::run(cmd).await,
+        Cmd::Verify(cmd) => verify::run(cmd).await,
+        Cmd::Audit(cmd) => verify::audit(cmd).await,
     }
 }
 
-async fn check(database: PathBuf, limits: &Limits) -> anyhow::Result<ExitCode> {
+async fn check(database: PathBuf, limits: &Limits, log_key: Option<&VerifyingKey>) -> anyhow::Result<ExitCode> {
     if !database.exists() {
         anyhow::bail!("no database at {}", database.display());
     }
     let store = SqliteStore::open(&database, Durability::Full)
         .await
         .with_context(|| format!("cannot open {}", database.display()))?;
-    let report = hongbao_engine::check(&store, limits).await?;
+    let report = hongbao_engine::check(&store, limits, log_key).await?;
     println!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

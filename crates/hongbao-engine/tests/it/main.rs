@@ -2,6 +2,7 @@
 
 mod support;
 
+mod audit;
 mod batching;
 mod concurrency;
 mod idempotency;

@@ -4,12 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use ed25519_dalek::SigningKey;
 use hongbao_core::ops::{Command, PacketSpec, Reply};
 use hongbao_core::packet::PacketView;
 use hongbao_core::query::{Answer, Query};
-use hongbao_core::{Changes, Fen, GroupId, Limits, PacketId, Timestamp, TransferId, UserId};
-use hongbao_engine::{Engine, EngineConfig, ManualClock};
-use hongbao_store::{Dump, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use hongbao_core::{Fen, GroupId, Limits, PacketId, Timestamp, TransferId, UserId};
+use hongbao_engine::{AuditConfig, Engine, EngineConfig, ManualClock, StartOptions};
+use hongbao_store::{
+    CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 use tokio::sync::Semaphore;
 
@@ -20,7 +23,12 @@ pub struct App {
     pub engine: Engine,
     pub clock: Arc<ManualClock>,
     pub store: Arc<Gate>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
+}
+
+/// The test log's fixed key and name.
+pub fn audit_config() -> AuditConfig {
+    AuditConfig { origin: "test.hongbao.local/log".to_owned(), signing_key: SigningKey::from_bytes(&[9; 32]) }
 }
 
 /// A store wrapper the tests can hold shut (to fill the queue and see batching) or make fail
@@ -97,6 +105,22 @@ impl Store for Gate {
     async fn has_operator(&self) -> Result<bool, StoreError> {
         self.inner.has_operator().await
     }
+
+    async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError> {
+        self.inner.log_entries(start, limit).await
+    }
+
+    async fn log_index_of(&self, transfer: TransferId) -> Result<Option<u64>, StoreError> {
+        self.inner.log_index_of(transfer).await
+    }
+
+    async fn log_entries_of_packet(&self, packet: PacketId, limit: u32) -> Result<Vec<LogRow>, StoreError> {
+        self.inner.log_entries_of_packet(packet, limit).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        self.inner.latest_checkpoint().await
+    }
 }
 
 struct GateTx {
@@ -121,12 +145,16 @@ impl WriteTx for GateTx {
         self.inner.due(now, limit).await
     }
 
-    async fn commit(self: Box<Self>, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Result<(), StoreError> {
+    async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError> {
         if self.state.fail_next_commit.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected commit failure".to_owned()));
         }
         self.state.commits.fetch_add(1, Ordering::SeqCst);
-        self.inner.commit(changes, idempotency).await
+        self.inner.commit(commit).await
+    }
+
+    async fn log_size(&mut self) -> Result<u64, StoreError> {
+        self.inner.log_size().await
     }
 }
 
@@ -148,8 +176,9 @@ pub async fn app_with_limits(config: EngineConfig, limits: Limits) -> App {
     };
     let store = Arc::new(Gate { inner, state: Arc::new(state) });
     let clock = Arc::new(ManualClock::new(START));
-    let engine = Engine::start(store.clone(), clock.clone(), limits, config, Some([7; 32])).unwrap();
-    App { engine, clock, store, _dir: dir }
+    let options = StartOptions { rng_seed: Some([7; 32]), audit: Some(audit_config()) };
+    let engine = Engine::start(store.clone(), clock.clone(), limits, config, options).await.unwrap();
+    App { engine, clock, store, dir }
 }
 
 impl App {
@@ -193,7 +222,8 @@ impl App {
 
     /// Runs `hongbao check` on the store and fails the test on any violation.
     pub async fn assert_invariants(&self) {
-        let report = hongbao_engine::check(self.store.as_ref(), &Limits::default()).await.unwrap();
+        let key = audit_config().signing_key.verifying_key();
+        let report = hongbao_engine::check(self.store.as_ref(), &Limits::default(), Some(&key)).await.unwrap();
         assert!(report.passed(), "{report}");
     }
 }

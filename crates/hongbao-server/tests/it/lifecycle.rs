@@ -19,7 +19,10 @@ use crate::support::{
 async fn check_stopped(app: &TestApp) -> (SqliteStore, hongbao_engine::CheckReport) {
     let store =
         SqliteStore::open(&app.dir.path().join("hongbao.db"), Durability::Full).await.expect("the database opens");
-    let report = hongbao_engine::check(&store, &Limits::default()).await.expect("the database reads");
+    let key = hongbao_server::run::read_log_key(&app.dir.path().join(hongbao_server::run::LOG_KEY_FILE))
+        .expect("the log key")
+        .verifying_key();
+    let report = hongbao_engine::check(&store, &Limits::default(), Some(&key)).await.expect("the database reads");
     assert!(report.passed(), "{report}");
     (store, report)
 }

@@ -100,7 +100,10 @@ impl TestApp {
     /// same check as `hongbao check`), independently of what the API answered.
     pub async fn assert_invariants(&self) -> hongbao_engine::CheckReport {
         let engine = &self.running.as_ref().expect("the server runs").engine;
-        let report = hongbao_engine::check(engine.store().as_ref(), engine.limits()).await.expect("the store reads");
+        let key = engine.audit().map(|log| *log.verifier().verifying_key());
+        let report = hongbao_engine::check(engine.store().as_ref(), engine.limits(), key.as_ref())
+            .await
+            .expect("the store reads");
         assert!(report.passed(), "{report}");
         report
     }

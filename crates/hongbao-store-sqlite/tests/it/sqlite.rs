@@ -1,11 +1,12 @@
 //! What is particular to SQLite: durability pragmas, migrations on reopening, foreign keys.
 
+use hongbao_core::event::{Event, EventKind};
 use hongbao_core::ops::{Command, PacketSpec};
 use hongbao_core::principal::{Owner, Role};
 use hongbao_core::world::Write;
 use hongbao_core::{ClaimId, Fact, Fen, Key, KeyId, PacketId, UserId};
 use hongbao_store::contract::{self, Scenario};
-use hongbao_store::{Store, StoreError};
+use hongbao_store::{Commit, Store, StoreError};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Connection, SqlSafeStr, SqliteConnection};
@@ -75,7 +76,7 @@ async fn reopening_a_file_keeps_its_data_and_does_not_rerun_migrations() {
     s.deposit(&store, alice, 5_000).await;
     store.close().await;
     let migrations = applied_migrations(&path).await;
-    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2], "each migration, applied once");
+    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2, 3], "each migration, applied once");
 
     let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file reopens");
     contract::assert_store_holds_world(&reopened, &s.world).await;
@@ -138,13 +139,24 @@ async fn a_claim_of_a_packet_that_does_not_exist_is_refused_at_commit() {
     orphan.packet_id = PacketId::from_uuid(s.mint_uuid());
     changes.claims.push((Write::Insert, orphan));
 
+    // With log rows and a checkpoint, which are written before the references are checked at
+    // COMMIT: they must go with the rest.
+    let mut batch = s.batch(changes, Vec::new());
+    assert!(!batch.log.is_empty());
+    let size = s.log_size() + u64::try_from(batch.log.len()).expect("a length");
+    batch.checkpoint = Some(contract::checkpoint(size, s.now));
     let tx = store.write().await.expect("a write begins");
-    match tx.commit(changes, Vec::new()).await {
+    match tx.commit(batch).await {
         Err(StoreError::Corrupt(message)) => assert!(message.contains("FOREIGN KEY"), "{message}"),
         other => panic!("an orphan claim must be refused, got {other:?}"),
     }
     let after = store.dump().await.expect("dump");
-    assert_eq!((after.facts, after.events), (before.facts, before.events), "nothing of the batch was written");
+    assert_eq!(
+        (after.facts, after.events, after.log, after.checkpoints),
+        (before.facts, before.events, before.log, before.checkpoints),
+        "nothing of the batch was written"
+    );
+    assert_eq!(store.latest_checkpoint().await.expect("latest_checkpoint"), None);
 }
 
 /// Reads go on while a write transaction is open (WAL), and see only committed data.
@@ -202,7 +214,7 @@ async fn a_key_of_a_user_that_does_not_exist_is_refused_at_commit() {
     changes.principals.push(orphan);
 
     let tx = store.write().await.expect("a write begins");
-    match tx.commit(changes, Vec::new()).await {
+    match tx.commit(Commit { changes, ..Commit::default() }).await {
         Err(StoreError::Corrupt(message)) => assert!(message.contains("FOREIGN KEY"), "{message}"),
         other => panic!("a key of nobody must be refused, got {other:?}"),
     }
@@ -335,5 +347,155 @@ async fn a_file_at_schema_version_1_gains_principals_and_keeps_its_data() {
     assert!(store.has_operator().await.expect("has_operator"));
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
+}
+
+/// The plan SQLite chooses for `sql`, one step a line.
+async fn plan(store: &SqliteStore, sql: &str) -> Vec<String> {
+    let mut conn = inspect(store.path()).await;
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+        .fetch_all(&mut conn)
+        .await
+        .expect("the plan is readable");
+    conn.close().await.expect("closes");
+    plan.into_iter().map(|step| step.3).collect()
+}
+
+/// The log's look-ups read their indexes and the log's size its rowid, so none of them slows
+/// down as the log grows: a receipt finds its transfer's entry through the unique index, a
+/// fairness proof reads a packet's entries already in order, and the size needs no count.
+#[tokio::test]
+async fn log_lookups_read_their_indexes_and_never_scan_the_log() {
+    let (store, _dir) = fresh_store().await;
+    let by_transfer = plan(&store, "SELECT idx FROM log_entries WHERE transfer_id = X'00'").await;
+    assert!(by_transfer.iter().any(|step| step.contains("log_entries_by_transfer")), "{by_transfer:?}");
+    let by_packet =
+        plan(&store, "SELECT idx, entry FROM log_entries WHERE packet_id = X'00' ORDER BY idx LIMIT 10").await;
+    assert!(by_packet.iter().any(|step| step.contains("log_entries_by_packet")), "{by_packet:?}");
+    assert!(!by_packet.iter().any(|step| step.contains("TEMP B-TREE")), "no sort: {by_packet:?}");
+    let size = plan(&store, "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries").await;
+    assert!(!size.iter().any(|step| step.starts_with("SCAN")), "{size:?}");
+}
+
+/// The schema itself refuses a salt that is not 32 bytes, whoever writes the packet.
+#[tokio::test]
+async fn the_schema_refuses_a_salt_that_is_not_32_bytes() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(30);
+    let alice = s.user(&store, "alice").await;
+    let bob = s.user(&store, "bob").await;
+    s.deposit(&store, alice, 10_000).await;
+    let group = s.group(&store, alice, &[bob]).await;
+    let lucky = s.send(&store, alice, PacketSpec::Lucky { group_id: group, count: 2, total: Fen::new(300) }, 0).await;
+    let mut conn = inspect(store.path()).await;
+    for salt in [vec![7u8; 31], vec![7u8; 33], Vec::new()] {
+        let result = sqlx::query("UPDATE packets SET salt = ?2 WHERE id = ?1")
+            .bind(lucky.uuid())
+            .bind(&salt)
+            .execute(&mut conn)
+            .await;
+        match result {
+            Err(sqlx::Error::Database(db)) => assert!(db.message().contains("CHECK constraint failed"), "{db}"),
+            other => panic!("a salt of {} bytes must be refused, got {other:?}", salt.len()),
+        }
+    }
+    conn.close().await.expect("closes");
+    contract::assert_store_holds_world(&store, &s.world).await;
+}
+
+/// An event whose stored body does not decode is corruption naming the table, the row and the
+/// column: the check must not skip an event the log commits to.
+#[tokio::test]
+async fn an_undecodable_event_is_reported_as_corrupt_with_its_row() {
+    let (store, _dir) = fresh_store().await;
+    let mut s = Scenario::new(31);
+    s.user(&store, "alice").await;
+    s.user(&store, "bob").await;
+    let mut conn = inspect(store.path()).await;
+    let seq: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut conn).await.expect("a seq");
+    sqlx::query("UPDATE events SET body = json_set(body, '$.type', 'packet_teleported') WHERE seq = ?1")
+        .bind(seq)
+        .execute(&mut conn)
+        .await
+        .expect("the row is spoiled");
+    conn.close().await.expect("closes");
+    match store.dump().await {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(message.contains("events.body"), "{message}");
+            assert!(message.contains(&format!("row {seq}")), "{message}");
+            assert!(message.contains("packet_teleported"), "{message}");
+        }
+        other => panic!("an unknown event must be reported as corrupt, got {other:?}"),
+    }
+}
+
+/// A file made before the log existed gains its tables on opening and keeps what it held: its
+/// packets read back without a salt, its events (without the fields added since) decode, and
+/// the log starts empty.
+#[tokio::test]
+async fn a_file_at_schema_version_2_gains_the_log_and_keeps_its_packets_and_events() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("hongbao.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let mut conn = SqliteConnection::connect_with(&options).await.expect("a new file");
+    let migrations = [
+        (1, "init", include_str!("../../migrations/0001_init.sql")),
+        (2, "principals", include_str!("../../migrations/0002_principals.sql")),
+    ];
+    let version_2 = Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, name, sql)| {
+                Migration::new(version, name.into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    );
+    version_2.run(&mut conn).await.expect("schema version 2 is applied");
+    let mut s = Scenario::new(32);
+    let (alice, group, packet) = (s.mint_uuid(), s.mint_uuid(), PacketId::from_uuid(s.mint_uuid()));
+    sqlx::query("INSERT INTO users (id, name, status, created_at) VALUES (?1, 'alice', 'active', 0)")
+        .bind(alice)
+        .execute(&mut conn)
+        .await
+        .expect("a user of version 2");
+    sqlx::query(
+        "INSERT INTO packets (id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, \
+         created_at, expires_at, status, claimed_count, claimed_amount, touched) \
+         VALUES (?1, 'lucky', ?2, ?3, NULL, 300, '[100,200]', '恭喜发财', 0, 0, 86400000, 'active', 0, 0, 0)",
+    )
+    .bind(packet.uuid())
+    .bind(alice)
+    .bind(group)
+    .execute(&mut conn)
+    .await
+    .expect("a packet of version 2");
+    let old_event = format!(
+        r#"{{"at":"1970-01-01T00:00:00.000Z","type":"packet_sent","packet_id":"{packet}","sender":"{}","kind":"lucky","count":2,"total":300}}"#,
+        UserId::from_uuid(alice)
+    );
+    sqlx::query("INSERT INTO events (at, type, body) VALUES (0, 'packet_sent', ?1)")
+        .bind(&old_event)
+        .execute(&mut conn)
+        .await
+        .expect("an event of version 2");
+    conn.close().await.expect("closes");
+
+    let store = SqliteStore::open(&path, Durability::Full).await.expect("a version 2 file opens");
+    let mut tx = store.read().await.expect("a read begins");
+    let found = tx.load(&[Key::Packet(packet)]).await.expect("load");
+    assert!(matches!(found.as_slice(), [Fact::Packet(_, Some(p))] if p.salt.is_none()), "{found:?}");
+    drop(tx);
+    let dump = store.dump().await.expect("the old events decode");
+    assert!(
+        matches!(
+            dump.events.as_slice(),
+            [Event { what: EventKind::PacketSent { packet_id, commitment: None, .. }, .. }] if *packet_id == packet
+        ),
+        "{:?}",
+        dump.events
+    );
+    assert!(dump.log.is_empty() && dump.checkpoints.is_empty());
+    store.close().await;
+    let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
+    assert_eq!(versions, vec![1, 2, 3]);
 }

@@ -87,6 +87,16 @@ struct Served {
     credentials: std::path::PathBuf,
 }
 
+impl Drop for Served {
+    /// A failing test must not leave a server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn serve() -> Served {
     use std::io::{BufRead, BufReader};
     let data_dir = tempfile::tempdir().unwrap();
@@ -167,4 +177,83 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     assert!(status.success(), "SIGTERM ends serve with exit 0, got {status}");
     let check = hongbao(&["check", "--data-dir", served.data_dir.path().to_str().unwrap()]);
     assert!(check.status.success() && text(&check).contains("all five invariants hold"), "{}", text(&check));
+}
+
+#[test]
+fn a_saved_receipt_and_checkpoints_verify_offline_with_only_the_public_key() {
+    let mut served = serve();
+    let root = served.credentials.clone();
+    let dir = served.data_dir.path().to_owned();
+    let url = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&root).unwrap()).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let audit = |what: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_hongbao")).args(["audit", what, "--url", &url]).output().unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let public_key = audit("public-key").trim().to_owned();
+    let first_checkpoint = dir.join("first.checkpoint");
+    std::fs::write(&first_checkpoint, audit("checkpoint")).unwrap();
+
+    let (alice_file, bob_file) = (dir.join("alice.json"), dir.join("bob.json"));
+    for (name, file) in [("alice", &alice_file), ("bob", &bob_file)] {
+        assert!(client(&served, &root, &["user", "create", name, "--save", file.to_str().unwrap()]).status.success());
+    }
+    let alice = json_of(&client(&served, &alice_file, &["me", "--json"]))["user_id"].as_str().unwrap().to_owned();
+    let bob = json_of(&client(&served, &bob_file, &["me", "--json"]))["user_id"].as_str().unwrap().to_owned();
+    assert!(client(&served, &root, &["deposit", &alice, "20"]).status.success());
+    let sent = json_of(&client(&served, &alice_file, &["transfer", "--to", &bob, "--amount", "12.34", "--json"]));
+    let transfer = sent["transfer_id"].as_str().unwrap().to_owned();
+    let receipt = dir.join("receipt.json");
+    let saved = client(&served, &bob_file, &["receipt", &transfer, "--save", receipt.to_str().unwrap()]);
+    assert!(saved.status.success(), "{}", text(&saved));
+    let later_checkpoint = dir.join("later.checkpoint");
+    std::fs::write(&later_checkpoint, audit("checkpoint")).unwrap();
+    let consistent = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(["verify", "consistency"])
+        .args([&first_checkpoint, &later_checkpoint])
+        .args(["--public-key", &public_key, "--url", &url])
+        .output()
+        .unwrap();
+    assert!(consistent.status.success() && text(&consistent).starts_with("VALID"), "{}", text(&consistent));
+
+    // The server goes away: the receipt still verifies, with nothing but the public key.
+    let pid = served.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(served.child.wait().unwrap().success());
+    let verify = |file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_hongbao"))
+            .args(["verify", "receipt"])
+            .arg(file)
+            .args(["--public-key", &public_key])
+            .output()
+            .unwrap()
+    };
+    let valid = verify(&receipt);
+    let out = text(&valid);
+    assert!(valid.status.success(), "{out}");
+    assert!(out.starts_with("VALID: transfer") && out.contains("¥12.34") && out.contains(&transfer), "{out}");
+
+    // One digit of the amount changed in the saved entry: the proof no longer holds.
+    let mut forged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&receipt).unwrap()).unwrap();
+    let entry = base64_decode(forged["entry"].as_str().unwrap());
+    let forged_entry = String::from_utf8(entry).unwrap().replace("\"amount\":1234", "\"amount\":9234");
+    forged["entry"] = base64_encode(forged_entry.as_bytes()).into();
+    let forged_file = dir.join("forged.json");
+    std::fs::write(&forged_file, forged.to_string()).unwrap();
+    let invalid = verify(&forged_file);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(text(&invalid).starts_with("INVALID"), "{}", text(&invalid));
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

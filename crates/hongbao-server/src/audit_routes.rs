@@ -1,0 +1,297 @@
+//! The transparency log's endpoints: public reads under `/v1/audit/`, and receipts for users.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hongbao_core::log::decode;
+use hongbao_core::{PacketId, TransferId};
+use hongbao_engine::{Audit, AuditError, EngineError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::UserCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{AppQuery, path_id};
+use crate::state::AppState;
+
+/// Entries per page, at most.
+const ENTRIES_PAGE_MAX: u32 = 1_000;
+/// Entries of one packet returned, at most (a packet has at most `count_max` claims plus a few).
+const PACKET_ENTRIES_MAX: u32 = 1_000;
+
+impl From<AuditError> for ApiError {
+    fn from(err: AuditError) -> Self {
+        match err {
+            AuditError::OutOfRange(message) => ApiError::invalid(message),
+            AuditError::Disabled => ApiError::not_found("transparency log"),
+            // Not a client's fault, and not something to retry blindly: an operator must look.
+            AuditError::Corrupt(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log_unavailable",
+                "the transparency log does not match its signed checkpoints; an operator must run `hongbao check`",
+            ),
+        }
+    }
+}
+
+fn audit(app: &AppState) -> Result<&Audit, ApiError> {
+    app.engine.audit().map(|a| a.as_ref()).ok_or_else(|| AuditError::Disabled.into())
+}
+
+fn text(body: String) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+fn decoded(entry: &[u8]) -> serde_json::Value {
+    decode(entry).ok().and_then(|e| serde_json::to_value(e).ok()).unwrap_or(serde_json::Value::Null)
+}
+
+/// The latest signed checkpoint: a C2SP tlog-checkpoint signed note, as text.
+#[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit",
+    responses(
+        (status = 200, description = "The signed note: origin, tree size, root hash, a blank line, the signature", body = String, content_type = "text/plain"),
+        (status = 404, description = "`not_found`: no checkpoint yet, or no log on this server", body = ErrorBody),
+    ))]
+pub async fn checkpoint(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    audit(&app)?;
+    let latest = app.engine.store().latest_checkpoint().await.map_err(EngineError::from)?;
+    let latest = latest.ok_or_else(|| ApiError::not_found("checkpoint"))?;
+    Ok(text(latest.note))
+}
+
+/// The log's verifier key in the Go signed-note format: `<name>+<8 hex key id>+<base64 of 0x01
+/// and the 32-byte Ed25519 key>`, whose name is the checkpoints' origin line.
+#[utoipa::path(get, path = "/v1/audit/public-key", tag = "audit",
+    responses((status = 200, description = "The verifier key", body = String, content_type = "text/plain")))]
+pub async fn public_key(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(text(format!("{}\n", audit(&app)?.vkey())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesParams {
+    /// The first index (default 0).
+    pub start: Option<u64>,
+    /// At most this many, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// One entry of the log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryView {
+    pub index: u64,
+    /// Base64 of the entry's exact bytes: its leaf hash is SHA-256(0x00 || these bytes).
+    pub entry: String,
+    /// The entry as JSON, for reading (the bytes are what is signed).
+    #[schema(value_type = Object)]
+    pub decoded: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntriesPage {
+    pub entries: Vec<EntryView>,
+    /// The index to ask from next, or `null` at the end of the log.
+    pub next: Option<u64>,
+}
+
+/// Entries by index.
+#[utoipa::path(get, path = "/v1/audit/entries", tag = "audit", params(EntriesParams),
+    responses(
+        (status = 200, description = "Entries in index order", body = EntriesPage),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+    ))]
+pub async fn entries(
+    State(app): State<AppState>,
+    AppQuery(params): AppQuery<EntriesParams>,
+) -> Result<Json<EntriesPage>, ApiError> {
+    audit(&app)?;
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=ENTRIES_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::invalid(format!("limit must be between 1 and {ENTRIES_PAGE_MAX}")));
+    }
+    let start = params.start.unwrap_or(0);
+    let rows = app.engine.store().log_entries(start, limit).await.map_err(EngineError::from)?;
+    let next = (rows.len() == limit as usize).then(|| start + u64::from(limit));
+    let entries = rows
+        .into_iter()
+        .map(|r| EntryView { index: r.index, decoded: decoded(&r.entry), entry: b64(&r.entry) })
+        .collect();
+    Ok(Json(EntriesPage { entries, next }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionParams {
+    pub index: u64,
+    /// The tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    /// Base64 SHA-256 hashes from the leaf's sibling up to the root's child (RFC 6962 §2.1.1).
+    pub hashes: Vec<String>,
+}
+
+async fn latest_size(app: &AppState) -> Result<u64, ApiError> {
+    let latest = app.engine.store().latest_checkpoint().await.map_err(EngineError::from)?;
+    Ok(latest.map_or(0, |c| c.size))
+}
+
+/// An inclusion proof of entry `index` in the tree of `size`.
+#[utoipa::path(get, path = "/v1/audit/proofs/inclusion", tag = "audit", params(InclusionParams),
+    responses(
+        (status = 200, description = "The proof", body = InclusionProof),
+        (status = 400, description = "`invalid_request`: index or size out of range", body = ErrorBody),
+    ))]
+pub async fn inclusion(
+    State(app): State<AppState>,
+    AppQuery(params): AppQuery<InclusionParams>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    let log = audit(&app)?;
+    let size = match params.size {
+        Some(size) => size,
+        None => latest_size(&app).await?,
+    };
+    let hashes = log.inclusion_proof(params.index, size)?;
+    Ok(Json(InclusionProof { index: params.index, size, hashes: hashes.iter().map(|h| b64(h)).collect() }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The earlier tree size.
+    pub old: u64,
+    /// The later tree size (default: the latest checkpoint's).
+    pub new: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub old: u64,
+    pub new: u64,
+    /// Base64 SHA-256 hashes (RFC 9162 §2.1.4).
+    pub hashes: Vec<String>,
+}
+
+/// A consistency proof: the tree of `new` extends the tree of `old`.
+#[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyParams),
+    responses(
+        (status = 200, description = "The proof", body = ConsistencyProof),
+        (status = 400, description = "`invalid_request`: sizes out of range", body = ErrorBody),
+    ))]
+pub async fn consistency(
+    State(app): State<AppState>,
+    AppQuery(params): AppQuery<ConsistencyParams>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    let log = audit(&app)?;
+    let new = match params.new {
+        Some(new) => new,
+        None => latest_size(&app).await?,
+    };
+    let hashes = log.consistency_proof(params.old, new)?;
+    Ok(Json(ConsistencyProof { old: params.old, new, hashes: hashes.iter().map(|h| b64(h)).collect() }))
+}
+
+/// An entry with its proof under a checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvenEntry {
+    pub index: u64,
+    /// Base64 of the entry's exact bytes.
+    pub entry: String,
+    #[schema(value_type = Object)]
+    pub decoded: serde_json::Value,
+    /// A C2SP tlog-proof (c2sp.org/tlog-proof@v1) of the entry under the checkpoint.
+    pub proof: String,
+}
+
+/// Everything the log holds about a packet, each entry with its inclusion proof: for a lucky
+/// packet, the commitment at send, the claims in order and the reveal at close, so anyone can
+/// check that nobody re-dealt the shares (`hongbao verify packet`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PacketLog {
+    pub packet_id: PacketId,
+    /// The signed checkpoint every proof is against.
+    pub checkpoint: String,
+    pub entries: Vec<ProvenEntry>,
+    /// Whether every entry about the packet is included (false past 1000 entries).
+    pub complete: bool,
+}
+
+/// The log's entries about one packet, with proofs.
+#[utoipa::path(get, path = "/v1/audit/packets/{packet_id}", tag = "audit",
+    params(("packet_id" = PacketId, Path)),
+    responses(
+        (status = 200, description = "The entries and their proofs", body = PacketLog),
+        (status = 404, description = "`not_found`: the log has nothing about this packet", body = ErrorBody),
+    ))]
+pub async fn packet(State(app): State<AppState>, Path(packet_id): Path<String>) -> Result<Json<PacketLog>, ApiError> {
+    let log = audit(&app)?;
+    let packet_id: PacketId = path_id(&packet_id, "packet")?;
+    let store = app.engine.store();
+    let rows = store.log_entries_of_packet(packet_id, PACKET_ENTRIES_MAX + 1).await.map_err(EngineError::from)?;
+    let Some(last) = rows.last().map(|r| r.index) else {
+        return Err(ApiError::not_found("packet"));
+    };
+    if log.signed_size() <= last {
+        app.engine.checkpoint_now().await?;
+    }
+    let checkpoint = store.latest_checkpoint().await.map_err(EngineError::from)?;
+    let checkpoint =
+        checkpoint.filter(|c| c.size > last).ok_or_else(|| ApiError::from(AuditError::Corrupt(String::new())))?;
+    let complete = rows.len() <= PACKET_ENTRIES_MAX as usize;
+    let mut entries = Vec::new();
+    for row in rows.into_iter().take(PACKET_ENTRIES_MAX as usize) {
+        let hashes = log.inclusion_proof(row.index, checkpoint.size)?;
+        entries.push(ProvenEntry {
+            index: row.index,
+            decoded: decoded(&row.entry),
+            entry: b64(&row.entry),
+            proof: hongbao_audit::proof::format(row.index, &hashes, &checkpoint.note),
+        });
+    }
+    Ok(Json(PacketLog { packet_id, checkpoint: checkpoint.note, entries, complete }))
+}
+
+/// A receipt anyone can verify offline with the log's public key.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptView {
+    /// Base64 of the entry's exact logged bytes.
+    pub entry: String,
+    /// The C2SP tlog-proof text (c2sp.org/tlog-proof@v1): index, inclusion proof, signed checkpoint.
+    pub proof: String,
+    /// The entry as readable JSON.
+    #[schema(value_type = Object)]
+    pub decoded: serde_json::Value,
+}
+
+/// A receipt for one of the caller's transfers: proof that it is in the log, verifiable by
+/// anyone with the public key (`hongbao verify receipt`).
+#[utoipa::path(get, path = "/v1/receipts/{transfer_id}", tag = "audit", security(("signed" = [])),
+    params(("transfer_id" = TransferId, Path)),
+    responses(
+        (status = 200, description = "The receipt", body = ReceiptView),
+        (status = 404, description = "`not_found`: no such transfer of the caller's", body = ErrorBody),
+        (status = 503, description = "`log_unavailable`: the log does not match its checkpoints", body = ErrorBody),
+    ))]
+pub async fn receipt(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    Path(transfer_id): Path<String>,
+) -> Result<Json<ReceiptView>, ApiError> {
+    let transfer: TransferId = path_id(&transfer_id, "transfer")?;
+    let receipt = app.engine.receipt(caller.user, transfer).await?;
+    Ok(Json(ReceiptView { decoded: decoded(&receipt.entry), entry: b64(&receipt.entry), proof: receipt.proof }))
+}
