@@ -608,9 +608,9 @@ fn claim_packet<R: CryptoRng>(
     let mut packet = packet.clone();
     packet.claimed_count += 1;
     packet.claimed_amount = packet.claimed_amount.checked_add(amount)?;
-    if packet.claimed_count == packet.count() {
+    let exhausted = packet.claimed_count == packet.count();
+    if exhausted {
         packet.status = PacketStatus::Exhausted;
-        reveal(d, &packet, ctx.now);
     }
     // Claiming means opening: a recipient who claimed has touched the packet.
     packet.touched |= actor != packet.sender;
@@ -626,6 +626,10 @@ fn claim_packet<R: CryptoRng>(
         transfer_id,
     };
     d.emit(Event { at: ctx.now, what: EventKind::PacketClaimed { packet_id: id, claim_id, user_id: actor, amount } });
+    if exhausted {
+        // After the last claim, so the log reads: commitment, every claim, then the reveal.
+        reveal(d, &packet, ctx.now);
+    }
     let receipt = ClaimReceipt::new(&claim, ctx.now);
     d.put_packet(packet);
     d.put_claim(claim);

@@ -23,6 +23,17 @@ pub trait Clock: Send + Sync + Debug {
         let _ = seconds;
         Err(NotAdjustable)
     }
+
+    /// Whether this clock's offset is kept in the store, shared by every node (the development
+    /// clock): the engine then reads it before it uses the time, and moves it there.
+    fn follows_store(&self) -> bool {
+        false
+    }
+
+    /// Takes the offset the store holds (only ever moving forward).
+    fn set_offset_ms(&self, offset_ms: i64) {
+        let _ = offset_ms;
+    }
 }
 
 /// Real time, read from the operating system.
@@ -41,7 +52,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// Real time plus an offset that only grows: the development clock (`serve --dev-clock`).
+/// Real time plus an offset that only grows: the development clock (`serve --dev-clock`). The
+/// offset lives in the store, so every node of a shared database keeps the same business time.
 #[derive(Debug, Default)]
 pub struct DevClock {
     offset_ms: AtomicI64,
@@ -61,6 +73,14 @@ impl Clock for DevClock {
     fn advance(&self, seconds: u32) -> Result<Timestamp, NotAdjustable> {
         self.offset_ms.fetch_add(i64::from(seconds) * 1000, Ordering::SeqCst);
         Ok(self.now())
+    }
+
+    fn follows_store(&self) -> bool {
+        true
+    }
+
+    fn set_offset_ms(&self, offset_ms: i64) {
+        self.offset_ms.fetch_max(offset_ms, Ordering::SeqCst);
     }
 }
 

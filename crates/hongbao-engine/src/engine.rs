@@ -402,9 +402,26 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Config`] when the clock follows real time; else as [`Engine::run_due`].
     pub async fn advance_clock(&self, seconds: u32) -> Result<Timestamp, EngineError> {
-        let now = self.inner.clock.advance(seconds).map_err(|e| EngineError::Config(e.to_string()))?;
+        let clock = &self.inner.clock;
+        let now = if clock.follows_store() {
+            let offset = self.inner.store.advance_dev_clock(i64::from(seconds) * 1000).await?;
+            clock.set_offset_ms(offset);
+            clock.now()
+        } else {
+            clock.advance(seconds).map_err(|e| EngineError::Config(e.to_string()))?
+        };
         self.run_due(now).await?;
         Ok(now)
+    }
+
+    /// The business time, after taking the shared development clock's offset from the store
+    /// when the clock follows it.
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`] when the store cannot be read.
+    pub async fn now(&self) -> Result<Timestamp, EngineError> {
+        sync_clock(self.inner.clock.as_ref(), self.inner.store.as_ref()).await?;
+        Ok(self.inner.clock.now())
     }
 
     /// The production loop: every `job_interval_ms`, runs what is due and purges expired
@@ -432,7 +449,13 @@ impl Engine {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let now = engine.inner.clock.now();
+                let now = match engine.now().await {
+                    Ok(now) => now,
+                    Err(err) => {
+                        tracing::warn!(%err, "cannot read the business time; retrying next tick");
+                        continue;
+                    }
+                };
                 match engine.run_due(now).await {
                     Ok(outcome) if outcome.expired + outcome.settled > 0 => {
                         tracing::info!(expired = outcome.expired, settled = outcome.settled, "background jobs ran");
@@ -455,7 +478,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Refused`] (not found) or [`EngineError::Unavailable`].
     pub async fn query(&self, question: &Query) -> Result<Answer, EngineError> {
-        let now = self.inner.clock.now();
+        let now = self.now().await?;
         let mut tx = self.inner.store.read().await?;
         let mut world = World::partial();
         let rounds = self.inner.config.load_rounds_max;
@@ -485,6 +508,14 @@ impl Engine {
             let _ = finished.await;
         }
     }
+}
+
+/// Takes the development clock's offset from the store, when the clock follows it.
+async fn sync_clock(clock: &dyn Clock, store: &dyn Store) -> Result<(), StoreError> {
+    if clock.follows_store() {
+        clock.set_offset_ms(store.dev_clock_offset().await?);
+    }
+    Ok(())
 }
 
 /// Runs `decide` against `world`, loading whatever it asks for, until it answers.
@@ -557,6 +588,8 @@ impl Writer {
                 }
             }
             if !work.is_empty() {
+                // A failure to read the shared clock shows up as the batch's own storage error.
+                let _ = sync_clock(clock.as_ref(), self.store.as_ref()).await;
                 self.batch(work, clock.now()).await;
             }
             if !checkpoints.is_empty() {

@@ -38,7 +38,7 @@ pub struct NonceCache {
     skew_s: i64,
 }
 
-type NonceDigest = [u8; 16];
+pub type NonceDigest = [u8; 16];
 
 #[derive(Debug, Default)]
 struct Nonces {
@@ -55,7 +55,8 @@ pub enum NonceRefusal {
     Full,
 }
 
-fn digest(key: KeyId, nonce: &str) -> NonceDigest {
+/// The 16-byte digest a nonce is remembered by.
+pub fn digest(key: KeyId, nonce: &str) -> NonceDigest {
     use sha2::Digest as _;
     let mut hasher = sha2::Sha256::new();
     hasher.update(key.uuid().as_bytes());
@@ -224,16 +225,30 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
     // Only a correctly signed request within its key's rate may use up a nonce, so neither
     // strangers nor a flooding key can fill the cache that protects everyone.
     state.rate_limits.check(key).map_err(ApiError::rate_limited)?;
-    match state.nonces.check_and_record(key, nonce, timestamp, now_s) {
-        Ok(()) => {}
-        Err(NonceRefusal::Replayed) => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "replayed_request",
-                "this nonce was already used by this key; sign every request with a fresh nonce",
-            ));
+    let replayed = || {
+        ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "replayed_request",
+            "this nonce was already used by this key; sign every request with a fresh nonce",
+        )
+    };
+    let store = state.engine.store();
+    if store.shared() {
+        // Several nodes: the nonce must be seen by all of them, so it is kept in the database.
+        let expires_at_s = timestamp.saturating_add(signing::TIMESTAMP_SKEW_MAX_S);
+        let fresh = store
+            .remember_nonce(key, digest(key, nonce), expires_at_s, now_s)
+            .await
+            .map_err(|e| ApiError::from(hongbao_engine::EngineError::from(e)))?;
+        if !fresh {
+            return Err(replayed());
         }
-        Err(NonceRefusal::Full) => return Err(ApiError::overloaded()),
+    } else {
+        match state.nonces.check_and_record(key, nonce, timestamp, now_s) {
+            Ok(()) => {}
+            Err(NonceRefusal::Replayed) => return Err(replayed()),
+            Err(NonceRefusal::Full) => return Err(ApiError::overloaded()),
+        }
     }
 
     let mut request = Request::from_parts(parts, Body::from(body));

@@ -13,6 +13,7 @@ use hongbao_core::ops::{Command, Reply};
 use hongbao_core::principal::Role;
 use hongbao_engine::{AuditConfig, Clock, DevClock, Engine, EngineConfig, StartOptions, SystemClock};
 use hongbao_store::Store;
+use hongbao_store_postgres::{PostgresOptions, PostgresStore};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 use serde::{Deserialize, Serialize};
 use std::future::IntoFuture as _;
@@ -59,6 +60,53 @@ impl Default for AuditSettings {
 pub struct StorageSettings {
     /// SQLite durability: `full` (default), `normal`, or `off` (benchmarks only).
     pub durability: Durability,
+    /// PostgreSQL: the pool and its timeouts (`--database postgres://…`).
+    pub postgres: PostgresOptions,
+}
+
+/// Where the state lives: an embedded SQLite file (one node), or PostgreSQL (several nodes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite file path.
+    pub fn parse(text: &str) -> Database {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Database::Postgres(text.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(text))
+        }
+    }
+
+    /// Opens the store (migrating it to this version's schema).
+    ///
+    /// # Errors
+    /// [`StartError`] when the database cannot be opened or migrated.
+    pub async fn open(&self, storage: &StorageSettings) -> Result<Arc<dyn Store>, StartError> {
+        Ok(match self {
+            Database::Sqlite(path) => Arc::new(SqliteStore::open(path, storage.durability).await?),
+            Database::Postgres(url) => {
+                storage.postgres.validate().map_err(|e| StartError::Config(e.to_string()))?;
+                Arc::new(PostgresStore::connect(url, storage.postgres.clone()).await?)
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            // The URL may hold a password: show where, not how.
+            Database::Postgres(url) => {
+                let host = url.split('@').next_back().unwrap_or("postgres");
+                write!(f, "postgres://…@{host}")
+            }
+        }
+    }
 }
 
 impl Settings {
@@ -77,8 +125,8 @@ pub struct Options {
     pub listen: SocketAddr,
     /// Holds `hongbao.db` (unless `database` says otherwise) and the bootstrap credentials.
     pub data_dir: PathBuf,
-    /// The SQLite file; `<data_dir>/hongbao.db` when `None`.
-    pub database: Option<PathBuf>,
+    /// The database; the SQLite file `<data_dir>/hongbao.db` when `None`.
+    pub database: Option<Database>,
     /// Enables `POST /v1/dev/clock` and a business clock that can move forward.
     pub dev_clock: bool,
     pub settings: Settings,
@@ -146,8 +194,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     options.settings.validate().map_err(StartError::Config)?;
     std::fs::create_dir_all(&options.data_dir)
         .map_err(|e| StartError::Io(format!("cannot create the data directory {}: {e}", options.data_dir.display())))?;
-    let database = options.database.clone().unwrap_or_else(|| options.data_dir.join("hongbao.db"));
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database, options.settings.storage.durability).await?);
+    let database = options.database.clone().unwrap_or_else(|| Database::Sqlite(options.data_dir.join("hongbao.db")));
+    let store = database.open(&options.settings.storage).await?;
     let clock: Arc<dyn Clock> = if options.dev_clock { Arc::new(DevClock::new()) } else { Arc::new(SystemClock) };
     let settings = options.settings;
     let audit = audit_config(&settings.audit, &options.data_dir, store.as_ref()).await?;
@@ -169,11 +217,19 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let state = AppState::new(engine.clone(), settings.http.clone(), options.dev_clock).map_err(StartError::Config)?;
     let forget = state.clone();
     tokio::spawn(async move {
-        // Keeps the rate limiter's memory to the keys that were active lately.
+        // Keeps the rate limiter's memory to the keys that were active lately, and the shared
+        // nonce table to nonces that could still be replayed.
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
             forget.rate_limits.forget_idle();
+            let store = forget.engine.store();
+            if store.shared() {
+                let now_s = hongbao_engine::system_now().millis().div_euclid(1000);
+                if let Err(err) = store.forget_nonces(now_s, 100_000).await {
+                    tracing::warn!(%err, "forgetting expired nonces failed");
+                }
+            }
         }
     });
     let (stop, mut stopped) = watch::channel(false);
@@ -199,7 +255,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             }
         }
     });
-    tracing::info!(%url, database = %database.display(), dev_clock = options.dev_clock, "hongbao is serving");
+    tracing::info!(%url, %database, dev_clock = options.dev_clock, "hongbao is serving");
     Ok(Running { addr, url, root_credentials, engine, stop, task })
 }
 
@@ -232,6 +288,15 @@ async fn audit_config(
         key
     };
     let origin = settings.origin.clone().unwrap_or_else(|| default_origin(&signing_key.verifying_key()));
+    // Every node of a database must sign with the one key its log started with.
+    let vkey = hongbao_audit::note::vkey(&origin, &signing_key.verifying_key());
+    let stored = store.log_key(&vkey).await?;
+    if stored != vkey {
+        return Err(StartError::Config(format!(
+            "this database's transparency log is signed by {stored}, but this node's key is {vkey}: \
+             give every node the same key (audit.signing_key_file) and origin (audit.origin)"
+        )));
+    }
     Ok(Some(AuditConfig { origin, signing_key }))
 }
 
@@ -284,8 +349,13 @@ async fn bootstrap(
         return Ok(None);
     }
     let command = Command::CreateOperator { name: "root".to_owned(), roles: Role::ALL.to_vec() };
-    let Reply::Operator(root) = engine.execute(command).await? else {
-        return Err(StartError::Io("creating the root operator answered something else".to_owned()));
+    let root = match engine.execute(command).await {
+        Ok(Reply::Operator(root)) => root,
+        Ok(_) => return Err(StartError::Io("creating the root operator answered something else".to_owned())),
+        // Several nodes starting together: another one created root first (the database
+        // allows only one), which is exactly what should happen.
+        Err(_) if store.has_operator().await? => return Ok(None),
+        Err(err) => return Err(err.into()),
     };
     let path = data_dir.join("root-credentials.json");
     let body = serde_json::json!({ "url": url, "key_id": root.key_id, "secret": root.secret.expose() });

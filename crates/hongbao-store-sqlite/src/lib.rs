@@ -7,7 +7,9 @@
 //! schema is a numbered list of embedded migrations, run when the file is opened. The
 //! transparency log is two append-only tables, `log_entries` and `checkpoints`, written in the
 //! batch's own transaction; because the writer holds the write lock from `BEGIN`, the log size
-//! it reads cannot change before its commit.
+//! it reads cannot change before its commit. The nonces seen, the development clock's offset and
+//! the log's key are kept in the file too (so they survive a restart), though one file is never
+//! shared by several nodes: [`Store::shared`] is false.
 //!
 //! It deliberately does not decide anything: it never computes a balance, checks a limit or
 //! chooses an id (that is `hongbao-core`), never encodes, hashes or signs a log entry, and it
@@ -26,7 +28,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hongbao_core::{AccountId, Fact, Key, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, Fact, Key, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{
     CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
 };
@@ -52,10 +54,11 @@ const STATEMENTS_CACHED_MAX: usize = 256;
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the file); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "principals", include_str!("../migrations/0002_principals.sql")),
     (3, "transparency log", include_str!("../migrations/0003_transparency_log.sql")),
+    (4, "shared state", include_str!("../migrations/0004_shared_state.sql")),
 ];
 
 fn migrator() -> Migrator {
@@ -142,6 +145,8 @@ impl FromStr for Durability {
 /// A constraint the data breaks (a duplicate key, an update of a missing row, a reference to
 /// nothing) or a value that does not decode is [`StoreError::Corrupt`]: retrying cannot help.
 /// Everything else (I/O, a lock held too long, a closed pool) is [`StoreError::Unavailable`].
+/// Never [`StoreError::Conflict`]: with one writer, a duplicate key is not a race but a batch
+/// built on a wrong belief.
 pub(crate) fn db_error(err: sqlx::Error, doing: impl Display) -> StoreError {
     match &err {
         sqlx::Error::Database(db) => {
@@ -520,6 +525,79 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(e, "read the latest checkpoint"))?;
         found.as_ref().map(rows::checkpoint).transpose()
+    }
+
+    async fn remember_nonce(
+        &self,
+        key: KeyId,
+        digest: [u8; 16],
+        expires_at_s: i64,
+        now_s: i64,
+    ) -> Result<bool, StoreError> {
+        // One statement: a new nonce is inserted, an expired record is renewed, and a live one is
+        // left alone, which changes no row. Through the writer, the one connection that writes.
+        let done = sqlx::query(
+            "INSERT INTO nonces (key_id, digest, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key_id, digest) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE nonces.expires_at <= ?4",
+        )
+        .bind(key.uuid())
+        .bind(&digest[..])
+        .bind(expires_at_s)
+        .bind(now_s)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, format_args!("remember a nonce of key {key}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM nonces WHERE (key_id, digest) IN \
+             (SELECT key_id, digest FROM nonces WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
+        )
+        .bind(before_s)
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "forget expired nonces"))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn dev_clock_offset(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT offset_ms FROM dev_clock WHERE id = 1")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "read the development clock"))
+    }
+
+    async fn advance_dev_clock(&self, by_ms: i64) -> Result<i64, StoreError> {
+        if by_ms < 0 {
+            return Err(StoreError::Corrupt(format!("the development clock cannot move back (by {by_ms} ms)")));
+        }
+        // The guard keeps the sum within i64: SQLite would turn an overflowing sum into a REAL.
+        let moved: Option<i64> = sqlx::query_scalar(
+            "UPDATE dev_clock SET offset_ms = offset_ms + ?1 \
+             WHERE id = 1 AND offset_ms <= 9223372036854775807 - ?1 RETURNING offset_ms",
+        )
+        .bind(by_ms)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "move the development clock"))?;
+        moved.ok_or_else(|| StoreError::Corrupt(format!("moving the development clock by {by_ms} ms overflows")))
+    }
+
+    async fn log_key(&self, proposed: &str) -> Result<String, StoreError> {
+        // Both through the writer: the select sees the row whichever call inserted it.
+        sqlx::query("INSERT INTO log_key (id, verifier) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING")
+            .bind(proposed)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "store the log's key"))?;
+        sqlx::query_scalar("SELECT verifier FROM log_key WHERE id = 1")
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "read the log's key"))
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

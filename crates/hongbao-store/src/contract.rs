@@ -41,10 +41,21 @@ use crate::{CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow,
 /// `$fresh` is a function or closure taking no arguments and returning a future of
 /// `(store, guard)`: a new, empty store and a value that must live as long as the test (a
 /// temporary directory, a database to drop); the guard is dropped after the store.
+///
+/// `contract_tests!(optional $fresh)` is for a backend that needs a server the machine may not
+/// run: `$fresh` returns a future of `Option<(store, guard)>`, and `None` ends the test early.
+/// Such a `$fresh` must say why it gave none (and fail instead where the server is required).
 #[macro_export]
 macro_rules! contract_tests {
+    // First: `optional` could otherwise be taken for the start of an expression.
+    (optional $fresh:expr) => {
+        $crate::contract_tests!(@list optional $fresh);
+    };
     ($fresh:expr) => {
-        $crate::contract_tests!(@cases $fresh;
+        $crate::contract_tests!(@list required $fresh);
+    };
+    (@list $mode:ident $fresh:expr) => {
+        $crate::contract_tests!(@cases $mode $fresh;
             a_new_store_holds_only_the_external_account,
             every_entity_round_trips_exactly_through_inserts_and_updates,
             missing_keys_load_as_none_or_an_empty_list,
@@ -67,13 +78,28 @@ macro_rules! contract_tests {
             latest_checkpoint_is_the_largest_committed_one,
             checkpoints_must_grow_and_cover_no_more_than_the_log,
             dump_returns_every_event_log_entry_and_checkpoint_in_order,
+            a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires,
+            forget_nonces_deletes_only_records_expired_before_the_bound_up_to_the_limit,
+            the_dev_clock_offset_starts_at_zero_and_only_moves_forward,
+            log_key_keeps_the_first_value_proposed,
         );
     };
-    (@cases $fresh:expr; $($case:ident),+ $(,)?) => {
+    (@cases required $fresh:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
                 let (store, guard) = ($fresh)().await;
+                $crate::contract::$case(&store).await;
+                drop(store);
+                drop(guard);
+            }
+        )+
+    };
+    (@cases optional $fresh:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some((store, guard)) = ($fresh)().await else { return };
                 $crate::contract::$case(&store).await;
                 drop(store);
                 drop(guard);
@@ -1464,4 +1490,108 @@ pub async fn dump_returns_every_event_log_entry_and_checkpoint_in_order(store: &
         .iter()
         .any(|e| matches!(&e.what, EventKind::LuckySharesRevealed { packet_id, .. } if *packet_id == cast.lucky));
     assert!(revealed, "the lucky packet's reveal is stored");
+}
+
+/// Unix seconds of [`T0`], for the nonce records.
+const T0_S: i64 = T0.millis() / 1_000;
+
+async fn remember(store: &dyn Store, key: KeyId, digest: [u8; 16], expires_at_s: i64, now_s: i64) -> bool {
+    bounded("remember_nonce", store.remember_nonce(key, digest, expires_at_s, now_s))
+        .await
+        .expect("remember_nonce succeeds")
+}
+
+/// A nonce digest whose bytes include 0x00 and 0xff, which a text column would mangle.
+fn digest(seed: u8) -> [u8; 16] {
+    let mut digest = [0u8; 16];
+    for (i, byte) in (0u8..).zip(digest.iter_mut()) {
+        *byte = seed.wrapping_mul(29).wrapping_add(i.wrapping_mul(17));
+    }
+    digest[0] = 0;
+    digest[15] = 0xff;
+    digest
+}
+
+/// A nonce is accepted once and refused while its record lives (`now < expires_at`); records are
+/// kept per key, so another key may use the same nonce; once expired, the nonce is accepted again
+/// and remembered with its new expiry.
+pub async fn a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires(store: &dyn Store) {
+    let mut s = Scenario::new(40);
+    let (alice, bob) = (KeyId::from_uuid(s.mint_uuid()), KeyId::from_uuid(s.mint_uuid()));
+    let (nonce, other) = (digest(1), digest(2));
+    let (now, expires) = (T0_S, T0_S + 300);
+
+    assert!(remember(store, alice, nonce, expires, now).await, "a new nonce is accepted");
+    assert!(!remember(store, alice, nonce, expires, now).await, "the same nonce again is a replay");
+    assert!(!remember(store, alice, nonce, expires + 300, expires - 1).await, "a replay up to its last second");
+    assert!(remember(store, bob, nonce, expires, now).await, "another key may use the same nonce");
+    assert!(remember(store, alice, other, expires, now).await, "the same key may use another nonce");
+    assert!(!remember(store, bob, nonce, expires, now + 1).await, "bob's record is his own");
+
+    let renewed = expires + 600;
+    assert!(remember(store, alice, nonce, renewed, expires).await, "an expired nonce is accepted again");
+    assert!(!remember(store, alice, nonce, renewed, expires).await, "and remembered again");
+    assert!(!remember(store, alice, nonce, renewed, renewed - 1).await, "until its new expiry");
+    assert!(remember(store, alice, nonce, renewed + 300, renewed).await);
+    assert!(!remember(store, alice, other, expires, expires - 1).await, "the other nonce is still remembered");
+}
+
+async fn forget(store: &dyn Store, before_s: i64, limit: u32) -> u64 {
+    bounded("forget_nonces", store.forget_nonces(before_s, limit)).await.expect("forget_nonces succeeds")
+}
+
+/// Forgetting deletes records that expired strictly before the bound, at most `limit` per call,
+/// and keeps the rest: their nonces are still refused.
+pub async fn forget_nonces_deletes_only_records_expired_before_the_bound_up_to_the_limit(store: &dyn Store) {
+    let mut s = Scenario::new(41);
+    let key = KeyId::from_uuid(s.mint_uuid());
+    let expiry = |i: u8| T0_S + 10 * i64::from(i);
+    for i in 0..5 {
+        assert!(remember(store, key, digest(i), expiry(i), T0_S - 1).await);
+    }
+    assert_eq!(forget(store, expiry(0), 10).await, 0, "nothing expired before the first expiry");
+    let bound = expiry(3);
+    assert_eq!(forget(store, bound, 2).await, 2, "at most the limit");
+    assert_eq!(forget(store, bound, 10).await, 1, "the one expired record left");
+    assert_eq!(forget(store, bound, 10).await, 0, "nothing expired is left");
+    assert_eq!(forget(store, i64::MAX, 0).await, 0, "limit 0 deletes nothing");
+    for i in [3, 4] {
+        assert!(!remember(store, key, digest(i), expiry(i), bound - 1).await, "record {i} at or after the bound stays");
+    }
+    assert_eq!(forget(store, i64::MAX, 10).await, 2, "every record expires before the end of time");
+    // Now forgotten, nonce 4 is new again even before its old expiry.
+    assert!(remember(store, key, digest(4), expiry(4), bound - 1).await, "a forgotten record is gone");
+}
+
+async fn dev_clock_offset(store: &dyn Store) -> i64 {
+    bounded("dev_clock_offset", store.dev_clock_offset()).await.expect("dev_clock_offset succeeds")
+}
+
+/// The development clock's offset starts at 0 and moves forward by what it is asked; a move
+/// backwards, or past the largest offset, is refused and changes nothing.
+pub async fn the_dev_clock_offset_starts_at_zero_and_only_moves_forward(store: &dyn Store) {
+    assert_eq!(dev_clock_offset(store).await, 0, "a new store's clock is real time");
+    let advance = |by_ms| async move { bounded("advance_dev_clock", store.advance_dev_clock(by_ms)).await };
+    assert_eq!(advance(0).await.expect("a move by nothing"), 0);
+    assert_eq!(advance(1_500).await.expect("a move forward"), 1_500);
+    assert_eq!(dev_clock_offset(store).await, 1_500);
+    assert!(advance(-1).await.is_err(), "the clock never goes back");
+    assert_eq!(dev_clock_offset(store).await, 1_500, "a refused move changes nothing");
+    assert_eq!(advance(86_400_000).await.expect("a day forward"), 86_401_500, "moves add up");
+    assert!(advance(i64::MAX).await.is_err(), "an offset past i64::MAX is refused");
+    assert!(advance(i64::MIN).await.is_err());
+    assert_eq!(dev_clock_offset(store).await, 86_401_500, "refused moves change nothing");
+}
+
+/// The first key proposed is stored and every later call answers it, whatever it proposes.
+pub async fn log_key_keeps_the_first_value_proposed(store: &dyn Store) {
+    let log_key = |proposed: &'static str| async move {
+        bounded("log_key", store.log_key(proposed)).await.expect("log_key succeeds")
+    };
+    let first = "hongbao.example/log+5d9f2a1c+AXk2bGF0aW9uIGtleSDnuqLljIUgZm9yIHRlc3Rz/+==";
+    let second = "hongbao.example/log+0badc0de+AW5vdCB0aGUgZmlyc3Qga2V5";
+    assert_eq!(log_key(first).await, first, "the first key proposed is stored");
+    assert_eq!(log_key(second).await, first, "a later proposal gets the stored key");
+    assert_eq!(log_key(first).await, first);
+    assert_eq!(log_key(second).await, first);
 }

@@ -15,7 +15,7 @@
 use async_trait::async_trait;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
-use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
 
 pub mod contract;
@@ -29,6 +29,13 @@ pub enum StoreError {
     /// The stored data breaks an assumption (a row that must exist does not, a bad value).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// Another writer sharing the database changed the same rows at the same time: a duplicate
+    /// key from a race, a serialization failure or a deadlock. Only a shared store (several
+    /// nodes over one database) reports it; an embedded store has one writer and never does.
+    /// Nothing of the batch was written, and trying it again may succeed: treat it like
+    /// [`StoreError::Unavailable`], never as a sign of damage.
+    #[error("a concurrent write conflicted: {0}")]
+    Conflict(String),
 }
 
 /// The stored answer to a request made with an `Idempotency-Key`.
@@ -154,8 +161,9 @@ pub trait WriteTx: ReadTx {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when a row breaks a constraint, or the log entries or the checkpoint
-    /// do not fit the stored log; [`StoreError`] when anything else fails. Either way nothing
-    /// was written.
+    /// do not fit the stored log; [`StoreError::Conflict`] on a shared database when another
+    /// writer raced this one (then the same batch may succeed if tried again); [`StoreError`] when
+    /// anything else fails. Either way nothing was written.
     async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError>;
 
     /// The number of entries in the transparency log, as this transaction sees it. On a shared
@@ -234,6 +242,55 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the database fails.
     async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError>;
+
+    /// Whether several nodes may share this store (then nonces, the development clock and the
+    /// log's key must live in it, not in one node's memory).
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Records that `key` used a nonce (given as a 16-byte digest); `false` if it was already
+    /// recorded and has not expired: a replay. `expires_at_s` is when the record may be forgotten
+    /// (Unix seconds). A record lives while `now_s < expires_at_s`; a nonce whose record has
+    /// expired is accepted again and remembered with its new expiry. Atomic: of several callers
+    /// racing with the same nonce, one gets `true`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn remember_nonce(
+        &self,
+        key: KeyId,
+        digest: [u8; 16],
+        expires_at_s: i64,
+        now_s: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes nonce records that expired before `before_s`, at most `limit`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError>;
+
+    /// The development clock's offset from real time, in milliseconds (0 until moved). Kept in
+    /// the database so every node sees the same business time.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn dev_clock_offset(&self) -> Result<i64, StoreError>;
+
+    /// Moves the development clock forward by `by_ms` (never back) and answers the new offset.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when `by_ms` is negative or the offset would pass `i64::MAX` (a
+    /// caller's mistake: nothing changes); [`StoreError`] when the database fails.
+    async fn advance_dev_clock(&self, by_ms: i64) -> Result<i64, StoreError>;
+
+    /// The log's verifier key (`name+keyid+base64`): the first call stores `proposed` and every
+    /// later call answers what was stored, so every node can check it signs with the same key.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn log_key(&self, proposed: &str) -> Result<String, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

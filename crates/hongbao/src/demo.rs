@@ -73,7 +73,7 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: dir.clone(),
-        database: Some(database.clone()),
+        database: Some(hongbao_server::run::Database::Sqlite(database.clone())),
         dev_clock: true,
         settings: Settings::default(),
     };

@@ -8,9 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ed25519_dalek::VerifyingKey;
-use hongbao_core::Limits;
-use hongbao_server::run::{LOG_KEY_FILE, read_log_key};
-use hongbao_store_sqlite::{Durability, SqliteStore};
+use hongbao_server::run::{Database, LOG_KEY_FILE, Settings, read_log_key};
 
 mod client_cmd;
 mod demo;
@@ -26,8 +24,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Serve the HTTP API (API.md) on an embedded SQLite database.
+    /// Serve the HTTP API (API.md) on an embedded SQLite database or on PostgreSQL.
     Serve(serve::ServeArgs),
+    /// Bring a database to this version's schema (PostgreSQL; SQLite migrates when opened).
+    Migrate {
+        /// A PostgreSQL URL or a SQLite file.
+        #[arg(long, env = "HONGBAO_DATABASE")]
+        database: String,
+        #[arg(long, env = "HONGBAO_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Run a narrated scenario on a fresh temporary database and check every invariant.
     Demo {
         /// Keep the demo database in this directory instead of a temporary one.
@@ -40,9 +46,10 @@ enum Cmd {
         /// The data directory of `hongbao serve`; its database is <data-dir>/hongbao.db.
         #[arg(long, env = "HONGBAO_DATA_DIR", default_value = "./hongbao-data")]
         data_dir: PathBuf,
-        /// The SQLite database file, instead of the one in the data directory.
-        #[arg(long, value_name = "PATH", env = "HONGBAO_DATABASE")]
-        database: Option<PathBuf>,
+        /// The database, instead of the one in the data directory: a SQLite file or a
+        /// PostgreSQL URL.
+        #[arg(long, value_name = "PATH_OR_URL", env = "HONGBAO_DATABASE")]
+        database: Option<String>,
         /// The server's config file, so the check uses the same limits.
         #[arg(long, env = "HONGBAO_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
@@ -90,6 +97,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Serve(args) => serve::run(args).await,
+        Cmd::Migrate { database, config } => serve::migrate(&database, config.as_ref()).await,
         Cmd::Demo { keep } => demo::run(keep).await,
         Cmd::Check { data_dir, database, config, public_key } => {
             let settings = serve::settings(config.as_ref())?;
@@ -97,15 +105,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(text) => Some(*verify::verifier(&text)?.verifying_key()),
                 None => {
                     // The configured key file, else the one in the data directory, else the one
-                    // next to the database.
-                    let next_to_database = database.as_ref().and_then(|d| d.parent()).map(|d| d.join(LOG_KEY_FILE));
+                    // next to a SQLite database.
+                    let next_to_database = database
+                        .as_deref()
+                        .filter(|d| !d.starts_with("postgres"))
+                        .and_then(|d| std::path::Path::new(d).parent().map(|p| p.join(LOG_KEY_FILE)));
                     let candidates =
                         [settings.audit.signing_key_file.clone(), Some(data_dir.join(LOG_KEY_FILE)), next_to_database];
                     let file = candidates.into_iter().flatten().find(|f| f.exists());
                     file.map(|f| read_log_key(&f)).transpose()?.map(|k| k.verifying_key())
                 }
             };
-            check(database.unwrap_or_else(|| data_dir.join("hongbao.db")), &settings.limits, key.as_ref()).await
+            let database = match database {
+                Some(text) => Database::parse(&text),
+                None => Database::Sqlite(data_dir.join("hongbao.db")),
+            };
+            check(database, &settings, key.as_ref()).await
         }
         Cmd::Client(cmd) => client_cmd::run(cmd).await,
         Cmd::Verify(cmd) => verify::run(cmd).await,
@@ -113,14 +128,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn check(database: PathBuf, limits: &Limits, log_key: Option<&VerifyingKey>) -> anyhow::Result<ExitCode> {
-    if !database.exists() {
-        anyhow::bail!("no database at {}", database.display());
+async fn check(database: Database, settings: &Settings, log_key: Option<&VerifyingKey>) -> anyhow::Result<ExitCode> {
+    if let Database::Sqlite(path) = &database
+        && !path.exists()
+    {
+        anyhow::bail!("no database at {}", path.display());
     }
-    let store = SqliteStore::open(&database, Durability::Full)
-        .await
-        .with_context(|| format!("cannot open {}", database.display()))?;
-    let report = hongbao_engine::check(&store, limits, log_key).await?;
+    let store = database.open(&settings.storage).await.with_context(|| format!("cannot open {database}"))?;
+    let report = hongbao_engine::check(store.as_ref(), &settings.limits, log_key).await?;
     println!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

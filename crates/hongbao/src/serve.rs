@@ -1,5 +1,5 @@
-//! `hongbao serve`: the HTTP API on an embedded database, configured by flags, a TOML file and
-//! `HONGBAO_…` environment variables.
+//! `hongbao serve` and `hongbao migrate`: the HTTP API on an embedded SQLite database or on
+//! PostgreSQL, configured by flags, a TOML file and `HONGBAO_…` environment variables.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-use hongbao_server::run::{Options, Settings, start};
+use hongbao_server::run::{Database, Options, Settings, start};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -19,9 +19,10 @@ pub struct ServeArgs {
     /// Directory for the database and the bootstrap credentials.
     #[arg(long, env = "HONGBAO_DATA_DIR", default_value = "./hongbao-data")]
     data_dir: PathBuf,
-    /// The SQLite database file (default: <data-dir>/hongbao.db).
+    /// The database: a SQLite file (default: <data-dir>/hongbao.db) or a PostgreSQL URL
+    /// (postgres://user@host/db), which several nodes may share.
     #[arg(long, env = "HONGBAO_DATABASE")]
-    database: Option<PathBuf>,
+    database: Option<String>,
     /// Enable POST /v1/dev/clock, which moves the business clock forward (development only).
     #[arg(long)]
     dev_clock: bool,
@@ -53,7 +54,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         listen: args.listen,
         data_dir: args.data_dir,
-        database: args.database,
+        database: args.database.as_deref().map(Database::parse),
         dev_clock: args.dev_clock,
         settings,
     };
@@ -96,4 +97,14 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
+}
+
+/// `hongbao migrate`: brings a database to this version's schema, and stops.
+pub async fn migrate(database: &str, config: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+    let settings = settings(config)?;
+    let database = Database::parse(database);
+    // Opening migrates (sqlx's migration lock keeps concurrent nodes safe).
+    let store = database.open(&settings.storage).await?;
+    say(&format!("{database} is at this version's schema ({} store, {})", store.backend(), store.durability()));
+    Ok(ExitCode::SUCCESS)
 }

@@ -121,6 +121,32 @@ impl Store for Gate {
     async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
         self.inner.latest_checkpoint().await
     }
+
+    async fn remember_nonce(
+        &self,
+        key: hongbao_core::KeyId,
+        digest: [u8; 16],
+        expires_at_s: i64,
+        now_s: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.remember_nonce(key, digest, expires_at_s, now_s).await
+    }
+
+    async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {
+        self.inner.forget_nonces(before_s, limit).await
+    }
+
+    async fn dev_clock_offset(&self) -> Result<i64, StoreError> {
+        self.inner.dev_clock_offset().await
+    }
+
+    async fn advance_dev_clock(&self, by_ms: i64) -> Result<i64, StoreError> {
+        self.inner.advance_dev_clock(by_ms).await
+    }
+
+    async fn log_key(&self, proposed: &str) -> Result<String, StoreError> {
+        self.inner.log_key(proposed).await
+    }
 }
 
 struct GateTx {

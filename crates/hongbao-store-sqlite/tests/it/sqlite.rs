@@ -43,6 +43,7 @@ async fn full_durability_is_wal_with_synchronous_full_on_every_connection() {
     assert_eq!(store.durability_setting(), Durability::Full);
     assert!(store.durability().contains("synchronous=FULL"), "{}", store.durability());
     assert_eq!(store.backend(), "sqlite");
+    assert!(!store.shared(), "one file, one writing process");
 }
 
 #[tokio::test]
@@ -76,7 +77,7 @@ async fn reopening_a_file_keeps_its_data_and_does_not_rerun_migrations() {
     s.deposit(&store, alice, 5_000).await;
     store.close().await;
     let migrations = applied_migrations(&path).await;
-    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2, 3], "each migration, applied once");
+    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2, 3, 4], "each migration, applied once");
 
     let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file reopens");
     contract::assert_store_holds_world(&reopened, &s.world).await;
@@ -347,7 +348,7 @@ async fn a_file_at_schema_version_1_gains_principals_and_keeps_its_data() {
     assert!(store.has_operator().await.expect("has_operator"));
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 }
 
 /// The plan SQLite chooses for `sql`, one step a line.
@@ -497,5 +498,26 @@ async fn a_file_at_schema_version_2_gains_the_log_and_keeps_its_packets_and_even
     assert!(dump.log.is_empty() && dump.checkpoints.is_empty());
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
+}
+
+/// The development clock, the log's key and the nonces live in the file: a reopened store keeps
+/// the offset it had, the first key, and refuses a replay of a nonce it saw before closing.
+#[tokio::test]
+async fn the_dev_clock_log_key_and_nonces_survive_reopening() {
+    let (store, dir) = fresh_store().await;
+    let path = store.path().to_owned();
+    let key = KeyId::from_uuid(Scenario::new(33).mint_uuid());
+    assert_eq!(store.advance_dev_clock(7_200_000).await.expect("the clock moves"), 7_200_000);
+    assert_eq!(store.log_key("first+00000001+key").await.expect("log_key"), "first+00000001+key");
+    assert!(store.remember_nonce(key, [9; 16], 2_000, 1_000).await.expect("remember_nonce"));
+    store.close().await;
+
+    let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file reopens");
+    assert_eq!(reopened.dev_clock_offset().await.expect("the offset"), 7_200_000, "the offset survives");
+    assert_eq!(reopened.advance_dev_clock(1).await.expect("the clock moves"), 7_200_001, "and grows from there");
+    assert_eq!(reopened.log_key("second+00000002+key").await.expect("log_key"), "first+00000001+key");
+    assert!(!reopened.remember_nonce(key, [9; 16], 2_000, 1_001).await.expect("remember_nonce"), "still a replay");
+    reopened.close().await;
+    drop(dir);
 }

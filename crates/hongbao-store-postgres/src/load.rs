@@ -1,0 +1,265 @@
+//! [`load`]: the facts a batch of keys names, one query per kind of key (`= ANY($1)`), so a
+//! batch of a thousand claims is loaded in a handful of round trips.
+//!
+//! Inside a write transaction ([`Lock::ForWrite`]) the rows that a batch may change are locked
+//! as they are read: users, accounts, groups, packets, claims and pending records. Under READ
+//! COMMITTED a locking read waits for another node's transaction on the same rows to end and
+//! then returns the rows as that transaction left them, and no other node can change them until
+//! this transaction ends: what the core decides from them is still true when the batch commits.
+//! Transfers and principals are never updated, so they are read without a lock.
+//!
+//! The lock is `FOR NO KEY UPDATE`, the one PostgreSQL's own `UPDATE` takes when no key changes
+//! (the store never changes a key): it excludes every other writer of the row, but not the
+//! `FOR KEY SHARE` lock of another transaction's foreign-key check. With `FOR UPDATE`, a batch
+//! inserting a transfer into an account another node holds would wait at its commit, holding
+//! the log's lock, for a node that may itself be waiting for the log's lock: a deadlock that
+//! PostgreSQL would break by failing one of the two batches.
+//!
+//! A packet's row also stands for the set of its claims: every command that adds a claim updates
+//! its packet, so it holds the packet's lock. A load of a packet's claims (`ClaimOf`,
+//! `ClaimsOf`) therefore locks the packet first and reads the claims after, in a later statement
+//! whose snapshot includes everything committed before the lock was granted: nobody can add a
+//! claim to that packet until this transaction ends, so "bob has not claimed yet" stays true.
+//! The same holds for a group's members, read after the group's row is locked.
+//!
+//! Each locking query takes its rows in id order and the kinds always in the same order, so two
+//! nodes locking the same rows in one load queue up rather than deadlock; across several loads
+//! a deadlock is still possible, and PostgreSQL breaks it by failing one transaction, which the
+//! store reports as [`StoreError::Conflict`].
+
+use std::collections::{BTreeSet, HashMap};
+
+use hongbao_core::packet::Claim;
+use hongbao_core::{Fact, Key, PacketId, UserId};
+use hongbao_store::StoreError;
+use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use crate::{db_error, rows};
+
+/// Whether a load locks the rows it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lock {
+    /// A read snapshot: nothing is locked.
+    Nothing,
+    /// Inside a write transaction: the rows the batch may change are locked (`FOR NO KEY UPDATE`)
+    /// until it ends.
+    ForWrite,
+}
+
+/// A query in its two forms: plain, and locking its rows in a fixed order.
+struct Select {
+    plain: &'static str,
+    locking: &'static str,
+}
+
+impl Select {
+    fn sql(&self, lock: Lock) -> &'static str {
+        match lock {
+            Lock::Nothing => self.plain,
+            Lock::ForWrite => self.locking,
+        }
+    }
+}
+
+/// Both forms of `SELECT <head> <filter>`, the locking one ordered by `$order` and locking `$of`.
+macro_rules! select {
+    ($head:expr, $filter:literal, order $order:literal, of $of:literal) => {
+        Select {
+            plain: concat!($head, " ", $filter),
+            locking: concat!($head, " ", $filter, " ORDER BY ", $order, " FOR NO KEY UPDATE OF ", $of),
+        }
+    };
+}
+
+const USERS: Select =
+    select!(concat!("SELECT ", user_columns!(), " FROM users u"), "WHERE u.id = ANY($1)", order "u.id", of "u");
+const ACCOUNTS: Select =
+    select!(concat!("SELECT ", account_columns!(), " FROM accounts a"), "WHERE a.id = ANY($1)", order "a.id", of "a");
+const GROUPS: Select =
+    select!(concat!("SELECT ", group_columns!(), " FROM groups g"), "WHERE g.id = ANY($1)", order "g.id", of "g");
+const PACKETS: Select =
+    select!(concat!("SELECT ", packet_columns!(), " FROM packets p"), "WHERE p.id = ANY($1)", order "p.id", of "p");
+const CLAIMS: Select =
+    select!(concat!("SELECT ", claim_columns!(), " FROM claims c"), "WHERE c.id = ANY($1)", order "c.id", of "c");
+const CLAIMS_OF: Select = select!(
+    concat!("SELECT ", claim_columns!(), " FROM claims c"),
+    "WHERE c.packet_id = ANY($1)",
+    order "c.id",
+    of "c"
+);
+const CLAIM_OF: Select = select!(
+    concat!(
+        "SELECT ",
+        claim_columns!(),
+        " FROM claims c JOIN UNNEST($1::uuid[], $2::uuid[]) AS w (packet_id, user_id) \
+         ON c.packet_id = w.packet_id AND c.user_id = w.user_id"
+    ),
+    "",
+    order "c.id",
+    of "c"
+);
+const PENDINGS: Select = select!(
+    concat!(
+        "SELECT ",
+        transfer_columns!(),
+        ", p.status AS pending_status, p.resolved_at AS resolved_at \
+         FROM pendings p JOIN transfers t ON t.id = p.transfer_id"
+    ),
+    "WHERE p.transfer_id = ANY($1)",
+    order "p.transfer_id",
+    of "p"
+);
+const TRANSFERS: &str = concat!("SELECT ", transfer_columns!(), " FROM transfers t WHERE t.id = ANY($1)");
+const PRINCIPALS: &str = concat!("SELECT ", principal_columns!(), " FROM principals WHERE key_id = ANY($1)");
+const MEMBERS: &str = "SELECT group_id, user_id FROM group_members WHERE group_id = ANY($1)";
+
+/// Runs `sql` with the ids bound as `$1` (skipping the round trip when there are none).
+async fn fetch(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    ids: Vec<Uuid>,
+    what: &str,
+) -> Result<Vec<PgRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query(sql).bind(ids).fetch_all(&mut *conn).await.map_err(|e| db_error(e, format_args!("load {what}")))
+}
+
+/// Decodes rows and indexes them by the id `key` gives.
+fn index<T>(
+    rows: &[PgRow],
+    decode: fn(&PgRow) -> Result<T, StoreError>,
+    key: fn(&T) -> Uuid,
+) -> Result<HashMap<Uuid, T>, StoreError> {
+    rows.iter().map(|row| decode(row).map(|value| (key(&value), value))).collect()
+}
+
+/// The distinct ids of each kind of key.
+#[derive(Default)]
+struct Wanted {
+    users: BTreeSet<Uuid>,
+    accounts: BTreeSet<Uuid>,
+    groups: BTreeSet<Uuid>,
+    packets: BTreeSet<Uuid>,
+    claims: BTreeSet<Uuid>,
+    claim_of: BTreeSet<(PacketId, UserId)>,
+    claims_of: BTreeSet<Uuid>,
+    pendings: BTreeSet<Uuid>,
+    transfers: BTreeSet<Uuid>,
+    principals: BTreeSet<Uuid>,
+}
+
+fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
+    set.iter().copied().collect()
+}
+
+/// Loads one fact per key (a key given twice gets two equal facts), in the order of `keys`,
+/// locking what a batch may change when `lock` says so (see the module documentation).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when a query fails (a lock not granted within the statement
+/// timeout included), [`StoreError::Conflict`] when PostgreSQL broke a deadlock by failing this
+/// transaction, [`StoreError::Corrupt`] when a row does not decode.
+pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> Result<Vec<Fact>, StoreError> {
+    let mut want = Wanted::default();
+    for key in keys {
+        match *key {
+            Key::User(id) => want.users.insert(id.uuid()),
+            Key::Account(id) => want.accounts.insert(id.uuid()),
+            Key::Group(id) => want.groups.insert(id.uuid()),
+            Key::Packet(id) => want.packets.insert(id.uuid()),
+            Key::Claim(id) => want.claims.insert(id.uuid()),
+            Key::ClaimOf(packet, user) => want.claim_of.insert((packet, user)),
+            Key::ClaimsOf(packet) => want.claims_of.insert(packet.uuid()),
+            Key::Pending(id) => want.pendings.insert(id.uuid()),
+            Key::Transfer(id) => want.transfers.insert(id.uuid()),
+            Key::Principal(id) => want.principals.insert(id.uuid()),
+        };
+    }
+
+    let found = fetch(conn, USERS.sql(lock), ids(&want.users), "users").await?;
+    let users = index(&found, rows::user, |u| u.id.uuid())?;
+
+    let found = fetch(conn, ACCOUNTS.sql(lock), ids(&want.accounts), "accounts").await?;
+    let accounts = index(&found, rows::account, |a| a.id.uuid())?;
+
+    let group_ids = ids(&want.groups);
+    let found = fetch(conn, GROUPS.sql(lock), group_ids.clone(), "groups").await?;
+    let mut groups = index(&found, rows::group, |g| g.id.uuid())?;
+    for row in fetch(conn, MEMBERS, group_ids, "group members").await? {
+        let (group, user) = rows::member(&row)?;
+        if let Some(group) = groups.get_mut(&group.uuid()) {
+            group.members.push(user);
+        }
+    }
+    for group in groups.values_mut() {
+        // The core searches members by bisection: keep them sorted whatever order was read.
+        group.members.sort_unstable();
+    }
+
+    // Packets first, and with the packets whose claims are asked for: their locks guard the
+    // claims read below.
+    let mut packet_ids = want.packets.clone();
+    if lock == Lock::ForWrite {
+        packet_ids.extend(want.claims_of.iter().copied());
+        packet_ids.extend(want.claim_of.iter().map(|(packet, _)| packet.uuid()));
+    }
+    let found = fetch(conn, PACKETS.sql(lock), ids(&packet_ids), "packets").await?;
+    let packets = index(&found, rows::packet, |p| p.id.uuid())?;
+
+    let found = fetch(conn, CLAIMS.sql(lock), ids(&want.claims), "claims").await?;
+    let claims = index(&found, rows::claim, |c| c.id.uuid())?;
+
+    let mut claims_of: HashMap<Uuid, Vec<Claim>> = HashMap::new();
+    for row in fetch(conn, CLAIMS_OF.sql(lock), ids(&want.claims_of), "claims of packets").await? {
+        let claim = rows::claim(&row)?;
+        claims_of.entry(claim.packet_id.uuid()).or_default().push(claim);
+    }
+    for list in claims_of.values_mut() {
+        list.sort_unstable_by_key(|c| c.seq);
+    }
+
+    let mut claim_of = HashMap::new();
+    if !want.claim_of.is_empty() {
+        let (packets_asked, users_asked): (Vec<Uuid>, Vec<Uuid>) =
+            want.claim_of.iter().map(|(packet, user)| (packet.uuid(), user.uuid())).unzip();
+        let found = sqlx::query(CLAIM_OF.sql(lock))
+            .bind(packets_asked)
+            .bind(users_asked)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "load the claims of people on packets"))?;
+        for row in &found {
+            let claim = rows::claim(row)?;
+            claim_of.insert((claim.packet_id, claim.user_id), claim);
+        }
+    }
+
+    let found = fetch(conn, PENDINGS.sql(lock), ids(&want.pendings), "pending transfers").await?;
+    let pendings = index(&found, rows::pending, |p| p.transfer.id.uuid())?;
+
+    let found = fetch(conn, TRANSFERS, ids(&want.transfers), "transfers").await?;
+    let transfers = index(&found, rows::transfer, |t| t.id.uuid())?;
+
+    let found = fetch(conn, PRINCIPALS, ids(&want.principals), "principals").await?;
+    let principals = index(&found, rows::principal, |p| p.key_id.uuid())?;
+
+    Ok(keys
+        .iter()
+        .map(|key| match *key {
+            Key::User(id) => Fact::User(id, users.get(&id.uuid()).cloned()),
+            Key::Account(id) => Fact::Account(id, accounts.get(&id.uuid()).cloned()),
+            Key::Group(id) => Fact::Group(id, groups.get(&id.uuid()).cloned()),
+            Key::Packet(id) => Fact::Packet(id, packets.get(&id.uuid()).cloned()),
+            Key::Claim(id) => Fact::Claim(id, claims.get(&id.uuid()).cloned()),
+            Key::ClaimOf(packet, user) => Fact::ClaimOf(packet, user, claim_of.get(&(packet, user)).cloned()),
+            Key::ClaimsOf(packet) => Fact::ClaimsOf(packet, claims_of.get(&packet.uuid()).cloned().unwrap_or_default()),
+            Key::Pending(id) => Fact::Pending(id, pendings.get(&id.uuid()).cloned()),
+            Key::Transfer(id) => Fact::Transfer(id, transfers.get(&id.uuid()).cloned()),
+            Key::Principal(id) => Fact::Principal(id, principals.get(&id.uuid()).cloned()),
+        })
+        .collect())
+}

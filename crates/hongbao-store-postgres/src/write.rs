@@ -1,0 +1,672 @@
+//! What runs inside the write transaction: writing a batch (its changes, idempotency records,
+//! log entries and checkpoint), taking the log's lock, finding due work, and looking up
+//! idempotency records.
+//!
+//! Every table is written with a fixed number of statements whatever the batch's size: new rows
+//! with `INSERT … SELECT … FROM UNNEST($1::uuid[], $2::text[], …)` (one array per column, so the
+//! statement has one shape and stays prepared), changed rows with `UPDATE … FROM UNNEST(…)`,
+//! whose `RETURNING` list shows that each row it was given existed. A batch of a thousand claims
+//! is then about twenty round trips.
+
+use std::collections::{BTreeSet, HashSet};
+
+use hongbao_core::event::Event;
+use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
+use hongbao_core::packet::{Claim, Packet};
+use hongbao_core::principal::Principal;
+use hongbao_core::user::{Group, User};
+use hongbao_core::world::Write;
+use hongbao_core::{Changes, PacketId, Timestamp, TransferId};
+use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, StoreError};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres};
+use uuid::Uuid;
+
+use crate::{db_error, rows};
+
+type PgQuery = Query<'static, Postgres, PgArguments>;
+
+/// Builds a statement with one array per column bound, `$1` the rows' ids, from its rows.
+type Bind<T> = fn(&'static str, &[&T]) -> PgQuery;
+
+/// How one table is written: its name, the insert and the update (both taking the arrays
+/// [`Bind`] binds, in the same order; the update returns each changed row's key as text), and a
+/// row's key as text, for the update's check and for messages.
+struct Table<T> {
+    name: &'static str,
+    insert: &'static str,
+    update: &'static str,
+    bind: Bind<T>,
+    key: fn(&T) -> String,
+}
+
+/// Inserts `rows` in one statement.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when a row's key exists (on a shared database another node may have
+/// inserted it first); [`StoreError::Corrupt`] when a row breaks another constraint;
+/// [`StoreError::Unavailable`] when the database fails.
+async fn insert_all<T>(conn: &mut PgConnection, table: &Table<T>, rows: &[&T]) -> Result<(), StoreError> {
+    let Some(first) = rows.first() else { return Ok(()) };
+    let doing = || format!("insert of {} {} rows from {}", rows.len(), table.name, (table.key)(first));
+    let done = (table.bind)(table.insert, rows).execute(&mut *conn).await.map_err(|e| db_error(e, doing()))?;
+    if usize::try_from(done.rows_affected()) == Ok(rows.len()) {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!("{} wrote {} rows", doing(), done.rows_affected())))
+    }
+}
+
+/// Updates `rows` in one statement, and checks that every one of them existed: an update that
+/// finds no row means the engine believed in a row the database does not have, and the batch
+/// must not commit.
+async fn update_all<T>(conn: &mut PgConnection, table: &Table<T>, rows: &[&T]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let asked: HashSet<String> = rows.iter().map(|row| (table.key)(row)).collect();
+    if asked.len() != rows.len() {
+        // Which of two versions would win is not defined: the batch itself is wrong.
+        return Err(StoreError::Corrupt(format!("a batch updates a row of {} twice", table.name)));
+    }
+    let found: Vec<String> = (table.bind)(table.update, rows)
+        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get::<String, _>(&row, 0))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, format_args!("update of {} {} rows", rows.len(), table.name)))?;
+    let found: HashSet<String> = found.into_iter().collect();
+    // The keys are the uuids' text on both sides (hyphenated, lower case), so they compare.
+    match rows.iter().find(|row| !found.contains(&(table.key)(row))) {
+        None => Ok(()),
+        Some(missing) => Err(StoreError::Corrupt(format!(
+            "update of {} row {} found no row: the row does not exist",
+            table.name,
+            (table.key)(missing)
+        ))),
+    }
+}
+
+/// Inserts the new rows of `written` and updates the others.
+async fn write_all<T>(conn: &mut PgConnection, table: &Table<T>, written: &[(Write, T)]) -> Result<(), StoreError> {
+    let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
+    insert_all(conn, table, &new).await?;
+    let changed: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Update).map(|(_, row)| row).collect();
+    update_all(conn, table, &changed).await
+}
+
+/// Collects one column of `rows`.
+fn column<T, C>(rows: &[&T], get: impl Fn(&T) -> C) -> Vec<C> {
+    rows.iter().map(|row| get(row)).collect()
+}
+
+const USERS: Table<User> = Table {
+    name: "users",
+    insert: "INSERT INTO users (id, name, status, created_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[])",
+    update: "UPDATE users AS t SET name = u.name, status = u.status, created_at = u.created_at \
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u (id, name, status, created_at) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_users,
+    key: |u| u.id.uuid().to_string(),
+};
+
+fn bind_users(sql: &'static str, rows: &[&User]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |u| u.id.uuid()))
+        .bind(column(rows, |u| u.name.clone()))
+        .bind(column(rows, |u| u.status.as_str()))
+        .bind(column(rows, |u| u.created_at.millis()))
+}
+
+const ACCOUNTS: Table<Account> = Table {
+    name: "accounts",
+    insert: "INSERT INTO accounts (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
+             $7::bigint[])",
+    update: "UPDATE accounts AS t SET kind = u.kind, debits_posted = u.debits_posted, \
+             credits_posted = u.credits_posted, debits_pending = u.debits_pending, \
+             credits_pending = u.credits_pending, frozen = u.frozen \
+             FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
+             $7::bigint[]) AS u (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_accounts,
+    key: |a| a.id.uuid().to_string(),
+};
+
+fn bind_accounts(sql: &'static str, rows: &[&Account]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |a| a.id.uuid()))
+        .bind(column(rows, |a| a.kind.as_str()))
+        .bind(column(rows, |a| a.balances().debits_posted.get()))
+        .bind(column(rows, |a| a.balances().credits_posted.get()))
+        .bind(column(rows, |a| a.balances().debits_pending.get()))
+        .bind(column(rows, |a| a.balances().credits_pending.get()))
+        .bind(column(rows, |a| a.balances().frozen.get()))
+}
+
+const GROUPS: Table<Group> = Table {
+    name: "groups",
+    insert: "INSERT INTO groups (id, name, owner, created_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::bigint[])",
+    update: "UPDATE groups AS t SET name = u.name, owner = u.owner, created_at = u.created_at \
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::bigint[]) AS u (id, name, owner, created_at) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_groups,
+    key: |g| g.id.uuid().to_string(),
+};
+
+fn bind_groups(sql: &'static str, rows: &[&Group]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |g| g.id.uuid()))
+        .bind(column(rows, |g| g.name.clone()))
+        .bind(column(rows, |g| g.owner.uuid()))
+        .bind(column(rows, |g| g.created_at.millis()))
+}
+
+/// Group rows and their members; an update replaces the member list.
+async fn groups(conn: &mut PgConnection, written: &[(Write, Group)]) -> Result<(), StoreError> {
+    write_all(conn, &GROUPS, written).await?;
+    let changed: Vec<Uuid> = written.iter().filter(|(w, _)| *w == Write::Update).map(|(_, g)| g.id.uuid()).collect();
+    if !changed.is_empty() {
+        sqlx::query("DELETE FROM group_members WHERE group_id = ANY($1)")
+            .bind(changed)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "replace the members of groups"))?;
+    }
+    let (group_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) =
+        written.iter().flat_map(|(_, g)| g.members.iter().map(|member| (g.id.uuid(), member.uuid()))).unzip();
+    if group_ids.is_empty() {
+        return Ok(());
+    }
+    let expected = group_ids.len();
+    let done =
+        sqlx::query("INSERT INTO group_members (group_id, user_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])")
+            .bind(group_ids)
+            .bind(user_ids)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, format_args!("insert of {expected} group members")))?;
+    if usize::try_from(done.rows_affected()) == Ok(expected) {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!("insert of {expected} group members wrote {}", done.rows_affected())))
+    }
+}
+
+// Every column is written on update too: the store does not know which fields the core
+// considers immutable. `shares` comes as array literals (see `rows::shares_literal`).
+const PACKETS: Table<Packet> = Table {
+    name: "packets",
+    insert: "INSERT INTO packets (id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, \
+             created_at, expires_at, status, claimed_count, claimed_amount, touched, salt) \
+             SELECT id, kind, sender, group_id, recipient, total, shares::bigint[], greeting, arrival_delay_s, \
+             created_at, expires_at, status, claimed_count, claimed_amount, touched, salt \
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bigint[], $7::text[], \
+             $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], \
+             $15::boolean[], $16::bytea[]) AS u (id, kind, sender, group_id, recipient, total, shares, greeting, \
+             arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt)",
+    update: "UPDATE packets AS t SET kind = u.kind, sender = u.sender, group_id = u.group_id, \
+             recipient = u.recipient, total = u.total, shares = u.shares::bigint[], greeting = u.greeting, \
+             arrival_delay_s = u.arrival_delay_s, created_at = u.created_at, expires_at = u.expires_at, \
+             status = u.status, claimed_count = u.claimed_count, claimed_amount = u.claimed_amount, \
+             touched = u.touched, salt = u.salt \
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bigint[], $7::text[], \
+             $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], \
+             $15::boolean[], $16::bytea[]) AS u (id, kind, sender, group_id, recipient, total, shares, greeting, \
+             arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_packets,
+    key: |p| p.id.uuid().to_string(),
+};
+
+fn bind_packets(sql: &'static str, rows: &[&Packet]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |p| p.id.uuid()))
+        .bind(column(rows, |p| p.kind.as_str()))
+        .bind(column(rows, |p| p.sender.uuid()))
+        .bind(column(rows, |p| p.group().map(|g| g.uuid())))
+        .bind(column(rows, |p| p.recipient().map(|u| u.uuid())))
+        .bind(column(rows, |p| p.total.get()))
+        .bind(column(rows, rows::shares_literal))
+        .bind(column(rows, |p| p.greeting.clone()))
+        .bind(column(rows, |p| i64::from(p.arrival_delay_s)))
+        .bind(column(rows, |p| p.created_at.millis()))
+        .bind(column(rows, |p| p.expires_at.millis()))
+        .bind(column(rows, |p| p.status.as_str()))
+        .bind(column(rows, |p| i64::from(p.claimed_count)))
+        .bind(column(rows, |p| p.claimed_amount.get()))
+        .bind(column(rows, |p| p.touched))
+        .bind(column(rows, |p| p.salt.as_ref().map(|salt| salt.0.to_vec())))
+}
+
+const CLAIMS: Table<Claim> = Table {
+    name: "claims",
+    insert: "INSERT INTO claims (id, packet_id, user_id, seq, amount, claimed_at, status, arrives_at, transfer_id) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], \
+             $7::text[], $8::bigint[], $9::uuid[])",
+    update: "UPDATE claims AS t SET packet_id = u.packet_id, user_id = u.user_id, seq = u.seq, amount = u.amount, \
+             claimed_at = u.claimed_at, status = u.status, arrives_at = u.arrives_at, transfer_id = u.transfer_id \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], \
+             $7::text[], $8::bigint[], $9::uuid[]) AS u (id, packet_id, user_id, seq, amount, claimed_at, status, \
+             arrives_at, transfer_id) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_claims,
+    key: |c| c.id.uuid().to_string(),
+};
+
+fn bind_claims(sql: &'static str, rows: &[&Claim]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |c| c.id.uuid()))
+        .bind(column(rows, |c| c.packet_id.uuid()))
+        .bind(column(rows, |c| c.user_id.uuid()))
+        .bind(column(rows, |c| i64::from(c.seq)))
+        .bind(column(rows, |c| c.amount.get()))
+        .bind(column(rows, |c| c.claimed_at.millis()))
+        .bind(column(rows, |c| c.status.as_str()))
+        .bind(column(rows, |c| c.arrives_at.millis()))
+        .bind(column(rows, |c| c.transfer_id.uuid()))
+}
+
+/// Transfers are only ever inserted.
+const TRANSFERS: Table<Transfer> = Table {
+    name: "transfers",
+    insert: "INSERT INTO transfers (id, debit, credit, amount, kind, phase, deadline, pending_id, packet_id, \
+             claim_id, note, created_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], \
+             $7::bigint[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::bigint[])",
+    update: "",
+    bind: bind_transfers,
+    key: |t| t.id.uuid().to_string(),
+};
+
+fn bind_transfers(sql: &'static str, rows: &[&Transfer]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |t| t.id.uuid()))
+        .bind(column(rows, |t| t.debit.uuid()))
+        .bind(column(rows, |t| t.credit.uuid()))
+        .bind(column(rows, |t| t.amount.get()))
+        .bind(column(rows, |t| t.kind.as_str()))
+        .bind(column(rows, |t| rows::phase_columns(t.phase).0))
+        .bind(column(rows, |t| rows::phase_columns(t.phase).1))
+        .bind(column(rows, |t| rows::phase_columns(t.phase).2))
+        .bind(column(rows, |t| t.packet_id.map(|p| p.uuid())))
+        .bind(column(rows, |t| t.claim_id.map(|c| c.uuid())))
+        .bind(column(rows, |t| t.note.clone()))
+        .bind(column(rows, |t| t.created_at.millis()))
+}
+
+/// The pending record only: the transfer it wraps is an immutable row of `transfers`.
+const PENDINGS: Table<PendingTransfer> = Table {
+    name: "pendings",
+    insert: "INSERT INTO pendings (transfer_id, deadline, status, resolved_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::bigint[])",
+    update: "UPDATE pendings AS t SET deadline = u.deadline, status = u.status, resolved_at = u.resolved_at \
+             FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::bigint[]) AS u (transfer_id, deadline, status, \
+             resolved_at) \
+             WHERE t.transfer_id = u.transfer_id RETURNING t.transfer_id::text",
+    bind: bind_pendings,
+    key: |p| p.transfer.id.uuid().to_string(),
+};
+
+/// Binds records [`check_pendings`] has checked. Were a transfer not pending after all, its
+/// `NULL` deadline would be refused by the `NOT NULL` column.
+fn bind_pendings(sql: &'static str, rows: &[&PendingTransfer]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |p| p.transfer.id.uuid()))
+        .bind(column(rows, |p| match p.transfer.phase {
+            Phase::Pending { deadline } => Some(deadline.millis()),
+            _ => None,
+        }))
+        .bind(column(rows, |p| p.status.as_str()))
+        .bind(column(rows, |p| p.resolved_at.map(Timestamp::millis)))
+}
+
+fn check_pendings(written: &[(Write, PendingTransfer)]) -> Result<(), StoreError> {
+    match written.iter().find(|(_, p)| !matches!(p.transfer.phase, Phase::Pending { .. })) {
+        Some((_, p)) => {
+            Err(StoreError::Corrupt(format!("pending record {} wraps a transfer that is not pending", p.transfer.id)))
+        }
+        None => Ok(()),
+    }
+}
+
+/// New principals, only ever inserted. The secret is bound, never formatted, so no error message
+/// can carry it.
+const PRINCIPALS: Table<Principal> = Table {
+    name: "principals",
+    insert: "INSERT INTO principals (key_id, secret, user_id, operator_name, roles, created_at) \
+             SELECT key_id, secret, user_id, operator_name, roles::jsonb, created_at \
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[]) \
+             AS u (key_id, secret, user_id, operator_name, roles, created_at)",
+    update: "",
+    bind: bind_principals,
+    key: |p| p.key_id.uuid().to_string(),
+};
+
+fn bind_principals(sql: &'static str, rows: &[&Principal]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |p| p.key_id.uuid()))
+        .bind(column(rows, |p| p.secret.expose().to_owned()))
+        .bind(column(rows, |p| rows::owner_columns(&p.owner).0))
+        .bind(column(rows, |p| rows::owner_columns(&p.owner).1.map(str::to_owned)))
+        .bind(column(rows, |p| rows::owner_columns(&p.owner).2))
+        .bind(column(rows, |p| p.created_at.millis()))
+}
+
+/// Inserts events in their order: `seq` is drawn row by row as `ORDINALITY` orders them.
+async fn insert_events(conn: &mut PgConnection, events: &[Event]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut bodies = Vec::with_capacity(events.len());
+    for event in events {
+        match serde_json::to_string(event) {
+            Ok(body) => bodies.push(body),
+            Err(e) => {
+                return Err(StoreError::Corrupt(format!(
+                    "event {} at {} cannot be encoded: {e}",
+                    event.what.name(),
+                    event.at
+                )));
+            }
+        }
+    }
+    let at: Vec<i64> = events.iter().map(|e| e.at.millis()).collect();
+    let kinds: Vec<&'static str> = events.iter().map(|e| e.what.name()).collect();
+    let done = sqlx::query(
+        "INSERT INTO events (at, type, body) SELECT at, type, body::jsonb \
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS e (at, type, body, n) ORDER BY n",
+    )
+    .bind(at)
+    .bind(kinds)
+    .bind(bodies)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| db_error(e, format_args!("insert of {} events", events.len())))?;
+    if usize::try_from(done.rows_affected()) == Ok(events.len()) {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!("insert of {} events wrote {}", events.len(), done.rows_affected())))
+    }
+}
+
+const IDEMPOTENCY: Table<IdempotencyRecord> = Table {
+    name: "idempotency",
+    insert: "INSERT INTO idempotency (principal, key, fingerprint, outcome, created_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[])",
+    update: "",
+    bind: bind_records,
+    key: |r| format!("({:?}, {:?})", r.principal, r.key),
+};
+
+fn bind_records(sql: &'static str, rows: &[&IdempotencyRecord]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |r| r.principal.clone()))
+        .bind(column(rows, |r| r.key.clone()))
+        .bind(column(rows, |r| r.fingerprint.to_vec()))
+        .bind(column(rows, |r| r.outcome.clone()))
+        .bind(column(rows, |r| r.created_at.millis()))
+}
+
+const LOG_ENTRIES: Table<LogRow> = Table {
+    name: "log_entries",
+    insert: "INSERT INTO log_entries (idx, entry, transfer_id, packet_id) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::uuid[], $4::uuid[])",
+    update: "",
+    bind: bind_log_rows,
+    key: |r| r.index.to_string(),
+};
+
+/// Binds rows whose indexes [`check_append`] has checked fit an `i64`.
+fn bind_log_rows(sql: &'static str, rows: &[&LogRow]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |r| i64::try_from(r.index).unwrap_or(i64::MAX)))
+        .bind(column(rows, |r| r.entry.clone()))
+        .bind(column(rows, |r| r.transfer_id.map(|t| t.uuid())))
+        .bind(column(rows, |r| r.packet_id.map(|p| p.uuid())))
+}
+
+/// Takes the log's lock and answers the log's size: one past the last index, read from the end of
+/// the primary key's index. Equal to the count because [`check_append`] keeps the indexes
+/// contiguous from 0.
+///
+/// The lock is the one row of `log_head`, held until the transaction ends: another node's batch
+/// asking for it waits until this one has committed (or rolled back), and its next statement,
+/// which reads the size, then sees the entries this one appended. Two statements, not one: a
+/// single statement's snapshot is taken before it waits for the lock, so it would miss them.
+///
+/// # Errors
+/// [`StoreError`] when a query fails (the lock not granted within the statement timeout
+/// included) or the log's head is missing.
+pub(crate) async fn log_size(conn: &mut PgConnection) -> Result<u64, StoreError> {
+    let head: Option<i32> = sqlx::query_scalar("SELECT id FROM log_head WHERE id = 1 FOR UPDATE")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, "lock the log"))?;
+    if head.is_none() {
+        return Err(StoreError::Corrupt("log_head has no row: the log cannot be locked".to_owned()));
+    }
+    let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, "read the size of the log"))?;
+    u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("the log has {size} entries")))
+}
+
+async fn latest_checkpoint_size(conn: &mut PgConnection) -> Result<Option<u64>, StoreError> {
+    let size: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM checkpoints")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, "read the size of the latest checkpoint"))?;
+    size.map(|size| u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("a checkpoint of size {size}"))))
+        .transpose()
+}
+
+/// Where the size a batch's log entries are checked against came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SizeSeen {
+    /// The batch asked [`log_size`] in its own transaction and numbered its entries from the
+    /// answer: nobody could append since, so entries that do not fit are the engine's mistake.
+    InThisTransaction,
+    /// The commit read it: the engine numbered its entries from what it believed, and another
+    /// node may have appended since.
+    AtCommit,
+}
+
+/// Checks that `log` continues a log of `size` entries exactly (no gap, no repeat), and that
+/// `checkpoint` covers no more than the log after the append and grows past `latest`.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the first row or the checkpoint that does not fit; but
+/// [`StoreError::Conflict`] where another node explains the misfit: entries numbered from a size
+/// not read in this transaction, or a checkpoint that another node's larger or equal one beat.
+fn check_append(
+    size: u64,
+    seen: SizeSeen,
+    log: &[LogRow],
+    checkpoint: Option<&CheckpointRow>,
+    latest: Option<u64>,
+) -> Result<(), StoreError> {
+    let mut next = size;
+    for row in log {
+        if row.index != next {
+            let message = format!(
+                "log entry {} appended where entry {next} comes next: the log grows by one, without gaps or repeats",
+                row.index
+            );
+            return Err(match seen {
+                SizeSeen::InThisTransaction => StoreError::Corrupt(message),
+                SizeSeen::AtCommit => StoreError::Conflict(message),
+            });
+        }
+        if i64::try_from(row.index).is_err() {
+            return Err(StoreError::Corrupt(format!("log entry {} is past the largest index", row.index)));
+        }
+        next += 1;
+    }
+    let Some(checkpoint) = checkpoint else { return Ok(()) };
+    if checkpoint.size > next {
+        return Err(StoreError::Corrupt(format!("checkpoint of size {} for a log of {next} entries", checkpoint.size)));
+    }
+    match latest {
+        Some(latest) if checkpoint.size <= latest => Err(StoreError::Conflict(format!(
+            "checkpoint of size {} does not grow the latest checkpoint, of size {latest}",
+            checkpoint.size
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a whole batch: its changes, idempotency records, log entries and checkpoint. The
+/// caller commits, or drops the transaction on error so that nothing of the batch remains.
+///
+/// A batch that appends to the log, stores events or a checkpoint holds the log's lock before it
+/// writes anything (taking it here if [`log_size`] did not): its entries continue the log as it
+/// is, and its events are numbered after those of every batch committed before it.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when a row breaks a constraint, an update finds no row, or the log
+/// entries or the checkpoint do not fit the stored log; [`StoreError::Conflict`] when another
+/// node raced this batch (see [`check_append`] and [`crate::db_error`]);
+/// [`StoreError::Unavailable`] when the database fails.
+pub(crate) async fn commit(conn: &mut PgConnection, commit: &Commit, size: Option<u64>) -> Result<(), StoreError> {
+    if !commit.log.is_empty() || commit.checkpoint.is_some() || !commit.changes.events.is_empty() {
+        let (size, seen) = match size {
+            Some(size) => (size, SizeSeen::InThisTransaction),
+            None => (log_size(conn).await?, SizeSeen::AtCommit),
+        };
+        let latest = match commit.checkpoint {
+            Some(_) => latest_checkpoint_size(conn).await?,
+            None => None,
+        };
+        check_append(size, seen, &commit.log, commit.checkpoint.as_ref(), latest)?;
+    }
+    changes(conn, &commit.changes).await?;
+    let records: Vec<&IdempotencyRecord> = commit.idempotency.iter().collect();
+    insert_all(conn, &IDEMPOTENCY, &records).await?;
+    let log: Vec<&LogRow> = commit.log.iter().collect();
+    insert_all(conn, &LOG_ENTRIES, &log).await?;
+    if let Some(checkpoint) = &commit.checkpoint {
+        sqlx::query("INSERT INTO checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
+            .bind(i64::try_from(checkpoint.size).unwrap_or(i64::MAX))
+            .bind(&checkpoint.note)
+            .bind(checkpoint.created_at.millis())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, format_args!("insert of the checkpoint of size {}", checkpoint.size)))?;
+    }
+    Ok(())
+}
+
+/// Writes every change of a batch.
+async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), StoreError> {
+    write_all(conn, &USERS, &changes.users).await?;
+    write_all(conn, &ACCOUNTS, &changes.accounts).await?;
+    groups(conn, &changes.groups).await?;
+    write_all(conn, &PACKETS, &changes.packets).await?;
+    write_all(conn, &CLAIMS, &changes.claims).await?;
+    let principals: Vec<&Principal> = changes.principals.iter().collect();
+    insert_all(conn, &PRINCIPALS, &principals).await?;
+    let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
+    insert_all(conn, &TRANSFERS, &transfers).await?;
+    check_pendings(&changes.pendings)?;
+    write_all(conn, &PENDINGS, &changes.pendings).await?;
+    insert_events(conn, &changes.events).await
+}
+
+/// Active packets past their expiry and open pending transfers past their deadline, oldest
+/// first, at most `limit` of each, locked for this transaction.
+///
+/// `FOR NO KEY UPDATE SKIP LOCKED` (the lock of the loads, see `load`): a row another
+/// transaction holds (another node's job, or a batch claiming from that packet) is skipped
+/// rather than waited for, and a row that another node
+/// expired or settled after this statement began is re-checked against the `WHERE` clause once
+/// locked and dropped. So two nodes running the jobs at once get disjoint work, and each expiry
+/// and each arrival is processed once.
+///
+/// # Errors
+/// [`StoreError`] when a query fails or an id does not decode.
+pub(crate) async fn due(conn: &mut PgConnection, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
+    let found = sqlx::query(
+        "SELECT id FROM packets WHERE status = 'active' AND expires_at <= $1 \
+         ORDER BY expires_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+    )
+    .bind(now.millis())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| db_error(e, "find expired packets"))?;
+    let packets =
+        found.iter().map(|row| rows::id(row, "packets", "id").map(PacketId::from_uuid)).collect::<Result<_, _>>()?;
+    let found = sqlx::query(
+        "SELECT transfer_id FROM pendings WHERE status = 'pending' AND deadline <= $1 \
+         ORDER BY deadline, transfer_id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+    )
+    .bind(now.millis())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| db_error(e, "find due pending transfers"))?;
+    let pendings = found
+        .iter()
+        .map(|row| rows::id(row, "pendings", "transfer_id").map(TransferId::from_uuid))
+        .collect::<Result<_, _>>()?;
+    Ok(Due { packets, pendings })
+}
+
+/// The class of hongbao's advisory locks on idempotency keys (`'hb'` in ASCII), so that they
+/// cannot meet other advisory locks of the same database.
+const IDEMPOTENCY_LOCK_CLASS: i32 = 0x6862;
+
+/// A stable 32-bit hash of an idempotency key (FNV-1a), the same on every node and version. A
+/// collision only makes two unrelated keys wait for each other.
+fn idempotency_lock(principal: &str, key: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in principal.bytes().chain([0]).chain(key.bytes()) {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    i32::from_be_bytes(hash.to_be_bytes())
+}
+
+/// The stored records among `keys`, once each.
+///
+/// On a shared database two nodes may get the same request at once (a client retrying through
+/// a load balancer). So the keys are locked first, with transaction-scoped advisory locks taken
+/// in one order: a second node asking for a key waits until the first one's batch has committed,
+/// then finds its record and replays it, instead of deciding the command again and failing at
+/// commit on the duplicate key. The records are read by a later statement, whose snapshot
+/// includes what was committed while waiting.
+///
+/// # Errors
+/// [`StoreError`] when a query fails or a record does not decode.
+pub(crate) async fn idempotency(
+    conn: &mut PgConnection,
+    keys: &[(String, String)],
+) -> Result<Vec<IdempotencyRecord>, StoreError> {
+    let distinct: BTreeSet<&(String, String)> = keys.iter().collect();
+    if distinct.is_empty() {
+        return Ok(Vec::new());
+    }
+    let locks: BTreeSet<i32> = distinct.iter().map(|(principal, key)| idempotency_lock(principal, key)).collect();
+    sqlx::query("SELECT pg_advisory_xact_lock($1, k) FROM UNNEST($2::integer[]) AS k")
+        .bind(IDEMPOTENCY_LOCK_CLASS)
+        .bind(locks.into_iter().collect::<Vec<i32>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, "lock idempotency keys"))?;
+    let (principals, keys): (Vec<String>, Vec<String>) = distinct.into_iter().cloned().unzip();
+    let sql = concat!(
+        "SELECT ",
+        idempotency_columns!(),
+        " FROM idempotency WHERE (principal, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+    );
+    let found = sqlx::query(sql)
+        .bind(principals)
+        .bind(keys)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, "look up idempotency keys"))?;
+    found.iter().map(rows::idempotency).collect()
+}
