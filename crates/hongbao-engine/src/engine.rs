@@ -7,7 +7,7 @@ use std::time::Duration;
 use hongbao_core::ops::{self, Command, Ctx, Reply};
 use hongbao_core::query::{self, Answer, Query};
 use hongbao_core::{CoreError, Fail, Key, Limits, Timestamp, TransferId, UserId, World};
-use hongbao_store::{Commit, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use hongbao_store::{CheckpointRow, Commit, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -294,6 +294,29 @@ impl Engine {
         answer.await.map_err(|_| EngineError::Stopped)?
     }
 
+    /// The latest signed checkpoint, signing one first if none covers entry `index` yet, with
+    /// this node's tree read up to it (another node may have appended and signed).
+    ///
+    /// # Errors
+    /// See [`EngineError`].
+    pub async fn checkpoint_covering(&self, index: u64) -> Result<CheckpointRow, EngineError> {
+        let audit = self.audit().ok_or(EngineError::Audit(AuditError::Disabled))?;
+        if let Some(why) = audit.corrupt() {
+            return Err(EngineError::Audit(AuditError::Corrupt(why)));
+        }
+        let store = &self.inner.store;
+        let mut latest = store.latest_checkpoint().await?;
+        if latest.as_ref().is_none_or(|c| c.size <= index) {
+            self.checkpoint_now().await?;
+            latest = store.latest_checkpoint().await?;
+        }
+        let checkpoint = latest.filter(|c| c.size > index).ok_or_else(|| {
+            EngineError::Audit(AuditError::Corrupt("no signed checkpoint covers the entry".to_owned()))
+        })?;
+        audit.catch_up(store.as_ref(), checkpoint.size).await?;
+        Ok(checkpoint)
+    }
+
     /// A receipt for `transfer`, for a user whose wallet it moved money in or out of: the
     /// entry's exact bytes and a C2SP tlog-proof of its inclusion under a signed checkpoint.
     ///
@@ -314,12 +337,7 @@ impl Engine {
             return Err(not_found());
         }
         let index = store.log_index_of(transfer).await?.ok_or_else(not_found)?;
-        if audit.signed_size() <= index {
-            self.checkpoint_now().await?;
-        }
-        let checkpoint = store.latest_checkpoint().await?.filter(|c| c.size > index).ok_or_else(|| {
-            EngineError::Audit(AuditError::Corrupt("no signed checkpoint covers the entry".to_owned()))
-        })?;
+        let checkpoint = self.checkpoint_covering(index).await?;
         let hashes = audit.inclusion_proof(index, checkpoint.size).map_err(EngineError::Audit)?;
         let entry = store.log_entries(index, 1).await?.into_iter().next().ok_or_else(not_found)?.entry;
         let proof = hongbao_audit::proof::format(index, &hashes, &checkpoint.note);
@@ -842,11 +860,19 @@ impl Writer {
         if let Some(why) = audit.corrupt() {
             return Err(EngineError::Audit(AuditError::Corrupt(why)));
         }
+        // Inside a write transaction holding the log's lock: no node appends meanwhile, so the
+        // checkpoint covers the whole log, which this node first reads up to its end.
+        let mut tx = self.store.write().await?;
+        let size = tx.log_size().await?;
+        audit.catch_up(self.store.as_ref(), size).await?;
+        if let Some(latest) = self.store.latest_checkpoint().await? {
+            // Another node may have signed already.
+            audit.signed(latest.size);
+        }
         let Some(row) = audit.next_checkpoint(now) else {
             return Ok(audit.signed_size());
         };
         let size = row.size;
-        let tx = self.store.write().await?;
         tx.commit(Commit { checkpoint: Some(row), ..Commit::default() }).await?;
         audit.signed(size);
         tracing::debug!(size, "signed a checkpoint");

@@ -164,6 +164,7 @@ pub async fn inclusion(
         Some(size) => size,
         None => latest_size(&app).await?,
     };
+    log.catch_up(app.engine.store().as_ref(), size).await.map_err(EngineError::from)?;
     let hashes = log.inclusion_proof(params.index, size)?;
     Ok(Json(InclusionProof { index: params.index, size, hashes: hashes.iter().map(|h| b64(h)).collect() }))
 }
@@ -201,6 +202,7 @@ pub async fn consistency(
         Some(new) => new,
         None => latest_size(&app).await?,
     };
+    log.catch_up(app.engine.store().as_ref(), new).await.map_err(EngineError::from)?;
     let hashes = log.consistency_proof(params.old, new)?;
     Ok(Json(ConsistencyProof { old: params.old, new, hashes: hashes.iter().map(|h| b64(h)).collect() }))
 }
@@ -245,12 +247,7 @@ pub async fn packet(State(app): State<AppState>, Path(packet_id): Path<String>) 
     let Some(last) = rows.last().map(|r| r.index) else {
         return Err(ApiError::not_found("packet"));
     };
-    if log.signed_size() <= last {
-        app.engine.checkpoint_now().await?;
-    }
-    let checkpoint = store.latest_checkpoint().await.map_err(EngineError::from)?;
-    let checkpoint =
-        checkpoint.filter(|c| c.size > last).ok_or_else(|| ApiError::from(AuditError::Corrupt(String::new())))?;
+    let checkpoint = app.engine.checkpoint_covering(last).await?;
     let complete = rows.len() <= PACKET_ENTRIES_MAX as usize;
     let mut entries = Vec::new();
     for row in rows.into_iter().take(PACKET_ENTRIES_MAX as usize) {

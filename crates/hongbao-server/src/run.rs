@@ -209,9 +209,12 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?;
     let url = format!("http://{addr}");
     let root_credentials = bootstrap(&engine, store.as_ref(), &options.data_dir, &url).await?;
-    if engine.audit().is_some_and(|log| log.corrupt().is_none()) {
-        // A checkpoint from the first moment, rather than after the first tick.
-        engine.checkpoint_now().await?;
+    if engine.audit().is_some_and(|log| log.corrupt().is_none())
+        && let Err(err) = engine.checkpoint_now().await
+    {
+        // A checkpoint from the first moment, rather than after the first tick; another node
+        // signing at the same moment is no reason not to start.
+        tracing::warn!(%err, "the first checkpoint was not signed; the job signs one shortly");
     }
 
     let state = AppState::new(engine.clone(), settings.http.clone(), options.dev_clock).map_err(StartError::Config)?;

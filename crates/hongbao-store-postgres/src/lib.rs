@@ -38,6 +38,8 @@
 #[macro_use]
 mod rows;
 mod load;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod write;
 
 use std::fmt::{self, Display};

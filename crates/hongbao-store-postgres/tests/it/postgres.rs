@@ -633,3 +633,33 @@ async fn a_dropped_write_has_released_its_locks_when_the_next_write_begins() {
         assert_eq!(due.packets, vec![packet], "the dropped write's lock is gone");
     }
 }
+
+/// A transient outage: while the server is down every call fails quickly as `Unavailable`,
+/// and once it is back the same store serves again, without being reconnected by hand.
+#[tokio::test]
+async fn a_store_recovers_by_itself_when_its_database_comes_back() {
+    let Some(server) = hongbao_store_postgres::testing::PrivateServer::start() else { return };
+    let options = hongbao_store_postgres::PostgresOptions { acquire_timeout_ms: 1_000, ..Default::default() };
+    let store = hongbao_store_postgres::PostgresStore::connect(&server.url(), options).await.expect("connects");
+    assert!(!store.has_operator().await.expect("answers while up"));
+
+    server.stop();
+    let started = std::time::Instant::now();
+    let down = store.has_operator().await;
+    assert!(matches!(down, Err(hongbao_store::StoreError::Unavailable(_))), "{down:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "failed in {:?}, not quickly", started.elapsed());
+    let write = store.write().await.map(|_| ());
+    assert!(matches!(write, Err(hongbao_store::StoreError::Unavailable(_))), "{write:?}");
+
+    server.start_again();
+    // The pool replaces its dead connections: the first calls after the restart may still
+    // meet one, so a bounded number of attempts, each of which is a real call.
+    let mut back = false;
+    for _ in 0..20 {
+        if store.has_operator().await.is_ok() && store.write().await.is_ok() {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "the store did not serve again after the database came back");
+}

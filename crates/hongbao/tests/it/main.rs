@@ -1,4 +1,7 @@
-//! The `hongbao` binary as a person runs it.
+//! The `hongbao` binary as a person runs it: the demo, check, the CLI against a served API,
+//! and several nodes over one PostgreSQL database.
+
+mod nodes;
 
 use std::path::Path;
 use std::process::{Command, Output};

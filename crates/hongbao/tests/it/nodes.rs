@@ -1,0 +1,332 @@
+//! Several `hongbao serve` processes over one PostgreSQL database behave as one node, and a
+//! PostgreSQL restart under load loses nothing that was acknowledged.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hongbao_client::{Client, Credentials, RawRequest, SignParts, Signing};
+use hongbao_core::ops::PacketSpec;
+use hongbao_core::{Fen, UserId};
+use hongbao_store_postgres::testing::{PrivateServer, fresh_database};
+
+/// One `hongbao serve` process.
+struct Node {
+    child: Child,
+    url: String,
+    created_root: bool,
+    data_dir: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A shared configuration: every node signs the log with the same key.
+fn shared_config(dir: &Path) -> PathBuf {
+    let key = dir.join("log-signing-key");
+    std::fs::write(&key, format!("{}\n", "5a".repeat(32))).unwrap();
+    let config = dir.join("hongbao.toml");
+    std::fs::write(&config, format!("[audit]\nsigning_key_file = {:?}\n", key.to_str().unwrap())).unwrap();
+    config
+}
+
+/// Starts a node without waiting for it; [`ready`] reads it up to its "serving" line.
+fn spawn(database: &str, data_dir: &Path, config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(["serve", "--dev-clock", "--listen", "127.0.0.1:0", "--database", database])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve starts")
+}
+
+/// Reads a starting node's output up to its "serving" line. The node is already owned by a
+/// [`Node`], so a failure here still stops it.
+fn ready(mut node: Node) -> Node {
+    let mut lines = BufReader::new(node.child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("the node prints where it serves").unwrap();
+        if line.starts_with("created the operator root") {
+            node.created_root = true;
+        } else if let Some(url) = line.strip_prefix("hongbao serving on ") {
+            node.url = url.to_owned();
+            return node;
+        }
+    }
+}
+
+fn stop(node: &mut Node) {
+    let pid = node.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(node.child.wait().unwrap().success(), "a node ends with exit 0 on SIGTERM");
+}
+
+fn check(database: &str, config: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(["check", "--database", database, "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+/// Root's client, from the node that bootstrapped, pointed at `url`.
+fn root_at(nodes: &[Node], url: &str) -> Client {
+    let bootstrapper = nodes.iter().find(|n| n.created_root).expect("one node created root");
+    let credentials = Credentials::load(bootstrapper.data_dir.join("root-credentials.json")).unwrap();
+    Client::new(url, credentials.key_id, credentials.secret.expose()).unwrap()
+}
+
+/// A user: their client (talking to one node, round robin) and their credentials.
+struct Person {
+    client: Client,
+    id: UserId,
+    created: hongbao_core::ops::UserCreated,
+}
+
+impl Person {
+    /// The same person talking to another node.
+    fn at(&self, node: &Node) -> Client {
+        Client::new(&node.url, self.created.key_id, self.created.secret.expose()).unwrap()
+    }
+}
+
+async fn users(root: &Client, nodes: &[Node], count: usize, fen: i64) -> Vec<Person> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let created = root.create_user(&format!("user {i}")).send().await.unwrap();
+        if fen > 0 {
+            root.deposit(created.user_id, Fen::new(fen)).send().await.unwrap();
+        }
+        let node = &nodes[i % nodes.len()];
+        let client = Client::new(&node.url, created.key_id, created.secret.expose()).unwrap();
+        out.push(Person { client, id: created.user_id, created });
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_on_one_database_behave_as_one_node() {
+    let Some(database) = fresh_database().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_config(dir.path());
+    // All three start at once on the empty database: exactly one creates root.
+    let children: Vec<Node> = (0..3)
+        .map(|i| {
+            let data_dir = dir.path().join(format!("node{i}"));
+            let child = spawn(&database.url, &data_dir, &config);
+            Node { child, url: String::new(), created_root: false, data_dir }
+        })
+        .collect();
+    let mut nodes: Vec<Node> = children.into_iter().map(ready).collect();
+    assert_eq!(nodes.iter().filter(|n| n.created_root).count(), 1, "root is created exactly once");
+
+    let root = root_at(&nodes, &nodes[1].url.clone());
+    let people = users(&root, &nodes, 30, 10_000).await;
+    let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+    let sender = &people[0].client;
+    let group = sender.create_group("everyone", &ids[1..]).send().await.unwrap().group_id;
+
+    // Three lucky packets of 10 shares, 30 people grabbing each through all three nodes at once.
+    let mut packets = Vec::new();
+    for _ in 0..3 {
+        let spec = PacketSpec::Lucky { group_id: group, count: 10, total: Fen::new(1_000) };
+        packets.push(sender.send_packet(&spec, &Default::default()).send().await.unwrap().packet_id);
+    }
+    let won = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for person in &people {
+        for &packet in &packets {
+            let (client, won) = (person.client.clone(), won.clone());
+            tasks.push(tokio::spawn(async move {
+                match client.claim(packet).send().await {
+                    Ok(_) => {
+                        won.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(err) => assert_eq!(err.code(), Some("packet_exhausted"), "{err}"),
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(won.load(Ordering::SeqCst), 30, "exactly 10 shares of each packet, whichever node took the claim");
+
+    // A normal packet half claimed, then the shared development clock moved through another node.
+    let spec = PacketSpec::Normal { group_id: group, count: 4, amount_each: Fen::new(250) };
+    let half = sender.send_packet(&spec, &Default::default()).send().await.unwrap().packet_id;
+    people[1].client.claim(half).send().await.unwrap();
+    people[2].client.claim(half).send().await.unwrap();
+    let before = sender.me().send().await.unwrap().balance;
+    root_at(&nodes, &nodes[2].url.clone()).dev_clock(86_400).send().await.unwrap();
+    // Every node now lives at the moved time: a claim through any of them is refused as expired.
+    for node in &nodes {
+        let late = people[4].at(node).claim(half).send().await.unwrap_err();
+        assert_eq!(late.code(), Some("packet_expired"), "through {}", node.url);
+    }
+    let after = sender.me().send().await.unwrap().balance;
+    assert_eq!(after.checked_sub(before).unwrap(), Fen::new(500), "the unclaimed half came back");
+    let history = sender.transactions(Some(100), None).send().await.unwrap();
+    let refunds = history.items.iter().filter(|t| t.packet_id == Some(half) && t.kind.as_str() == "packet_refund");
+    assert_eq!(refunds.count(), 1, "refunded exactly once, whichever nodes ran their jobs");
+
+    // A nonce accepted by one node is refused by another.
+    let signed = |client: Client| async move {
+        let parts = SignParts { nonce: Some("shared-nonce-0000001".to_owned()), ..SignParts::default() };
+        client.send(RawRequest::get("/v1/me".to_owned()).signing(Signing::custom(parts))).await.unwrap()
+    };
+    assert_eq!(signed(people[5].at(&nodes[0])).await.status.as_u16(), 200);
+    let replay = signed(people[5].at(&nodes[1])).await;
+    assert_eq!(replay.status.as_u16(), 409);
+    assert_eq!(replay.error_code().as_deref(), Some("replayed_request"));
+
+    for node in &mut nodes {
+        stop(node);
+    }
+    let report = check(&database.url, &config);
+    assert!(report.contains("all five invariants hold") && report.contains("every one consistent"), "{report}");
+}
+
+/// What a client saw for one operation, once it got an answer.
+#[derive(Clone, Debug)]
+enum Outcome {
+    Moved { from: usize, to: usize, amount: i64, transfer: hongbao_core::TransferId },
+    Refused(String),
+}
+
+/// Sends one transfer until it gets an answer the API gives (not a 503 or a broken
+/// connection), always with the same idempotency key, as a real client would.
+async fn until_answered(
+    client: &Client,
+    to: UserId,
+    amount: i64,
+    key: &str,
+    unanswered: &AtomicUsize,
+) -> Result<hongbao_core::TransferId, String> {
+    for _ in 0..2_000 {
+        let call = client.transfer(to, Fen::new(amount), &Default::default()).idempotency_key(key);
+        match call.send().await {
+            Ok(receipt) => return Ok(receipt.transfer_id),
+            Err(err) if err.status().is_some_and(|s| s.as_u16() != 503) => {
+                return Err(err.code().unwrap_or("?").to_owned());
+            }
+            // Unavailable or no connection: nothing acknowledged; ask again.
+            Err(_) => {
+                unanswered.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    panic!("no answer for {key} after 2 000 attempts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_load_loses_nothing_acknowledged_and_the_nodes_serve_again() {
+    let Some(server) = PrivateServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_config(dir.path());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[storage.postgres]\nacquire_timeout_ms = 500\n");
+    std::fs::write(&config, text).unwrap();
+    let nodes: Vec<Node> = (0..2)
+        .map(|i| {
+            let data_dir = dir.path().join(format!("node{i}"));
+            Node { child: spawn(&server.url(), &data_dir, &config), url: String::new(), created_root: false, data_dir }
+        })
+        .map(ready)
+        .collect();
+    let root = root_at(&nodes, &nodes[0].url.clone());
+    const START_FEN: i64 = 10_000;
+    let people = users(&root, &nodes, 8, START_FEN).await;
+    let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let unanswered = Arc::new(AtomicUsize::new(0));
+    let halfway = Arc::new(tokio::sync::Notify::new());
+    let mut tasks = Vec::new();
+    for (from, person) in people.iter().enumerate() {
+        let (client, ids) = (person.client.clone(), ids.clone());
+        let (acknowledged, halfway, unanswered) = (acknowledged.clone(), halfway.clone(), unanswered.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for op in 0..25 {
+                let to = (from + 1 + op % 3) % ids.len();
+                let amount = i64::try_from(1 + (from + op) % 7).unwrap();
+                let key = format!("load-{from}-{op}");
+                let outcome = match until_answered(&client, ids[to], amount, &key, &unanswered).await {
+                    Ok(transfer) => Outcome::Moved { from, to, amount, transfer },
+                    Err(code) => Outcome::Refused(code),
+                };
+                outcomes.push(outcome);
+                if acknowledged.fetch_add(1, Ordering::SeqCst) + 1 == 60 {
+                    halfway.notify_one();
+                }
+            }
+            outcomes
+        }));
+    }
+    // In the middle of the load: PostgreSQL crashes (no clean shutdown) and comes back.
+    halfway.notified().await;
+    tokio::task::block_in_place(|| {
+        server.kill();
+        server.start_again();
+    });
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.extend(task.await.unwrap());
+    }
+    // The crash was felt: some requests got no answer and were asked again.
+    let retried = unanswered.load(Ordering::SeqCst);
+    assert!(retried > 0, "the restart happened while no request was in flight");
+    eprintln!("restart under load: {} operations acknowledged, {retried} unanswered attempts retried", outcomes.len());
+
+    // Every acknowledged transfer is there, once, and the balances are exactly what the
+    // clients' own record of acknowledged answers says.
+    let mut expected = vec![START_FEN; ids.len()];
+    let mut transfers = std::collections::HashSet::new();
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Moved { from, to, amount, transfer } => {
+                expected[*from] -= amount;
+                expected[*to] += amount;
+                assert!(transfers.insert(*transfer), "transfer {transfer} acknowledged twice");
+            }
+            Outcome::Refused(code) => assert_eq!(code, "insufficient_funds", "an unexpected refusal"),
+        }
+    }
+    for (i, person) in people.iter().enumerate() {
+        // The nodes serve again by themselves: both answer.
+        for node in &nodes {
+            let me = person.at(node).me().send().await.expect("the node serves again after the restart");
+            assert_eq!(me.balance, Fen::new(expected[i]), "user {i} through {}", node.url);
+        }
+        let history = person.client.transactions(Some(100), None).send().await.unwrap();
+        for item in history
+            .items
+            .iter()
+            .filter(|t| t.kind.as_str() == "transfer" && t.direction == hongbao_client::Direction::Out)
+        {
+            assert!(transfers.contains(&item.transfer_id), "{} was applied but never acknowledged", item.transfer_id);
+        }
+    }
+    let mut nodes = nodes;
+    for node in &mut nodes {
+        stop(node);
+    }
+    let report = check(&server.url(), &config);
+    assert!(report.contains("all five invariants hold"), "{report}");
+}
