@@ -765,7 +765,8 @@ impl Writer {
 
         let changes = world.take_changes();
         if changes.is_empty() && records.is_empty() {
-            // Nothing to write (refusals, reads, no due work): dropping rolls back.
+            // Nothing to write (refusals, reads, no due work).
+            tx.rollback().await;
             return Ok(());
         }
         let log = match (&self.audit, changes.log.is_empty()) {
@@ -870,6 +871,7 @@ impl Writer {
             audit.signed(latest.size);
         }
         let Some(row) = audit.next_checkpoint(now) else {
+            tx.rollback().await;
             return Ok(audit.signed_size());
         };
         let size = row.size;

@@ -725,6 +725,12 @@ impl WriteTx for PgWriteTx {
         write::due(&mut self.tx, now, limit).await
     }
 
+    async fn rollback(self: Box<Self>) {
+        // Awaited here, so the next write on this node's one writer connection never meets
+        // locks of this one still held by a rollback running in the background.
+        let _ = self.tx.rollback().await;
+    }
+
     async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError> {
         let PgWriteTx { mut tx, log_size } = *self;
         // On any error `tx` is dropped here, which rolls back everything written so far.

@@ -34,6 +34,7 @@ use hongbao_store::{
 };
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -348,8 +349,13 @@ impl Store for SqliteStore {
     async fn write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
         // IMMEDIATE takes the write lock now: the batch's loads then see the state its commit
         // will build on, and the commit cannot fail for want of the lock.
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| db_error(e, "begin a write"))?;
-        Ok(Box::new(SqliteWriteTx { tx }))
+        let mut conn = self.writer.acquire().await.map_err(|e| db_error(e, "begin a write"))?;
+        if let Err(err) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            // A connection that cannot begin is not trusted for the next batch either.
+            conn.close_on_drop();
+            return Err(db_error(err, "begin a write"));
+        }
+        Ok(Box::new(SqliteWriteTx { conn: Some(conn) }))
     }
 
     async fn read(&self) -> Result<Box<dyn ReadTx>, StoreError> {
@@ -629,40 +635,81 @@ impl ReadTx for SqliteReadTx {
     }
 }
 
-/// The write transaction of a batch. Dropping it without `commit` rolls it back (sqlx queues the
-/// `ROLLBACK` before the connection can be used again).
+/// The write transaction of a batch, on the one writer connection. The transaction is driven
+/// by hand (`BEGIN IMMEDIATE` … `COMMIT`) rather than through sqlx's transaction type, because a
+/// `COMMIT` that fails (a full disk, a read-only file system) must leave the connection clean
+/// for the next batch: it is rolled back, and when even that fails the connection is closed and
+/// the pool opens a new one. Dropping it without `commit` or `rollback` closes the connection,
+/// which rolls the transaction back.
 #[derive(Debug)]
 struct SqliteWriteTx {
-    tx: Transaction<'static, Sqlite>,
+    conn: Option<PoolConnection<Sqlite>>,
+}
+
+impl SqliteWriteTx {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().expect("a write transaction has its connection until it ends")
+    }
+
+    /// Ends the transaction with `ROLLBACK`; a connection that cannot roll back is closed.
+    async fn end(mut conn: PoolConnection<Sqlite>) {
+        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Drop for SqliteWriteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            // Not ended by commit or rollback (an error path): closing the connection rolls the
+            // transaction back, and the pool opens a fresh one.
+            conn.close_on_drop();
+        }
+    }
 }
 
 #[async_trait]
 impl ReadTx for SqliteWriteTx {
     async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
-        load::load(&mut self.tx, keys).await
+        load::load(self.conn(), keys).await
     }
 }
 
 #[async_trait]
 impl WriteTx for SqliteWriteTx {
     async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
-        write::idempotency(&mut self.tx, keys).await
+        write::idempotency(self.conn(), keys).await
     }
 
     async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
-        write::due(&mut self.tx, now, limit).await
+        write::due(self.conn(), now, limit).await
     }
 
-    async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError> {
-        let mut tx = self.tx;
-        // On any error `tx` is dropped here, which rolls back everything written so far.
-        write::commit(&mut tx, &commit).await?;
-        tx.commit().await.map_err(|e| db_error(e, "commit"))
+    async fn commit(mut self: Box<Self>, commit: Commit) -> Result<(), StoreError> {
+        let written = write::commit(self.conn(), &commit).await;
+        let mut conn = self.conn.take().expect("a write transaction has its connection until it ends");
+        if let Err(err) = written {
+            SqliteWriteTx::end(conn).await;
+            return Err(err);
+        }
+        if let Err(err) = sqlx::query("COMMIT").execute(&mut *conn).await {
+            // SQLite may already have rolled back (a full disk); make sure, or start afresh.
+            SqliteWriteTx::end(conn).await;
+            return Err(db_error(err, "commit"));
+        }
+        Ok(())
+    }
+
+    async fn rollback(mut self: Box<Self>) {
+        if let Some(conn) = self.conn.take() {
+            SqliteWriteTx::end(conn).await;
+        }
     }
 
     async fn log_size(&mut self) -> Result<u64, StoreError> {
         // The transaction began IMMEDIATE and holds the write lock: no other writer can append
         // between this answer and the commit.
-        write::log_size(&mut self.tx).await
+        write::log_size(self.conn()).await
     }
 }

@@ -5,7 +5,8 @@
 //! of commands decided, together with the idempotency records, the transparency-log entries and
 //! the checkpoint of that batch, in **one** transaction ([`Commit`]), and answers the read-only
 //! queries of the API. Every backend passes the same contract suite ([`contract`]), so the
-//! engine behaves the same on each.
+//! engine behaves the same on each. With the feature `mem`, [`mem::MemStore`] is a faithful
+//! in-memory store with fault injection, for simulations and tests.
 //!
 //! **Boundary:** nothing here knows a money rule. A store never computes a balance, never
 //! checks a limit and never chooses an id. It does not encode, hash or sign log entries either
@@ -19,6 +20,8 @@ use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId,
 use serde::{Deserialize, Serialize};
 
 pub mod contract;
+#[cfg(any(test, feature = "mem"))]
+pub mod mem;
 
 /// A storage failure. The batch it happened in is rolled back; nothing was acknowledged.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +168,11 @@ pub trait WriteTx: ReadTx {
     /// writer raced this one (then the same batch may succeed if tried again); [`StoreError`] when
     /// anything else fails. Either way nothing was written.
     async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError>;
+
+    /// Ends the transaction without writing anything. Dropping it does the same, but may cost
+    /// more (a store may close the connection to be sure); the engine rolls back explicitly on
+    /// its common path, a batch that had nothing to write.
+    async fn rollback(self: Box<Self>) {}
 
     /// The number of entries in the transparency log, as this transaction sees it. On a shared
     /// database this also takes the log's lock, so appends from several writers stay in order.

@@ -171,6 +171,10 @@ impl WriteTx for GateTx {
         self.inner.due(now, limit).await
     }
 
+    async fn rollback(self: Box<Self>) {
+        self.inner.rollback().await;
+    }
+
     async fn commit(self: Box<Self>, commit: Commit) -> Result<(), StoreError> {
         if self.state.fail_next_commit.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected commit failure".to_owned()));

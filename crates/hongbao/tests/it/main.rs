@@ -1,7 +1,9 @@
 //! The `hongbao` binary as a person runs it: the demo, check, the CLI against a served API,
 //! and several nodes over one PostgreSQL database.
 
+mod faults;
 mod nodes;
+mod procs;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,9 +1,7 @@
 //! Several `hongbao serve` processes over one PostgreSQL database behave as one node, and a
 //! PostgreSQL restart under load loses nothing that was acknowledged.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,74 +10,11 @@ use hongbao_core::ops::PacketSpec;
 use hongbao_core::{Fen, UserId};
 use hongbao_store_postgres::testing::{PrivateServer, fresh_database};
 
-/// One `hongbao serve` process.
-struct Node {
-    child: Child,
-    url: String,
-    created_root: bool,
-    data_dir: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A shared configuration: every node signs the log with the same key.
-fn shared_config(dir: &Path) -> PathBuf {
-    let key = dir.join("log-signing-key");
-    std::fs::write(&key, format!("{}\n", "5a".repeat(32))).unwrap();
-    let config = dir.join("hongbao.toml");
-    std::fs::write(&config, format!("[audit]\nsigning_key_file = {:?}\n", key.to_str().unwrap())).unwrap();
-    config
-}
-
-/// Starts a node without waiting for it; [`ready`] reads it up to its "serving" line.
-fn spawn(database: &str, data_dir: &Path, config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hongbao"))
-        .args(["serve", "--dev-clock", "--listen", "127.0.0.1:0", "--database", database])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts")
-}
-
-/// Reads a starting node's output up to its "serving" line. The node is already owned by a
-/// [`Node`], so a failure here still stops it.
-fn ready(mut node: Node) -> Node {
-    let mut lines = BufReader::new(node.child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("the node prints where it serves").unwrap();
-        if line.starts_with("created the operator root") {
-            node.created_root = true;
-        } else if let Some(url) = line.strip_prefix("hongbao serving on ") {
-            node.url = url.to_owned();
-            return node;
-        }
-    }
-}
-
-fn stop(node: &mut Node) {
-    let pid = node.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(node.child.wait().unwrap().success(), "a node ends with exit 0 on SIGTERM");
-}
+use crate::procs::{Node, ready, shared_config, spawn, stop};
 
 fn check(database: &str, config: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_hongbao"))
-        .args(["check", "--database", database, "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{text}");
+    let (passed, text) = crate::procs::check(database, config);
+    assert!(passed, "{text}");
     text
 }
 
@@ -122,15 +57,10 @@ async fn users(root: &Client, nodes: &[Node], count: usize, fen: i64) -> Vec<Per
 async fn three_nodes_on_one_database_behave_as_one_node() {
     let Some(database) = fresh_database().await else { return };
     let dir = tempfile::tempdir().unwrap();
-    let config = shared_config(dir.path());
+    let config = shared_config(dir.path(), "");
     // All three start at once on the empty database: exactly one creates root.
-    let children: Vec<Node> = (0..3)
-        .map(|i| {
-            let data_dir = dir.path().join(format!("node{i}"));
-            let child = spawn(&database.url, &data_dir, &config);
-            Node { child, url: String::new(), created_root: false, data_dir }
-        })
-        .collect();
+    let children: Vec<Node> =
+        (0..3).map(|i| spawn(&database.url, &dir.path().join(format!("node{i}")), &config)).collect();
     let mut nodes: Vec<Node> = children.into_iter().map(ready).collect();
     assert_eq!(nodes.iter().filter(|n| n.created_root).count(), 1, "root is created exactly once");
 
@@ -238,17 +168,9 @@ async fn until_answered(
 async fn a_postgres_restart_under_load_loses_nothing_acknowledged_and_the_nodes_serve_again() {
     let Some(server) = PrivateServer::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let config = shared_config(dir.path());
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("[storage.postgres]\nacquire_timeout_ms = 500\n");
-    std::fs::write(&config, text).unwrap();
-    let nodes: Vec<Node> = (0..2)
-        .map(|i| {
-            let data_dir = dir.path().join(format!("node{i}"));
-            Node { child: spawn(&server.url(), &data_dir, &config), url: String::new(), created_root: false, data_dir }
-        })
-        .map(ready)
-        .collect();
+    let config = shared_config(dir.path(), "[storage.postgres]\nacquire_timeout_ms = 500\n");
+    let nodes: Vec<Node> =
+        (0..2).map(|i| spawn(&server.url(), &dir.path().join(format!("node{i}")), &config)).map(ready).collect();
     let root = root_at(&nodes, &nodes[0].url.clone());
     const START_FEN: i64 = 10_000;
     let people = users(&root, &nodes, 8, START_FEN).await;
