@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use hongbao_core::ops::{self, Command, Ctx, Reply};
 use hongbao_core::query::{self, Answer, Query};
-use hongbao_core::{CoreError, Fail, Key, Limits, Timestamp, TransferId, UserId, World};
+use hongbao_core::user::Group;
+use hongbao_core::{CoreError, Fact, Fail, GroupId, Key, Limits, Timestamp, TransferId, UserId, World};
 use hongbao_store::{CheckpointRow, Commit, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -268,6 +269,7 @@ impl Engine {
             None => rand::make_rng(),
         };
         let writer = Writer {
+            groups: GroupCache::default(),
             rx,
             store: store.clone(),
             limits: limits.clone(),
@@ -555,13 +557,32 @@ async fn resolve<T>(
 }
 
 async fn load(tx: &mut dyn ReadTx, world: &mut World, keys: Vec<Key>) -> Result<(), StoreError> {
+    load_with(tx, world, keys, None).await
+}
+
+/// Loads `keys` into `world`, the groups among them from `cache` when it holds them.
+async fn load_with(
+    tx: &mut dyn ReadTx,
+    world: &mut World,
+    keys: Vec<Key>,
+    mut cache: Option<&mut GroupCache>,
+) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     let keys: Vec<Key> = keys.into_iter().filter(|k| !world.knows(*k) && seen.insert(*k)).collect();
     if keys.is_empty() {
         return Err(StoreError::Corrupt("the core asked for data it already holds".to_owned()));
     }
-    for fact in tx.load(&keys).await? {
-        world.learn(fact);
+    let from_store: Vec<Key> = match cache.as_deref() {
+        Some(cache) => keys.iter().copied().filter(|key| !cache.lend(*key, world)).collect(),
+        None => keys.clone(),
+    };
+    if !from_store.is_empty() {
+        for fact in tx.load(&from_store).await? {
+            if let Some(cache) = cache.as_deref_mut() {
+                cache.keep(&fact);
+            }
+            world.learn(fact);
+        }
     }
     if let Some(missing) = keys.iter().find(|k| !world.knows(**k)) {
         return Err(StoreError::Corrupt(format!("the store did not answer {missing:?}")));
@@ -575,7 +596,55 @@ fn fingerprint(command: &Command) -> [u8; 32] {
     Sha256::digest(&bytes).into()
 }
 
+/// Member entries the writer's group cache holds at most (a `UserId` is 16 bytes: 16 MiB).
+const GROUP_CACHE_MEMBERS_MAX: usize = 1_000_000;
+
+/// The groups the writer has loaded, kept across batches. A group never changes once created
+/// (no command edits one), so a copy loaded from committed data stays true on every node; it
+/// saves reading a group's whole member list again for every batch that claims from one of its
+/// packets (a 500-member group is 500 rows). Only groups that exist are kept; a group a batch
+/// writes is dropped from the cache all the same, should a later command ever edit one. When
+/// it would hold more than [`GROUP_CACHE_MEMBERS_MAX`] members it starts again empty.
+#[derive(Debug, Default)]
+struct GroupCache {
+    groups: HashMap<GroupId, Group>,
+    members: usize,
+}
+
+impl GroupCache {
+    /// Teaches `world` the group `key` names, if it is cached; `false` when it must be loaded.
+    fn lend(&self, key: Key, world: &mut World) -> bool {
+        let Key::Group(id) = key else { return false };
+        let Some(group) = self.groups.get(&id) else { return false };
+        world.learn(Fact::Group(id, Some(group.clone())));
+        true
+    }
+
+    /// Keeps a group the store answered.
+    fn keep(&mut self, fact: &Fact) {
+        let Fact::Group(id, Some(group)) = fact else { return };
+        if self.members.saturating_add(group.members.len()) > GROUP_CACHE_MEMBERS_MAX {
+            self.groups.clear();
+            self.members = 0;
+        }
+        if let Some(old) = self.groups.insert(*id, group.clone()) {
+            self.members -= old.members.len();
+        }
+        self.members += group.members.len();
+    }
+
+    /// Drops the groups a batch writes.
+    fn forget<'a>(&mut self, written: impl IntoIterator<Item = &'a Group>) {
+        for group in written {
+            if let Some(old) = self.groups.remove(&group.id) {
+                self.members -= old.members.len();
+            }
+        }
+    }
+}
+
 struct Writer {
+    groups: GroupCache,
     rx: mpsc::Receiver<Msg>,
     store: Arc<dyn Store>,
     limits: Arc<Limits>,
@@ -764,6 +833,7 @@ impl Writer {
         }
 
         let changes = world.take_changes();
+        self.groups.forget(changes.groups.iter().map(|(_, group)| group));
         if changes.is_empty() && records.is_empty() {
             // Nothing to write (refusals, reads, no due work).
             tx.rollback().await;
@@ -825,7 +895,7 @@ impl Writer {
             if keys.is_empty() {
                 break;
             }
-            load(tx, world, keys).await?;
+            load_with(tx, world, keys, Some(&mut self.groups)).await?;
         }
         Ok(())
     }
@@ -847,7 +917,7 @@ impl Writer {
                     return Ok(Ok(reply));
                 }
                 Err(Fail::Refused(err)) => return Ok(Err(err)),
-                Err(Fail::Need(keys)) => load(tx, world, keys).await?,
+                Err(Fail::Need(keys)) => load_with(tx, world, keys, Some(&mut self.groups)).await?,
             }
         }
         Err(StoreError::Corrupt(format!("a command still needed more data after {rounds} loads")))

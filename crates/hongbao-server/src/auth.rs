@@ -235,11 +235,19 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
     let store = state.engine.store();
     if store.shared() {
         // Several nodes: the nonce must be seen by all of them, so it is kept in the database.
+        // A read changes nothing, and a request with an idempotency key has its outcome (a
+        // refusal too) committed by the engine after this record: either way the record need not
+        // be flushed on its own (see `Store::remember_nonce_covered`). Any other request waits
+        // for its record to be durable, so that a replay after a database crash is still refused.
         let expires_at_s = timestamp.saturating_add(signing::TIMESTAMP_SKEW_MAX_S);
-        let fresh = store
-            .remember_nonce(key, digest(key, nonce), expires_at_s, now_s)
-            .await
-            .map_err(|e| ApiError::from(hongbao_engine::EngineError::from(e)))?;
+        let covered =
+            parts.method == axum::http::Method::GET || parts.headers.contains_key(signing::IDEMPOTENCY_KEY_HEADER);
+        let (key_digest, error) = (digest(key, nonce), |e| ApiError::from(hongbao_engine::EngineError::from(e)));
+        let fresh = if covered {
+            store.remember_nonce_covered(key, key_digest, expires_at_s, now_s).await.map_err(error)?
+        } else {
+            store.remember_nonce(key, key_digest, expires_at_s, now_s).await.map_err(error)?
+        };
         if !fresh {
             return Err(replayed());
         }

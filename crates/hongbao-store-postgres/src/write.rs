@@ -197,6 +197,9 @@ async fn groups(conn: &mut PgConnection, written: &[(Write, Group)]) -> Result<(
 
 // Every column is written on update too: the store does not know which fields the core
 // considers immutable. `shares` comes as array literals (see `rows::shares_literal`).
+/// A packet's shares never change after it is sent, but every batch that claims from it updates
+/// its row: setting `shares` to the stored value itself keeps the stored (TOASTed, for a large
+/// packet) array where it is, instead of writing an array of up to 10 000 shares again.
 const PACKETS: Table<Packet> = Table {
     name: "packets",
     insert: "INSERT INTO packets (id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, \
@@ -208,7 +211,9 @@ const PACKETS: Table<Packet> = Table {
              $15::boolean[], $16::bytea[]) AS u (id, kind, sender, group_id, recipient, total, shares, greeting, \
              arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt)",
     update: "UPDATE packets AS t SET kind = u.kind, sender = u.sender, group_id = u.group_id, \
-             recipient = u.recipient, total = u.total, shares = u.shares::bigint[], greeting = u.greeting, \
+             recipient = u.recipient, total = u.total, \
+             shares = CASE WHEN t.shares = u.shares::bigint[] THEN t.shares ELSE u.shares::bigint[] END, \
+             greeting = u.greeting, \
              arrival_delay_s = u.arrival_delay_s, created_at = u.created_at, expires_at = u.expires_at, \
              status = u.status, claimed_count = u.claimed_count, claimed_amount = u.claimed_amount, \
              touched = u.touched, salt = u.salt \

@@ -79,6 +79,7 @@ macro_rules! contract_tests {
             checkpoints_must_grow_and_cover_no_more_than_the_log,
             dump_returns_every_event_log_entry_and_checkpoint_in_order,
             a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires,
+            a_covered_nonce_is_one_record_with_the_nonces_remembered_plainly,
             forget_nonces_deletes_only_records_expired_before_the_bound_up_to_the_limit,
             the_dev_clock_offset_starts_at_zero_and_only_moves_forward,
             log_key_keeps_the_first_value_proposed,
@@ -1534,6 +1535,29 @@ pub async fn a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires
     assert!(!remember(store, alice, nonce, renewed, renewed - 1).await, "until its new expiry");
     assert!(remember(store, alice, nonce, renewed + 300, renewed).await);
     assert!(!remember(store, alice, other, expires, expires - 1).await, "the other nonce is still remembered");
+}
+
+async fn remember_covered(store: &dyn Store, key: KeyId, digest: [u8; 16], expires_at_s: i64, now_s: i64) -> bool {
+    bounded("remember_nonce_covered", store.remember_nonce_covered(key, digest, expires_at_s, now_s))
+        .await
+        .expect("remember_nonce_covered succeeds")
+}
+
+/// A nonce remembered for a covered request (a read, or a request with an idempotency key) is
+/// the same record as one remembered plainly: each refuses the other's replay, and both expire
+/// alike.
+pub async fn a_covered_nonce_is_one_record_with_the_nonces_remembered_plainly(store: &dyn Store) {
+    let mut s = Scenario::new(41);
+    let key = KeyId::from_uuid(s.mint_uuid());
+    let (covered, plain) = (digest(3), digest(4));
+    let (now, expires) = (T0_S, T0_S + 300);
+
+    assert!(remember_covered(store, key, covered, expires, now).await, "a new nonce is accepted");
+    assert!(!remember_covered(store, key, covered, expires, now).await, "its replay is refused");
+    assert!(!remember(store, key, covered, expires, now + 1).await, "and refused when remembered plainly");
+    assert!(remember(store, key, plain, expires, now).await);
+    assert!(!remember_covered(store, key, plain, expires, now + 1).await, "a plain record refuses a covered replay");
+    assert!(remember_covered(store, key, covered, expires + 300, expires).await, "an expired nonce is accepted again");
 }
 
 async fn forget(store: &dyn Store, before_s: i64, limit: u32) -> u64 {

@@ -273,6 +273,26 @@ pub trait Store: Send + Sync + 'static {
         now_s: i64,
     ) -> Result<bool, StoreError>;
 
+    /// [`Store::remember_nonce`] for a request whose outcome is made durable by a later commit
+    /// of the engine, or that has no outcome to protect: a read, or a request with an
+    /// idempotency key (the engine commits its record, a refusal included, after this call).
+    /// The record need not reach the disk by itself: any later durable commit on the same
+    /// database carries it there, since a database's log is flushed in order. A store whose
+    /// every commit is a flush (PostgreSQL) may then skip this one's; the default is
+    /// [`Store::remember_nonce`].
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn remember_nonce_covered(
+        &self,
+        key: KeyId,
+        digest: [u8; 16],
+        expires_at_s: i64,
+        now_s: i64,
+    ) -> Result<bool, StoreError> {
+        self.remember_nonce(key, digest, expires_at_s, now_s).await
+    }
+
     /// Deletes nonce records that expired before `before_s`, at most `limit`; returns how many.
     ///
     /// # Errors

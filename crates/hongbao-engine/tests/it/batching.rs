@@ -89,3 +89,40 @@ async fn a_failed_commit_answers_unavailable_and_applies_nothing_of_its_batch() 
     assert_eq!(app.balance(bob).await, Fen::new(2_500));
     app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn a_group_is_read_from_the_store_once_and_its_packets_are_claimed_from_the_writers_copy() {
+    use hongbao_core::CoreError;
+    use hongbao_core::ops::{PacketSpec, Reply};
+
+    let app = app().await;
+    let sender = app.user("sender", 100).await;
+    let mut members = Vec::new();
+    for n in 0..4 {
+        members.push(app.user(&format!("member{n}"), 0).await);
+    }
+    let outsider = app.user("outsider", 0).await;
+    let group = app.group(sender, &members).await;
+    let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(900) }, 0).await;
+    let loads_after_send = app.store.group_loads();
+    assert_eq!(loads_after_send, 1, "sending to the group read it once");
+
+    // One batch per claim: every one of them needs the group's members.
+    let mut claimed = Fen::ZERO;
+    for &member in &members[..3] {
+        let Reply::Claimed(claim) = app.exec(Command::ClaimPacket { actor: member, packet: packet.packet_id }).await
+        else {
+            panic!("a member claims")
+        };
+        claimed = claimed.checked_add(claim.amount).unwrap();
+    }
+    let refused = app.engine.execute(Command::ClaimPacket { actor: outsider, packet: packet.packet_id }).await;
+    assert!(
+        matches!(refused, Err(EngineError::Refused(CoreError::NotFound { .. }))),
+        "the cached members still keep an outsider out: {refused:?}"
+    );
+    let exhausted = app.engine.execute(Command::ClaimPacket { actor: members[3], packet: packet.packet_id }).await;
+    assert!(matches!(exhausted, Err(EngineError::Refused(CoreError::PacketExhausted))), "{exhausted:?}");
+    assert_eq!(claimed, Fen::new(900));
+    assert_eq!(app.store.group_loads(), loads_after_send, "no batch after the first read the group again");
+}

@@ -42,6 +42,8 @@ pub struct GateState {
     pub open: Semaphore,
     pub commits: AtomicUsize,
     pub fail_next_commit: AtomicBool,
+    /// Groups the engine asked the store for.
+    pub group_loads: AtomicUsize,
 }
 
 impl Gate {
@@ -57,6 +59,10 @@ impl Gate {
 
     pub fn commits(&self) -> usize {
         self.state.commits.load(Ordering::SeqCst)
+    }
+
+    pub fn group_loads(&self) -> usize {
+        self.state.group_loads.load(Ordering::SeqCst)
     }
 
     pub fn fail_next_commit(&self) {
@@ -157,6 +163,8 @@ struct GateTx {
 #[async_trait]
 impl ReadTx for GateTx {
     async fn load(&mut self, keys: &[hongbao_core::Key]) -> Result<Vec<hongbao_core::Fact>, StoreError> {
+        let groups = keys.iter().filter(|k| matches!(k, hongbao_core::Key::Group(_))).count();
+        self.state.group_loads.fetch_add(groups, Ordering::SeqCst);
         self.inner.load(keys).await
     }
 }
@@ -203,6 +211,7 @@ pub async fn app_with_limits(config: EngineConfig, limits: Limits) -> App {
         open: Semaphore::new(Semaphore::MAX_PERMITS / 2),
         commits: AtomicUsize::new(0),
         fail_next_commit: AtomicBool::new(false),
+        group_loads: AtomicUsize::new(0),
     };
     let store = Arc::new(Gate { inner, state: Arc::new(state) });
     let clock = Arc::new(ManualClock::new(START));

@@ -1,6 +1,7 @@
 //! The `hongbao` binary as a person runs it: the demo, check, the CLI against a served API,
 //! and several nodes over one PostgreSQL database.
 
+mod bench;
 mod faults;
 mod nodes;
 mod procs;
