@@ -514,11 +514,7 @@ fn fill(dir: &Path) -> PathBuf {
 }
 
 /// A full disk, for real: the data directory is a small tmpfs of its own, filled to the last
-/// byte while the server runs. (A read-only data directory cannot be produced the same way here:
-/// Linux refuses to remount a file system read-only while the database is open for writing on
-/// it, and root ignores file permissions. A failed write takes the same path whatever its cause
-/// — the batch is rolled back, the request is answered 503, the connection is made clean — and
-/// the engine's test of an injected commit failure covers it at the store boundary.)
+/// byte while the server runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_answers_503_never_200_and_the_server_recovers_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
@@ -560,6 +556,73 @@ async fn a_full_disk_answers_503_never_200_and_the_server_recovers_when_space_re
         let again = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
         assert_eq!(again.status.as_u16(), 201);
         assert_eq!(balance().await.unwrap(), before + 7, "applied exactly once");
+    }
+    procs::stop(&mut node);
+    let (passed, report) = procs::check(&database, &config);
+    assert!(passed, "{report}");
+}
+
+/// Makes `paths` immutable (`chattr +i`) or writable again: every write to them fails, even
+/// through a file the server already holds open and even for root, whom permissions do not stop.
+/// `false` when the file system or the user cannot (tmpfs has no such attribute).
+fn immutable(paths: &[PathBuf], on: bool) -> bool {
+    std::process::Command::new("chattr")
+        .arg(if on { "+i" } else { "-i" })
+        .args(paths)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A data directory that becomes read-only while the server runs: the database, its WAL and the
+/// directory itself are made immutable (remounting the file system read-only is refused while
+/// the database is open for writing, and root ignores permissions, so this is how a test run as
+/// root makes every write fail). Writes answer `503 unavailable` and apply nothing, reads still
+/// work, and when the files are writable again the same server stores again and the refused
+/// request, retried with its key, is applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_data_directory_answers_503_never_200_and_the_server_recovers_when_it_is_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_config(dir.path(), "");
+    let data_dir = dir.path().join("data");
+    let database = data_dir.join("hongbao.db").to_string_lossy().into_owned();
+    let mut node = procs::start(&database, &data_dir, &config, "127.0.0.1:0");
+    let credentials = Credentials::load(data_dir.join("root-credentials.json")).unwrap();
+    let root = Client::new(&node.url, credentials.key_id, credentials.secret.expose()).unwrap();
+    let alice = root.create_user("alice").send().await.unwrap();
+    root.deposit(alice.user_id, Fen::new(100)).send().await.unwrap();
+    let balance = || async { root.for_user(&alice).me().send().await.map(|me| me.balance.get()) };
+    let files: Vec<PathBuf> =
+        ["hongbao.db", "hongbao.db-wal"].iter().map(|f| data_dir.join(f)).chain([data_dir.clone()]).collect();
+
+    for round in 0..2 {
+        if !immutable(&files, true) {
+            assert!(std::env::var_os("CI").is_none(), "CI runs the storage fault tests: chattr +i must work");
+            eprintln!("cannot make files immutable here (not root, or no such attribute): read-only test skipped");
+            procs::stop(&mut node);
+            return;
+        }
+        let key = format!("deposit-while-read-only-{round}");
+        let refused = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
+        let read = balance().await;
+        assert!(immutable(&files, false), "chattr -i");
+        assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
+        assert_eq!(refused.error_code().as_deref(), Some("unavailable"));
+        assert_eq!(read.ok(), Some(100 + 7 * round), "reads still work, and nothing was applied");
+
+        let mut stored = false;
+        for _ in 0..50 {
+            let answer = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
+            if answer.status.as_u16() == 201 {
+                stored = true;
+                break;
+            }
+            assert_eq!(answer.status.as_u16(), 503, "{}", answer.text());
+            tokio::task::yield_now().await;
+        }
+        assert!(stored, "the server did not recover when the directory became writable");
+        let again = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
+        assert_eq!(again.status.as_u16(), 201);
+        assert_eq!(balance().await.unwrap(), 100 + 7 * (round + 1), "applied exactly once");
     }
     procs::stop(&mut node);
     let (passed, report) = procs::check(&database, &config);
