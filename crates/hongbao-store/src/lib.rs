@@ -19,6 +19,7 @@ use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
 
+pub mod columns;
 pub mod contract;
 #[cfg(any(test, feature = "mem"))]
 pub mod mem;

@@ -1,0 +1,373 @@
+//! Rows to entities, once for every SQL store: the decoders read a row through [`Columns`],
+//! which each backend implements over its driver's row type for the few kinds of value it
+//! stores differently (a uuid, a flag, a packet's shares); everything built on those — times,
+//! amounts, counts, enum texts, and the checks that make a row whole — is here.
+//!
+//! Reading is strict. A value that does not decode (a NULL where one is not allowed, an enum
+//! text this version does not know, a count out of range) is [`StoreError::Corrupt`] naming the
+//! table, the row and the column, never a default. Messages about a principal never carry its
+//! secret. [`decoders!`](crate::decoders) gives a backend one `fn(&Row) -> Result<T>` per
+//! entity, each naming its table.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use hongbao_core::event::Event;
+use hongbao_core::fairness::Salt;
+use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Phase, Transfer};
+use hongbao_core::packet::{Audience, Claim, Packet};
+use hongbao_core::principal::{Owner, Principal, Role, Secret};
+use hongbao_core::user::{Group, User};
+use hongbao_core::{AccountId, ClaimId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::{CheckpointRow, IdempotencyRecord, LogRow, StoreError};
+
+/// Which row is being read: its table and, once its key is read, the key, for the messages.
+#[derive(Debug)]
+pub struct Place {
+    table: &'static str,
+    id: Option<String>,
+}
+
+impl Place {
+    pub fn new(table: &'static str) -> Place {
+        Place { table, id: None }
+    }
+
+    /// The error for a bad value of `column` of this row.
+    pub fn fail(&self, column: &str, why: impl Display) -> StoreError {
+        match &self.id {
+            Some(id) => StoreError::Corrupt(format!("{}.{column} of row {id}: {why}", self.table)),
+            None => StoreError::Corrupt(format!("{}.{column}: {why}", self.table)),
+        }
+    }
+}
+
+/// One row being decoded. A backend implements the values its driver reads (each failing with
+/// [`Place::fail`]); the rest is derived from them.
+pub trait Columns {
+    fn place(&self) -> &Place;
+    fn place_mut(&mut self) -> &mut Place;
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError>;
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError>;
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A packet's shares, as the backend stores a list of amounts.
+    fn shares(&self, column: &str) -> Result<Arc<[Fen]>, StoreError>;
+
+    fn fail(&self, column: &str, why: impl Display) -> StoreError {
+        self.place().fail(column, why)
+    }
+
+    /// Names the row in the messages of later columns.
+    fn name_row(&mut self, id: String) {
+        self.place_mut().id = Some(id);
+    }
+
+    /// Reads the row's key and remembers it for the messages of later columns.
+    fn key(&mut self, column: &str) -> Result<Uuid, StoreError> {
+        let id = self.uuid(column)?;
+        self.name_row(id.to_string());
+        Ok(id)
+    }
+
+    fn time(&self, column: &str) -> Result<Timestamp, StoreError> {
+        self.int(column).map(Timestamp::from_millis)
+    }
+
+    fn opt_time(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.opt_int(column)?.map(Timestamp::from_millis))
+    }
+
+    fn fen(&self, column: &str) -> Result<Fen, StoreError> {
+        self.int(column).map(Fen::new)
+    }
+
+    fn count(&self, column: &str) -> Result<u32, StoreError> {
+        let value = self.int(column)?;
+        u32::try_from(value).map_err(|_| self.fail(column, format_args!("{value} is not a count")))
+    }
+
+    /// A count or position that is never negative.
+    fn unsigned(&self, column: &str) -> Result<u64, StoreError> {
+        let value = self.int(column)?;
+        u64::try_from(value).map_err(|_| self.fail(column, format_args!("{value} is negative")))
+    }
+
+    /// A fixed-size byte string, such as a hash or a salt.
+    fn bytes32(&self, column: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(bytes) = self.opt_bytes(column)? else { return Ok(None) };
+        let len = bytes.len();
+        <[u8; 32]>::try_from(bytes).map(Some).map_err(|_| self.fail(column, format_args!("{len} bytes, not 32")))
+    }
+
+    /// An enum stored as its `as_str()` text. Decoded through serde, whose snake_case names are
+    /// the same texts, so a variant added to the core is readable without a change here.
+    fn variant<T: DeserializeOwned>(&self, column: &str) -> Result<T, StoreError> {
+        let text = self.text(column)?;
+        serde_json::from_value(serde_json::Value::String(text.clone()))
+            .map_err(|_| self.fail(column, format_args!("unknown value {text:?}")))
+    }
+}
+
+/// Defines, in a backend's `rows` module, one `pub(crate) fn NAME(row: &$row) -> Result<T,
+/// StoreError>` per decoder of this module, reading through `$new(row, table)`.
+#[macro_export]
+macro_rules! decoders {
+    ($row:ty, $new:path) => {
+        $crate::decoders!(@each $row, $new;
+            user "users" => ::hongbao_core::user::User,
+            account "accounts" => ::hongbao_core::ledger::Account,
+            group "groups" => ::hongbao_core::user::Group,
+            member "group_members" => (::hongbao_core::GroupId, ::hongbao_core::UserId),
+            packet "packets" => ::hongbao_core::packet::Packet,
+            claim "claims" => ::hongbao_core::packet::Claim,
+            transfer "transfers" => ::hongbao_core::ledger::Transfer,
+            pending "pendings" => ::hongbao_core::ledger::PendingTransfer,
+            principal "principals" => ::hongbao_core::principal::Principal,
+            idempotency "idempotency" => $crate::IdempotencyRecord,
+            opt_pending_status "pendings" => ::std::option::Option<::hongbao_core::ledger::PendingStatus>,
+            log_index "log_entries" => u64,
+            log_row "log_entries" => $crate::LogRow,
+            checkpoint "checkpoints" => $crate::CheckpointRow,
+            event "events" => ::hongbao_core::event::Event,
+        );
+    };
+    (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
+        $(
+            pub(crate) fn $name(row: &$row) -> ::std::result::Result<$out, $crate::StoreError> {
+                $crate::columns::$name(&mut $new(row, $table))
+            }
+        )*
+    };
+}
+
+pub fn user(r: &mut impl Columns) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId::from_uuid(r.key("id")?),
+        name: r.text("name")?,
+        status: r.variant("status")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+pub fn account(r: &mut impl Columns) -> Result<Account, StoreError> {
+    let id = AccountId::from_uuid(r.key("id")?);
+    let balances = Balances {
+        debits_posted: r.fen("debits_posted")?,
+        credits_posted: r.fen("credits_posted")?,
+        debits_pending: r.fen("debits_pending")?,
+        credits_pending: r.fen("credits_pending")?,
+        frozen: r.fen("frozen")?,
+    };
+    Ok(Account::restore(id, r.variant("kind")?, balances))
+}
+
+/// A group without its members, which live in their own table.
+pub fn group(r: &mut impl Columns) -> Result<Group, StoreError> {
+    Ok(Group {
+        id: GroupId::from_uuid(r.key("id")?),
+        name: r.text("name")?,
+        owner: UserId::from_uuid(r.uuid("owner")?),
+        members: Vec::new(),
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// One `(group_id, user_id)` row of `group_members`.
+pub fn member(r: &mut impl Columns) -> Result<(GroupId, UserId), StoreError> {
+    let group = GroupId::from_uuid(r.key("group_id")?);
+    Ok((group, UserId::from_uuid(r.uuid("user_id")?)))
+}
+
+pub fn packet(r: &mut impl Columns) -> Result<Packet, StoreError> {
+    let id = PacketId::from_uuid(r.key("id")?);
+    let audience = match (r.opt_uuid("group_id")?, r.opt_uuid("recipient")?) {
+        (Some(group), None) => Audience::Group(GroupId::from_uuid(group)),
+        (None, Some(user)) => Audience::Recipient(UserId::from_uuid(user)),
+        (group, recipient) => {
+            return Err(r.fail(
+                "group_id",
+                format_args!("a packet needs a group or a recipient, not group {group:?} and recipient {recipient:?}"),
+            ));
+        }
+    };
+    let shares = r.shares("shares")?;
+    Ok(Packet {
+        id,
+        kind: r.variant("kind")?,
+        sender: UserId::from_uuid(r.uuid("sender")?),
+        audience,
+        total: r.fen("total")?,
+        shares,
+        greeting: r.text("greeting")?,
+        arrival_delay_s: r.count("arrival_delay_s")?,
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+        status: r.variant("status")?,
+        claimed_count: r.count("claimed_count")?,
+        claimed_amount: r.fen("claimed_amount")?,
+        touched: r.flag("touched")?,
+        salt: r.bytes32("salt")?.map(Salt),
+    })
+}
+
+pub fn claim(r: &mut impl Columns) -> Result<Claim, StoreError> {
+    Ok(Claim {
+        id: ClaimId::from_uuid(r.key("id")?),
+        packet_id: PacketId::from_uuid(r.uuid("packet_id")?),
+        user_id: UserId::from_uuid(r.uuid("user_id")?),
+        seq: r.count("seq")?,
+        amount: r.fen("amount")?,
+        claimed_at: r.time("claimed_at")?,
+        status: r.variant("status")?,
+        arrives_at: r.time("arrives_at")?,
+        transfer_id: TransferId::from_uuid(r.uuid("transfer_id")?),
+    })
+}
+
+/// How a [`Phase`] is stored: its name, the deadline of a pending transfer, and the transfer a
+/// resolution resolves.
+pub fn phase_columns(phase: Phase) -> (&'static str, Option<i64>, Option<Uuid>) {
+    match phase {
+        Phase::Posted => ("posted", None, None),
+        Phase::Pending { deadline } => ("pending", Some(deadline.millis()), None),
+        Phase::PostPending { pending_id } => ("post_pending", None, Some(pending_id.uuid())),
+        Phase::VoidPending { pending_id } => ("void_pending", None, Some(pending_id.uuid())),
+    }
+}
+
+pub fn transfer(r: &mut impl Columns) -> Result<Transfer, StoreError> {
+    let id = TransferId::from_uuid(r.key("id")?);
+    let name = r.text("phase")?;
+    let deadline = r.opt_time("deadline")?;
+    let pending_id = r.opt_uuid("pending_id")?.map(TransferId::from_uuid);
+    let phase = match (name.as_str(), deadline, pending_id) {
+        ("posted", None, None) => Phase::Posted,
+        ("pending", Some(deadline), None) => Phase::Pending { deadline },
+        ("post_pending", None, Some(pending_id)) => Phase::PostPending { pending_id },
+        ("void_pending", None, Some(pending_id)) => Phase::VoidPending { pending_id },
+        _ => {
+            return Err(r.fail(
+                "phase",
+                format_args!("phase {name:?} does not fit deadline {deadline:?} and pending_id {pending_id:?}"),
+            ));
+        }
+    };
+    Ok(Transfer {
+        id,
+        debit: AccountId::from_uuid(r.uuid("debit")?),
+        credit: AccountId::from_uuid(r.uuid("credit")?),
+        amount: r.fen("amount")?,
+        kind: r.variant("kind")?,
+        phase,
+        packet_id: r.opt_uuid("packet_id")?.map(PacketId::from_uuid),
+        claim_id: r.opt_uuid("claim_id")?.map(ClaimId::from_uuid),
+        note: r.opt_text("note")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// A pending record joined with its transfer: `transfer_columns!()` plus `pending_status` and
+/// `resolved_at`.
+pub fn pending(r: &mut impl Columns) -> Result<PendingTransfer, StoreError> {
+    let transfer = transfer(r)?;
+    if !matches!(transfer.phase, Phase::Pending { .. }) {
+        return Err(r.fail("transfer_id", "the pending record wraps a transfer that is not pending"));
+    }
+    Ok(PendingTransfer { transfer, status: r.variant("pending_status")?, resolved_at: r.opt_time("resolved_at")? })
+}
+
+/// A principal. Failures name the key id and the column, never the secret: its column only
+/// fails to decode as a type mismatch or a NULL, and those messages carry no value.
+pub fn principal(r: &mut impl Columns) -> Result<Principal, StoreError> {
+    let key_id = KeyId::from_uuid(r.key("key_id")?);
+    let secret = Secret::from_stored(r.text("secret")?);
+    let roles_json = r.text("roles")?;
+    let roles: Vec<Role> = serde_json::from_str(&roles_json)
+        .map_err(|_| r.fail("roles", format_args!("{roles_json:?} is not a JSON array of role names")))?;
+    let owner = match (r.opt_uuid("user_id")?, r.opt_text("operator_name")?) {
+        (Some(user), None) if roles.is_empty() => Owner::User { user_id: UserId::from_uuid(user) },
+        (Some(_), None) => return Err(r.fail("roles", format_args!("a user's key has roles {roles_json}"))),
+        (None, Some(name)) => Owner::Operator { name, roles },
+        (user, name) => {
+            return Err(r.fail(
+                "user_id",
+                format_args!("a key needs a user or an operator name, not user {user:?} and name {name:?}"),
+            ));
+        }
+    };
+    Ok(Principal { key_id, secret, owner, created_at: r.time("created_at")? })
+}
+
+/// How an owner is stored: `(user_id, operator_name, roles)`, the roles as the JSON text of the
+/// array of their names. Built as a JSON value because a list of
+/// names cannot fail to encode, and a serializer's error path would need a meaningless branch.
+pub fn owner_columns(owner: &Owner) -> (Option<Uuid>, Option<&str>, String) {
+    match owner {
+        Owner::User { user_id } => (Some(user_id.uuid()), None, "[]".to_owned()),
+        Owner::Operator { name, roles } => {
+            let names = roles.iter().map(|role| serde_json::Value::from(role.as_str())).collect();
+            (None, Some(name.as_str()), serde_json::Value::Array(names).to_string())
+        }
+    }
+}
+
+pub fn idempotency(r: &mut impl Columns) -> Result<IdempotencyRecord, StoreError> {
+    let Some(fingerprint) = r.bytes32("fingerprint")? else {
+        return Err(r.fail("fingerprint", "NULL where a value is required"));
+    };
+    Ok(IdempotencyRecord {
+        principal: r.text("principal")?,
+        key: r.text("key")?,
+        fingerprint,
+        outcome: r.text("outcome")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// The status column of a history row: `None` when the transfer has no pending record.
+pub fn opt_pending_status(r: &mut impl Columns) -> Result<Option<PendingStatus>, StoreError> {
+    match r.opt_text("pending_status")? {
+        None => Ok(None),
+        Some(_) => r.variant("pending_status").map(Some),
+    }
+}
+
+/// The `idx` of a log entry, alone.
+pub fn log_index(r: &mut impl Columns) -> Result<u64, StoreError> {
+    r.unsigned("idx")
+}
+
+pub fn log_row(r: &mut impl Columns) -> Result<LogRow, StoreError> {
+    let index = r.unsigned("idx")?;
+    r.name_row(index.to_string());
+    Ok(LogRow {
+        index,
+        entry: r.bytes("entry")?,
+        transfer_id: r.opt_uuid("transfer_id")?.map(TransferId::from_uuid),
+        packet_id: r.opt_uuid("packet_id")?.map(PacketId::from_uuid),
+    })
+}
+
+pub fn checkpoint(r: &mut impl Columns) -> Result<CheckpointRow, StoreError> {
+    let size = r.unsigned("size")?;
+    r.name_row(size.to_string());
+    Ok(CheckpointRow { size, note: r.text("note")?, created_at: r.time("created_at")? })
+}
+
+/// A stored event: its JSON body (as text), decoded. `seq` names the
+/// row in the message of a body that does not decode.
+pub fn event(r: &mut impl Columns) -> Result<Event, StoreError> {
+    let seq = r.int("seq")?;
+    r.name_row(seq.to_string());
+    let body = r.text("body")?;
+    serde_json::from_str(&body).map_err(|e| r.fail("body", format_args!("not an event: {e}")))
+}
