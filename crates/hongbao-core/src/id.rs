@@ -29,11 +29,29 @@ pub fn mint_uuid(now: Timestamp, rng: &mut impl Rng) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
 }
 
+/// Every kind's prefix is three letters.
+const PREFIX_LEN: usize = 3;
+
+/// An id's text: its prefix, `_`, and 32 lowercase hex digits.
+const TEXT_LEN: usize = PREFIX_LEN + 1 + 32;
+
+/// Writes an id's text into `buf` without allocating (ids are written in every log entry and
+/// every answer).
+fn text<'b>(prefix: &str, uuid: Uuid, buf: &'b mut [u8; TEXT_LEN]) -> &'b str {
+    buf[..PREFIX_LEN].copy_from_slice(prefix.as_bytes());
+    buf[PREFIX_LEN] = b'_';
+    uuid.simple().encode_lower(&mut buf[PREFIX_LEN + 1..]);
+    // ASCII letters, `_` and hex digits: always UTF-8.
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 macro_rules! define_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(Uuid);
+
+        const _: () = assert!($prefix.len() == PREFIX_LEN, "an id prefix is three letters");
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
@@ -54,7 +72,7 @@ macro_rules! define_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}_{}", $prefix, self.0.simple())
+                f.write_str(text($prefix, self.0, &mut [0; TEXT_LEN]))
             }
         }
 
@@ -82,7 +100,7 @@ macro_rules! define_id {
 
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
+                serializer.serialize_str(text($prefix, self.0, &mut [0; TEXT_LEN]))
             }
         }
 
@@ -154,6 +172,21 @@ mod tests {
         assert!(text.starts_with("pkt_") && text.len() == 36, "{text}");
         assert_eq!(text.parse::<PacketId>(), Ok(id));
         assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{text}\""));
+    }
+
+    #[test]
+    fn an_id_shows_as_its_prefix_and_its_uuid_in_lowercase_hex() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..100 {
+            let uuid = mint_uuid(Timestamp::from_millis(1_795_000_000_000), &mut rng);
+            let expected = format!("{}", uuid.simple());
+            assert_eq!(UserId::from_uuid(uuid).to_string(), format!("usr_{expected}"));
+            assert_eq!(AccountId::from_uuid(uuid).to_string(), format!("acc_{expected}"));
+            let json = serde_json::to_string(&TransferId::from_uuid(uuid)).unwrap();
+            assert_eq!(json, format!("\"trf_{expected}\""));
+        }
+        assert_eq!(AccountId::EXTERNAL.to_string(), format!("acc_{}", "0".repeat(32)));
+        assert_eq!(format!("{:?}", KeyId::from_uuid(Uuid::max())), format!("key_{}", "f".repeat(32)));
     }
 
     #[test]

@@ -73,6 +73,10 @@ impl PacketStatus {
 
 /// A red packet. Its shares are drawn at send time, in claim order, and never change.
 ///
+/// Once sent, only its state changes — `status`, `claimed_count`, `claimed_amount` and
+/// `touched` — and the stores write only those when they update a packet (a claim on a packet
+/// of 10 000 shares does not write the shares again); [`Packet::same_terms`] is the rest.
+///
 /// **Invariant** (checked by [`crate::invariants`]): `shares` sum to `total`; `claimed_count`
 /// claims exist for it, from distinct people, taking `shares[0..claimed_count]` in order;
 /// `claimed_amount` is their sum; the escrow account holds `total − claimed_amount` plus the
@@ -100,6 +104,40 @@ pub struct Packet {
 }
 
 impl Packet {
+    /// Whether `other` is the same packet with the same terms: every field but the state that
+    /// claims, recalls and expiry change.
+    pub fn same_terms(&self, other: &Packet) -> bool {
+        // Destructured so that a new field must be placed on one side or the other.
+        let Packet {
+            id,
+            kind,
+            sender,
+            audience,
+            total,
+            shares,
+            greeting,
+            arrival_delay_s,
+            created_at,
+            expires_at,
+            salt,
+            status: _,
+            claimed_count: _,
+            claimed_amount: _,
+            touched: _,
+        } = self;
+        *id == other.id
+            && *kind == other.kind
+            && *sender == other.sender
+            && *audience == other.audience
+            && *total == other.total
+            && (Arc::ptr_eq(shares, &other.shares) || *shares == other.shares)
+            && *greeting == other.greeting
+            && *arrival_delay_s == other.arrival_delay_s
+            && *created_at == other.created_at
+            && *expires_at == other.expires_at
+            && *salt == other.salt
+    }
+
     pub fn count(&self) -> u32 {
         u32::try_from(self.shares.len()).unwrap_or(u32::MAX)
     }
@@ -303,5 +341,57 @@ impl PacketView {
                 .collect(),
             best_luck,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{GroupId, PacketId, UserId, Uuid};
+
+    fn packet() -> Packet {
+        Packet {
+            id: PacketId::from_uuid(Uuid::from_u128(1)),
+            kind: PacketKind::Lucky,
+            sender: UserId::from_uuid(Uuid::from_u128(2)),
+            audience: Audience::Group(GroupId::from_uuid(Uuid::from_u128(3))),
+            total: Fen::new(300),
+            shares: vec![Fen::new(100), Fen::new(200)].into(),
+            greeting: "恭喜发财".to_owned(),
+            arrival_delay_s: 0,
+            created_at: Timestamp::from_millis(1_000),
+            expires_at: Timestamp::from_millis(86_401_000),
+            status: PacketStatus::Active,
+            claimed_count: 0,
+            claimed_amount: Fen::ZERO,
+            touched: false,
+            salt: None,
+        }
+    }
+
+    #[test]
+    fn a_packet_keeps_its_terms_through_its_state_changes_and_not_through_others() {
+        let sent = packet();
+        let mut claimed = sent.clone();
+        (claimed.status, claimed.claimed_count, claimed.claimed_amount, claimed.touched) =
+            (PacketStatus::Exhausted, 2, Fen::new(300), true);
+        assert!(sent.same_terms(&claimed));
+        let mut equal_shares = sent.clone();
+        equal_shares.shares = vec![Fen::new(100), Fen::new(200)].into();
+        assert!(sent.same_terms(&equal_shares), "equal shares in another allocation");
+
+        let changes: [fn(&mut Packet); 6] = [
+            |p| p.shares = vec![Fen::new(200), Fen::new(100)].into(),
+            |p| p.total = Fen::new(301),
+            |p| p.greeting.push('!'),
+            |p| p.expires_at = p.expires_at.plus_seconds(1),
+            |p| p.salt = Some(crate::fairness::Salt([1; 32])),
+            |p| p.sender = UserId::from_uuid(Uuid::from_u128(4)),
+        ];
+        for (i, change) in changes.iter().enumerate() {
+            let mut changed = sent.clone();
+            change(&mut changed);
+            assert!(!sent.same_terms(&changed), "change {i} is a change of terms");
+        }
     }
 }

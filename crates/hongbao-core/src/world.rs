@@ -367,7 +367,14 @@ impl World {
             self.groups.insert(group.id, Some(group));
         }
         for packet in draft.packets {
-            let existed = matches!(self.packets.get(&packet.id), Some(Some(_)));
+            let known = self.packets.get(&packet.id).and_then(Option::as_ref);
+            // The stores write only a packet's state on update (see `Packet`).
+            debug_assert!(
+                known.is_none_or(|old| old.same_terms(&packet)),
+                "an operation changed the terms of {}",
+                packet.id
+            );
+            let existed = known.is_some();
             if !existed {
                 // A new packet has no claims: its (empty) list is known.
                 self.claims_of.entry(packet.id).or_default();

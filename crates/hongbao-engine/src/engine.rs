@@ -883,15 +883,20 @@ impl Writer {
         commands: &[Command],
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        // Only the commands that still lacked data run again: the world only gains facts here,
+        // so a command that could run once would run the same way again.
+        let mut waiting: Vec<&Command> = commands.iter().collect();
         for _ in 0..self.config.prefetch_rounds_max {
             let mut ctx = Ctx { now, limits: &self.limits, rng: &mut self.rng };
             let mut seen = HashSet::new();
             let mut keys = Vec::new();
-            for command in commands {
-                if let Err(Fail::Need(need)) = ops::execute(world, &mut ctx, command) {
+            waiting.retain(|command| match ops::execute(world, &mut ctx, command) {
+                Err(Fail::Need(need)) => {
                     keys.extend(need.into_iter().filter(|k| !world.knows(*k) && seen.insert(*k)));
+                    true
                 }
-            }
+                Ok(_) | Err(Fail::Refused(_)) => false,
+            });
             if keys.is_empty() {
                 break;
             }

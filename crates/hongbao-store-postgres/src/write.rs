@@ -89,10 +89,21 @@ async fn update_all<T>(conn: &mut PgConnection, table: &Table<T>, rows: &[&T]) -
 
 /// Inserts the new rows of `written` and updates the others.
 async fn write_all<T>(conn: &mut PgConnection, table: &Table<T>, written: &[(Write, T)]) -> Result<(), StoreError> {
+    write_split(conn, table, table, written).await
+}
+
+/// As [`write_all`], with the updates made by `update`'s statement (a table whose other columns
+/// never change once inserted).
+async fn write_split<T>(
+    conn: &mut PgConnection,
+    insert: &Table<T>,
+    update: &Table<T>,
+    written: &[(Write, T)],
+) -> Result<(), StoreError> {
     let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
-    insert_all(conn, table, &new).await?;
+    insert_all(conn, insert, &new).await?;
     let changed: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Update).map(|(_, row)| row).collect();
-    update_all(conn, table, &changed).await
+    update_all(conn, update, &changed).await
 }
 
 /// Collects one column of `rows`.
@@ -195,11 +206,7 @@ async fn groups(conn: &mut PgConnection, written: &[(Write, Group)]) -> Result<(
     }
 }
 
-// Every column is written on update too: the store does not know which fields the core
-// considers immutable. `shares` comes as array literals (see `rows::shares_literal`).
-/// A packet's shares never change after it is sent, but every batch that claims from it updates
-/// its row: setting `shares` to the stored value itself keeps the stored (TOASTed, for a large
-/// packet) array where it is, instead of writing an array of up to 10 000 shares again.
+/// `shares` comes as array literals (see `rows::shares_literal`).
 const PACKETS: Table<Packet> = Table {
     name: "packets",
     insert: "INSERT INTO packets (id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, \
@@ -210,18 +217,8 @@ const PACKETS: Table<Packet> = Table {
              $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], \
              $15::boolean[], $16::bytea[]) AS u (id, kind, sender, group_id, recipient, total, shares, greeting, \
              arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt)",
-    update: "UPDATE packets AS t SET kind = u.kind, sender = u.sender, group_id = u.group_id, \
-             recipient = u.recipient, total = u.total, \
-             shares = CASE WHEN t.shares = u.shares::bigint[] THEN t.shares ELSE u.shares::bigint[] END, \
-             greeting = u.greeting, \
-             arrival_delay_s = u.arrival_delay_s, created_at = u.created_at, expires_at = u.expires_at, \
-             status = u.status, claimed_count = u.claimed_count, claimed_amount = u.claimed_amount, \
-             touched = u.touched, salt = u.salt \
-             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bigint[], $7::text[], \
-             $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], \
-             $15::boolean[], $16::bytea[]) AS u (id, kind, sender, group_id, recipient, total, shares, greeting, \
-             arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt) \
-             WHERE t.id = u.id RETURNING t.id::text",
+    // Updates write only the state, through `PACKET_STATE`.
+    update: "",
     bind: bind_packets,
     key: |p| p.id.uuid().to_string(),
 };
@@ -244,6 +241,30 @@ fn bind_packets(sql: &'static str, rows: &[&Packet]) -> PgQuery {
         .bind(column(rows, |p| p.claimed_amount.get()))
         .bind(column(rows, |p| p.touched))
         .bind(column(rows, |p| p.salt.as_ref().map(|salt| salt.0.to_vec())))
+}
+
+/// What an update of a packet writes: its state. The rest of a packet (its terms, and above all
+/// its shares, up to 10 000 of them) is fixed when it is sent, so a claim does not send the
+/// shares again (`Packet` documents which fields change).
+const PACKET_STATE: Table<Packet> = Table {
+    name: "packets",
+    insert: "",
+    update: "UPDATE packets AS t SET status = u.status, claimed_count = u.claimed_count, \
+             claimed_amount = u.claimed_amount, touched = u.touched \
+             FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[]) \
+             AS u (id, status, claimed_count, claimed_amount, touched) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_packet_states,
+    key: |p| p.id.uuid().to_string(),
+};
+
+fn bind_packet_states(sql: &'static str, rows: &[&Packet]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |p| p.id.uuid()))
+        .bind(column(rows, |p| p.status.as_str()))
+        .bind(column(rows, |p| i64::from(p.claimed_count)))
+        .bind(column(rows, |p| p.claimed_amount.get()))
+        .bind(column(rows, |p| p.touched))
 }
 
 const CLAIMS: Table<Claim> = Table {
@@ -570,7 +591,7 @@ async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), Store
     write_all(conn, &USERS, &changes.users).await?;
     write_all(conn, &ACCOUNTS, &changes.accounts).await?;
     groups(conn, &changes.groups).await?;
-    write_all(conn, &PACKETS, &changes.packets).await?;
+    write_split(conn, &PACKETS, &PACKET_STATE, &changes.packets).await?;
     write_all(conn, &CLAIMS, &changes.claims).await?;
     let principals: Vec<&Principal> = changes.principals.iter().collect();
     insert_all(conn, &PRINCIPALS, &principals).await?;

@@ -46,6 +46,36 @@ async fn fetch_in(
     Ok(rows)
 }
 
+/// The claims of `pairs` (packet, claimant), those that exist, in chunks joined against a
+/// `VALUES` list: a batch of a thousand claims asks whether each claimant already claimed, and a
+/// query each would cost more than the batch's writes.
+///
+/// `CROSS JOIN` keeps the list as the outer loop (SQLite never reorders it), so each pair is one
+/// lookup in the `(packet_id, user_id)` unique index. Chunks are padded to a power of two by
+/// repeating their last pair, as in [`fetch_in`], which may answer that claim twice.
+async fn fetch_pairs(conn: &mut SqliteConnection, pairs: &[(PacketId, UserId)]) -> Result<Vec<SqliteRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in pairs.chunks(IN_LIST_MAX / 2) {
+        let Some(&last) = chunk.last() else { continue };
+        let slots = chunk.len().next_power_of_two();
+        let mut sql = String::from("SELECT ");
+        sql.push_str(claim_columns!());
+        sql.push_str(" FROM (VALUES ");
+        for i in 0..slots {
+            sql.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+        }
+        sql.push_str(") AS w CROSS JOIN claims c ON c.packet_id = w.column1 AND c.user_id = w.column2");
+        // Only placeholders are appended to the static text: no value is ever spliced into SQL.
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for &(packet, user) in chunk.iter().chain(std::iter::repeat_n(&last, slots - chunk.len())) {
+            query = query.bind(packet.uuid()).bind(user.uuid());
+        }
+        let found = query.fetch_all(&mut *conn).await.map_err(|e| db_error(e, "load the claims of claimants"))?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
 /// Decodes rows and indexes them by the id `key` gives.
 fn index<T>(
     rows: &[SqliteRow],
@@ -134,16 +164,11 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
         list.sort_unstable_by_key(|c| c.seq);
     }
 
-    let mut claim_of = HashMap::new();
-    for &(packet, user) in &want.claim_of {
-        let sql = concat!("SELECT ", claim_columns!(), " FROM claims WHERE packet_id = ?1 AND user_id = ?2");
-        let row = sqlx::query(sql)
-            .bind(packet.uuid())
-            .bind(user.uuid())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(|e| db_error(e, format_args!("load the claim of {user} on {packet}")))?;
-        claim_of.insert((packet, user), row.as_ref().map(rows::claim).transpose()?);
+    let pairs: Vec<(PacketId, UserId)> = want.claim_of.iter().copied().collect();
+    let mut claim_of: HashMap<(PacketId, UserId), Option<Claim>> = pairs.iter().map(|&pair| (pair, None)).collect();
+    for row in fetch_pairs(conn, &pairs).await? {
+        let claim = rows::claim(&row)?;
+        claim_of.insert((claim.packet_id, claim.user_id), Some(claim));
     }
 
     let head = concat!(

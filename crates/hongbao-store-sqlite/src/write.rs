@@ -169,10 +169,22 @@ async fn write_all<T>(
     bind: Bind<T>,
     id: impl Fn(&T) -> String,
 ) -> Result<(), StoreError> {
+    write_split(conn, written, (insert, bind), (insert, bind), id).await
+}
+
+/// As [`write_all`], with updates that write only the columns of `update` (a table whose other
+/// columns never change once inserted).
+async fn write_split<T>(
+    conn: &mut SqliteConnection,
+    written: &[(Write, T)],
+    (insert, bind): (&Insert, Bind<T>),
+    (update, bind_update): (&Insert, Bind<T>),
+    id: impl Fn(&T) -> String,
+) -> Result<(), StoreError> {
     let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
     insert_all(conn, insert, &new, bind, &id).await?;
     let changed: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Update).map(|(_, row)| row).collect();
-    update_all(conn, insert, &changed, bind, &id).await
+    update_all(conn, update, &changed, bind_update, &id).await
 }
 
 const USERS: Insert =
@@ -228,8 +240,6 @@ async fn groups(conn: &mut SqliteConnection, written: &[(Write, Group)]) -> Resu
     insert_all(conn, &GROUP_MEMBERS, &members, bind_member, |(group, user)| format!("({group}, {user})")).await
 }
 
-// Every column is written on update too: the store does not know which fields the core
-// considers immutable, and SQLite rewrites the whole row anyway.
 const PACKETS: Insert = Insert {
     table: "packets",
     head: "INSERT INTO packets (id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, \
@@ -254,6 +264,23 @@ fn bind_packet(query: SqliteQuery, packet: &Packet) -> SqliteQuery {
         .bind(packet.claimed_amount.get())
         .bind(i64::from(packet.touched))
         .bind(packet.salt.as_ref().map(|salt| &salt.0[..]))
+}
+
+/// What an update of a packet writes: its state. The rest of a packet (its terms, and above all
+/// its shares, up to 10 000 of them) is fixed when it is sent, so a claim does not write the
+/// shares again (`Packet` documents which fields change).
+const PACKET_STATE: Insert = Insert {
+    table: "packets",
+    head: "INSERT INTO packets (id, status, claimed_count, claimed_amount, touched) VALUES ",
+    columns: 5,
+};
+fn bind_packet_state(query: SqliteQuery, packet: &Packet) -> SqliteQuery {
+    query
+        .bind(packet.id.uuid())
+        .bind(packet.status.as_str())
+        .bind(i64::from(packet.claimed_count))
+        .bind(packet.claimed_amount.get())
+        .bind(i64::from(packet.touched))
 }
 
 const CLAIMS: Insert = Insert {
@@ -488,7 +515,9 @@ async fn changes(conn: &mut SqliteConnection, changes: &Changes) -> Result<(), S
     write_all(conn, &changes.users, &USERS, bind_user, |u| u.id.to_string()).await?;
     write_all(conn, &changes.accounts, &ACCOUNTS, bind_account, |a| a.id.to_string()).await?;
     groups(conn, &changes.groups).await?;
-    write_all(conn, &changes.packets, &PACKETS, bind_packet, |p| p.id.to_string()).await?;
+    let (insert, update) =
+        ((&PACKETS, bind_packet as Bind<Packet>), (&PACKET_STATE, bind_packet_state as Bind<Packet>));
+    write_split(conn, &changes.packets, insert, update, |p| p.id.to_string()).await?;
     write_all(conn, &changes.claims, &CLAIMS, bind_claim, |c| c.id.to_string()).await?;
     let principals: Vec<&Principal> = changes.principals.iter().collect();
     insert_all(conn, &PRINCIPALS, &principals, bind_principal, |p| p.key_id.to_string()).await?;
