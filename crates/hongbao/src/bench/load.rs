@@ -53,26 +53,23 @@ impl Measured {
 
     /// Records one answer.
     pub fn record(&mut self, kind: &'static str, took: Duration, result: Result<(), Code>) {
-        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).clamp(1, LATENCY_MAX_US);
-        // Within the bounds by the clamp above.
-        let _ = self.latency_us.record(us);
-        match result {
-            Ok(()) => {
-                self.done += 1;
-                *self.done_by_kind.entry(kind).or_default() += 1;
-            }
-            Err(code) => *self.errors.entry(code.into_owned()).or_default() += 1,
-        }
+        let mut one = Client::default();
+        one.record(kind, took, result);
+        self.merge(one);
     }
 
-    fn merge(&mut self, other: Measured) {
-        // Both have the same bounds, so adding cannot fail.
-        let _ = self.latency_us.add(&other.latency_us);
-        self.done += other.done;
-        for (code, n) in other.errors {
+    /// Adds what one client recorded.
+    fn merge(&mut self, client: Client) {
+        for us in client.latencies_us {
+            // Within the bounds by the clamp in `Client::record`.
+            let _ = self.latency_us.record(us);
+        }
+        self.done += client.done;
+        self.timed_out |= client.timed_out;
+        for (code, n) in client.errors {
             *self.errors.entry(code).or_default() += n;
         }
-        for (kind, n) in other.done_by_kind {
+        for (kind, n) in client.done_by_kind {
             *self.done_by_kind.entry(kind).or_default() += n;
         }
     }
@@ -94,6 +91,36 @@ impl Measured {
     }
 }
 
+/// A latency in whole microseconds, within the histograms' bounds.
+fn micros(took: Duration) -> u64 {
+    u64::try_from(took.as_micros()).unwrap_or(u64::MAX).clamp(1, LATENCY_MAX_US)
+}
+
+/// What one client of [`drive`] recorded. Latencies are kept as a plain list and put into the
+/// one histogram at the end: a histogram of these bounds is a quarter of a megabyte, and a
+/// thousand clients each clearing their own would cost the measured run its CPU.
+#[derive(Default)]
+struct Client {
+    latencies_us: Vec<u64>,
+    done: u64,
+    errors: BTreeMap<String, u64>,
+    done_by_kind: BTreeMap<&'static str, u64>,
+    timed_out: bool,
+}
+
+impl Client {
+    fn record(&mut self, kind: &'static str, took: Duration, result: Result<(), Code>) {
+        self.latencies_us.push(micros(took));
+        match result {
+            Ok(()) => {
+                self.done += 1;
+                *self.done_by_kind.entry(kind).or_default() += 1;
+            }
+            Err(code) => *self.errors.entry(code.into_owned()).or_default() += 1,
+        }
+    }
+}
+
 /// Runs `clients` clients over operations `0..ops_max`, each client taking the next index when
 /// its previous operation is answered, until every index is taken or `time_max` has passed
 /// (operations already sent are still waited for). `op(i)` performs operation `i` and says
@@ -110,7 +137,7 @@ where
     for _ in 0..clients.max(1) {
         let (op, next) = (op.clone(), next.clone());
         tasks.spawn(async move {
-            let mut mine = Measured::new();
+            let mut mine = Client::default();
             loop {
                 if start.elapsed() >= time_max {
                     mine.timed_out = true;
@@ -127,17 +154,20 @@ where
             mine
         });
     }
-    let mut all = Measured::new();
+    let mut finished = Vec::with_capacity(clients.max(1));
+    let mut failed = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(mine) => {
-                all.timed_out |= mine.timed_out;
-                all.merge(mine);
-            }
-            Err(err) => *all.errors.entry(format!("client task failed: {err}")).or_default() += 1,
+            Ok(mine) => finished.push(mine),
+            Err(err) => failed.push(format!("client task failed: {err}")),
         }
     }
+    let mut all = Measured::new();
     all.elapsed = start.elapsed();
+    finished.into_iter().for_each(|mine| all.merge(mine));
+    for failure in failed {
+        *all.errors.entry(failure).or_default() += 1;
+    }
     all
 }
 

@@ -53,6 +53,9 @@ pub enum Size {
 pub struct Params {
     /// Shares of the hot packet (one claimer each).
     pub hot_shares: u32,
+    /// Hot packets claimed one after the other (each by the whole group), so that a run lasts
+    /// long enough to measure.
+    pub hot_packets: u32,
     pub spread_users: u32,
     pub spread_group_size: u32,
     pub spread_packets: u32,
@@ -75,6 +78,7 @@ impl Size {
         match self {
             Size::Tiny => Params {
                 hot_shares: 200,
+                hot_packets: 2,
                 spread_users: 50,
                 spread_group_size: 10,
                 spread_packets: 100,
@@ -89,6 +93,7 @@ impl Size {
             },
             Size::Small => Params {
                 hot_shares: 2_000,
+                hot_packets: 2,
                 spread_users: 300,
                 spread_group_size: 30,
                 spread_packets: 1_000,
@@ -103,6 +108,7 @@ impl Size {
             },
             Size::Full => Params {
                 hot_shares: 10_000,
+                hot_packets: 5,
                 spread_users: 1_000,
                 spread_group_size: 100,
                 spread_packets: 10_000,
@@ -192,25 +198,29 @@ const MIXED_DEPOSIT_FEN: i64 = 10_000_000;
 /// Shares of each packet sent in the mixed scenario.
 pub const MIXED_COUNT: u32 = 5;
 
-/// One lucky packet of `shares` shares to a group of everyone, claimed once by every member
-/// but the sender, in a random order.
+/// `hot_packets` lucky packets of `hot_shares` shares each to a group of everyone, claimed one
+/// packet after the other; each packet is claimed once by every member but the sender, in a
+/// random order. Every claim of a batch lands on the same packet (but where one packet ends and
+/// the next begins).
 pub fn hot(params: &Params, seed: u64) -> (Shape, Claims) {
+    let mut rng = StdRng::seed_from_u64(seed);
     let shares = params.hot_shares;
     let users = shares + 1;
+    let packet =
+        PacketPlan { sender: 0, group: 0, kind: Kind::Lucky, count: shares, fen: SHARE_FEN * i64::from(shares) };
+    let packets = vec![packet; params.hot_packets.max(1) as usize];
     let shape = Shape {
         users,
         groups: vec![(0..users).collect()],
-        deposits: vec![(0, SHARE_FEN * i64::from(shares))],
-        packets: vec![PacketPlan {
-            sender: 0,
-            group: 0,
-            kind: Kind::Lucky,
-            count: shares,
-            fen: SHARE_FEN * i64::from(shares),
-        }],
+        deposits: vec![(0, packets.iter().map(PacketPlan::total).sum())],
+        packets,
     };
-    let mut claims: Claims = (1..users).map(|user| (user, 0)).collect();
-    claims.shuffle(&mut StdRng::seed_from_u64(seed));
+    let mut claims = Claims::with_capacity(shares as usize * shape.packets.len());
+    for p in 0..params.hot_packets.max(1) {
+        let mut round: Claims = (1..users).map(|user| (user, p)).collect();
+        round.shuffle(&mut rng);
+        claims.extend(round);
+    }
     (shape, claims)
 }
 
@@ -333,13 +343,20 @@ mod tests {
     fn hot_claims_take_every_share_once_by_distinct_members() {
         let params = Size::Tiny.params();
         let (shape, claims) = hot(&params, 7);
-        assert_eq!(claims.len(), params.hot_shares as usize);
-        let mut users: Vec<u32> = claims.iter().map(|c| c.0).collect();
-        users.sort_unstable();
-        users.dedup();
-        assert_eq!(users.len(), claims.len());
-        assert!(!users.contains(&0), "the sender does not claim");
+        assert!(params.hot_packets > 1, "the smoke size claims more than one packet");
+        assert_eq!(shape.packets.len(), params.hot_packets as usize);
+        assert_eq!(claims.len(), (params.hot_shares * params.hot_packets) as usize);
+        for (p, round) in claims.chunks(params.hot_shares as usize).enumerate() {
+            assert!(round.iter().all(|c| c.1 as usize == p), "packet {p} is claimed after the one before");
+            let mut users: Vec<u32> = round.iter().map(|c| c.0).collect();
+            users.sort_unstable();
+            users.dedup();
+            assert_eq!(users.len(), round.len());
+            assert!(!users.contains(&0), "the sender does not claim");
+        }
         assert_eq!(shape.largest_group(), params.hot_shares + 1);
+        let sent: i64 = shape.packets.iter().map(PacketPlan::total).sum();
+        assert_eq!(shape.deposits, vec![(0, sent)], "the sender can pay for every packet");
     }
 
     #[test]
