@@ -244,6 +244,10 @@ pub enum Reply {
 #[derive(Debug)]
 pub struct Ctx<'a, R> {
     pub now: Timestamp,
+    /// The time new ids carry: `now`, or later when a caller must have the ids of each call
+    /// sort after those of the call before it within the same millisecond (the engine's
+    /// batches: a user's history lists transfers in id order).
+    pub mint_at: Timestamp,
     pub limits: &'a Limits,
     pub rng: &'a mut R,
 }
@@ -347,10 +351,10 @@ fn wallet_balance(d: &mut Draft<'_>, user: UserId) -> Result<Fen, Fail> {
 
 fn create_user<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, name: &str) -> Result<Reply, Fail> {
     check_name("name", name, ctx.limits.name_chars_max)?;
-    let id = UserId::mint(ctx.now, ctx.rng);
+    let id = UserId::mint(ctx.mint_at, ctx.rng);
     d.put_user(User { id, name: name.to_owned(), status: UserStatus::Active, created_at: ctx.now });
     d.open_account(Account::open(AccountId::wallet(id), AccountKind::Wallet));
-    let (key_id, secret) = mint_credentials(ctx.now, ctx.rng);
+    let (key_id, secret) = mint_credentials(ctx.mint_at, ctx.rng);
     let owner = Owner::User { user_id: id };
     d.put_principal(Principal { key_id, secret: secret.clone(), owner, created_at: ctx.now });
     d.emit(Event { at: ctx.now, what: EventKind::UserCreated { user_id: id } });
@@ -365,7 +369,7 @@ fn create_operator<R: CryptoRng>(
 ) -> Result<Reply, Fail> {
     check_name("name", name, ctx.limits.name_chars_max)?;
     let roles = normalise_roles(roles)?;
-    let (key_id, secret) = mint_credentials(ctx.now, ctx.rng);
+    let (key_id, secret) = mint_credentials(ctx.mint_at, ctx.rng);
     let owner = Owner::Operator { name: name.to_owned(), roles: roles.clone() };
     d.put_principal(Principal { key_id, secret: secret.clone(), owner, created_at: ctx.now });
     let what = EventKind::OperatorCreated { key_id, name: name.to_owned(), roles: roles.clone() };
@@ -401,7 +405,7 @@ fn create_group<R: CryptoRng>(
         }
     }
     let group = Group {
-        id: GroupId::mint(ctx.now, ctx.rng),
+        id: GroupId::mint(ctx.mint_at, ctx.rng),
         name: name.to_owned(),
         owner: actor,
         members: all,
@@ -423,7 +427,7 @@ fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId, am
         return Err(CoreError::invalid(format!("a deposit may be at most {max} fen")).into());
     }
     user(d, to)?;
-    let id = TransferId::mint(ctx.now, ctx.rng);
+    let id = TransferId::mint(ctx.mint_at, ctx.rng);
     d.post(id, AccountId::EXTERNAL, AccountId::wallet(to), amount, TransferKind::Deposit, Refs::default(), ctx.now)?;
     Ok(Reply::Moved(Moved { transfer_id: id, balance: wallet_balance(d, to)? }))
 }
@@ -431,7 +435,7 @@ fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId, am
 fn withdraw<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor: UserId, amount: Fen) -> Result<Reply, Fail> {
     positive(amount, "amount")?;
     user(d, actor)?.ensure_may_pay()?;
-    let id = TransferId::mint(ctx.now, ctx.rng);
+    let id = TransferId::mint(ctx.mint_at, ctx.rng);
     let from = AccountId::wallet(actor);
     d.post(id, from, AccountId::EXTERNAL, amount, TransferKind::Withdrawal, Refs::default(), ctx.now)?;
     Ok(Reply::Moved(Moved { transfer_id: id, balance: wallet_balance(d, actor)? }))
@@ -506,10 +510,10 @@ fn send_packet<R: CryptoRng>(
     };
     let total = Fen::checked_sum(shares.iter().copied())?;
     let salt = (kind == PacketKind::Lucky).then(|| Salt::draw(ctx.rng));
-    let packet_id = PacketId::mint(ctx.now, ctx.rng);
+    let packet_id = PacketId::mint(ctx.mint_at, ctx.rng);
     let escrow = AccountId::escrow(packet_id);
     d.open_account(Account::open(escrow, AccountKind::Escrow));
-    let transfer_id = TransferId::mint(ctx.now, ctx.rng);
+    let transfer_id = TransferId::mint(ctx.mint_at, ctx.rng);
     let from = AccountId::wallet(actor);
     d.post(transfer_id, from, escrow, total, TransferKind::PacketSend, Refs::packet(packet_id), ctx.now)?;
     let packet = Packet {
@@ -593,8 +597,8 @@ fn claim_packet<R: CryptoRng>(
     user(d, actor)?.ensure_may_pay()?;
     let seq = packet.claimed_count;
     let amount = *packet.shares.get(seq as usize).ok_or(CoreError::PacketExhausted)?;
-    let claim_id = ClaimId::mint(ctx.now, ctx.rng);
-    let transfer_id = TransferId::mint(ctx.now, ctx.rng);
+    let claim_id = ClaimId::mint(ctx.mint_at, ctx.rng);
+    let transfer_id = TransferId::mint(ctx.mint_at, ctx.rng);
     let (escrow, wallet) = (AccountId::escrow(id), AccountId::wallet(actor));
     let refs = Refs::claim(id, claim_id);
     let (status, arrives_at) = if packet.arrival_delay_s == 0 {
@@ -665,7 +669,7 @@ fn recall_packet<R: CryptoRng>(
         return Err(CoreError::RecallNotAllowed { reason }.into());
     }
     let refunded = packet.unclaimed()?;
-    let transfer_id = TransferId::mint(ctx.now, ctx.rng);
+    let transfer_id = TransferId::mint(ctx.mint_at, ctx.rng);
     let to = AccountId::wallet(packet.sender);
     d.post(transfer_id, AccountId::escrow(id), to, refunded, TransferKind::PacketRecall, Refs::packet(id), ctx.now)?;
     let mut packet = packet.clone();
@@ -702,9 +706,9 @@ fn revoke_claim<R: CryptoRng>(
         return Err(CoreError::NotPending.into());
     }
     let pending = d.world().pending(claim.transfer_id)?.ok_or(CoreError::NotPending)?;
-    let void_id = TransferId::mint(ctx.now, ctx.rng);
+    let void_id = TransferId::mint(ctx.mint_at, ctx.rng);
     d.resolve(void_id, pending, Resolution::Void, ctx.now)?;
-    let refund_id = TransferId::mint(ctx.now, ctx.rng);
+    let refund_id = TransferId::mint(ctx.mint_at, ctx.rng);
     let (escrow, to) = (AccountId::escrow(packet.id), AccountId::wallet(packet.sender));
     d.post(refund_id, escrow, to, claim.amount, TransferKind::ClaimRevoke, Refs::claim(packet.id, id), ctx.now)?;
     let mut claim = claim.clone();
@@ -742,11 +746,11 @@ fn return_claim<R: CryptoRng>(
     if claim.status == ClaimStatus::Pending {
         // Due but not yet posted by the background job: post it first, as the job would.
         let pending = d.world().pending(claim.transfer_id)?.ok_or(CoreError::NotPending)?;
-        let post_id = TransferId::mint(ctx.now, ctx.rng);
+        let post_id = TransferId::mint(ctx.mint_at, ctx.rng);
         d.resolve(post_id, pending, Resolution::Post, ctx.now)?;
         d.emit(Event { at: ctx.now, what: EventKind::ClaimArrived { claim_id: id } });
     }
-    let transfer_id = TransferId::mint(ctx.now, ctx.rng);
+    let transfer_id = TransferId::mint(ctx.mint_at, ctx.rng);
     let (from, to) = (AccountId::wallet(actor), AccountId::wallet(packet.sender));
     d.post(transfer_id, from, to, claim.amount, TransferKind::ClaimReturn, Refs::claim(packet.id, id), ctx.now)?;
     claim.status = ClaimStatus::Returned;
@@ -777,7 +781,7 @@ fn transfer<R: CryptoRng>(
     if d.world().user(to)?.is_none() {
         return Err(CoreError::invalid(format!("unknown recipient {to}")).into());
     }
-    let id = TransferId::mint(ctx.now, ctx.rng);
+    let id = TransferId::mint(ctx.mint_at, ctx.rng);
     let (from, to) = (AccountId::wallet(actor), AccountId::wallet(to));
     let refs = Refs { note: note.map(str::to_owned), ..Refs::default() };
     let (status, arrives_at) = if arrival_delay_s == 0 {
@@ -809,7 +813,7 @@ fn revoke_transfer<R: CryptoRng>(
         return Err(CoreError::not_found("transfer").into());
     }
     let pending = world.pending(id)?.filter(|p| p.is_open_at(ctx.now)).ok_or(CoreError::NotPending)?;
-    let void_id = TransferId::mint(ctx.now, ctx.rng);
+    let void_id = TransferId::mint(ctx.mint_at, ctx.rng);
     d.resolve(void_id, pending, Resolution::Void, ctx.now)?;
     d.emit(Event { at: ctx.now, what: EventKind::TransferRevoked { transfer_id: id } });
     Ok(Reply::Transfer(TransferReceipt {
@@ -873,7 +877,7 @@ fn expire_packet<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: Pack
     }
     let refunded = packet.unclaimed()?;
     if refunded.is_positive() {
-        let transfer_id = TransferId::mint(ctx.now, ctx.rng);
+        let transfer_id = TransferId::mint(ctx.mint_at, ctx.rng);
         let to = AccountId::wallet(packet.sender);
         d.post(
             transfer_id,
@@ -905,7 +909,7 @@ fn settle_pending<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: Tra
         Some(claim_id) => Some(world.claim(claim_id)?.ok_or_else(|| CoreError::not_found("claim"))?),
         None => None,
     };
-    let post_id = TransferId::mint(ctx.now, ctx.rng);
+    let post_id = TransferId::mint(ctx.mint_at, ctx.rng);
     d.resolve(post_id, pending, Resolution::Post, ctx.now)?;
     match claim {
         Some(claim) => {

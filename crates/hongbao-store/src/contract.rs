@@ -165,7 +165,7 @@ impl Scenario {
     /// Runs `command` on the world only. Panics if the core refuses it: the suite only issues
     /// commands that are allowed.
     pub fn run(&mut self, command: Command) -> Reply {
-        let mut ctx = Ctx { now: self.now, limits: &self.limits, rng: &mut self.rng };
+        let mut ctx = Ctx { now: self.now, mint_at: self.now, limits: &self.limits, rng: &mut self.rng };
         match ops::run(&mut self.world, &mut ctx, &command) {
             Ok(reply) => reply,
             Err(fail) => panic!("the core refused {command:?}: {fail:?}"),

@@ -27,7 +27,7 @@ pub fn run(
     now: Timestamp,
     command: &Command,
 ) -> Result<Reply, CoreError> {
-    let mut ctx = Ctx { now, limits, rng };
+    let mut ctx = Ctx { now, mint_at: now, limits, rng };
     match ops::run(world, &mut ctx, command) {
         Ok(reply) => Ok(reply),
         Err(Fail::Refused(err)) => Err(err),

@@ -126,3 +126,19 @@ async fn a_group_is_read_from_the_store_once_and_its_packets_are_claimed_from_th
     assert_eq!(claimed, Fen::new(900));
     assert_eq!(app.store.group_loads(), loads_after_send, "no batch after the first read the group again");
 }
+
+/// The clock stands still here, so every batch runs within one millisecond: a user's history
+/// must still list requests made one after the other newest first (ids are random within a
+/// millisecond, so each batch's ids carry a later millisecond than the batch before).
+#[tokio::test]
+async fn requests_made_one_after_another_list_newest_first_within_one_millisecond() {
+    let app = app().await;
+    let alice = app.user("alice", 0).await;
+    for amount in 1..=40 {
+        app.exec(Command::Deposit { user: alice, amount: Fen::new(amount) }).await;
+    }
+    let history = app.engine.history(alice, None, 100).await.unwrap();
+    let amounts: Vec<i64> = history.iter().map(|item| item.amount.get()).collect();
+    assert_eq!(amounts, (1..=40).rev().collect::<Vec<i64>>(), "newest first");
+    assert!(history.iter().all(|item| item.created_at == history[0].created_at), "one instant");
+}

@@ -40,6 +40,8 @@ async fn full_durability_is_wal_with_synchronous_full_on_every_connection() {
     assert_eq!(in_force.reader_synchronous, "full");
     assert!(in_force.foreign_keys, "foreign keys are enforced");
     assert!(in_force.reader_query_only, "readers cannot write");
+    assert_eq!(in_force.writer_wal_autocheckpoint, 10_000, "the writer checkpoints only as a backstop");
+    assert_eq!(in_force.writer_temp_store, 2, "statement journals in memory");
     assert_eq!(store.durability_setting(), Durability::Full);
     assert!(store.durability().contains("synchronous=FULL"), "{}", store.durability());
     assert_eq!(store.backend(), "sqlite");
@@ -56,6 +58,27 @@ async fn lower_durability_is_applied_and_said_so() {
         assert_eq!((in_force.journal_mode.as_str(), in_force.writer_synchronous.as_str()), ("wal", level));
         assert!(store.durability().contains(words), "{}", store.durability());
     }
+}
+
+/// The WAL is copied into the database file by the store's own checkpoint connection, not by
+/// whichever commit crosses SQLite's threshold; what it copies is then in the file itself.
+#[tokio::test]
+async fn a_checkpoint_copies_every_committed_page_into_the_file() {
+    let (store, dir) = fresh_store().await;
+    let mut s = Scenario::new(21);
+    let alice = s.user(&store, "alice").await;
+    s.deposit(&store, alice, 10_000).await;
+    let done = store.checkpoint_wal().await.expect("a checkpoint runs");
+    assert_eq!(done.checkpointed_pages, done.wal_pages, "no reader holds an older snapshot: {done:?}");
+    // The file alone, without its WAL, now holds the deposit.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(store.path(), &copy).expect("the file copies");
+    let mut conn = inspect(&copy).await;
+    let deposits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transfers WHERE kind = 'deposit'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("the copy is a database");
+    assert_eq!(deposits, 1);
 }
 
 #[test]
