@@ -22,8 +22,10 @@ use hongbao_client::signing;
 use hongbao_core::principal::{Principal, Role};
 use hongbao_core::{Fact, Key, KeyId, UserId};
 use hongbao_engine::system_now;
+use hongbao_store::NonceRecord;
 
 use crate::error::ApiError;
+use crate::nonce_writer::NonceError;
 use crate::state::AppState;
 
 /// Nonces seen recently, per key. A nonce is remembered until the timestamp it was signed with
@@ -232,8 +234,7 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
             "this nonce was already used by this key; sign every request with a fresh nonce",
         )
     };
-    let store = state.engine.store();
-    if store.shared() {
+    if let Some(writer) = &state.nonce_writer {
         // Several nodes: the nonce must be seen by all of them, so it is kept in the database.
         // A read changes nothing, and a request with an idempotency key has its outcome (a
         // refusal too) committed by the engine after this record: either way the record need not
@@ -242,14 +243,13 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
         let expires_at_s = timestamp.saturating_add(signing::TIMESTAMP_SKEW_MAX_S);
         let covered =
             parts.method == axum::http::Method::GET || parts.headers.contains_key(signing::IDEMPOTENCY_KEY_HEADER);
-        let (key_digest, error) = (digest(key, nonce), |e| ApiError::from(hongbao_engine::EngineError::from(e)));
-        let fresh = if covered {
-            store.remember_nonce_covered(key, key_digest, expires_at_s, now_s).await.map_err(error)?
-        } else {
-            store.remember_nonce(key, key_digest, expires_at_s, now_s).await.map_err(error)?
-        };
-        if !fresh {
-            return Err(replayed());
+        // Recorded together with the nonces of the requests arriving meanwhile (`NonceWriter`).
+        let record = NonceRecord { key, digest: digest(key, nonce), expires_at_s };
+        match writer.remember(record, covered, now_s).await {
+            Ok(true) => {}
+            Ok(false) => return Err(replayed()),
+            Err(NonceError::Overloaded) => return Err(ApiError::overloaded()),
+            Err(NonceError::Store(err)) => return Err(ApiError::from(hongbao_engine::EngineError::from(err))),
         }
     } else {
         match state.nonces.check_and_record(key, nonce, timestamp, now_s) {

@@ -25,6 +25,7 @@ pub mod audit_routes;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod nonce_writer;
 pub mod routes;
 pub mod run;
 pub mod state;

@@ -7,6 +7,7 @@ use hongbao_engine::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{NonceCache, PrincipalCache, RateLimits};
+use crate::nonce_writer::NonceWriter;
 
 /// The HTTP layer's limits. Every one has a bound and a default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +83,8 @@ pub struct Inner {
     /// Whether `POST /v1/dev/clock` exists.
     pub dev_clock: bool,
     pub nonces: NonceCache,
+    /// Records nonces in the database, in groups, when the store is shared.
+    pub nonce_writer: Option<NonceWriter>,
     pub principals: PrincipalCache,
     pub rate_limits: RateLimits,
     /// Permits for requests in flight (`inflight_max`).
@@ -107,6 +110,11 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 nonces: NonceCache::new(config.nonce_cache_max, skew),
+                // As many as may be in flight: a request waiting for its nonce holds a permit.
+                nonce_writer: engine
+                    .store()
+                    .shared()
+                    .then(|| NonceWriter::start(engine.store().clone(), config.inflight_max)),
                 principals: PrincipalCache::new(config.principal_cache_max),
                 rate_limits: RateLimits::new(per_s, burst),
                 inflight: tokio::sync::Semaphore::new(config.inflight_max),

@@ -42,13 +42,15 @@ mod load;
 pub mod testing;
 mod write;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Display};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hongbao_core::{AccountId, Fact, Key, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{
-    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, NonceRecord, ReadTx, Store, StoreError,
+    WriteTx,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
@@ -636,6 +638,59 @@ impl Store for PostgresStore {
         let fresh = insert_nonce(&mut *tx, key, digest, expires_at_s, now_s).await.map_err(|e| db_error(e, doing()))?;
         tx.commit().await.map_err(|e| db_error(e, doing()))?;
         Ok(fresh)
+    }
+
+    async fn remember_nonces(
+        &self,
+        nonces: &[NonceRecord],
+        now_s: i64,
+        covered: bool,
+    ) -> Result<Vec<bool>, StoreError> {
+        // One statement for all of them, in one transaction (without its own flush when
+        // covered, as `remember_nonce_covered`). A repeat within the call is a replay without
+        // asking (one statement may not upsert a row twice), and the rest go in key order, so
+        // that two nodes remembering overlapping nonces wait for each other rather than
+        // deadlock.
+        let mut first: HashMap<(KeyId, [u8; 16]), usize> = HashMap::with_capacity(nonces.len());
+        for (i, n) in nonces.iter().enumerate() {
+            first.entry((n.key, n.digest)).or_insert(i);
+        }
+        let mut asked: Vec<&NonceRecord> = first.values().map(|&i| &nonces[i]).collect();
+        asked.sort_unstable_by_key(|n| (n.key, n.digest));
+        if asked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let doing = || format!("remember {} nonces", asked.len());
+        let mut tx = self.pool.begin().await.map_err(|e| db_error(e, doing()))?;
+        if covered {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(e, doing()))?;
+        }
+        let stored: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as(
+            "INSERT INTO nonces (key_id, digest, expires_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::bytea[], $3::bigint[]) \
+             ON CONFLICT (key_id, digest) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+             WHERE nonces.expires_at <= $4 \
+             RETURNING key_id, digest",
+        )
+        .bind(asked.iter().map(|n| n.key.uuid()).collect::<Vec<_>>())
+        .bind(asked.iter().map(|n| n.digest.to_vec()).collect::<Vec<_>>())
+        .bind(asked.iter().map(|n| n.expires_at_s).collect::<Vec<_>>())
+        .bind(now_s)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db_error(e, doing()))?;
+        tx.commit().await.map_err(|e| db_error(e, doing()))?;
+        let fresh: HashSet<(uuid::Uuid, Vec<u8>)> = stored.into_iter().collect();
+        Ok(nonces
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                first.get(&(n.key, n.digest)) == Some(&i) && fresh.contains(&(n.key.uuid(), n.digest.to_vec()))
+            })
+            .collect())
     }
 
     async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {

@@ -34,7 +34,7 @@ use hongbao_core::{
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
-use crate::{CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store};
+use crate::{CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow, NonceRecord, ReadTx, Store};
 
 /// Generates one `#[tokio::test]` per contract case, in the module where it is invoked.
 ///
@@ -80,6 +80,7 @@ macro_rules! contract_tests {
             dump_returns_every_event_log_entry_and_checkpoint_in_order,
             a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires,
             a_covered_nonce_is_one_record_with_the_nonces_remembered_plainly,
+            nonces_remembered_together_answer_each_as_if_remembered_alone,
             forget_nonces_deletes_only_records_expired_before_the_bound_up_to_the_limit,
             the_dev_clock_offset_starts_at_zero_and_only_moves_forward,
             log_key_keeps_the_first_value_proposed,
@@ -1535,6 +1536,37 @@ pub async fn a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires
     assert!(!remember(store, alice, nonce, renewed, renewed - 1).await, "until its new expiry");
     assert!(remember(store, alice, nonce, renewed + 300, renewed).await);
     assert!(!remember(store, alice, other, expires, expires - 1).await, "the other nonce is still remembered");
+}
+
+/// Several nonces remembered at once answer, in their order, what each would have answered
+/// alone: new ones are fresh, a live record and a repeat within the same call are replays, an
+/// expired record is renewed; covered or not, they are the same records.
+pub async fn nonces_remembered_together_answer_each_as_if_remembered_alone(store: &dyn Store) {
+    let mut s = Scenario::new(42);
+    let (alice, bob) = (KeyId::from_uuid(s.mint_uuid()), KeyId::from_uuid(s.mint_uuid()));
+    let (now, expires) = (T0_S, T0_S + 300);
+    assert!(remember(store, alice, digest(10), expires, now).await, "a live record");
+    assert!(remember(store, alice, digest(11), now - 1, now - 301).await, "a record expired by `now`");
+    let record = |key, seed| NonceRecord { key, digest: digest(seed), expires_at_s: expires };
+    let asks =
+        [record(alice, 12), record(alice, 10), record(bob, 10), record(alice, 11), record(alice, 12), record(bob, 13)];
+    for covered in [false, true] {
+        let asks: Vec<NonceRecord> =
+            asks.iter().map(|a| NonceRecord { expires_at_s: a.expires_at_s + i64::from(covered), ..*a }).collect();
+        let answered = bounded("remember_nonces", store.remember_nonces(&asks, now, covered)).await;
+        let fresh = answered.expect("remember_nonces succeeds");
+        let expected = if covered {
+            // Every one of them is now recorded and live.
+            vec![false; asks.len()]
+        } else {
+            vec![true, false, true, true, false, true]
+        };
+        assert_eq!(fresh, expected, "covered: {covered}");
+    }
+    assert!(!remember(store, bob, digest(13), expires, now + 1).await, "a record made together refuses a replay alone");
+    assert!(
+        bounded("remember_nonces", store.remember_nonces(&[], now, false)).await.expect("nothing to do").is_empty()
+    );
 }
 
 async fn remember_covered(store: &dyn Store, key: KeyId, digest: [u8; 16], expires_at_s: i64, now_s: i64) -> bool {

@@ -120,6 +120,16 @@ pub struct CheckpointRow {
 }
 
 /// Everything one batch writes, atomically.
+/// One nonce to remember, for [`Store::remember_nonces`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NonceRecord {
+    pub key: KeyId,
+    /// The nonce's 16-byte digest.
+    pub digest: [u8; 16],
+    /// When the record may be forgotten (Unix seconds).
+    pub expires_at_s: i64,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Commit {
     pub changes: Changes,
@@ -292,6 +302,30 @@ pub trait Store: Send + Sync + 'static {
         now_s: i64,
     ) -> Result<bool, StoreError> {
         self.remember_nonce(key, digest, expires_at_s, now_s).await
+    }
+
+    /// [`Store::remember_nonce`] (or, when `covered`, [`Store::remember_nonce_covered`]) for
+    /// several nonces at `now_s`, as one transaction where the store has them: whether each was
+    /// fresh, in the order given. A nonce given twice is fresh at most the first time. The
+    /// default asks one at a time.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails; then none of them may be taken as fresh.
+    async fn remember_nonces(
+        &self,
+        nonces: &[NonceRecord],
+        now_s: i64,
+        covered: bool,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut fresh = Vec::with_capacity(nonces.len());
+        for n in nonces {
+            fresh.push(if covered {
+                self.remember_nonce_covered(n.key, n.digest, n.expires_at_s, now_s).await?
+            } else {
+                self.remember_nonce(n.key, n.digest, n.expires_at_s, now_s).await?
+            });
+        }
+        Ok(fresh)
     }
 
     /// Deletes nonce records that expired before `before_s`, at most `limit`; returns how many.
