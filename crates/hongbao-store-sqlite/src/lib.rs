@@ -255,6 +255,35 @@ async fn checkpoint_wal(pool: &SqlitePool) -> Result<WalCheckpoint, StoreError> 
     Ok(WalCheckpoint { wal_pages, checkpointed_pages })
 }
 
+/// The options of every connection of the store: WAL, `synchronous` as `durability` asks,
+/// foreign keys, a bounded wait for locks.
+fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .statement_cache_capacity(STATEMENTS_CACHED_MAX)
+        // Also on readers: the last connection to close checkpoints the WAL into the file.
+        .synchronous(durability.synchronous())
+}
+
+/// The options of the store's writing connection (public for the benchmark's ceiling, which
+/// writes the same rows with the same settings): those of every connection, and statement
+/// journals in memory, a 32 MiB page cache, and SQLite's own checkpoints only as a backstop
+/// (an open [`SqliteStore`] checkpoints the file in the background).
+pub fn writer_options(path: &Path, durability: Durability) -> SqliteConnectOptions {
+    connect_options(path, durability)
+        .journal_mode(SqliteJournalMode::Wal)
+        // A multi-row statement inside a batch keeps a statement journal (to undo just that
+        // statement); in memory rather than in a temporary file written with a system call per
+        // page.
+        .pragma("temp_store", "MEMORY")
+        // The pages a batch touches (indexes of claims, transfers, the log) stay cached between
+        // batches: 32 MiB instead of SQLite's 2 MiB.
+        .pragma("cache_size", WRITER_CACHE_KIB)
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+}
+
 impl SqliteStore {
     /// Opens the database at `path`, creating the file if it is missing, and brings its schema
     /// up to date.
@@ -264,13 +293,7 @@ impl SqliteStore {
     /// [`StoreError::Corrupt`] when it is not a database or its schema does not match this
     /// version (a newer one, or a migration that changed since it was applied).
     pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .statement_cache_capacity(STATEMENTS_CACHED_MAX)
-            // Also on readers: the last connection to close checkpoints the WAL into the file.
-            .synchronous(durability.synchronous());
+        let options = connect_options(path, durability);
         // The pools keep their connections for the store's lifetime: reopening a connection costs
         // more than an idle one, and a WAL file's shared memory lives as long as one is open.
         let writer = SqlitePoolOptions::new()
@@ -278,20 +301,7 @@ impl SqliteStore {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(
-                options
-                    .clone()
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // A multi-row statement inside a batch keeps a statement journal (to undo
-                    // just that statement); in memory rather than in a temporary file written
-                    // with a system call per page.
-                    .pragma("temp_store", "MEMORY")
-                    // The pages a batch touches (indexes of claims, transfers, the log) stay
-                    // cached between batches: 32 MiB instead of SQLite's 2 MiB.
-                    .pragma("cache_size", WRITER_CACHE_KIB)
-                    .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES),
-            )
+            .connect_with(writer_options(path, durability).create_if_missing(true))
             .await
             .map_err(|e| db_error(e, format_args!("open {}", path.display())))?;
         // SQLite answers a journal mode it cannot set (on some file systems) with the old one

@@ -27,7 +27,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use super::db::{Fresh, RawPool, V, values_sqlite};
+use super::db::{Fresh, OpenStore, RawPool, V, values_sqlite};
 use super::load::Measured;
 use super::plan::{Claims, Shape};
 
@@ -74,6 +74,8 @@ struct Batch {
 #[derive(Debug)]
 pub struct Ceiling {
     pool: RawPool,
+    /// hongbao's store on the same database, open for the run (see [`Ceiling::set_up`]).
+    _store: OpenStore,
     users: Vec<Uuid>,
     packets: Vec<PacketState>,
     rng: StdRng,
@@ -93,10 +95,10 @@ impl Ceiling {
         limits: &Limits,
         seed: u64,
     ) -> anyhow::Result<Ceiling> {
+        // Kept open for the run: on SQLite its background checkpoints serve the ceiling's writes
+        // as they serve hongbao's.
         let store = fresh.open_store(durability).await?;
-        store.close().await;
-        drop(store);
-        let pool = fresh.raw_pool(1, durability).await?;
+        let pool = fresh.raw_pool(1, durability, true).await?;
         let mut rng = StdRng::seed_from_u64(seed);
         let now = hongbao_engine::system_now();
         let users: Vec<Uuid> = (0..shape.users).map(|_| UserId::mint(now, &mut rng).uuid()).collect();
@@ -141,7 +143,7 @@ impl Ceiling {
                     arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt) \
                     VALUES";
         pool.insert_rows(head, 16, rows).await?;
-        Ok(Ceiling { pool, users, packets, rng, log_next: 0 })
+        Ok(Ceiling { pool, _store: store, users, packets, rng, log_next: 0 })
     }
 
     pub fn pool(&self) -> &RawPool {

@@ -243,11 +243,18 @@ impl Fresh {
     }
 
     /// A plain connection pool of `connections` for the baselines, with the durability of the
-    /// run (SQLite: WAL and the same `synchronous`; PostgreSQL: the server's).
+    /// run (SQLite: WAL and the same `synchronous`; PostgreSQL: the server's). With
+    /// `store_settings`, SQLite's connections are set up as hongbao's writer is (statement
+    /// journals in memory, its page cache; its checkpoints come from an open store).
     ///
     /// # Errors
     /// When the database cannot be opened.
-    pub async fn raw_pool(&self, connections: u32, durability: Durability) -> anyhow::Result<RawPool> {
+    pub async fn raw_pool(
+        &self,
+        connections: u32,
+        durability: Durability,
+        store_settings: bool,
+    ) -> anyhow::Result<RawPool> {
         match self {
             Fresh::Sqlite(path) => {
                 let synchronous = match durability {
@@ -255,13 +262,17 @@ impl Fresh {
                     Durability::Normal => SqliteSynchronous::Normal,
                     Durability::Off => SqliteSynchronous::Off,
                 };
-                let options = SqliteConnectOptions::new()
-                    .filename(path)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(synchronous)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .foreign_keys(true);
+                let options = if store_settings {
+                    hongbao_store_sqlite::writer_options(path, durability)
+                } else {
+                    SqliteConnectOptions::new()
+                        .filename(path)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(synchronous)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true)
+                };
+                let options = options.create_if_missing(true);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(connections)
                     .min_connections(connections)

@@ -236,7 +236,7 @@ async fn run_on(bench: &Bench, work: &Work, log: bool, fresh: &Fresh) -> anyhow:
     store.close().await;
     drop(store);
     if bench.scenario == Scenario::Mixed {
-        let pool = fresh.raw_pool(1, bench.durability).await?;
+        let pool = fresh.raw_pool(1, bench.durability, false).await?;
         let expired = pool.scalar("SELECT count(*) FROM packets WHERE status = 'expired'").await?;
         report.expired = u64::try_from(expired).ok();
         pool.close().await;

@@ -289,7 +289,7 @@ async fn run_scenario(bench: &Bench, args: &BenchArgs, durability: &str) -> anyh
 async fn naive_run(bench: &Bench, work: &Work) -> anyhow::Result<RunReport> {
     bench.say("naive: setting up");
     let fresh = bench.dbs.fresh("naive").await?;
-    let pool = fresh.raw_pool(naive::CLIENTS, bench.durability).await?;
+    let pool = fresh.raw_pool(naive::CLIENTS, bench.durability, false).await?;
     let (mut naive, seeded) = Naive::set_up(pool, &work.shape, bench.seed).await?;
     let expiry_s = u32::try_from(bench.params.mixed_seconds / 3).unwrap_or(u32::MAX).max(1);
     if bench.scenario == Scenario::Mixed {
