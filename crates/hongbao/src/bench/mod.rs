@@ -84,6 +84,11 @@ pub struct BenchArgs {
     /// One JSON object per scenario on standard output instead of the tables.
     #[arg(long)]
     json: bool,
+    /// Runs every measured run this many times (hongbao's with the log on and off in turn) and
+    /// reports the median of each, with every repetition's figure: for a store whose runs
+    /// scatter (PostgreSQL's background work falls into some runs and not others).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
+    repeat: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -247,22 +252,39 @@ async fn run_scenario(bench: &Bench, args: &BenchArgs, durability: &str) -> anyh
         LogMode::Off => &[false],
         LogMode::Both => &[true, false],
     };
-    let mut runs = Vec::new();
-    for &log in logs {
-        runs.push(hongbao::run(bench, &work, log).await?);
+    // Each kind of run `repeat` times; the repetitions of hongbao's log on and off alternate,
+    // so that whatever slows the machine for a while falls on both.
+    let repeat = args.repeat.max(1);
+    let mut hongbao_runs: Vec<Vec<RunReport>> = logs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..repeat {
+        for (i, &log) in logs.iter().enumerate() {
+            hongbao_runs[i].push(hongbao::run(bench, &work, log).await?);
+        }
     }
+    let mut runs: Vec<RunReport> = hongbao_runs.into_iter().filter_map(RunReport::median).collect();
     if args.baseline.contains(&Baseline::Naive) {
-        runs.push(naive_run(bench, &work).await?);
+        let mut naive = Vec::new();
+        for _ in 0..repeat {
+            naive.push(naive_run(bench, &work).await?);
+        }
+        runs.extend(RunReport::median(naive));
     }
     let mut notes = Vec::new();
     if args.baseline.contains(&Baseline::Ceiling) {
         if bench.scenario == Scenario::Mixed {
             notes.push("ceiling not run: it is the storage limit of claims, and mixed is more than claims".to_owned());
         } else {
-            for &log in logs {
-                runs.push(ceiling_run(bench, &work, log, args.ceiling_batch).await?);
+            let mut ceiling_runs: Vec<Vec<RunReport>> = logs.iter().map(|_| Vec::new()).collect();
+            for _ in 0..repeat {
+                for (i, &log) in logs.iter().enumerate() {
+                    ceiling_runs[i].push(ceiling_run(bench, &work, log, args.ceiling_batch).await?);
+                }
             }
+            runs.extend(ceiling_runs.into_iter().filter_map(RunReport::median));
         }
+    }
+    if repeat > 1 {
+        notes.push(format!("each run made {repeat} times; the median is reported, every figure in `repeats`"));
     }
     let invariants_hold = runs.iter().filter_map(|r| r.invariants.as_deref()).all(|i| i == "hold");
     let mut report = ScenarioReport {

@@ -53,9 +53,31 @@ pub struct RunReport {
     /// `"hold"`, or the check's report (hongbao runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invariants: Option<String>,
+    /// With `--repeat N`: the operations per second of every repetition, in the order they
+    /// ran; the report is the median one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<f64>,
 }
 
 impl RunReport {
+    /// The median of `runs` (the same run repeated) by operations per second — of an even
+    /// count, the lower one — with every repetition's figure in `repeats`. A broken invariant in
+    /// any repetition is the report's.
+    pub fn median(mut runs: Vec<RunReport>) -> Option<RunReport> {
+        let repeats: Vec<f64> = runs.iter().map(|r| r.ops_per_s).collect();
+        let broken = runs.iter().filter_map(|r| r.invariants.clone()).find(|i| i != "hold");
+        runs.sort_by(|a, b| a.ops_per_s.total_cmp(&b.ops_per_s));
+        let middle = runs.len().checked_sub(1)? / 2;
+        let mut median = runs.into_iter().nth(middle)?;
+        if repeats.len() > 1 {
+            median.repeats = repeats;
+        }
+        if broken.is_some() {
+            median.invariants = broken;
+        }
+        Some(median)
+    }
+
     pub fn new(name: &'static str, measured: &Measured, expected: &[&str], clients: usize) -> RunReport {
         let unexpected =
             measured.errors.iter().filter(|(code, _)| !expected.contains(&code.as_str())).map(|(_, n)| n).sum();
@@ -79,6 +101,7 @@ impl RunReport {
             cpu: None,
             server_peak_rss_mib: None,
             invariants: None,
+            repeats: Vec::new(),
         }
     }
 
@@ -231,6 +254,10 @@ impl ScenarioReport {
             if run.timed_out {
                 notes.push("stopped by --max-seconds".to_owned());
             }
+            if !run.repeats.is_empty() {
+                let each: Vec<String> = run.repeats.iter().map(|ops| format!("{ops:.0}")).collect();
+                notes.push(format!("median of {} runs: {} ops/s", each.len(), each.join(", ")));
+            }
             let _ = writeln!(out, "  {}: {}", run.label(), notes.join("; "));
         }
         for note in &self.notes {
@@ -261,4 +288,30 @@ fn cpu_line(cpu: &Cpu) -> String {
 pub fn round(value: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (value * scale).round() / scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(ops_per_s: f64, invariants: &str) -> RunReport {
+        let mut report = RunReport::new("hongbao", &Measured::new(), &[], 1);
+        report.ops_per_s = ops_per_s;
+        report.invariants = Some(invariants.to_owned());
+        report
+    }
+
+    #[test]
+    fn repeated_runs_report_their_median_every_figure_and_any_broken_invariant() {
+        let median = RunReport::median(vec![run(10.0, "hold"), run(30.0, "hold"), run(20.0, "hold")]).unwrap();
+        assert_eq!((median.ops_per_s, median.repeats.clone()), (20.0, vec![10.0, 30.0, 20.0]));
+        assert_eq!(median.invariants.as_deref(), Some("hold"));
+        let even = RunReport::median(vec![run(40.0, "hold"), run(10.0, "hold")]).unwrap();
+        assert_eq!(even.ops_per_s, 10.0, "of two, the lower");
+        let broken = RunReport::median(vec![run(1.0, "hold"), run(2.0, "BROKEN: x"), run(3.0, "hold")]).unwrap();
+        assert_eq!(broken.invariants.as_deref(), Some("BROKEN: x"));
+        let single = RunReport::median(vec![run(5.0, "hold")]).unwrap();
+        assert!(single.repeats.is_empty(), "one run is reported as it is");
+        assert!(RunReport::median(Vec::new()).is_none());
+    }
 }

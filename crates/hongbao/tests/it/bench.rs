@@ -93,3 +93,20 @@ fn bench_runs_every_scenario_on_postgres_in_process_and_over_http() {
         every_scenario("postgres", via, &["--postgres-url", &database.url], &[true]);
     }
 }
+
+/// `--repeat` makes every run that many times and reports the median with every figure.
+#[test]
+fn bench_repeats_each_run_and_reports_the_median_with_every_figure() {
+    let reports = bench(&["--scenario", "hot", "--log", "both", "--repeat", "3"]);
+    let [report] = reports.as_slice() else { panic!("one scenario, one report: {reports:?}") };
+    assert_report(report, "hot", "sqlite", "engine", &[true, false]);
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 5, "hongbao log on and off, naive, ceiling log on and off: {report}");
+    for run in runs {
+        let repeats: Vec<f64> = run["repeats"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(repeats.len(), 3, "{run}");
+        let mut sorted = repeats.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_eq!(number(run, "ops_per_s"), sorted[1], "the median: {run}");
+    }
+}
