@@ -610,12 +610,8 @@ impl Store for PostgresStore {
         expires_at_s: i64,
         now_s: i64,
     ) -> Result<bool, StoreError> {
-        // One round trip, atomic between nodes: a new nonce is inserted, an expired record is
-        // renewed, and a live one is left alone, which changes no row. Of two nodes inserting the
-        // same nonce at once, the second waits for the first and then finds its live record.
-        insert_nonce(&self.pool, key, digest, expires_at_s, now_s)
-            .await
-            .map_err(|e| db_error(e, format_args!("remember a nonce of key {key}")))
+        let fresh = self.remember_nonces(&[NonceRecord { key, digest, expires_at_s }], now_s, false).await?;
+        Ok(fresh.first() == Some(&true))
     }
 
     async fn remember_nonce_covered(
@@ -625,19 +621,8 @@ impl Store for PostgresStore {
         expires_at_s: i64,
         now_s: i64,
     ) -> Result<bool, StoreError> {
-        // The same statement, committed without waiting for its own WAL flush: the record is
-        // visible to every node at once (visibility does not wait for the flush), and the next
-        // synchronous commit on this server — the engine's batch that answers the request —
-        // flushes the WAL past it. Only a crash of PostgreSQL itself within a few
-        // `wal_writer_delay`s, with no synchronous commit since, can lose it, and then the
-        // request it guarded had no durable outcome to replay. Without this each request
-        // would wait for a flush of its own, which is the naive way again.
-        let doing = || format!("remember a nonce of key {key}");
-        let mut tx = self.pool.begin().await.map_err(|e| db_error(e, doing()))?;
-        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.map_err(|e| db_error(e, doing()))?;
-        let fresh = insert_nonce(&mut *tx, key, digest, expires_at_s, now_s).await.map_err(|e| db_error(e, doing()))?;
-        tx.commit().await.map_err(|e| db_error(e, doing()))?;
-        Ok(fresh)
+        let fresh = self.remember_nonces(&[NonceRecord { key, digest, expires_at_s }], now_s, true).await?;
+        Ok(fresh.first() == Some(&true))
     }
 
     async fn remember_nonces(
@@ -646,11 +631,19 @@ impl Store for PostgresStore {
         now_s: i64,
         covered: bool,
     ) -> Result<Vec<bool>, StoreError> {
-        // One statement for all of them, in one transaction (without its own flush when
-        // covered, as `remember_nonce_covered`). A repeat within the call is a replay without
-        // asking (one statement may not upsert a row twice), and the rest go in key order, so
-        // that two nodes remembering overlapping nonces wait for each other rather than
-        // deadlock.
+        // One statement for all of them, in one transaction, atomic between nodes: a new nonce
+        // is inserted, an expired record is renewed, and a live one is left alone (no row
+        // returned). Of two nodes inserting the same nonce at once, the second waits for the
+        // first and then finds its live record. The rest go in key order, so that nodes
+        // remembering overlapping nonces wait for each other rather than deadlock; a repeat
+        // within the call is a replay without asking (one statement may not upsert a row twice).
+        //
+        // Covered: committed without waiting for its own WAL flush. The records are visible to
+        // every node at once (visibility does not wait for the flush), and the next synchronous
+        // commit on this server — the engine's batch that answers the requests — flushes the
+        // WAL past them. Only a crash of PostgreSQL itself within a few `wal_writer_delay`s, with
+        // no synchronous commit since, can lose them, and then the requests they guarded had no
+        // durable outcome to replay.
         let mut first: HashMap<(KeyId, [u8; 16]), usize> = HashMap::with_capacity(nonces.len());
         for (i, n) in nonces.iter().enumerate() {
             first.entry((n.key, n.digest)).or_insert(i);
@@ -823,27 +816,4 @@ impl WriteTx for PgWriteTx {
         self.log_size = Some(size);
         Ok(size)
     }
-}
-
-/// Records a nonce; `true` when it was new or its old record had expired (see
-/// [`Store::remember_nonce`]).
-async fn insert_nonce<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    key: KeyId,
-    digest: [u8; 16],
-    expires_at_s: i64,
-    now_s: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO nonces (key_id, digest, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (key_id, digest) DO UPDATE SET expires_at = EXCLUDED.expires_at \
-         WHERE nonces.expires_at <= $4",
-    )
-    .bind(key.uuid())
-    .bind(&digest[..])
-    .bind(expires_at_s)
-    .bind(now_s)
-    .execute(executor)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }

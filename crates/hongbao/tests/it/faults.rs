@@ -513,6 +513,22 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
+/// Asks the deposit of 7 fen under `key` again until it is stored (at most 50 times; every
+/// refusal meanwhile a 503), then once more, which answers 201 again. `false` if it never was.
+async fn deposit_until_stored(root: &Client, user: UserId, key: &str) -> bool {
+    for _ in 0..50 {
+        let answer = root.deposit(user, Fen::new(7)).idempotency_key(key).send_raw().await.unwrap();
+        if answer.status.as_u16() == 201 {
+            let again = root.deposit(user, Fen::new(7)).idempotency_key(key).send_raw().await.unwrap();
+            assert_eq!(again.status.as_u16(), 201);
+            return true;
+        }
+        assert_eq!(answer.status.as_u16(), 503, "{}", answer.text());
+        tokio::task::yield_now().await;
+    }
+    false
+}
+
 /// Deposits a full-disk round makes at most before one must have been refused.
 const FULL_DISK_DEPOSITS_MAX: usize = 2_000;
 
@@ -564,19 +580,10 @@ async fn a_full_disk_acknowledges_only_what_it_stored_and_recovers_when_space_re
         // with its key, is applied once.
         std::fs::remove_file(filler).unwrap();
         let before = balance().await.unwrap();
-        let mut stored = false;
-        for _ in 0..50 {
-            let answer = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
-            if answer.status.as_u16() == 201 {
-                stored = true;
-                break;
-            }
-            assert_eq!(answer.status.as_u16(), 503, "{}", answer.text());
-            tokio::task::yield_now().await;
-        }
-        assert!(stored, "the server did not recover when space returned");
-        let again = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
-        assert_eq!(again.status.as_u16(), 201);
+        assert!(
+            deposit_until_stored(&root, alice.user_id, &key).await,
+            "the server did not recover when space returned"
+        );
         assert_eq!(balance().await.unwrap(), before + 7, "applied exactly once");
     }
     procs::stop(&mut node);
@@ -631,19 +638,8 @@ async fn a_read_only_data_directory_answers_503_never_200_and_the_server_recover
         assert_eq!(refused.error_code().as_deref(), Some("unavailable"));
         assert_eq!(read.ok(), Some(100 + 7 * round), "reads still work, and nothing was applied");
 
-        let mut stored = false;
-        for _ in 0..50 {
-            let answer = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
-            if answer.status.as_u16() == 201 {
-                stored = true;
-                break;
-            }
-            assert_eq!(answer.status.as_u16(), 503, "{}", answer.text());
-            tokio::task::yield_now().await;
-        }
-        assert!(stored, "the server did not recover when the directory became writable");
-        let again = root.deposit(alice.user_id, Fen::new(7)).idempotency_key(&key).send_raw().await.unwrap();
-        assert_eq!(again.status.as_u16(), 201);
+        let recovered = deposit_until_stored(&root, alice.user_id, &key).await;
+        assert!(recovered, "the server did not recover when the directory became writable");
         assert_eq!(balance().await.unwrap(), 100 + 7 * (round + 1), "applied exactly once");
     }
     procs::stop(&mut node);
