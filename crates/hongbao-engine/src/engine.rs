@@ -839,7 +839,7 @@ impl Writer {
             }
         }
 
-        let changes = world.take_changes();
+        let mut changes = world.take_changes();
         self.groups.forget(changes.groups.iter().map(|(_, group)| group));
         if changes.is_empty() && records.is_empty() {
             // Nothing to write (refusals, reads, no due work).
@@ -865,6 +865,12 @@ impl Writer {
             }
             _ => Vec::new(),
         };
+        if !log.is_empty() {
+            // The log is where events are kept while it is on: each is an entry of its own, in
+            // the order it happened, so the `events` table would only hold a second copy (and
+            // every claim would write its event twice).
+            changes.events = Vec::new();
+        }
         let leaves: Vec<hongbao_audit::Hash> = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
         let first = log.first().map(|row| row.index);
         let commit = Commit { changes, idempotency: records, log, checkpoint: None };

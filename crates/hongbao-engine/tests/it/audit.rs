@@ -12,7 +12,7 @@ use hongbao_core::{CoreError, Fen, Limits, TransferId};
 use hongbao_engine::{AuditError, Engine, EngineConfig, EngineError, StartOptions};
 use hongbao_store::Store;
 
-use crate::support::{App, START, app, audit_config};
+use crate::support::{App, START, app, app_without_log, audit_config};
 
 fn verifier(app: &App) -> Verifier {
     Verifier::parse(&app.engine.audit().unwrap().vkey()).unwrap()
@@ -33,7 +33,9 @@ async fn every_transfer_and_event_is_logged_in_the_same_transaction_and_a_failed
     app.exec(Command::Transfer { actor: alice, to: bob, amount: Fen::new(100), note: None, arrival_delay_s: 0 }).await;
     let dump = app.store.dump().await.unwrap();
     let transfers = dump.facts.iter().filter(|f| matches!(f, hongbao_core::Fact::Transfer(..))).count();
-    assert_eq!(dump.log.len(), transfers + dump.events.len(), "one entry per transfer and per event");
+    let (events, table) = stored_events(&dump);
+    assert!(events.contains(&"user_created") && table.is_empty(), "events are kept in the log: {events:?}");
+    assert_eq!(dump.log.len(), transfers + events.len(), "one entry per transfer and per event");
     let before = dump.log.len() as u64;
     assert_eq!(app.engine.audit().unwrap().size(), before);
 
@@ -46,6 +48,44 @@ async fn every_transfer_and_event_is_logged_in_the_same_transaction_and_a_failed
     assert_eq!(app.store.log_entries(0, 10_000).await.unwrap().len() as u64, before, "nothing logged");
     assert_eq!(app.engine.audit().unwrap().size(), before, "the tree did not grow either");
     app.assert_invariants().await;
+}
+
+/// The kinds of the events a store holds: in the log's entries and in the `events` table.
+fn stored_events(dump: &hongbao_store::Dump) -> (Vec<&'static str>, Vec<&'static str>) {
+    let logged = dump
+        .log
+        .iter()
+        .filter_map(|row| match decode(&row.entry).unwrap().record {
+            LogRecord::Event(event) => Some(event.what.name()),
+            LogRecord::Transfer(_) => None,
+        })
+        .collect();
+    (logged, dump.events.iter().map(|event| event.what.name()).collect())
+}
+
+#[tokio::test]
+async fn events_are_kept_once_in_the_log_while_it_is_on_and_in_the_events_table_while_it_is_off() {
+    let expected = ["packet_sent", "packet_claimed", "packet_claimed", "lucky_shares_revealed"];
+    for with_log in [true, false] {
+        let app = if with_log { app().await } else { app_without_log().await };
+        let sender = app.user("sender", 100).await;
+        let (ann, ben) = (app.user("ann", 0).await, app.user("ben", 0).await);
+        let group = app.group(sender, &[ann, ben]).await;
+        let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 2, total: Fen::new(300) }, 0).await;
+        for member in [ann, ben] {
+            app.exec(Command::ClaimPacket { actor: member, packet: packet.packet_id }).await;
+        }
+        let dump = app.store.dump().await.unwrap();
+        let (logged, table) = stored_events(&dump);
+        let (kept, other) = if with_log { (logged, table) } else { (table, logged) };
+        let about_the_packet: Vec<_> = kept.iter().filter(|name| expected.contains(name)).collect();
+        assert_eq!(about_the_packet, expected.iter().collect::<Vec<_>>(), "with_log = {with_log}: once, in order");
+        assert!(other.is_empty(), "with_log = {with_log}: no second copy: {other:?}");
+        let key = audit_config().signing_key.verifying_key();
+        let report = hongbao_engine::check(app.store.as_ref(), &Limits::default(), Some(&key)).await.unwrap();
+        assert!(report.passed(), "{report}");
+        assert_eq!(report.events, kept.len() as u64, "the check counts them where they are");
+    }
 }
 
 #[tokio::test]

@@ -205,6 +205,15 @@ pub async fn app_with(config: EngineConfig) -> App {
 }
 
 pub async fn app_with_limits(config: EngineConfig, limits: Limits) -> App {
+    app_from(config, limits, Some(audit_config())).await
+}
+
+/// An engine with the transparency log turned off.
+pub async fn app_without_log() -> App {
+    app_from(EngineConfig::default(), Limits::default(), None).await
+}
+
+async fn app_from(config: EngineConfig, limits: Limits, audit: Option<AuditConfig>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let inner = SqliteStore::open(&dir.path().join("test.db"), Durability::Full).await.unwrap();
     let state = GateState {
@@ -215,7 +224,7 @@ pub async fn app_with_limits(config: EngineConfig, limits: Limits) -> App {
     };
     let store = Arc::new(Gate { inner, state: Arc::new(state) });
     let clock = Arc::new(ManualClock::new(START));
-    let options = StartOptions { rng_seed: Some([7; 32]), audit: Some(audit_config()) };
+    let options = StartOptions { rng_seed: Some([7; 32]), audit };
     let engine = Engine::start(store.clone(), clock.clone(), limits, config, options).await.unwrap();
     App { engine, clock, store, dir }
 }

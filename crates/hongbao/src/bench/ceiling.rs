@@ -3,8 +3,9 @@
 //!
 //! Per claim it writes the rows hongbao's store writes, into hongbao's own schema and with the
 //! same encodings: a `claims` row, a `transfers` row, a `packet_claimed` event (and the
-//! `lucky_shares_revealed` event when a packet's last share goes), the log entries of the
-//! transfer and the events when the log is on, and the updates of the claimant's wallet, the
+//! `lucky_shares_revealed` event when a packet's last share goes) — as `events` rows when the
+//! log is off, as log entries next to the transfer's when it is on, as hongbao keeps them —
+//! and the updates of the claimant's wallet, the
 //! packet's escrow and the packet. Like hongbao's batches, a transaction updates each account
 //! and packet row once however many of its claims touch it. Statements are multi-row (SQLite:
 //! `INSERT … VALUES (…), (…)` and `UPDATE … FROM (VALUES …)`; PostgreSQL: `UNNEST` arrays), one
@@ -244,14 +245,15 @@ impl Ceiling {
                     Some(state.id),
                 ));
                 self.log_next += 1;
-                for event in &events {
-                    batch.log.push((self.log_next, encode(&LogRecord::Event(event.clone())), None, Some(state.id)));
+                for event in events {
+                    batch.log.push((self.log_next, encode(&LogRecord::Event(event)), None, Some(state.id)));
                     self.log_next += 1;
                 }
-            }
-            for event in events {
-                let body = serde_json::to_string(&event).unwrap_or_default();
-                batch.events.push((event.at.millis(), event.what.name(), body));
+            } else {
+                for event in events {
+                    let body = serde_json::to_string(&event).unwrap_or_default();
+                    batch.events.push((event.at.millis(), event.what.name(), body));
+                }
             }
             batch.accounts.entry(state.id).or_default().0 += amount;
             batch.accounts.entry(user_id.uuid()).or_default().1 += amount;
@@ -381,17 +383,19 @@ async fn write_pg(conn: &mut sqlx::PgConnection, batch: Batch, packets: &[Packet
     .bind(t.iter().map(|t| t.created_at.millis()).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
-    let (at, (kinds, bodies)): (Vec<i64>, (Vec<&str>, Vec<String>)) =
-        batch.events.into_iter().map(|(at, kind, body)| (at, (kind, body))).unzip();
-    sqlx::query(
-        "INSERT INTO events (at, type, body) SELECT at, type, body::jsonb \
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS e (at, type, body, n) ORDER BY n",
-    )
-    .bind(at)
-    .bind(kinds)
-    .bind(bodies)
-    .execute(&mut *conn)
-    .await?;
+    if !batch.events.is_empty() {
+        let (at, (kinds, bodies)): (Vec<i64>, (Vec<&str>, Vec<String>)) =
+            batch.events.into_iter().map(|(at, kind, body)| (at, (kind, body))).unzip();
+        sqlx::query(
+            "INSERT INTO events (at, type, body) SELECT at, type, body::jsonb \
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS e (at, type, body, n) ORDER BY n",
+        )
+        .bind(at)
+        .bind(kinds)
+        .bind(bodies)
+        .execute(&mut *conn)
+        .await?;
+    }
     if !batch.log.is_empty() {
         let mut idx = Vec::with_capacity(batch.log.len());
         let mut entries = Vec::with_capacity(batch.log.len());
