@@ -694,6 +694,13 @@ impl Writer {
             }
         }
         if let Some(done) = stopping {
+            // One last checkpoint, so the log's tail is signed when the node stops rather than
+            // left for the next start (or another node) to cover.
+            if self.audit.as_ref().is_some_and(|audit| audit.corrupt().is_none())
+                && let Err(err) = self.checkpoint(clock.now()).await
+            {
+                tracing::warn!(%err, "signing the last checkpoint before stopping failed");
+            }
             let _ = done.send(());
         }
     }

@@ -122,6 +122,20 @@ async fn a_receipt_verifies_offline_with_only_the_public_key_and_only_its_partie
 }
 
 #[tokio::test]
+async fn an_engine_signs_its_whole_log_when_it_stops() {
+    let app = app().await;
+    let alice = app.user("alice", 100).await;
+    app.engine.checkpoint_now().await.unwrap();
+    app.exec(Command::Deposit { user: alice, amount: Fen::new(5) }).await;
+    let size = app.engine.audit().unwrap().size();
+    let latest = app.store.latest_checkpoint().await.unwrap().unwrap().size;
+    assert!(latest < size, "the deposit is not signed yet: {latest} of {size}");
+    app.engine.shutdown().await;
+    assert_eq!(app.store.latest_checkpoint().await.unwrap().unwrap().size, size, "signed up to the end");
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
 async fn a_restarted_engine_rebuilds_the_same_log_and_keeps_signing() {
     let app = app().await;
     let alice = app.user("alice", 100).await;

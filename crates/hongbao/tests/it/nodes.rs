@@ -129,6 +129,42 @@ async fn three_nodes_on_one_database_behave_as_one_node() {
     }
     let report = check(&database.url, &config);
     assert!(report.contains("all five invariants hold") && report.contains("every one consistent"), "{report}");
+
+    // The log the three nodes wrote, on PostgreSQL: editing one stored entry, reordering two or
+    // deleting one is each caught by `hongbao check`; undone, the check passes again.
+    let swap = [
+        "UPDATE log_entries SET idx = 1000000 WHERE idx = 3",
+        "UPDATE log_entries SET idx = 3 WHERE idx = 4",
+        "UPDATE log_entries SET idx = 4 WHERE idx = 1000000",
+    ];
+    let cases: [(&[&str], &[&str], &str); 3] = [
+        (
+            &["UPDATE log_entries SET entry = entry || '\\x20'::bytea WHERE idx = 3"],
+            &["UPDATE log_entries SET entry = substring(entry FROM 1 FOR length(entry) - 1) WHERE idx = 3"],
+            "do not hash to the signed root",
+        ),
+        (&swap, &swap, "do not hash to the signed root"),
+        (&["DELETE FROM log_entries WHERE idx = 3"], &[], "entry 3 is missing"),
+    ];
+    for (tamper, undo, expect) in cases {
+        sql(&database.url, tamper).await;
+        let (passed, report) = crate::procs::check(&database.url, &config);
+        assert!(!passed && report.contains(expect), "{tamper:?}: {report}");
+        if !undo.is_empty() {
+            sql(&database.url, undo).await;
+            check(&database.url, &config);
+        }
+    }
+}
+
+/// Runs each statement on its own, each changing at least one row.
+async fn sql(url: &str, statements: &[&str]) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    for statement in statements {
+        let done = sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut conn).await.unwrap();
+        assert!(done.rows_affected() >= 1, "{statement} changed nothing");
+    }
 }
 
 /// What a client saw for one operation, once it got an answer.
