@@ -48,6 +48,15 @@ async fn full_durability_is_wal_with_synchronous_full_on_every_connection() {
     assert!(!store.shared(), "one file, one writing process");
 }
 
+/// `.cargo/config.toml` builds the bundled SQLite without memory statistics, which would take
+/// a process-wide mutex on every allocation.
+#[tokio::test]
+async fn sqlite_is_built_without_memory_statistics() {
+    let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(&mut conn).await.unwrap();
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+}
+
 #[tokio::test]
 async fn lower_durability_is_applied_and_said_so() {
     for (durability, level, words) in
