@@ -5,13 +5,15 @@ use std::fmt;
 use hongbao_core::invariants::{self, Violation};
 use hongbao_core::ops::Reply;
 use hongbao_core::{CoreError, Limits, World};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
-use hongbao_core::Fact;
+use hongbao_core::event::EventKind;
 use hongbao_core::log::{LogRecord, decode, encode};
+use hongbao_core::packet::{Claim, Packet};
+use hongbao_core::{ClaimId, Fact, PacketId, fairness};
 use hongbao_store::{Dump, Store, StoreError};
 
 /// What the check found.
@@ -172,16 +174,27 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
     }
     // The transfer entries must be exactly the ledger's transfers: every one once, with the
     // bytes it encodes to. Events are kept only in the log while it is on (see the engine's
-    // commit), so an event entry has no second copy to match: it must decode, and the signed
-    // checkpoints vouch for its bytes.
-    let mut transfers: HashMap<_, _> = dump
-        .facts
-        .iter()
-        .filter_map(|fact| match fact {
-            Fact::Transfer(id, Some(transfer)) => Some((*id, encode(&LogRecord::Transfer(transfer.clone())))),
-            _ => None,
-        })
-        .collect();
+    // commit), so they are held against the ledger's packets and claims instead: every packet
+    // sent once with its terms and commitment, every claim once with its amount, every reveal
+    // with the packet's own salt and shares.
+    let mut transfers = HashMap::new();
+    let mut claims = HashMap::new();
+    let mut packets = HashMap::new();
+    for fact in &dump.facts {
+        match fact {
+            Fact::Transfer(id, Some(transfer)) => {
+                transfers.insert(*id, encode(&LogRecord::Transfer(transfer.clone())));
+            }
+            Fact::Claim(id, Some(claim)) => {
+                claims.insert(*id, claim);
+            }
+            Fact::Packet(id, Some(packet)) => {
+                packets.insert(*id, packet);
+            }
+            _ => {}
+        }
+    }
+    let mut sent = HashSet::new();
     let mut events = 0;
     for row in &dump.log {
         match decode(&row.entry).map(|entry| entry.record) {
@@ -196,11 +209,57 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
                     row.index, transfer.id
                 )),
             },
-            Ok(LogRecord::Event(_)) => events += 1,
+            Ok(LogRecord::Event(event)) => {
+                events += 1;
+                if let Some(problem) = event_against_ledger(&event.what, &packets, &mut claims, &mut sent) {
+                    problems.push(format!("entry {}: {problem}", row.index));
+                }
+            }
         }
     }
     if !transfers.is_empty() {
         problems.push(format!("{} transfer(s) of the ledger are not in the log", transfers.len()));
     }
+    if !claims.is_empty() {
+        problems.push(format!("{} claim(s) of the ledger are not in the log", claims.len()));
+    }
+    if sent.len() < packets.len() {
+        problems.push(format!("{} packet(s) of the ledger are not in the log", packets.len() - sent.len()));
+    }
     (problems, events)
+}
+
+/// What is wrong with a logged event that the ledger contradicts, if anything. `claims` loses
+/// each claim its event names, `sent` gains each packet sent, so a second event for either is
+/// caught.
+fn event_against_ledger(
+    what: &EventKind,
+    packets: &HashMap<PacketId, &Packet>,
+    claims: &mut HashMap<ClaimId, &Claim>,
+    sent: &mut HashSet<PacketId>,
+) -> Option<String> {
+    match what {
+        EventKind::PacketSent { packet_id, sender, kind, count, total, commitment } => {
+            let Some(packet) = packets.get(packet_id) else {
+                return Some(format!("packet {packet_id} is not in the ledger"));
+            };
+            if !sent.insert(*packet_id) {
+                return Some(format!("packet {packet_id} is sent a second time"));
+            }
+            let expected = packet.salt.as_ref().map(|salt| fairness::commitment(salt, &packet.shares));
+            let same = (*sender, *kind, *count, *total, commitment)
+                == (packet.sender, packet.kind, packet.count(), packet.total, &expected);
+            (!same).then(|| format!("the sending of packet {packet_id} differs from the ledger's packet"))
+        }
+        EventKind::PacketClaimed { packet_id, claim_id, user_id, amount } => match claims.remove(claim_id) {
+            None => Some(format!("claim {claim_id} is not in the ledger, or is logged twice")),
+            Some(claim) if (claim.packet_id, claim.user_id, claim.amount) == (*packet_id, *user_id, *amount) => None,
+            Some(_) => Some(format!("claim {claim_id} differs from the ledger's claim")),
+        },
+        EventKind::LuckySharesRevealed { packet_id, salt, shares } => match packets.get(packet_id) {
+            Some(packet) if packet.salt.as_ref() == Some(salt) && packet.shares[..] == shares[..] => None,
+            _ => Some(format!("the reveal of packet {packet_id} differs from the ledger's packet")),
+        },
+        _ => None,
+    }
 }

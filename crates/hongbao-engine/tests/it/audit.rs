@@ -246,6 +246,55 @@ async fn reordering_two_stored_entries_is_caught() {
     assert_tampering_is_caught(&app, last, receipt, "do not hash to the signed root").await;
 }
 
+/// Event entries no checkpoint covers yet are held against the ledger's packets and claims.
+#[tokio::test]
+async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_covers_it() {
+    let cases = [
+        // The amount of a claim.
+        (
+            concat!(
+                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"amount":', '"amount":1') "#,
+                r#"AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"packet_claimed"%'"#
+            ),
+            "differs from the ledger's claim",
+        ),
+        // The commitment made at send.
+        (
+            concat!(
+                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"commitment":"', "#,
+                r#"'"commitment":"0') AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"packet_sent"%'"#
+            ),
+            "differs from the ledger's packet",
+        ),
+        // A claim's event removed from the log altogether (the tree is rebuilt without it).
+        (
+            "DELETE FROM log_entries WHERE idx = (SELECT MAX(idx) FROM log_entries)",
+            "claim(s) of the ledger are not in the log",
+        ),
+    ];
+    for (tamper_sql, expect) in cases {
+        let app = app().await;
+        let sender = app.user("sender", 100).await;
+        let (ann, ben) = (app.user("ann", 0).await, app.user("ben", 0).await);
+        let group = app.group(sender, &[ann, ben]).await;
+        app.engine.checkpoint_now().await.unwrap();
+        let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(300) }, 0).await;
+        app.exec(Command::ClaimPacket { actor: ann, packet: packet.packet_id }).await;
+        let key = audit_config().signing_key.verifying_key();
+        let clean = hongbao_engine::check(app.store.as_ref(), &Limits::default(), Some(&key)).await.unwrap();
+        assert!(clean.passed(), "{clean}");
+
+        tamper(&app, &[tamper_sql]).await;
+        let report = hongbao_engine::check(app.store.as_ref(), &Limits::default(), Some(&key)).await.unwrap();
+        assert!(report.log_problems.iter().any(|p| p.contains(expect)), "{expect}: {:?}", report.log_problems);
+        assert!(
+            !report.log_problems.iter().any(|p| p.contains("signed root")),
+            "no checkpoint covers the packet's entries: {:?}",
+            report.log_problems
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_lucky_packet_commits_to_its_shares_at_send_and_reveals_them_when_exhausted() {
     let app = app().await;
