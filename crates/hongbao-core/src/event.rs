@@ -1,8 +1,9 @@
 //! State changes that matter legally, recorded next to the transfers they explain.
 //!
-//! Events are append-only and written in the same transaction as the change they record; the
-//! transparency log (a later issue) commits to them. Their JSON form is versioned by the
-//! `type` tag: a new field is added as optional, a changed meaning gets a new type.
+//! Events are append-only and written in the same transaction as the change they record: as
+//! entries of the transparency log while it is on, as rows of the `events` table while it is
+//! off. Their JSON form is versioned by the `type` tag: a new field is added as optional, a
+//! changed meaning gets a new type.
 
 use serde::{Deserialize, Serialize};
 

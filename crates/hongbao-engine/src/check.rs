@@ -12,7 +12,7 @@ use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
 use hongbao_core::event::EventKind;
 use hongbao_core::log::{LogRecord, decode, encode};
-use hongbao_core::packet::{Claim, Packet};
+use hongbao_core::packet::{Claim, Packet, PacketStatus};
 use hongbao_core::{ClaimId, Fact, PacketId, fairness};
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -175,8 +175,9 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
     // The transfer entries must be exactly the ledger's transfers: every one once, with the
     // bytes it encodes to. Events are kept only in the log while it is on (see the engine's
     // commit), so they are held against the ledger's packets and claims instead: every packet
-    // sent once with its terms and commitment, every claim once with its amount, every reveal
-    // with the packet's own salt and shares.
+    // sent once with its terms and commitment, every claim once with its amount, every recall
+    // or expiry once and of a packet the ledger has so, every reveal with the packet's own salt
+    // and shares.
     let mut transfers = HashMap::new();
     let mut claims = HashMap::new();
     let mut packets = HashMap::new();
@@ -194,7 +195,7 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
             _ => {}
         }
     }
-    let mut sent = HashSet::new();
+    let (mut sent, mut closed) = (HashSet::new(), HashSet::new());
     let mut events = 0;
     for row in &dump.log {
         match decode(&row.entry).map(|entry| entry.record) {
@@ -211,7 +212,8 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
             },
             Ok(LogRecord::Event(event)) => {
                 events += 1;
-                if let Some(problem) = event_against_ledger(&event.what, &packets, &mut claims, &mut sent) {
+                if let Some(problem) = event_against_ledger(&event.what, &packets, &mut claims, &mut sent, &mut closed)
+                {
                     problems.push(format!("entry {}: {problem}", row.index));
                 }
             }
@@ -230,13 +232,14 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
 }
 
 /// What is wrong with a logged event that the ledger contradicts, if anything. `claims` loses
-/// each claim its event names, `sent` gains each packet sent, so a second event for either is
-/// caught.
+/// each claim its event names, `sent` and `closed` gain each packet sent and each recalled or
+/// expired, so a second event for any of them is caught.
 fn event_against_ledger(
     what: &EventKind,
     packets: &HashMap<PacketId, &Packet>,
     claims: &mut HashMap<ClaimId, &Claim>,
     sent: &mut HashSet<PacketId>,
+    closed: &mut HashSet<PacketId>,
 ) -> Option<String> {
     match what {
         EventKind::PacketSent { packet_id, sender, kind, count, total, commitment } => {
@@ -256,6 +259,18 @@ fn event_against_ledger(
             Some(claim) if (claim.packet_id, claim.user_id, claim.amount) == (*packet_id, *user_id, *amount) => None,
             Some(_) => Some(format!("claim {claim_id} differs from the ledger's claim")),
         },
+        EventKind::PacketRecalled { packet_id, .. } | EventKind::PacketExpired { packet_id, .. } => {
+            let status = if matches!(what, EventKind::PacketRecalled { .. }) {
+                PacketStatus::Recalled
+            } else {
+                PacketStatus::Expired
+            };
+            match packets.get(packet_id) {
+                _ if !closed.insert(*packet_id) => Some(format!("packet {packet_id} is closed a second time")),
+                Some(packet) if packet.status == status => None,
+                _ => Some(format!("packet {packet_id} is not {} in the ledger", status.as_str())),
+            }
+        }
         EventKind::LuckySharesRevealed { packet_id, salt, shares } => match packets.get(packet_id) {
             Some(packet) if packet.salt.as_ref() == Some(salt) && packet.shares[..] == shares[..] => None,
             _ => Some(format!("the reveal of packet {packet_id} differs from the ledger's packet")),

@@ -271,6 +271,14 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
             "DELETE FROM log_entries WHERE idx = (SELECT MAX(idx) FROM log_entries)",
             "claim(s) of the ledger are not in the log",
         ),
+        // The recall of the other packet logged as its expiry.
+        (
+            concat!(
+                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"packet_recalled"', "#,
+                r#"'"packet_expired"') AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"packet_recalled"%'"#
+            ),
+            "is not expired in the ledger",
+        ),
     ];
     for (tamper_sql, expect) in cases {
         let app = app().await;
@@ -279,6 +287,9 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
         let group = app.group(sender, &[ann, ben]).await;
         app.engine.checkpoint_now().await.unwrap();
         let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(300) }, 0).await;
+        let normal =
+            app.send(sender, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 0).await;
+        app.exec(Command::RecallPacket { actor: sender, packet: normal.packet_id }).await;
         app.exec(Command::ClaimPacket { actor: ann, packet: packet.packet_id }).await;
         let key = audit_config().signing_key.verifying_key();
         let clean = hongbao_engine::check(app.store.as_ref(), &Limits::default(), Some(&key)).await.unwrap();
