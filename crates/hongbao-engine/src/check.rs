@@ -11,9 +11,12 @@ use ed25519_dalek::VerifyingKey;
 use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
 use hongbao_core::event::EventKind;
+use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
-use hongbao_core::packet::{Claim, Packet, PacketStatus};
-use hongbao_core::{ClaimId, Fact, PacketId, fairness};
+use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
+use hongbao_core::principal::Owner;
+use hongbao_core::user::Group;
+use hongbao_core::{ClaimId, Fact, GroupId, KeyId, PacketId, TransferId, UserId, fairness};
 use hongbao_store::{Dump, Store, StoreError};
 
 /// What the check found.
@@ -174,28 +177,17 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
     }
     // The transfer entries must be exactly the ledger's transfers: every one once, with the
     // bytes it encodes to. Events are kept only in the log while it is on (see the engine's
-    // commit), so they are held against the ledger's packets and claims instead: every packet
-    // sent once with its terms and commitment, every claim once with its amount, every recall
-    // or expiry once and of a packet the ledger has so, every reveal with the packet's own salt
-    // and shares.
+    // commit), so they are held against the ledger's entities instead (see `Ledger`).
     let mut transfers = HashMap::new();
-    let mut claims = HashMap::new();
-    let mut packets = HashMap::new();
+    let mut ledger = Ledger::default();
     for fact in &dump.facts {
         match fact {
             Fact::Transfer(id, Some(transfer)) => {
                 transfers.insert(*id, encode(&LogRecord::Transfer(transfer.clone())));
             }
-            Fact::Claim(id, Some(claim)) => {
-                claims.insert(*id, claim);
-            }
-            Fact::Packet(id, Some(packet)) => {
-                packets.insert(*id, packet);
-            }
-            _ => {}
+            other => ledger.learn(other),
         }
     }
-    let (mut sent, mut closed) = (HashSet::new(), HashSet::new());
     let mut events = 0;
     for row in &dump.log {
         match decode(&row.entry).map(|entry| entry.record) {
@@ -212,8 +204,7 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
             },
             Ok(LogRecord::Event(event)) => {
                 events += 1;
-                if let Some(problem) = event_against_ledger(&event.what, &packets, &mut claims, &mut sent, &mut closed)
-                {
+                if let Some(problem) = ledger.contradicts(&event.what) {
                     problems.push(format!("entry {}: {problem}", row.index));
                 }
             }
@@ -222,59 +213,174 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
     if !transfers.is_empty() {
         problems.push(format!("{} transfer(s) of the ledger are not in the log", transfers.len()));
     }
-    if !claims.is_empty() {
-        problems.push(format!("{} claim(s) of the ledger are not in the log", claims.len()));
-    }
-    if sent.len() < packets.len() {
-        problems.push(format!("{} packet(s) of the ledger are not in the log", packets.len() - sent.len()));
-    }
+    problems.extend(ledger.unlogged());
     (problems, events)
 }
 
-/// What is wrong with a logged event that the ledger contradicts, if anything. `claims` loses
-/// each claim its event names, `sent` and `closed` gain each packet sent and each recalled or
-/// expired, so a second event for any of them is caught.
-fn event_against_ledger(
-    what: &EventKind,
-    packets: &HashMap<PacketId, &Packet>,
-    claims: &mut HashMap<ClaimId, &Claim>,
-    sent: &mut HashSet<PacketId>,
-    closed: &mut HashSet<PacketId>,
-) -> Option<String> {
-    match what {
-        EventKind::PacketSent { packet_id, sender, kind, count, total, commitment } => {
-            let Some(packet) = packets.get(packet_id) else {
-                return Some(format!("packet {packet_id} is not in the ledger"));
-            };
-            if !sent.insert(*packet_id) {
-                return Some(format!("packet {packet_id} is sent a second time"));
+/// The ledger's entities a log's events are held against, and the events already seen, so that
+/// an event that may happen once per entity (a user created, a packet sent, opened or closed,
+/// a claim taken) is caught when logged twice or for something the ledger does not have.
+#[derive(Default)]
+struct Ledger<'a> {
+    users: HashSet<UserId>,
+    groups: HashMap<GroupId, &'a Group>,
+    packets: HashMap<PacketId, &'a Packet>,
+    claims: HashMap<ClaimId, &'a Claim>,
+    pendings: HashMap<TransferId, &'a PendingTransfer>,
+    operators: HashMap<KeyId, &'a Owner>,
+    /// `(what, id)` of every once-only event seen.
+    seen: HashSet<(&'static str, u128)>,
+}
+
+impl<'a> Ledger<'a> {
+    fn learn(&mut self, fact: &'a Fact) {
+        match fact {
+            Fact::User(id, Some(_)) => {
+                self.users.insert(*id);
             }
-            let expected = packet.salt.as_ref().map(|salt| fairness::commitment(salt, &packet.shares));
-            let same = (*sender, *kind, *count, *total, commitment)
-                == (packet.sender, packet.kind, packet.count(), packet.total, &expected);
-            (!same).then(|| format!("the sending of packet {packet_id} differs from the ledger's packet"))
-        }
-        EventKind::PacketClaimed { packet_id, claim_id, user_id, amount } => match claims.remove(claim_id) {
-            None => Some(format!("claim {claim_id} is not in the ledger, or is logged twice")),
-            Some(claim) if (claim.packet_id, claim.user_id, claim.amount) == (*packet_id, *user_id, *amount) => None,
-            Some(_) => Some(format!("claim {claim_id} differs from the ledger's claim")),
-        },
-        EventKind::PacketRecalled { packet_id, .. } | EventKind::PacketExpired { packet_id, .. } => {
-            let status = if matches!(what, EventKind::PacketRecalled { .. }) {
-                PacketStatus::Recalled
-            } else {
-                PacketStatus::Expired
-            };
-            match packets.get(packet_id) {
-                _ if !closed.insert(*packet_id) => Some(format!("packet {packet_id} is closed a second time")),
-                Some(packet) if packet.status == status => None,
-                _ => Some(format!("packet {packet_id} is not {} in the ledger", status.as_str())),
+            Fact::Group(id, Some(group)) => {
+                self.groups.insert(*id, group);
             }
+            Fact::Packet(id, Some(packet)) => {
+                self.packets.insert(*id, packet);
+            }
+            Fact::Claim(id, Some(claim)) => {
+                self.claims.insert(*id, claim);
+            }
+            Fact::Pending(id, Some(pending)) => {
+                self.pendings.insert(*id, pending);
+            }
+            Fact::Principal(id, Some(principal)) if matches!(principal.owner, Owner::Operator { .. }) => {
+                self.operators.insert(*id, &principal.owner);
+            }
+            _ => {}
         }
-        EventKind::LuckySharesRevealed { packet_id, salt, shares } => match packets.get(packet_id) {
-            Some(packet) if packet.salt.as_ref() == Some(salt) && packet.shares[..] == shares[..] => None,
-            _ => Some(format!("the reveal of packet {packet_id} differs from the ledger's packet")),
-        },
-        _ => None,
+    }
+
+    /// Whether `id` is seen for the first time as `what`.
+    fn first(&mut self, what: &'static str, id: u128) -> bool {
+        self.seen.insert((what, id))
+    }
+
+    /// What is wrong with a logged event that the ledger contradicts, if anything.
+    fn contradicts(&mut self, what: &EventKind) -> Option<String> {
+        let differs = |thing: String| Some(format!("{thing} differs from the ledger"));
+        match what {
+            EventKind::UserCreated { user_id } => {
+                if !self.first("user", user_id.uuid().as_u128()) {
+                    return Some(format!("user {user_id} is created a second time"));
+                }
+                (!self.users.contains(user_id)).then(|| format!("user {user_id} is not in the ledger"))
+            }
+            EventKind::OperatorCreated { key_id, name, roles } => match self.operators.get(key_id) {
+                Some(Owner::Operator { name: n, roles: r }) if (n, r) == (name, roles) => None,
+                _ => differs(format!("operator key {key_id}")),
+            },
+            EventKind::GroupCreated { group_id, owner, members } => {
+                if !self.first("group", group_id.uuid().as_u128()) {
+                    return Some(format!("group {group_id} is created a second time"));
+                }
+                match self.groups.get(group_id) {
+                    Some(group) if (group.owner, group.size()) == (*owner, *members) => None,
+                    _ => differs(format!("the creation of group {group_id}")),
+                }
+            }
+            EventKind::PacketSent { packet_id, sender, kind, count, total, commitment } => {
+                if !self.first("sent", packet_id.uuid().as_u128()) {
+                    return Some(format!("packet {packet_id} is sent a second time"));
+                }
+                let Some(packet) = self.packets.get(packet_id) else {
+                    return Some(format!("packet {packet_id} is not in the ledger"));
+                };
+                let expected = packet.salt.as_ref().map(|salt| fairness::commitment(salt, &packet.shares));
+                let same = (*sender, *kind, *count, *total, commitment)
+                    == (packet.sender, packet.kind, packet.count(), packet.total, &expected);
+                if same { None } else { differs(format!("the sending of packet {packet_id}")) }
+            }
+            EventKind::PacketOpened { packet_id, .. } => {
+                if !self.first("opened", packet_id.uuid().as_u128()) {
+                    return Some(format!("packet {packet_id} is opened a second time"));
+                }
+                match self.packets.get(packet_id) {
+                    Some(packet) if packet.touched => None,
+                    _ => differs(format!("the opening of packet {packet_id}")),
+                }
+            }
+            EventKind::PacketClaimed { packet_id, claim_id, user_id, amount } => {
+                if !self.first("claimed", claim_id.uuid().as_u128()) {
+                    return Some(format!("claim {claim_id} is logged twice"));
+                }
+                match self.claims.get(claim_id) {
+                    Some(c) if (c.packet_id, c.user_id, c.amount) == (*packet_id, *user_id, *amount) => None,
+                    _ => differs(format!("claim {claim_id}")),
+                }
+            }
+            EventKind::PacketRecalled { packet_id, .. } | EventKind::PacketExpired { packet_id, .. } => {
+                let status = if matches!(what, EventKind::PacketRecalled { .. }) {
+                    PacketStatus::Recalled
+                } else {
+                    PacketStatus::Expired
+                };
+                if !self.first("closed", packet_id.uuid().as_u128()) {
+                    return Some(format!("packet {packet_id} is closed a second time"));
+                }
+                match self.packets.get(packet_id) {
+                    Some(packet) if packet.status == status => None,
+                    _ => Some(format!("packet {packet_id} is not {} in the ledger", status.as_str())),
+                }
+            }
+            EventKind::LuckySharesRevealed { packet_id, salt, shares } => match self.packets.get(packet_id) {
+                Some(packet) if packet.salt.as_ref() == Some(salt) && packet.shares[..] == shares[..] => None,
+                _ => differs(format!("the reveal of packet {packet_id}")),
+            },
+            // A delayed claim arrives before it can be returned; one revoked never arrives.
+            EventKind::ClaimArrived { claim_id } => match self.claims.get(claim_id) {
+                Some(c) if matches!(c.status, ClaimStatus::Arrived | ClaimStatus::Returned) => None,
+                _ => differs(format!("the arrival of claim {claim_id}")),
+            },
+            EventKind::ClaimRevoked { claim_id, amount } | EventKind::ClaimReturned { claim_id, amount } => {
+                let status = if matches!(what, EventKind::ClaimRevoked { .. }) {
+                    ClaimStatus::Revoked
+                } else {
+                    ClaimStatus::Returned
+                };
+                match self.claims.get(claim_id) {
+                    Some(c) if (c.status, c.amount) == (status, *amount) => None,
+                    _ => differs(format!("the {} claim {claim_id}", status.as_str())),
+                }
+            }
+            EventKind::TransferArrived { transfer_id } | EventKind::TransferRevoked { transfer_id } => {
+                let status = if matches!(what, EventKind::TransferArrived { .. }) {
+                    PendingStatus::Posted
+                } else {
+                    PendingStatus::Voided
+                };
+                match self.pendings.get(transfer_id) {
+                    Some(p) if p.status == status => None,
+                    _ => differs(format!("the end of pending transfer {transfer_id}")),
+                }
+            }
+            EventKind::UserLocked { .. }
+            | EventKind::UserUnlocked { .. }
+            | EventKind::FundsFrozen { .. }
+            | EventKind::FundsUnfrozen { .. } => None,
+        }
+    }
+
+    /// The ledger's users, groups, packets and claims no event in the log created.
+    fn unlogged(&self) -> Vec<String> {
+        let missing =
+            |what: &'static str, ids: Vec<u128>| ids.into_iter().filter(|id| !self.seen.contains(&(what, *id))).count();
+        let counts = [
+            ("user(s)", missing("user", self.users.iter().map(|id| id.uuid().as_u128()).collect())),
+            ("group(s)", missing("group", self.groups.keys().map(|id| id.uuid().as_u128()).collect())),
+            ("packet(s)", missing("sent", self.packets.keys().map(|id| id.uuid().as_u128()).collect())),
+            ("claim(s)", missing("claimed", self.claims.keys().map(|id| id.uuid().as_u128()).collect())),
+        ];
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{n} {what} of the ledger are not in the log"))
+            .collect()
     }
 }

@@ -256,7 +256,7 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
                 r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"amount":', '"amount":1') "#,
                 r#"AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"packet_claimed"%'"#
             ),
-            "differs from the ledger's claim",
+            "differs from the ledger",
         ),
         // The commitment made at send.
         (
@@ -264,7 +264,7 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
                 r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"commitment":"', "#,
                 r#"'"commitment":"0') AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"packet_sent"%'"#
             ),
-            "differs from the ledger's packet",
+            "the sending of packet",
         ),
         // A claim's event removed from the log altogether (the tree is rebuilt without it).
         (
