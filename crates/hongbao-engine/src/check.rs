@@ -1,22 +1,20 @@
 //! `hongbao check`: every invariant of DESIGN.md against what a store holds.
 
-use std::fmt;
-
-use hongbao_core::invariants::{self, Violation};
-use hongbao_core::ops::Reply;
-use hongbao_core::{CoreError, Limits, World};
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 use ed25519_dalek::VerifyingKey;
 use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
 use hongbao_core::event::EventKind;
+use hongbao_core::invariants::{self, Violation};
 use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
+use hongbao_core::ops::Reply;
 use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
 use hongbao_core::user::Group;
-use hongbao_core::{ClaimId, Fact, GroupId, KeyId, PacketId, TransferId, UserId, fairness};
+use hongbao_core::{ClaimId, CoreError, Fact, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness};
 use hongbao_store::{Dump, Store, StoreError};
 
 /// What the check found.
@@ -369,13 +367,14 @@ impl<'a> Ledger<'a> {
 
     /// The ledger's users, groups, packets and claims no event in the log created.
     fn unlogged(&self) -> Vec<String> {
-        let missing =
-            |what: &'static str, ids: Vec<u128>| ids.into_iter().filter(|id| !self.seen.contains(&(what, *id))).count();
+        let missing = |what: &'static str, ids: &mut dyn Iterator<Item = u128>| {
+            ids.filter(|id| !self.seen.contains(&(what, *id))).count()
+        };
         let counts = [
-            ("user(s)", missing("user", self.users.iter().map(|id| id.uuid().as_u128()).collect())),
-            ("group(s)", missing("group", self.groups.keys().map(|id| id.uuid().as_u128()).collect())),
-            ("packet(s)", missing("sent", self.packets.keys().map(|id| id.uuid().as_u128()).collect())),
-            ("claim(s)", missing("claimed", self.claims.keys().map(|id| id.uuid().as_u128()).collect())),
+            ("user(s)", missing("user", &mut self.users.iter().map(|id| id.uuid().as_u128()))),
+            ("group(s)", missing("group", &mut self.groups.keys().map(|id| id.uuid().as_u128()))),
+            ("packet(s)", missing("sent", &mut self.packets.keys().map(|id| id.uuid().as_u128()))),
+            ("claim(s)", missing("claimed", &mut self.claims.keys().map(|id| id.uuid().as_u128()))),
         ];
         counts
             .into_iter()
