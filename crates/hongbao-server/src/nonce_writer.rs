@@ -125,7 +125,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_nonce_is_fresh_once_whoever_asks_and_however_they_are_grouped() {
-        let writer = NonceWriter::start(Arc::new(MemStore::new()), 64);
+        // Room for all 100 asks at once: this is about grouping, not about a full queue.
+        let writer = NonceWriter::start(Arc::new(MemStore::new()), 100);
         let key = KeyId::from_uuid(Uuid::from_u128(7));
         let nonce = |i: u8, covered: bool| (NonceRecord { key, digest: [i; 16], expires_at_s: 1_000 }, covered);
         // 50 nonces, each asked for twice at once (plain and covered): exactly one of each pair
