@@ -223,6 +223,20 @@ impl World {
         World::default()
     }
 
+    /// How many entities (and answers about claims) the world holds: a measure of its memory.
+    pub fn size(&self) -> usize {
+        self.users.len()
+            + self.accounts.len()
+            + self.groups.len()
+            + self.packets.len()
+            + self.claims.len()
+            + self.claim_of.len()
+            + self.claims_of.len()
+            + self.pendings.len()
+            + self.transfers.len()
+            + self.principals.len()
+    }
+
     pub fn is_complete(&self) -> bool {
         self.complete
     }

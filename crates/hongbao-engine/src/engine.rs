@@ -7,7 +7,7 @@ use std::time::Duration;
 use hongbao_core::ops::{self, Command, Ctx, Reply};
 use hongbao_core::query::{self, Answer, Query};
 use hongbao_core::user::Group;
-use hongbao_core::{CoreError, Fact, Fail, GroupId, Key, Limits, Timestamp, TransferId, UserId, World};
+use hongbao_core::{Changes, CoreError, Fact, Fail, GroupId, Key, Limits, Timestamp, TransferId, UserId, World};
 use hongbao_store::{CheckpointRow, Commit, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -44,6 +44,9 @@ pub struct EngineConfig {
     pub history_page_max: u32,
     /// How often the transparency log signs a checkpoint when it has grown.
     pub checkpoint_interval_ms: u64,
+    /// On a store with one writer (SQLite), decide the next batch while the one before it
+    /// commits (see the engine's documentation). Off: each batch decides and commits in turn.
+    pub pipeline: bool,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +63,7 @@ impl Default for EngineConfig {
             load_rounds_max: 32,
             history_page_max: 100,
             checkpoint_interval_ms: 500,
+            pipeline: true,
         }
     }
 }
@@ -272,6 +276,7 @@ impl Engine {
             mint_at: Timestamp::from_millis(0),
             groups: GroupCache::default(),
             rx,
+            held: Vec::new(),
             store: store.clone(),
             limits: limits.clone(),
             config: config.clone(),
@@ -652,6 +657,8 @@ struct Writer {
     mint_at: Timestamp,
     groups: GroupCache,
     rx: mpsc::Receiver<Msg>,
+    /// Messages taken off the queue while a batch took in more commands, and left for the loop.
+    held: Vec<Msg>,
     store: Arc<dyn Store>,
     limits: Arc<Limits>,
     config: EngineConfig,
@@ -659,13 +666,170 @@ struct Writer {
     audit: Option<Arc<Audit>>,
 }
 
+/// Entities and idempotency records a world may hold when the next batch is decided from it;
+/// beyond this the writer waits for the commit in flight and starts the next batch afresh.
+const CARRIED_MAX: usize = 50_000;
+
+/// Where a batch reads what it decides from.
+enum Reading<'t> {
+    /// The batch's own write transaction: commands and background jobs.
+    Write(&'t mut dyn WriteTx),
+    /// A snapshot of what is committed, under the world of the batch still committing
+    /// (commands only; see [`Writer::run`]).
+    Snapshot(&'t mut dyn ReadTx),
+}
+
+impl Reading<'_> {
+    fn tx(&mut self) -> &mut dyn ReadTx {
+        match self {
+            Reading::Write(tx) => &mut **tx,
+            Reading::Snapshot(tx) => &mut **tx,
+        }
+    }
+}
+
+/// A batch whose commit is under way. Its answers wait for the commit; meanwhile the next batch
+/// may be decided from its world (see [`Writer::run`]).
+struct InFlight {
+    commit: tokio::task::JoinHandle<Result<(), StoreError>>,
+    outcomes: Vec<Outcome>,
+    /// What the batch decided from, its own effects included.
+    world: World,
+    /// The idempotency records it read and wrote.
+    known: HashMap<(String, String), IdempotencyRecord>,
+}
+
+impl InFlight {
+    /// Waits for the commit and answers the batch; `false` when nothing of it was applied.
+    async fn land(self) -> bool {
+        let InFlight { commit, outcomes, .. } = self;
+        let result =
+            commit.await.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}"))));
+        answer(outcomes, result)
+    }
+}
+
+/// Sends a batch's answers once its commit has ended; `false` (and every answer a failure)
+/// when the commit failed.
+fn answer(outcomes: Vec<Outcome>, result: Result<(), StoreError>) -> bool {
+    let size = outcomes.len();
+    let applied = result.is_ok();
+    let outcomes = match result {
+        Ok(()) => outcomes,
+        Err(err) => {
+            tracing::error!(%err, size, "batch failed; nothing in it was applied");
+            let err = EngineError::from(err);
+            outcomes.into_iter().map(|o| o.fail(&err)).collect()
+        }
+    };
+    tracing::trace!(size, "batch done");
+    for outcome in outcomes {
+        outcome.send();
+    }
+    applied
+}
+
+/// Failed answers for messages a batch could not get to (the error replaces them).
+fn unanswered(work: Vec<Msg>) -> Vec<Outcome> {
+    work.into_iter()
+        .filter_map(|msg| match msg {
+            Msg::Command { reply, .. } => Some(Outcome::Command(reply, Err(EngineError::Stopped))),
+            Msg::Jobs { reply, .. } => Some(Outcome::Jobs(reply, Err(EngineError::Stopped))),
+            Msg::Shutdown { .. } | Msg::Checkpoint { .. } => None,
+        })
+        .collect()
+}
+
+/// Writes what a batch decided, with its log entries, in the transaction `tx`, and commits.
+async fn commit(
+    store: &dyn Store,
+    audit: Option<&Audit>,
+    mut tx: Box<dyn WriteTx>,
+    mut changes: Changes,
+    records: Vec<IdempotencyRecord>,
+) -> Result<(), StoreError> {
+    if changes.is_empty() && records.is_empty() {
+        // Nothing to write (refusals, reads, no due work).
+        tx.rollback().await;
+        return Ok(());
+    }
+    let log = match (audit, changes.log.is_empty()) {
+        (Some(audit), false) => {
+            // The log's size as the database has it (on a shared database this also takes the
+            // log's lock); entries another writer appended are read in first.
+            let size = tx.log_size().await?;
+            // A corrupt log is still written to, so nothing goes unrecorded, but its tree is not
+            // trusted or extended any more (no checkpoint, no receipt).
+            if audit.corrupt().is_none() {
+                audit.catch_up(store, size).await?;
+            }
+            Audit::rows(size, &changes.log)
+        }
+        _ => Vec::new(),
+    };
+    if !log.is_empty() {
+        // The log is where events are kept while it is on: each is an entry of its own, in the
+        // order it happened, so the `events` table would only hold a second copy (and every
+        // claim would write its event twice).
+        changes.events = Vec::new();
+    }
+    let leaves: Vec<hongbao_audit::Hash> = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
+    let first = log.first().map(|row| row.index);
+    tx.commit(Commit { changes, idempotency: records, log, checkpoint: None }).await?;
+    if let (Some(audit), Some(first)) = (audit, first)
+        && audit.corrupt().is_none()
+    {
+        audit.extend(first, &leaves);
+    }
+    Ok(())
+}
+
+/// What woke the writer.
+enum Wake {
+    Received(usize),
+    Landed(Result<(), StoreError>),
+}
+
 impl Writer {
+    /// Takes batches off the queue and applies each in one transaction.
+    ///
+    /// On a store with one writer (SQLite; not a database shared by several nodes) the writer
+    /// pipelines: while a batch commits (SQLite writes it and waits for the disk on a thread of
+    /// its own), the next batch is decided from the committing batch's world — everything it
+    /// read and everything it changed, newer than the database — and from a read snapshot for
+    /// the rest, which no one else can have changed. The next batch's answers wait for the
+    /// batch before to commit; if that commit fails, the next batch is decided again from the
+    /// store. Background jobs, checkpoints and shutdown wait for the commit in flight.
     async fn run(mut self, clock: Arc<dyn Clock>) {
         let mut buf = Vec::with_capacity(self.config.batch_max);
         let mut stopping = None;
+        let mut inflight: Option<InFlight> = None;
         loop {
-            if self.rx.recv_many(&mut buf, self.config.batch_max).await == 0 {
-                break;
+            // Wait for work; a commit that lands meanwhile is answered at once.
+            let wake = match inflight.as_mut() {
+                // Messages a batch took off the queue but left for this loop come first.
+                _ if !self.held.is_empty() => {
+                    buf.append(&mut self.held);
+                    Wake::Received(buf.len())
+                }
+                Some(flight) => tokio::select! {
+                    biased;
+                    result = &mut flight.commit => Wake::Landed(
+                        result.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}"))))
+                    ),
+                    n = self.rx.recv_many(&mut buf, self.config.batch_max) => Wake::Received(n),
+                },
+                None => Wake::Received(self.rx.recv_many(&mut buf, self.config.batch_max).await),
+            };
+            match wake {
+                Wake::Landed(result) => {
+                    if let Some(flight) = inflight.take() {
+                        answer(flight.outcomes, result);
+                    }
+                    continue;
+                }
+                Wake::Received(0) => break,
+                Wake::Received(_) => {}
             }
             let mut work = Vec::with_capacity(buf.len());
             let mut checkpoints = Vec::new();
@@ -683,15 +847,21 @@ impl Writer {
             if !work.is_empty() {
                 // A failure to read the shared clock shows up as the batch's own storage error.
                 let _ = sync_clock(clock.as_ref(), self.store.as_ref()).await;
-                self.batch(work, clock.now()).await;
+                inflight = self.batch(work, clock.as_ref(), inflight.take()).await;
             }
             if !checkpoints.is_empty() {
+                if let Some(flight) = inflight.take() {
+                    flight.land().await;
+                }
                 // After the batch, so a checkpoint asked for with it covers its entries.
                 let result = self.checkpoint(clock.now()).await;
                 for reply in checkpoints {
                     let _ = reply.send(result.clone());
                 }
             }
+        }
+        if let Some(flight) = inflight.take() {
+            flight.land().await;
         }
         if let Some(done) = stopping {
             // One last checkpoint, so the log's tail is signed when the node stops rather than
@@ -705,81 +875,193 @@ impl Writer {
         }
     }
 
-    /// Applies one batch in one transaction and answers every message in it.
-    async fn batch(&mut self, work: Vec<Msg>, now: Timestamp) {
-        let size = work.len();
-        let outcomes = match self.apply(work, now).await {
-            Ok(outcomes) => outcomes,
-            Err((outcomes, err)) => {
-                tracing::error!(%err, size, "batch failed; nothing in it was applied");
-                let err = EngineError::from(err);
-                outcomes.into_iter().map(|o| o.fail(&err)).collect()
+    /// Decides one batch and starts its commit; answers the batch in flight before it, once
+    /// that one is durable. Returns the batch now in flight, if any.
+    async fn batch(&mut self, work: Vec<Msg>, clock: &dyn Clock, inflight: Option<InFlight>) -> Option<InFlight> {
+        let mut now = clock.now();
+        self.mint_at = now.max(self.mint_at.plus_millis(1));
+        let pipelined =
+            self.config.pipeline && !self.store.shared() && work.iter().all(|msg| matches!(msg, Msg::Command { .. }));
+        if !pipelined {
+            if let Some(flight) = inflight {
+                flight.land().await;
+            }
+            self.apply(work, now).await;
+            return None;
+        }
+        // Decide from the world of the batch in flight while it commits, unless it grew large:
+        // then wait for it and start afresh.
+        let (mut world, mut known, mut before) = match inflight {
+            Some(mut flight) if flight.world.size().saturating_add(flight.known.len()) <= CARRIED_MAX => {
+                let world = std::mem::take(&mut flight.world);
+                let known = std::mem::take(&mut flight.known);
+                (world, known, Some(flight))
+            }
+            Some(flight) => {
+                flight.land().await;
+                (World::partial(), HashMap::new(), None)
+            }
+            None => (World::partial(), HashMap::new(), None),
+        };
+        // Kept to decide the batch again should the one before it fail.
+        let mut requests: Vec<(Command, Option<Idempotency>)> = Vec::with_capacity(work.len());
+        let (mut outcomes, mut records) = (Vec::with_capacity(work.len()), Vec::new());
+        let mut failed = None;
+        let mut landed = None;
+        let mut chunk = work;
+        loop {
+            requests.extend(chunk.iter().filter_map(|msg| match msg {
+                Msg::Command { command, idempotency, .. } => Some((command.clone(), idempotency.clone())),
+                _ => None,
+            }));
+            let decided = match self.store.read().await {
+                Ok(mut snapshot) => {
+                    self.decide(Reading::Snapshot(snapshot.as_mut()), &mut world, &mut known, chunk, now).await
+                }
+                Err(err) => Err((unanswered(chunk), err)),
+            };
+            match decided {
+                Ok((answers, written)) => {
+                    outcomes.extend(answers);
+                    records.extend(written);
+                }
+                Err((answers, err)) => {
+                    outcomes.extend(answers);
+                    failed = Some(err);
+                    break;
+                }
+            }
+            // While the batch before commits, what arrives meanwhile joins this batch: decided
+            // now, committed together after it.
+            let Some(flight) = before.as_mut() else { break };
+            let room = self.config.batch_max.saturating_sub(outcomes.len());
+            if room == 0 || !self.held.is_empty() {
+                break;
+            }
+            let mut more = Vec::new();
+            tokio::select! {
+                biased;
+                result = &mut flight.commit => {
+                    landed = Some(result.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}")))));
+                    break;
+                }
+                n = self.rx.recv_many(&mut more, room) => if n == 0 { break },
+            }
+            // Commands join; from the first other message on, everything waits for the loop.
+            let first_other = more.iter().position(|msg| !matches!(msg, Msg::Command { .. })).unwrap_or(more.len());
+            self.held.extend(more.drain(first_other..));
+            if more.is_empty() {
+                break;
+            }
+            chunk = more;
+            now = clock.now();
+            self.mint_at = now.max(self.mint_at.plus_millis(1));
+        }
+        let applied_before = match (before, landed) {
+            (Some(flight), Some(result)) => answer(flight.outcomes, result),
+            (Some(flight), None) => flight.land().await,
+            (None, _) => true,
+        };
+        if let Some(err) = failed {
+            answer(outcomes, Err(err));
+            return None;
+        }
+        if !applied_before {
+            // It was decided from effects that were not applied: decide it again from the store.
+            let work = requests
+                .into_iter()
+                .zip(outcomes)
+                .filter_map(|((command, idempotency), outcome)| match outcome {
+                    Outcome::Command(reply, _) => Some(Msg::Command { command, idempotency, reply }),
+                    Outcome::Jobs(..) => None,
+                })
+                .collect();
+            self.apply(work, now).await;
+            return None;
+        }
+        let changes = self.changes(&mut world);
+        let (store, audit) = (self.store.clone(), self.audit.clone());
+        let commit = tokio::spawn(async move {
+            if changes.is_empty() && records.is_empty() {
+                return Ok(());
+            }
+            let tx = store.write().await?;
+            commit(store.as_ref(), audit.as_deref(), tx, changes, records).await
+        });
+        Some(InFlight { commit, outcomes, world, known })
+    }
+
+    /// What the batch decided in `world` writes; the groups it writes leave the cache.
+    fn changes(&mut self, world: &mut World) -> Changes {
+        let changes = world.take_changes();
+        self.groups.forget(changes.groups.iter().map(|(_, group)| group));
+        changes
+    }
+
+    /// Applies one batch in one transaction, deciding and committing in turn, and answers it.
+    async fn apply(&mut self, work: Vec<Msg>, now: Timestamp) {
+        let mut tx = match self.store.write().await {
+            Ok(tx) => tx,
+            Err(err) => {
+                answer(unanswered(work), Err(err));
+                return;
             }
         };
-        tracing::trace!(size, "batch done");
-        for outcome in outcomes {
-            outcome.send();
-        }
-    }
-
-    async fn apply(&mut self, work: Vec<Msg>, now: Timestamp) -> Result<Vec<Outcome>, (Vec<Outcome>, StoreError)> {
-        self.mint_at = now.max(self.mint_at.plus_millis(1));
-        // Outcomes are built as we go; on a storage error every one of them becomes a failure.
-        let mut outcomes: Vec<Outcome> = Vec::with_capacity(work.len());
-        let result = self.apply_into(work, now, &mut outcomes).await;
-        match result {
-            Ok(()) => Ok(outcomes),
-            Err((rest, err)) => {
-                outcomes.extend(rest);
-                Err((outcomes, err))
+        let (mut world, mut known) = (World::partial(), HashMap::new());
+        let result = match self.decide(Reading::Write(tx.as_mut()), &mut world, &mut known, work, now).await {
+            Ok((outcomes, records)) => {
+                let changes = self.changes(&mut world);
+                let result = commit(self.store.as_ref(), self.audit.as_deref(), tx, changes, records).await;
+                (outcomes, result)
             }
-        }
+            Err((outcomes, err)) => (outcomes, Err(err)),
+        };
+        answer(result.0, result.1);
     }
 
-    async fn apply_into(
+    /// Decides every message of a batch against `world`, reading what it lacks through `reading`:
+    /// the answers, still to be sent, and the idempotency records to write. On a storage error,
+    /// every message's answer is a failure.
+    async fn decide(
         &mut self,
+        mut reading: Reading<'_>,
+        world: &mut World,
+        known: &mut HashMap<(String, String), IdempotencyRecord>,
         work: Vec<Msg>,
         now: Timestamp,
-        outcomes: &mut Vec<Outcome>,
-    ) -> Result<(), (Vec<Outcome>, StoreError)> {
+    ) -> Result<(Vec<Outcome>, Vec<IdempotencyRecord>), (Vec<Outcome>, StoreError)> {
         // Until a message is handled its reply channel is kept here, so a storage failure can
         // still answer it.
         let mut pending: Vec<Option<Msg>> = work.into_iter().map(Some).collect();
-        let unanswered = |pending: &mut Vec<Option<Msg>>| -> Vec<Outcome> {
-            pending
-                .iter_mut()
-                .filter_map(Option::take)
-                .filter_map(|msg| match msg {
-                    Msg::Command { reply, .. } => Some(Outcome::Command(reply, Err(EngineError::Stopped))),
-                    Msg::Jobs { reply, .. } => Some(Outcome::Jobs(reply, Err(EngineError::Stopped))),
-                    Msg::Shutdown { .. } | Msg::Checkpoint { .. } => None,
-                })
-                .collect()
-        };
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(pending.len());
+        macro_rules! fail {
+            ($err:expr) => {{
+                outcomes.extend(unanswered(pending.iter_mut().filter_map(Option::take).collect()));
+                return Err((outcomes, $err));
+            }};
+        }
         macro_rules! try_store {
             ($e:expr) => {
                 match $e {
                     Ok(v) => v,
-                    Err(err) => return Err((unanswered(&mut pending), err)),
+                    Err(err) => fail!(err),
                 }
             };
         }
 
-        let mut tx = try_store!(self.store.write().await);
-        let mut world = World::partial();
         let idempotency_keys: Vec<(String, String)> = pending
             .iter()
             .filter_map(|m| match m {
                 Some(Msg::Command { idempotency: Some(i), .. }) => Some((i.principal.clone(), i.key.clone())),
                 _ => None,
             })
+            .filter(|key| !known.contains_key(key))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut known: HashMap<(String, String), IdempotencyRecord> = HashMap::new();
         if !idempotency_keys.is_empty() {
-            for record in try_store!(tx.idempotency(&idempotency_keys).await) {
-                known.insert((record.principal.clone(), record.key.clone()), record);
+            for record in try_store!(reading.tx().idempotency(&idempotency_keys).await) {
+                known.entry((record.principal.clone(), record.key.clone())).or_insert(record);
             }
         }
         let commands: Vec<Command> = pending
@@ -789,7 +1071,7 @@ impl Writer {
                 _ => None,
             })
             .collect();
-        try_store!(self.prefetch(tx.as_mut(), &mut world, &commands, now).await);
+        try_store!(self.prefetch(reading.tx(), world, &commands, now).await);
 
         let mut records = Vec::new();
         for index in 0..pending.len() {
@@ -810,12 +1092,11 @@ impl Writer {
                     let result = match replay {
                         Some(result) => result,
                         None => {
-                            let decided = match self.decide(tx.as_mut(), &mut world, &command, now).await {
+                            let decided = match self.decide_one(reading.tx(), world, &command, now).await {
                                 Ok(decided) => decided,
                                 Err(err) => {
-                                    let mut rest = unanswered(&mut pending);
-                                    rest.push(Outcome::Command(reply, Err(EngineError::Stopped)));
-                                    return Err((rest, err));
+                                    outcomes.push(Outcome::Command(reply, Err(EngineError::Stopped)));
+                                    fail!(err)
                                 }
                             };
                             if let Some((principal, key)) = slot {
@@ -834,63 +1115,26 @@ impl Writer {
                     };
                     outcomes.push(Outcome::Command(reply, result));
                 }
-                Msg::Jobs { now: job_now, reply } => match self.jobs(tx.as_mut(), &mut world, job_now).await {
-                    Ok(outcome) => outcomes.push(Outcome::Jobs(reply, Ok(outcome))),
-                    Err(err) => {
-                        let mut rest = unanswered(&mut pending);
-                        rest.push(Outcome::Jobs(reply, Err(EngineError::Stopped)));
-                        return Err((rest, err));
+                Msg::Jobs { now: job_now, reply } => {
+                    let ran = match &mut reading {
+                        Reading::Write(tx) => self.jobs(&mut **tx, world, job_now).await,
+                        Reading::Snapshot(_) => {
+                            Err(StoreError::Unavailable("background jobs run in a write transaction".to_owned()))
+                        }
+                    };
+                    match ran {
+                        Ok(outcome) => outcomes.push(Outcome::Jobs(reply, Ok(outcome))),
+                        Err(err) => {
+                            outcomes.push(Outcome::Jobs(reply, Err(EngineError::Stopped)));
+                            fail!(err)
+                        }
                     }
-                },
+                }
                 Msg::Shutdown { .. } | Msg::Checkpoint { .. } => {}
             }
         }
 
-        let mut changes = world.take_changes();
-        self.groups.forget(changes.groups.iter().map(|(_, group)| group));
-        if changes.is_empty() && records.is_empty() {
-            // Nothing to write (refusals, reads, no due work).
-            tx.rollback().await;
-            return Ok(());
-        }
-        let log = match (&self.audit, changes.log.is_empty()) {
-            (Some(audit), false) => {
-                // The log's size as the database has it (on a shared database this also takes
-                // the log's lock); entries another writer appended are read in first.
-                let size = match tx.log_size().await {
-                    Ok(size) => size,
-                    Err(err) => return Err((Vec::new(), err)),
-                };
-                // A corrupt log is still written to, so nothing goes unrecorded, but its tree
-                // is not trusted or extended any more (no checkpoint, no receipt).
-                if audit.corrupt().is_none()
-                    && let Err(err) = audit.catch_up(self.store.as_ref(), size).await
-                {
-                    return Err((Vec::new(), err));
-                }
-                Audit::rows(size, &changes.log)
-            }
-            _ => Vec::new(),
-        };
-        if !log.is_empty() {
-            // The log is where events are kept while it is on: each is an entry of its own, in
-            // the order it happened, so the `events` table would only hold a second copy (and
-            // every claim would write its event twice).
-            changes.events = Vec::new();
-        }
-        let leaves: Vec<hongbao_audit::Hash> = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
-        let first = log.first().map(|row| row.index);
-        let commit = Commit { changes, idempotency: records, log, checkpoint: None };
-        if let Err(err) = tx.commit(commit).await {
-            // The replies built so far were not stored: the caller turns them into failures.
-            return Err((Vec::new(), err));
-        }
-        if let (Some(audit), Some(first)) = (&self.audit, first)
-            && audit.corrupt().is_none()
-        {
-            audit.extend(first, &leaves);
-        }
-        Ok(())
+        Ok((outcomes, records))
     }
 
     /// Runs every command once without keeping its effects, only to learn what it reads, and
@@ -898,7 +1142,7 @@ impl Writer {
     /// instead of thousands.
     async fn prefetch(
         &mut self,
-        tx: &mut dyn WriteTx,
+        tx: &mut dyn ReadTx,
         world: &mut World,
         commands: &[Command],
         now: Timestamp,
@@ -926,9 +1170,9 @@ impl Writer {
     }
 
     /// Decides one command, loading what it needs, and applies its effects to the world.
-    async fn decide(
+    async fn decide_one(
         &mut self,
-        tx: &mut dyn WriteTx,
+        tx: &mut dyn ReadTx,
         world: &mut World,
         command: &Command,
         now: Timestamp,
@@ -996,7 +1240,7 @@ impl Writer {
         self.prefetch(tx, world, &commands, now).await?;
         let mut outcome = JobOutcome { more, ..JobOutcome::default() };
         for command in &commands {
-            match self.decide(tx, world, command, now).await? {
+            match self.decide_one(tx, world, command, now).await? {
                 Ok(Reply::Settled { changed: true }) => match command {
                     Command::ExpirePacket { .. } => outcome.expired += 1,
                     _ => outcome.settled += 1,

@@ -765,6 +765,10 @@ impl ReadTx for PgReadTx {
     async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
         load::load(&mut self.tx, keys, Lock::Nothing).await
     }
+
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        write::idempotency(&mut self.tx, keys, Lock::Nothing).await
+    }
 }
 
 /// The write transaction of a batch. Dropping it without `commit` rolls it back, which also
@@ -781,14 +785,14 @@ impl ReadTx for PgWriteTx {
     async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
         load::load(&mut self.tx, keys, Lock::ForWrite).await
     }
+
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        write::idempotency(&mut self.tx, keys, Lock::ForWrite).await
+    }
 }
 
 #[async_trait]
 impl WriteTx for PgWriteTx {
-    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
-        write::idempotency(&mut self.tx, keys).await
-    }
-
     async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
         write::due(&mut self.tx, now, limit).await
     }

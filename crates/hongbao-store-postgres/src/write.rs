@@ -23,6 +23,7 @@ use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
+use crate::load::Lock;
 use crate::{db_error, rows};
 
 type PgQuery = Query<'static, Postgres, PgArguments>;
@@ -663,25 +664,28 @@ fn idempotency_lock(principal: &str, key: &str) -> i32 {
 /// in one order: a second node asking for a key waits until the first one's batch has committed,
 /// then finds its record and replays it, instead of deciding the command again and failing at
 /// commit on the duplicate key. The records are read by a later statement, whose snapshot
-/// includes what was committed while waiting.
+/// includes what was committed while waiting. A read snapshot (`Lock::Nothing`) takes no lock.
 ///
 /// # Errors
 /// [`StoreError`] when a query fails or a record does not decode.
 pub(crate) async fn idempotency(
     conn: &mut PgConnection,
     keys: &[(String, String)],
+    lock: Lock,
 ) -> Result<Vec<IdempotencyRecord>, StoreError> {
     let distinct: BTreeSet<&(String, String)> = keys.iter().collect();
     if distinct.is_empty() {
         return Ok(Vec::new());
     }
-    let locks: BTreeSet<i32> = distinct.iter().map(|(principal, key)| idempotency_lock(principal, key)).collect();
-    sqlx::query("SELECT pg_advisory_xact_lock($1, k) FROM UNNEST($2::integer[]) AS k")
-        .bind(IDEMPOTENCY_LOCK_CLASS)
-        .bind(locks.into_iter().collect::<Vec<i32>>())
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| db_error(e, "lock idempotency keys"))?;
+    if lock == Lock::ForWrite {
+        let locks: BTreeSet<i32> = distinct.iter().map(|(principal, key)| idempotency_lock(principal, key)).collect();
+        sqlx::query("SELECT pg_advisory_xact_lock($1, k) FROM UNNEST($2::integer[]) AS k")
+            .bind(IDEMPOTENCY_LOCK_CLASS)
+            .bind(locks.into_iter().collect::<Vec<i32>>())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "lock idempotency keys"))?;
+    }
     let (principals, keys): (Vec<String>, Vec<String>) = distinct.into_iter().cloned().unzip();
     let sql = concat!(
         "SELECT ",

@@ -148,17 +148,19 @@ pub trait ReadTx: Send {
     /// # Errors
     /// [`StoreError`] when the database fails.
     async fn load(&mut self, keys: &[Key]) -> Result<Vec<Fact>, StoreError>;
+
+    /// The stored idempotency records for these `(principal, key)` pairs, where they exist.
+    /// Inside a write transaction on a shared database the keys are locked first, so the same
+    /// request arriving at two nodes is decided once.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError>;
 }
 
 /// The one write transaction of a batch. Dropping it without `commit` rolls it back.
 #[async_trait]
 pub trait WriteTx: ReadTx {
-    /// The stored idempotency records for these `(principal, key)` pairs, where they exist.
-    ///
-    /// # Errors
-    /// [`StoreError`] when the database fails.
-    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError>;
-
     /// Up to `limit` packets and up to `limit` pending transfers due at `now`, oldest first.
     /// On a shared database, rows another transaction is working on are skipped.
     ///

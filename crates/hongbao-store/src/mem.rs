@@ -300,6 +300,12 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// The stored records among `keys`, once each.
+    fn idempotency(&self, keys: &[(String, String)]) -> Vec<IdempotencyRecord> {
+        let distinct: BTreeSet<&(String, String)> = keys.iter().collect();
+        distinct.into_iter().filter_map(|key| self.idempotency.get(key)).cloned().collect()
+    }
+
     fn load(&self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
         keys.iter()
             .map(|key| {
@@ -709,6 +715,11 @@ impl ReadTx for MemReadTx {
         self.store.read_starts().await?;
         self.snapshot.load(keys)
     }
+
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        self.store.read_starts().await?;
+        Ok(self.snapshot.idempotency(keys))
+    }
 }
 
 /// The one write transaction. It writes nothing until [`WriteTx::commit`]; dropping it writes
@@ -725,17 +736,15 @@ impl ReadTx for MemWriteTx {
         // The only writer: the committed state cannot change under this transaction.
         lock(&self.store.inner.state).load(keys)
     }
+
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        self.store.read_starts().await?;
+        Ok(lock(&self.store.inner.state).idempotency(keys))
+    }
 }
 
 #[async_trait]
 impl WriteTx for MemWriteTx {
-    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
-        self.store.read_starts().await?;
-        let state = lock(&self.store.inner.state);
-        let distinct: BTreeSet<&(String, String)> = keys.iter().collect();
-        Ok(distinct.into_iter().filter_map(|key| state.idempotency.get(key)).cloned().collect())
-    }
-
     async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
         self.store.read_starts().await?;
         Ok(lock(&self.store.inner.state).due(now, limit))

@@ -142,3 +142,70 @@ async fn requests_made_one_after_another_list_newest_first_within_one_millisecon
     assert_eq!(amounts, (1..=40).rev().collect::<Vec<i64>>(), "newest first");
     assert!(history.iter().all(|item| item.created_at == history[0].created_at), "one instant");
 }
+
+/// Holds the writer's commits, sends a deposit to bob and then a transfer of that money from
+/// bob to carol, and waits until the transfer has been decided (from a read snapshot) while the
+/// deposit's commit is still held (and set to fail when `fail_deposit`).
+async fn deposit_then_spend_while_the_deposit_commits(
+    app: &crate::support::App,
+    fail_deposit: bool,
+) -> (
+    tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
+    tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
+    hongbao_core::UserId,
+    hongbao_core::UserId,
+) {
+    use std::sync::atomic::Ordering;
+
+    let (bob, carol) = (app.user("bob", 0).await, app.user("carol", 0).await);
+    if fail_deposit {
+        app.store.fail_next_commit();
+    }
+    app.store.close();
+    let asked = app.store.state.writes_asked.load(Ordering::SeqCst);
+    let deposit = {
+        let engine = app.engine.clone();
+        tokio::spawn(async move { engine.execute(Command::Deposit { user: bob, amount: Fen::new(500) }).await })
+    };
+    app.store.until("the deposit's commit", |s| s.writes_asked.load(Ordering::SeqCst) > asked).await;
+    let (loads, commits) = (app.store.state.snapshot_loads.load(Ordering::SeqCst), app.store.commits());
+    let spend = {
+        let engine = app.engine.clone();
+        let transfer =
+            Command::Transfer { actor: bob, to: carol, amount: Fen::new(500), note: None, arrival_delay_s: 0 };
+        tokio::spawn(async move { engine.execute(transfer).await })
+    };
+    // Carol is not in the deposit's world: deciding the transfer reads her from a snapshot.
+    app.store.until("the transfer's reads", |s| s.snapshot_loads.load(Ordering::SeqCst) > loads).await;
+    assert_eq!(app.store.commits(), commits, "the transfer was decided while the deposit was not yet committed");
+    (deposit, spend, bob, carol)
+}
+
+#[tokio::test]
+async fn the_next_batch_is_decided_while_the_one_before_commits_and_sees_its_effects() {
+    let app = app().await;
+    let commits = app.store.commits();
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, false).await;
+    app.store.release(usize::MAX >> 4);
+    deposit.await.unwrap().unwrap();
+    spend.await.unwrap().expect("bob spends the deposit decided just before");
+    assert_eq!(app.store.commits(), commits + 4, "two users, the deposit and the transfer: one commit each");
+    assert_eq!((app.balance(bob).await, app.balance(carol).await), (Fen::ZERO, Fen::new(500)));
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn a_batch_decided_from_one_whose_commit_failed_is_decided_again_from_the_store() {
+    use hongbao_core::CoreError;
+
+    let app = app().await;
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, true).await;
+    app.store.release(usize::MAX >> 4);
+    let failed = deposit.await.unwrap().unwrap_err();
+    assert!(matches!(failed, EngineError::Unavailable(_)), "{failed:?}");
+    // Decided from the deposit's world the transfer would spend money that never arrived.
+    let refused = spend.await.unwrap().unwrap_err();
+    assert!(matches!(refused, EngineError::Refused(CoreError::InsufficientFunds { .. })), "{refused:?}");
+    assert_eq!((app.balance(bob).await, app.balance(carol).await), (Fen::ZERO, Fen::ZERO));
+    app.assert_invariants().await;
+}

@@ -893,7 +893,8 @@ impl Episode {
     }
 
     /// A new engine on the store, with a configuration drawn at random: batches of one command
-    /// or many, a queue small enough to overflow or not, job runs that do a little or a lot.
+    /// or many, a queue small enough to overflow or not, job runs that do a little or a lot,
+    /// batches decided while the one before commits (pipelined) or each in turn.
     fn start_node(&mut self) {
         let mut seed = [0u8; 32];
         self.dice.fill_bytes(&mut seed);
@@ -901,6 +902,7 @@ impl Episode {
             batch_max: self.pick(&[1, 3, 16, 1_024]).expect("not empty"),
             queue_capacity: self.pick(&[8, 64, 10_000]).expect("not empty"),
             job_batch_max: self.pick(&[2, 1_000]).expect("not empty"),
+            pipeline: self.chance(0.75),
             ..EngineConfig::default()
         };
         // Most nodes run on a store that yields at every call, so a crash can land in the middle

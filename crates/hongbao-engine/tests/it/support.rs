@@ -14,7 +14,7 @@ use hongbao_store::{
     CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
 };
 use hongbao_store_sqlite::{Durability, SqliteStore};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// 2026-11-26T00:00:00Z: tests start at a fixed, readable time.
 pub const START: Timestamp = Timestamp::from_millis(1_795_651_200_000);
@@ -44,6 +44,24 @@ pub struct GateState {
     pub fail_next_commit: AtomicBool,
     /// Groups the engine asked the store for.
     pub group_loads: AtomicUsize,
+    /// Write transactions asked for (held or not).
+    pub writes_asked: AtomicUsize,
+    /// Loads through a read snapshot (how the engine decides a batch while another commits).
+    pub snapshot_loads: AtomicUsize,
+    /// Told whenever a counter above moves.
+    pub moved: Notify,
+}
+
+impl GateState {
+    fn count_group_loads(&self, keys: &[hongbao_core::Key]) {
+        let groups = keys.iter().filter(|k| matches!(k, hongbao_core::Key::Group(_))).count();
+        self.group_loads.fetch_add(groups, Ordering::SeqCst);
+    }
+
+    fn count(&self, counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::SeqCst);
+        self.moved.notify_waiters();
+    }
 }
 
 impl Gate {
@@ -68,6 +86,21 @@ impl Gate {
     pub fn fail_next_commit(&self) {
         self.state.fail_next_commit.store(true, Ordering::SeqCst);
     }
+
+    /// Waits (at most ten seconds) until `holds` is true of the counters.
+    pub async fn until(&self, what: &str, holds: impl Fn(&GateState) -> bool) {
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                // Registered before the check, so a move between the check and the wait is seen.
+                let moved = self.state.moved.notified();
+                if holds(&self.state) {
+                    return;
+                }
+                moved.await;
+            }
+        });
+        waited.await.unwrap_or_else(|_| panic!("still waiting for {what} after ten seconds"));
+    }
 }
 
 #[async_trait]
@@ -81,6 +114,7 @@ impl Store for Gate {
     }
 
     async fn write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        self.state.count(&self.state.writes_asked);
         let permit = self.state.open.acquire().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
         permit.forget();
         let inner = self.inner.write().await?;
@@ -88,7 +122,8 @@ impl Store for Gate {
     }
 
     async fn read(&self) -> Result<Box<dyn ReadTx>, StoreError> {
-        self.inner.read().await
+        let inner = self.inner.read().await?;
+        Ok(Box::new(GateReadTx { inner, state: self.state.clone() }))
     }
 
     async fn history(
@@ -155,6 +190,25 @@ impl Store for Gate {
     }
 }
 
+/// A read snapshot (the engine decides a batch from one while the batch before it commits).
+struct GateReadTx {
+    inner: Box<dyn ReadTx>,
+    state: Arc<GateState>,
+}
+
+#[async_trait]
+impl ReadTx for GateReadTx {
+    async fn load(&mut self, keys: &[hongbao_core::Key]) -> Result<Vec<hongbao_core::Fact>, StoreError> {
+        self.state.count_group_loads(keys);
+        self.state.count(&self.state.snapshot_loads);
+        self.inner.load(keys).await
+    }
+
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        self.inner.idempotency(keys).await
+    }
+}
+
 struct GateTx {
     inner: Box<dyn WriteTx>,
     state: Arc<GateState>,
@@ -163,18 +217,17 @@ struct GateTx {
 #[async_trait]
 impl ReadTx for GateTx {
     async fn load(&mut self, keys: &[hongbao_core::Key]) -> Result<Vec<hongbao_core::Fact>, StoreError> {
-        let groups = keys.iter().filter(|k| matches!(k, hongbao_core::Key::Group(_))).count();
-        self.state.group_loads.fetch_add(groups, Ordering::SeqCst);
+        self.state.count_group_loads(keys);
         self.inner.load(keys).await
+    }
+
+    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        self.inner.idempotency(keys).await
     }
 }
 
 #[async_trait]
 impl WriteTx for GateTx {
-    async fn idempotency(&mut self, keys: &[(String, String)]) -> Result<Vec<IdempotencyRecord>, StoreError> {
-        self.inner.idempotency(keys).await
-    }
-
     async fn due(&mut self, now: Timestamp, limit: u32) -> Result<hongbao_store::Due, StoreError> {
         self.inner.due(now, limit).await
     }
@@ -221,6 +274,9 @@ async fn app_from(config: EngineConfig, limits: Limits, audit: Option<AuditConfi
         commits: AtomicUsize::new(0),
         fail_next_commit: AtomicBool::new(false),
         group_loads: AtomicUsize::new(0),
+        writes_asked: AtomicUsize::new(0),
+        snapshot_loads: AtomicUsize::new(0),
+        moved: Notify::new(),
     };
     let store = Arc::new(Gate { inner, state: Arc::new(state) });
     let clock = Arc::new(ManualClock::new(START));

@@ -40,7 +40,7 @@ async fn full_durability_is_wal_with_synchronous_full_on_every_connection() {
     assert_eq!(in_force.reader_synchronous, "full");
     assert!(in_force.foreign_keys, "foreign keys are enforced");
     assert!(in_force.reader_query_only, "readers cannot write");
-    assert_eq!(in_force.writer_wal_autocheckpoint, 10_000, "the writer checkpoints only as a backstop");
+    assert_eq!(in_force.writer_wal_autocheckpoint, 100_000, "the writer checkpoints only as a backstop");
     assert_eq!(in_force.writer_temp_store, 2, "statement journals in memory");
     assert_eq!(store.durability_setting(), Durability::Full);
     assert!(store.durability().contains("synchronous=FULL"), "{}", store.durability());
