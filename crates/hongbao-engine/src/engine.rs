@@ -670,6 +670,9 @@ struct Writer {
 /// beyond this the writer waits for the commit in flight and starts the next batch afresh.
 const CARRIED_MAX: usize = 50_000;
 
+/// Commands taken in at a time while the batch before commits.
+const JOINING_CHUNK_MAX: usize = 128;
+
 /// Where a batch reads what it decides from.
 enum Reading<'t> {
     /// The batch's own write transaction: commands and background jobs.
@@ -934,7 +937,8 @@ impl Writer {
             // While the batch before commits, what arrives meanwhile joins this batch: decided
             // now, committed together after it.
             let Some(flight) = before.as_mut() else { break };
-            let room = self.config.batch_max.saturating_sub(outcomes.len());
+            // In chunks small enough that the commit, once it lands, waits little for the next.
+            let room = self.config.batch_max.saturating_sub(outcomes.len()).min(JOINING_CHUNK_MAX);
             if room == 0 || !self.held.is_empty() {
                 break;
             }
