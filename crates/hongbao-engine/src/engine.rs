@@ -1082,17 +1082,18 @@ impl Writer {
             let Some(msg) = pending[index].take() else { continue };
             match msg {
                 Msg::Command { command, idempotency, reply } => {
-                    let print = fingerprint(&command);
-                    let slot = idempotency.map(|i| (i.principal, i.key));
-                    let replay = slot.as_ref().and_then(|k| known.get(k)).map(|record| {
-                        if record.fingerprint == print {
-                            serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
-                                .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
-                                .and_then(|r| r.map_err(EngineError::Refused))
-                        } else {
-                            Err(EngineError::IdempotencyKeyReused)
-                        }
-                    });
+                    // Only a request with a key is fingerprinted (a JSON encoding and a hash).
+                    let slot = idempotency.map(|i| ((i.principal, i.key), fingerprint(&command)));
+                    let replay =
+                        slot.as_ref().and_then(|(key, print)| Some((known.get(key)?, print))).map(|(record, print)| {
+                            if record.fingerprint == *print {
+                                serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
+                                    .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
+                                    .and_then(|r| r.map_err(EngineError::Refused))
+                            } else {
+                                Err(EngineError::IdempotencyKeyReused)
+                            }
+                        });
                     let result = match replay {
                         Some(result) => result,
                         None => {
@@ -1103,7 +1104,7 @@ impl Writer {
                                     fail!(err)
                                 }
                             };
-                            if let Some((principal, key)) = slot {
+                            if let Some(((principal, key), print)) = slot {
                                 let record = IdempotencyRecord {
                                     principal: principal.clone(),
                                     key: key.clone(),

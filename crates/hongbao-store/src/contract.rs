@@ -824,6 +824,14 @@ pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &d
     assert!(found.is_empty());
     drop(tx);
 
+    // A read snapshot finds the same (the engine decides from one while a batch commits).
+    let mut snapshot = bounded("read", store.read()).await.expect("a read begins");
+    let found = bounded("idempotency", snapshot.idempotency(&keys)).await.expect("the lookup succeeds");
+    assert_eq!(sorted(found), sorted(vec![a1.clone(), b1.clone()]));
+    let found = bounded("idempotency", snapshot.idempotency(&ask(&[("key_alice", "k2")]))).await.expect("lookup");
+    assert_eq!(found, vec![a2.clone()]);
+    drop(snapshot);
+
     assert_eq!(sorted(dump(store).await.idempotency), sorted(vec![a1, b1, a2]));
 }
 
