@@ -151,4 +151,21 @@ mod tests {
         assert!(!writer.remember(record, false, 999).await.unwrap(), "a live record refuses a replay");
         assert!(writer.remember(record, false, 1_000).await.unwrap(), "an expired one is accepted again");
     }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_ask_that_finds_the_queue_full_is_overloaded_at_once_and_the_queued_one_is_answered() {
+        let writer = NonceWriter::start(Arc::new(MemStore::new()), 1);
+        let key = KeyId::from_uuid(Uuid::from_u128(7));
+        let record = |i: u8| NonceRecord { key, digest: [i; 16], expires_at_s: 1_000 };
+        // One thread, and nothing awaited in between: the writer's task has not run yet. The
+        // first ask takes the queue's one place and waits for its answer...
+        let mut first = std::pin::pin!(writer.remember(record(1), false, 500));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(first.as_mut().poll(&mut cx).is_pending(), "the first ask waits in the queue");
+        // ...and the second finds the queue full: refused without waiting for the store.
+        let second = writer.remember(record(2), false, 500).await;
+        assert!(matches!(second, Err(NonceError::Overloaded)), "{second:?}");
+        assert!(first.await.expect("recorded"), "the queued ask is still recorded, fresh");
+        assert!(writer.remember(record(2), false, 500).await.expect("recorded"), "the refused one was not recorded");
+    }
 }
