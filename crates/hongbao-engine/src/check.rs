@@ -13,8 +13,10 @@ use hongbao_core::log::{LogRecord, decode, encode};
 use hongbao_core::ops::Reply;
 use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
-use hongbao_core::user::Group;
-use hongbao_core::{ClaimId, CoreError, Fact, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness};
+use hongbao_core::user::{Group, UserStatus};
+use hongbao_core::{
+    AccountId, ClaimId, CoreError, Fact, Fen, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
+};
 use hongbao_store::{Dump, Store, StoreError};
 
 /// What the check found.
@@ -220,7 +222,9 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
 /// a claim taken) is caught when logged twice or for something the ledger does not have.
 #[derive(Default)]
 struct Ledger<'a> {
-    users: HashSet<UserId>,
+    users: HashMap<UserId, UserStatus>,
+    /// Money frozen in each account, by the ledger.
+    frozen: HashMap<AccountId, Fen>,
     groups: HashMap<GroupId, &'a Group>,
     packets: HashMap<PacketId, &'a Packet>,
     claims: HashMap<ClaimId, &'a Claim>,
@@ -228,13 +232,20 @@ struct Ledger<'a> {
     operators: HashMap<KeyId, &'a Owner>,
     /// `(what, id)` of every once-only event seen.
     seen: HashSet<(&'static str, u128)>,
+    /// Whether each user is locked, by the log's lock and unlock events so far.
+    locked_by_log: HashMap<UserId, bool>,
+    /// Money frozen in each user's wallet, by the log's freeze and unfreeze events so far.
+    frozen_by_log: HashMap<UserId, Fen>,
 }
 
 impl<'a> Ledger<'a> {
     fn learn(&mut self, fact: &'a Fact) {
         match fact {
-            Fact::User(id, Some(_)) => {
-                self.users.insert(*id);
+            Fact::User(id, Some(user)) => {
+                self.users.insert(*id, user.status);
+            }
+            Fact::Account(id, Some(account)) if account.frozen() != Fen::ZERO => {
+                self.frozen.insert(*id, account.frozen());
             }
             Fact::Group(id, Some(group)) => {
                 self.groups.insert(*id, group);
@@ -268,7 +279,7 @@ impl<'a> Ledger<'a> {
                 if !self.first("user", user_id.uuid().as_u128()) {
                     return Some(format!("user {user_id} is created a second time"));
                 }
-                (!self.users.contains(user_id)).then(|| format!("user {user_id} is not in the ledger"))
+                (!self.users.contains_key(user_id)).then(|| format!("user {user_id} is not in the ledger"))
             }
             EventKind::OperatorCreated { key_id, name, roles } => match self.operators.get(key_id) {
                 Some(Owner::Operator { name: n, roles: r }) if (n, r) == (name, roles) => None,
@@ -358,28 +369,81 @@ impl<'a> Ledger<'a> {
                     _ => differs(format!("the end of pending transfer {transfer_id}")),
                 }
             }
-            EventKind::UserLocked { .. }
-            | EventKind::UserUnlocked { .. }
-            | EventKind::FundsFrozen { .. }
-            | EventKind::FundsUnfrozen { .. } => None,
+            // A lock or unlock is logged only when it changes the user's status, so they take
+            // turns; the last one must be the status the ledger ended with (see `unlogged`).
+            EventKind::UserLocked { user_id } | EventKind::UserUnlocked { user_id } => {
+                let lock = matches!(what, EventKind::UserLocked { .. });
+                if !self.users.contains_key(user_id) {
+                    return Some(format!("user {user_id} is not in the ledger"));
+                }
+                let was = self.locked_by_log.insert(*user_id, lock).unwrap_or(false);
+                (was == lock).then(|| {
+                    format!(
+                        "user {user_id} is {} when the log already had it so",
+                        if lock { "locked" } else { "unlocked" }
+                    )
+                })
+            }
+            // Freezes add up to what the wallet holds frozen in the end; nothing else changes it.
+            EventKind::FundsFrozen { user_id, amount } | EventKind::FundsUnfrozen { user_id, amount } => {
+                if !self.users.contains_key(user_id) {
+                    return Some(format!("user {user_id} is not in the ledger"));
+                }
+                let held = self.frozen_by_log.entry(*user_id).or_insert(Fen::ZERO);
+                let next = if matches!(what, EventKind::FundsFrozen { .. }) {
+                    held.checked_add(*amount)
+                } else {
+                    held.checked_sub(*amount)
+                };
+                match next {
+                    Ok(next) if !next.is_negative() => {
+                        *held = next;
+                        None
+                    }
+                    _ => Some(format!("user {user_id} has more unfrozen than the log froze")),
+                }
+            }
         }
     }
 
-    /// The ledger's users, groups, packets and claims no event in the log created.
+    /// The ledger's users, groups, packets and claims no event in the log created, and users
+    /// whose lock or frozen money is not what the log's events leave them with.
     fn unlogged(&self) -> Vec<String> {
         let missing = |what: &'static str, ids: &mut dyn Iterator<Item = u128>| {
             ids.filter(|id| !self.seen.contains(&(what, *id))).count()
         };
         let counts = [
-            ("user(s)", missing("user", &mut self.users.iter().map(|id| id.uuid().as_u128()))),
+            ("user(s)", missing("user", &mut self.users.keys().map(|id| id.uuid().as_u128()))),
             ("group(s)", missing("group", &mut self.groups.keys().map(|id| id.uuid().as_u128()))),
             ("packet(s)", missing("sent", &mut self.packets.keys().map(|id| id.uuid().as_u128()))),
             ("claim(s)", missing("claimed", &mut self.claims.keys().map(|id| id.uuid().as_u128()))),
         ];
-        counts
+        let mut problems: Vec<String> = counts
             .into_iter()
             .filter(|(_, n)| *n > 0)
             .map(|(what, n)| format!("{n} {what} of the ledger are not in the log"))
-            .collect()
+            .collect();
+        let locks = self
+            .users
+            .iter()
+            .filter(|(id, status)| {
+                self.locked_by_log.get(id).copied().unwrap_or(false) != (**status == UserStatus::Locked)
+            })
+            .count();
+        if locks > 0 {
+            problems.push(format!("{locks} user(s) are locked or unlocked otherwise than the log's last event says"));
+        }
+        let freezes = self
+            .users
+            .keys()
+            .filter(|id| {
+                let by_ledger = self.frozen.get(&AccountId::wallet(**id)).copied().unwrap_or(Fen::ZERO);
+                self.frozen_by_log.get(id).copied().unwrap_or(Fen::ZERO) != by_ledger
+            })
+            .count();
+        if freezes > 0 {
+            problems.push(format!("{freezes} wallet(s) hold another frozen amount than the log's freezes add up to"));
+        }
+        problems
     }
 }

@@ -246,7 +246,8 @@ async fn reordering_two_stored_entries_is_caught() {
     assert_tampering_is_caught(&app, last, receipt, "do not hash to the signed root").await;
 }
 
-/// Event entries no checkpoint covers yet are held against the ledger's packets and claims.
+/// Event entries no checkpoint covers yet are held against the ledger's packets, claims, locks
+/// and freezes.
 #[tokio::test]
 async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_covers_it() {
     let cases = [
@@ -279,6 +280,22 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
             ),
             "is not expired in the ledger",
         ),
+        // A lock logged as an unlock.
+        (
+            concat!(
+                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"user_locked"', "#,
+                r#"'"user_unlocked"') AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"user_locked"%'"#
+            ),
+            "unlocked when the log already had it so",
+        ),
+        // The amount of a freeze.
+        (
+            concat!(
+                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"amount":', '"amount":1') "#,
+                r#"AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"funds_frozen"%'"#
+            ),
+            "hold another frozen amount than the log's freezes",
+        ),
     ];
     for (tamper_sql, expect) in cases {
         let app = app().await;
@@ -286,6 +303,8 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
         let (ann, ben) = (app.user("ann", 0).await, app.user("ben", 0).await);
         let group = app.group(sender, &[ann, ben]).await;
         app.engine.checkpoint_now().await.unwrap();
+        app.exec(Command::LockUser { user: ben }).await;
+        app.exec(Command::FreezeFunds { user: sender, amount: Fen::new(25) }).await;
         let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(300) }, 0).await;
         let normal =
             app.send(sender, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 0).await;
