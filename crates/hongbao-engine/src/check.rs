@@ -213,7 +213,7 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
     if !transfers.is_empty() {
         problems.push(format!("{} transfer(s) of the ledger are not in the log", transfers.len()));
     }
-    problems.extend(ledger.unlogged());
+    problems.extend(ledger.unmatched());
     (problems, events)
 }
 
@@ -370,7 +370,7 @@ impl<'a> Ledger<'a> {
                 }
             }
             // A lock or unlock is logged only when it changes the user's status, so they take
-            // turns; the last one must be the status the ledger ended with (see `unlogged`).
+            // turns; the last one must be the status the ledger ended with (see `unmatched`).
             EventKind::UserLocked { user_id } | EventKind::UserUnlocked { user_id } => {
                 let lock = matches!(what, EventKind::UserLocked { .. });
                 if !self.users.contains_key(user_id) {
@@ -408,7 +408,7 @@ impl<'a> Ledger<'a> {
 
     /// The ledger's users, groups, packets and claims no event in the log created, and users
     /// whose lock or frozen money is not what the log's events leave them with.
-    fn unlogged(&self) -> Vec<String> {
+    fn unmatched(&self) -> Vec<String> {
         let missing = |what: &'static str, ids: &mut dyn Iterator<Item = u128>| {
             ids.filter(|id| !self.seen.contains(&(what, *id))).count()
         };

@@ -706,10 +706,13 @@ impl InFlight {
     /// Waits for the commit and answers the batch; `false` when nothing of it was applied.
     async fn land(self) -> bool {
         let InFlight { commit, outcomes, .. } = self;
-        let result =
-            commit.await.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}"))));
-        answer(outcomes, result)
+        answer(outcomes, joined(commit.await))
     }
+}
+
+/// A commit task's result; one that panicked or was cancelled applied nothing it answers for.
+fn joined(result: Result<Result<(), StoreError>, tokio::task::JoinError>) -> Result<(), StoreError> {
+    result.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}"))))
 }
 
 /// Sends a batch's answers once its commit has ended; `false` (and every answer a failure)
@@ -817,9 +820,7 @@ impl Writer {
                 }
                 Some(flight) => tokio::select! {
                     biased;
-                    result = &mut flight.commit => Wake::Landed(
-                        result.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}"))))
-                    ),
+                    result = &mut flight.commit => Wake::Landed(joined(result)),
                     n = self.rx.recv_many(&mut buf, self.config.batch_max) => Wake::Received(n),
                 },
                 None => Wake::Received(self.rx.recv_many(&mut buf, self.config.batch_max).await),
@@ -946,7 +947,7 @@ impl Writer {
             tokio::select! {
                 biased;
                 result = &mut flight.commit => {
-                    landed = Some(result.unwrap_or_else(|err| Err(StoreError::Unavailable(format!("the commit stopped: {err}")))));
+                    landed = Some(joined(result));
                     break;
                 }
                 n = self.rx.recv_many(&mut more, room) => if n == 0 { break },
@@ -1084,16 +1085,16 @@ impl Writer {
                 Msg::Command { command, idempotency, reply } => {
                     // Only a request with a key is fingerprinted (a JSON encoding and a hash).
                     let slot = idempotency.map(|i| ((i.principal, i.key), fingerprint(&command)));
-                    let replay =
-                        slot.as_ref().and_then(|(key, print)| Some((known.get(key)?, print))).map(|(record, print)| {
-                            if record.fingerprint == *print {
-                                serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
-                                    .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
-                                    .and_then(|r| r.map_err(EngineError::Refused))
-                            } else {
-                                Err(EngineError::IdempotencyKeyReused)
-                            }
-                        });
+                    let replay = slot.as_ref().and_then(|(key, print)| known.get(key).map(|record| (record, print)));
+                    let replay = replay.map(|(record, print)| {
+                        if record.fingerprint == *print {
+                            serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
+                                .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
+                                .and_then(|r| r.map_err(EngineError::Refused))
+                        } else {
+                            Err(EngineError::IdempotencyKeyReused)
+                        }
+                    });
                     let result = match replay {
                         Some(result) => result,
                         None => {
