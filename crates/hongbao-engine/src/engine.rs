@@ -8,12 +8,14 @@ use hongbao_core::ops::{self, Command, Ctx, Reply};
 use hongbao_core::query::{self, Answer, Query};
 use hongbao_core::user::Group;
 use hongbao_core::{Changes, CoreError, Fact, Fail, GroupId, Key, Limits, Timestamp, TransferId, UserId, World};
-use hongbao_store::{CheckpointRow, Commit, HistoryItem, IdempotencyRecord, ReadTx, Store, StoreError, WriteTx};
+use hongbao_store::{
+    CheckpointRow, Commit, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::audit::{Audit, AuditConfig, AuditError};
 use crate::clock::Clock;
@@ -282,6 +284,7 @@ impl Engine {
             config: config.clone(),
             rng,
             audit: audit.clone(),
+            commits: CommitThread::wanted(&config, store.as_ref()).then(CommitThread::start).transpose()?,
         };
         tokio::spawn(writer.run(clock.clone()));
         Ok(Engine { inner: Arc::new(Inner { queue, store, clock, limits, config, audit }) })
@@ -664,6 +667,45 @@ struct Writer {
     config: EngineConfig,
     rng: StdRng,
     audit: Option<Arc<Audit>>,
+    /// Where pipelined batches commit; `None` when the writer does not pipeline, or on a runtime
+    /// of one thread, where they commit in tasks of that runtime.
+    commits: Option<CommitThread>,
+}
+
+/// A thread of its own on which pipelined batches commit, one after another.
+///
+/// The hand-over from one commit to the next is what the pipeline waits on: the next batch is
+/// ready and waits for the one before to land, and the writer's connection is idle until it
+/// begins. On the shared runtime the task that begins it is one among the clients' tasks and the
+/// deciding writer, all runnable on two cores; here it is the only task, on a thread that sleeps
+/// while the database works and so is run as soon as it wakes.
+struct CommitThread {
+    handle: tokio::runtime::Handle,
+    /// Dropped with the writer: the thread's runtime then stops and the thread ends.
+    _stop: oneshot::Sender<()>,
+}
+
+impl CommitThread {
+    /// When the writer pipelines on a runtime of several threads. On a runtime of one thread (the
+    /// fault simulation's, which must replay exactly from its seed) commits stay on it.
+    fn wanted(config: &EngineConfig, store: &dyn Store) -> bool {
+        let flavor = tokio::runtime::Handle::current().runtime_flavor();
+        config.pipeline && !store.shared() && flavor != tokio::runtime::RuntimeFlavor::CurrentThread
+    }
+
+    fn start() -> Result<CommitThread, EngineError> {
+        let failed = |e: std::io::Error| EngineError::Unavailable(format!("cannot start the commit thread: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(failed)?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("hongbao-commit".to_owned())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })
+            .map_err(failed)?;
+        Ok(CommitThread { handle, _stop: stop })
+    }
 }
 
 /// Entities and idempotency records a world may hold when the next batch is decided from it;
@@ -671,7 +713,7 @@ struct Writer {
 const CARRIED_MAX: usize = 50_000;
 
 /// Commands taken in at a time while the batch before commits.
-const JOINING_CHUNK_MAX: usize = 128;
+const JOINING_CHUNK_MAX: usize = 64;
 
 /// Where a batch reads what it decides from.
 enum Reading<'t> {
@@ -695,6 +737,8 @@ impl Reading<'_> {
 /// may be decided from its world (see [`Writer::run`]).
 struct InFlight {
     commit: tokio::task::JoinHandle<Result<(), StoreError>>,
+    /// Told by the store once the batch's rows are written and only the flush remains.
+    written: Arc<Notify>,
     outcomes: Vec<Outcome>,
     /// What the batch decided from, its own effects included.
     world: World,
@@ -746,42 +790,71 @@ fn unanswered(work: Vec<Msg>) -> Vec<Outcome> {
         .collect()
 }
 
-/// Writes what a batch decided, with its log entries, in the transaction `tx`, and commits.
+/// A decided batch ready to be written: its changes and idempotency records, and its log
+/// entries already encoded and hashed. None of that needs the transaction (an entry's bytes do
+/// not depend on where in the log it lands), so a pipelined batch is prepared while the one
+/// before it commits.
+struct Prepared {
+    changes: Changes,
+    records: Vec<IdempotencyRecord>,
+    /// The batch's log rows, numbered from 0: the commit moves them to the end of the stored log.
+    log: Vec<LogRow>,
+    leaves: Vec<hongbao_audit::Hash>,
+}
+
+impl Prepared {
+    fn new(audit: Option<&Audit>, mut changes: Changes, records: Vec<IdempotencyRecord>) -> Prepared {
+        let log = match audit {
+            Some(_) if !changes.log.is_empty() => Audit::rows(0, &changes.log),
+            _ => Vec::new(),
+        };
+        if !log.is_empty() {
+            // The log is where events are kept while it is on: each is an entry of its own, in
+            // the order it happened, so the `events` table would only hold a second copy (and
+            // every claim would write its event twice).
+            changes.events = Vec::new();
+        }
+        let leaves = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
+        Prepared { changes, records, log, leaves }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.records.is_empty()
+    }
+}
+
+/// Writes a prepared batch, with its log entries, in the transaction `tx`, and commits;
+/// `written` is told once its rows are written and only the commit's flush remains.
 async fn commit(
     store: &dyn Store,
     audit: Option<&Audit>,
     mut tx: Box<dyn WriteTx>,
-    mut changes: Changes,
-    records: Vec<IdempotencyRecord>,
+    prepared: Prepared,
+    written: Option<Arc<Notify>>,
 ) -> Result<(), StoreError> {
+    let Prepared { changes, records, mut log, leaves } = prepared;
     if changes.is_empty() && records.is_empty() {
         // Nothing to write (refusals, reads, no due work).
         tx.rollback().await;
         return Ok(());
     }
-    let log = match (audit, changes.log.is_empty()) {
-        (Some(audit), false) => {
-            // The log's size as the database has it (on a shared database this also takes the
-            // log's lock); entries another writer appended are read in first.
-            let size = tx.log_size().await?;
-            // A corrupt log is still written to, so nothing goes unrecorded, but its tree is not
-            // trusted or extended any more (no checkpoint, no receipt).
-            if audit.corrupt().is_none() {
-                audit.catch_up(store, size).await?;
-            }
-            Audit::rows(size, &changes.log)
+    if let (Some(audit), false) = (audit, log.is_empty()) {
+        // The log's size as the database has it (on a shared database this also takes the
+        // log's lock); entries another writer appended are read in first.
+        let size = tx.log_size().await?;
+        // A corrupt log is still written to, so nothing goes unrecorded, but its tree is not
+        // trusted or extended any more (no checkpoint, no receipt).
+        if audit.corrupt().is_none() {
+            audit.catch_up(store, size).await?;
         }
-        _ => Vec::new(),
-    };
-    if !log.is_empty() {
-        // The log is where events are kept while it is on: each is an entry of its own, in the
-        // order it happened, so the `events` table would only hold a second copy (and every
-        // claim would write its event twice).
-        changes.events = Vec::new();
+        for row in &mut log {
+            row.index = size
+                .checked_add(row.index)
+                .ok_or_else(|| StoreError::Corrupt(format!("a log of {size} entries cannot grow")))?;
+        }
     }
-    let leaves: Vec<hongbao_audit::Hash> = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
     let first = log.first().map(|row| row.index);
-    tx.commit(Commit { changes, idempotency: records, log, checkpoint: None }).await?;
+    tx.commit(Commit { changes, idempotency: records, log, checkpoint: None, written }).await?;
     if let (Some(audit), Some(first)) = (audit, first)
         && audit.corrupt().is_none()
     {
@@ -803,9 +876,11 @@ impl Writer {
     /// pipelines: while a batch commits (SQLite writes it and waits for the disk on a thread of
     /// its own), the next batch is decided from the committing batch's world — everything it
     /// read and everything it changed, newer than the database — and from a read snapshot for
-    /// the rest, which no one else can have changed. The next batch's answers wait for the
-    /// batch before to commit; if that commit fails, the next batch is decided again from the
-    /// store. Background jobs, checkpoints and shutdown wait for the commit in flight.
+    /// the rest, which no one else can have changed. Once the store tells that the committing
+    /// batch's rows are written, the next batch closes and its commit waits, prepared, to begin
+    /// the moment that one lands. The next batch's answers wait for the batch before to commit;
+    /// if that commit fails, the next batch is not begun but decided again from the store.
+    /// Background jobs, checkpoints and shutdown wait for the commit in flight.
     async fn run(mut self, clock: Arc<dyn Clock>) {
         let mut buf = Vec::with_capacity(self.config.batch_max);
         let mut stopping = None;
@@ -950,6 +1025,9 @@ impl Writer {
                     landed = Some(joined(result));
                     break;
                 }
+                // Only its flush remains: this batch closes now, to be ready to begin the moment
+                // that one lands; what arrives from here on waits for the next batch.
+                () = flight.written.notified() => break,
                 n = self.rx.recv_many(&mut more, room) => if n == 0 { break },
             }
             // Commands join; from the first other message on, everything waits for the loop.
@@ -962,38 +1040,89 @@ impl Writer {
             now = clock.now();
             self.mint_at = now.max(self.mint_at.plus_millis(1));
         }
-        let applied_before = match (before, landed) {
-            (Some(flight), Some(result)) => answer(flight.outcomes, result),
-            (Some(flight), None) => flight.land().await,
-            (None, _) => true,
-        };
         if let Some(err) = failed {
+            if let Some(flight) = before {
+                match landed {
+                    Some(result) => answer(flight.outcomes, result),
+                    None => flight.land().await,
+                };
+            }
             answer(outcomes, Err(err));
             return None;
         }
-        if !applied_before {
-            // It was decided from effects that were not applied: decide it again from the store.
-            let work = requests
-                .into_iter()
-                .zip(outcomes)
-                .filter_map(|((command, idempotency), outcome)| match outcome {
-                    Outcome::Command(reply, _) => Some(Msg::Command { command, idempotency, reply }),
-                    Outcome::Jobs(..) => None,
-                })
-                .collect();
-            self.apply(work, now).await;
-            return None;
-        }
+        // The batch before has landed (its answers go out once this batch's commit has started),
+        // or failed (this batch is decided again), or is still committing: then this batch's
+        // commit waits for it in its own task, begins the moment it lands (not at all, should it
+        // fail), and passes its result on.
+        let (landed_before, committing_before) = match (before, landed) {
+            (Some(flight), Some(Err(err))) => {
+                answer(flight.outcomes, Err(err));
+                self.decide_again(requests, outcomes, now).await;
+                return None;
+            }
+            (Some(flight), Some(Ok(()))) => (Some(flight.outcomes), None),
+            (Some(InFlight { commit, outcomes, .. }), None) => (None, Some((commit, outcomes))),
+            (None, _) => (None, None),
+        };
+        let (commit_before, outcomes_before) = committing_before.unzip();
+        let (tell, told) = oneshot::channel();
         let changes = self.changes(&mut world);
         let (store, audit) = (self.store.clone(), self.audit.clone());
-        let commit = tokio::spawn(async move {
-            if changes.is_empty() && records.is_empty() {
+        let written = Arc::new(Notify::new());
+        let tell_written = written.clone();
+        let commit_task = async move {
+            let prepared = Prepared::new(audit.as_deref(), changes, records);
+            if let Some(commit_before) = commit_before {
+                let result = joined(commit_before.await);
+                let applied = result.is_ok();
+                let _ = tell.send(result);
+                if !applied {
+                    return Err(StoreError::Unavailable("not begun: the batch it was decided from failed".to_owned()));
+                }
+            }
+            if prepared.is_empty() {
                 return Ok(());
             }
             let tx = store.write().await?;
-            commit(store.as_ref(), audit.as_deref(), tx, changes, records).await
-        });
-        Some(InFlight { commit, outcomes, world, known })
+            commit(store.as_ref(), audit.as_deref(), tx, prepared, Some(tell_written)).await
+        };
+        let commit = match &self.commits {
+            Some(thread) => thread.handle.spawn(commit_task),
+            None => tokio::spawn(commit_task),
+        };
+        if let Some(outcomes_before) = landed_before {
+            answer(outcomes_before, Ok(()));
+        }
+        if let Some(outcomes_before) = outcomes_before {
+            let result = told.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the commit stopped".to_owned())));
+            if !answer(outcomes_before, result) {
+                // This batch's commit did not begin, and it was decided from effects that were
+                // not applied.
+                let _ = commit.await;
+                self.decide_again(requests, outcomes, now).await;
+                return None;
+            }
+        }
+        Some(InFlight { commit, written, outcomes, world, known })
+    }
+
+    /// Decides the commands of a batch again, from the store, in a transaction of their own: the
+    /// batch had been decided from one whose commit failed, and nothing of it was written.
+    async fn decide_again(
+        &mut self,
+        requests: Vec<(Command, Option<Idempotency>)>,
+        outcomes: Vec<Outcome>,
+        now: Timestamp,
+    ) {
+        let work = requests
+            .into_iter()
+            .zip(outcomes)
+            .filter_map(|((command, idempotency), outcome)| match outcome {
+                Outcome::Command(reply, _) => Some(Msg::Command { command, idempotency, reply }),
+                Outcome::Jobs(..) => None,
+            })
+            .collect();
+        self.apply(work, now).await;
     }
 
     /// What the batch decided in `world` writes; the groups it writes leave the cache.
@@ -1016,7 +1145,8 @@ impl Writer {
         let result = match self.decide(Reading::Write(tx.as_mut()), &mut world, &mut known, work, now).await {
             Ok((outcomes, records)) => {
                 let changes = self.changes(&mut world);
-                let result = commit(self.store.as_ref(), self.audit.as_deref(), tx, changes, records).await;
+                let prepared = Prepared::new(self.audit.as_deref(), changes, records);
+                let result = commit(self.store.as_ref(), self.audit.as_deref(), tx, prepared, None).await;
                 (outcomes, result)
             }
             Err((outcomes, err)) => (outcomes, Err(err)),

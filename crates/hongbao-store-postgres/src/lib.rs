@@ -807,6 +807,9 @@ impl WriteTx for PgWriteTx {
         let PgWriteTx { mut tx, log_size } = *self;
         // On any error `tx` is dropped here, which rolls back everything written so far.
         write::commit(&mut tx, &commit, log_size).await?;
+        if let Some(written) = &commit.written {
+            written.notify_one();
+        }
         tx.commit().await.map_err(|e| db_error(e, "commit"))
     }
 

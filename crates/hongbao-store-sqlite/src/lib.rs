@@ -815,6 +815,10 @@ impl WriteTx for SqliteWriteTx {
             SqliteWriteTx::end(conn).await;
             return Err(err);
         }
+        // Every row is written; what remains is the WAL's frames and their flush.
+        if let Some(written) = &commit.written {
+            written.notify_one();
+        }
         if let Err(err) = sqlx::query("COMMIT").execute(&mut *conn).await {
             // SQLite may already have rolled back (a full disk); make sure, or start afresh.
             SqliteWriteTx::end(conn).await;

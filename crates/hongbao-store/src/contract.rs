@@ -17,6 +17,7 @@
 //! compares what the store loads back with the world's own entities, events and log. The world
 //! is the second, independent path to every expected value.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hongbao_core::event::{Event, EventKind};
@@ -33,6 +34,7 @@ use hongbao_core::{
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
+use tokio::sync::Notify;
 
 use crate::{CheckpointRow, Commit, Dump, HistoryItem, IdempotencyRecord, LogRow, NonceRecord, ReadTx, Store};
 
@@ -63,6 +65,7 @@ macro_rules! contract_tests {
             a_read_transaction_sees_one_snapshot,
             idempotency_records_round_trip_keyed_by_principal_and_key,
             a_failing_commit_writes_nothing_at_all,
+            written_is_told_by_a_commit_that_lands_and_not_by_one_whose_rows_are_refused,
             dropping_a_write_transaction_rolls_it_back_and_frees_the_writer,
             due_respects_time_status_limit_and_order,
             history_shows_a_wallets_own_transfers_newest_first_with_their_status,
@@ -188,7 +191,7 @@ impl Scenario {
     /// rows recording them, indexed from the log committed so far. No checkpoint.
     pub fn batch(&self, changes: Changes, idempotency: Vec<IdempotencyRecord>) -> Commit {
         let log = log_rows(self.log_size(), &changes.log);
-        Commit { changes, idempotency, log, checkpoint: None }
+        Commit { changes, idempotency, log, ..Commit::default() }
     }
 
     /// Commits `batch`, panicking on failure, and remembers what it committed.
@@ -937,6 +940,31 @@ struct Spoilers {
 
 /// A write transaction dropped without commit leaves nothing behind and does not keep the
 /// writer: the next write begins and commits.
+/// `written` promises that a commit's rows are written and only its flush remains: a writer that
+/// pipelines closes its next batch on it. A commit that lands has told it; one whose rows are
+/// refused never has.
+pub async fn written_is_told_by_a_commit_that_lands_and_not_by_one_whose_rows_are_refused(store: &dyn Store) {
+    async fn told(written: &Notify) -> bool {
+        // A notification given before anyone waited is kept, and taken by the first wait.
+        tokio::time::timeout(Duration::ZERO, written.notified()).await.is_ok()
+    }
+    let mut s = Scenario::new(31);
+    let alice = s.user(store, "alice").await;
+    s.run(Command::Deposit { user: alice, amount: Fen::new(100) });
+    let changes = s.take_changes();
+    let written = Arc::new(Notify::new());
+    let tx = store.write().await.expect("a write begins");
+    let batch = Commit { changes: changes.clone(), written: Some(written.clone()), ..Commit::default() };
+    tx.commit(batch).await.expect("the deposit commits");
+    assert!(told(&written).await, "a commit that landed told that its rows were written");
+    // The same deposit again: its transfer is already stored.
+    let refused = Arc::new(Notify::new());
+    let tx = store.write().await.expect("a write begins");
+    let again = tx.commit(Commit { changes, written: Some(refused.clone()), ..Commit::default() }).await;
+    assert!(again.is_err(), "a transfer is stored once");
+    assert!(!told(&refused).await, "a commit whose rows were refused never told they were written");
+}
+
 pub async fn dropping_a_write_transaction_rolls_it_back_and_frees_the_writer(store: &dyn Store) {
     let mut s = Scenario::new(6);
     let alice = s.user(store, "alice").await;
@@ -1309,7 +1337,7 @@ pub async fn log_size_counts_the_committed_entries_inside_a_write_transaction(st
     let size = bounded("log_size", tx.log_size()).await.expect("log_size");
     assert_eq!(size, s.log_size());
     let log = log_rows(size, &changes.log);
-    let batch = Commit { changes, log, idempotency: Vec::new(), checkpoint: None };
+    let batch = Commit { changes, log, ..Commit::default() };
     bounded("commit", tx.commit(batch.clone())).await.expect("the commit succeeds");
     s.remember(batch);
     assert_eq!(log_size(store).await, s.log_size());

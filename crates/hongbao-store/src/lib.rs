@@ -13,11 +13,14 @@
 //! (the engine does): it keeps their bytes, and refuses an append that does not continue the
 //! stored log exactly or a checkpoint that does not fit it.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 pub mod columns;
 pub mod contract;
@@ -138,6 +141,11 @@ pub struct Commit {
     pub log: Vec<LogRow>,
     /// A newly signed checkpoint.
     pub checkpoint: Option<CheckpointRow>,
+    /// Told once every row of the commit is written and only making it durable remains (on
+    /// SQLite, just before `COMMIT` and its flush), so that a pipelining writer can close the
+    /// next batch and have it ready the moment this one lands. The commit may still fail after
+    /// it. A store need not tell it: the writer then waits for the commit to land.
+    pub written: Option<Arc<Notify>>,
 }
 
 /// Reads inside one consistent snapshot.

@@ -540,7 +540,7 @@ fn validate(state: &State, commit: &Commit) -> Result<(), StoreError> {
 impl State {
     /// Writes a commit [`validate`] accepted.
     fn apply(&mut self, commit: Commit) {
-        let Commit { changes, idempotency, log, checkpoint } = commit;
+        let Commit { changes, idempotency, log, checkpoint, written: _ } = commit;
         for (_, user) in changes.users {
             self.users.insert(user.id, user);
         }
@@ -768,7 +768,13 @@ impl WriteTx for MemWriteTx {
             }
             _ => {}
         }
+        let written = commit.written.clone();
         self.store.apply(commit)?;
+        // Told where a database would tell it, between its rows and its flush: the faults below
+        // then fail (or hang) a commit that has already told it.
+        if let Some(written) = written {
+            written.notify_one();
+        }
         faults.count(|c| c.applied += 1);
         match fault {
             Some(CommitFault::FailAfterApply) => {

@@ -181,7 +181,8 @@ async fn deposit_then_spend_while_the_deposit_commits(
     (deposit, spend, bob, carol)
 }
 
-#[tokio::test]
+/// On a runtime of two threads: the commits run on the engine's commit thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_batch_is_decided_while_the_one_before_commits_and_sees_its_effects() {
     let app = app().await;
     let commits = app.store.commits();
@@ -194,7 +195,8 @@ async fn the_next_batch_is_decided_while_the_one_before_commits_and_sees_its_eff
     app.assert_invariants().await;
 }
 
-#[tokio::test]
+/// On a runtime of two threads: the commits run on the engine's commit thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_decided_from_one_whose_commit_failed_is_decided_again_from_the_store() {
     use hongbao_core::CoreError;
 
@@ -206,6 +208,97 @@ async fn a_batch_decided_from_one_whose_commit_failed_is_decided_again_from_the_
     // Decided from the deposit's world the transfer would spend money that never arrived.
     let refused = spend.await.unwrap().unwrap_err();
     assert!(matches!(refused, EngineError::Refused(CoreError::InsufficientFunds { .. })), "{refused:?}");
+    assert_eq!((app.balance(bob).await, app.balance(carol).await), (Fen::ZERO, Fen::ZERO));
+    app.assert_invariants().await;
+}
+
+/// Holds commits between their rows and their flush (the deposit's set to fail there when
+/// `fail_flush`), sends a deposit to bob and waits until its rows are written; then sends a transfer of that money from bob to carol and waits until it
+/// has been decided (from a read snapshot) while the deposit is still being flushed.
+async fn deposit_then_spend_while_the_deposit_flushes(
+    app: &crate::support::App,
+    fail_flush: bool,
+) -> (
+    tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
+    tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
+    hongbao_core::UserId,
+    hongbao_core::UserId,
+) {
+    use std::sync::atomic::Ordering;
+
+    let (bob, carol) = (app.user("bob", 0).await, app.user("carol", 0).await);
+    if fail_flush {
+        app.store.fail_next_flush();
+    }
+    app.store.hold_flushes();
+    let written = app.store.state.written.load(Ordering::SeqCst);
+    let deposit = {
+        let engine = app.engine.clone();
+        tokio::spawn(async move { engine.execute(Command::Deposit { user: bob, amount: Fen::new(500) }).await })
+    };
+    app.store.until("the deposit's rows", |s| s.written.load(Ordering::SeqCst) > written).await;
+    let loads = app.store.state.snapshot_loads.load(Ordering::SeqCst);
+    let spend = {
+        let engine = app.engine.clone();
+        let transfer =
+            Command::Transfer { actor: bob, to: carol, amount: Fen::new(500), note: None, arrival_delay_s: 0 };
+        tokio::spawn(async move { engine.execute(transfer).await })
+    };
+    app.store.until("the transfer's reads", |s| s.snapshot_loads.load(Ordering::SeqCst) > loads).await;
+    (deposit, spend, bob, carol)
+}
+
+/// Once a batch's rows are written and only its flush remains, the batch after it closes: it is
+/// made ready to begin the moment the flush ends, and what arrives meanwhile waits for the batch
+/// after that (without the close, it would join the waiting batch, one commit fewer).
+///
+/// On a runtime of two threads: the commits run on the engine's commit thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_batch_closes_once_the_one_before_has_only_its_flush_left() {
+    let app = app().await;
+    let dave = app.user("dave", 0).await;
+    let commits = app.store.commits();
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_flushes(&app, false).await;
+    let late = {
+        let engine = app.engine.clone();
+        tokio::spawn(async move { engine.execute(Command::Deposit { user: dave, amount: Fen::new(70) }).await })
+    };
+    app.store.release_flushes(usize::MAX >> 4);
+    deposit.await.unwrap().unwrap();
+    spend.await.unwrap().expect("bob spends the deposit decided just before");
+    late.await.unwrap().unwrap();
+    assert_eq!(
+        app.store.commits(),
+        commits + 5,
+        "two users, the deposit, the transfer, and the deposit that came after the transfer's batch closed"
+    );
+    assert_eq!((app.balance(bob).await, app.balance(carol).await), (Fen::ZERO, Fen::new(500)));
+    assert_eq!(app.balance(dave).await, Fen::new(70));
+    app.assert_invariants().await;
+}
+
+/// The batch that waits, ready, for a commit that then fails at its flush never begins: it is
+/// decided again from the store, where the deposit it spent never arrived.
+///
+/// On a runtime of two threads: the commits run on the engine's commit thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_waiting_for_a_commit_that_fails_at_its_flush_is_decided_again_from_the_store() {
+    use hongbao_core::CoreError;
+    use std::sync::atomic::Ordering;
+
+    let app = app().await;
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_flushes(&app, true).await;
+    let asked = app.store.state.writes_asked.load(Ordering::SeqCst);
+    app.store.release_flushes(usize::MAX >> 4);
+    let failed = deposit.await.unwrap().unwrap_err();
+    assert!(matches!(failed, EngineError::Unavailable(_)), "{failed:?}");
+    let refused = spend.await.unwrap().unwrap_err();
+    assert!(matches!(refused, EngineError::Refused(CoreError::InsufficientFunds { .. })), "{refused:?}");
+    assert_eq!(
+        app.store.state.writes_asked.load(Ordering::SeqCst),
+        asked + 1,
+        "the waiting batch never began; only its decision again, from the store, took the writer"
+    );
     assert_eq!((app.balance(bob).await, app.balance(carol).await), (Fen::ZERO, Fen::ZERO));
     app.assert_invariants().await;
 }

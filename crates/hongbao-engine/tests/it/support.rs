@@ -40,8 +40,14 @@ pub struct Gate {
 
 pub struct GateState {
     pub open: Semaphore,
+    /// Lets commits whose rows are written go on to their flush (see [`Gate::hold_flushes`]).
+    pub flush: Semaphore,
     pub commits: AtomicUsize,
     pub fail_next_commit: AtomicBool,
+    /// Fails the next commit after its rows are written and it has told so.
+    pub fail_next_flush: AtomicBool,
+    /// Commits that told their rows were written.
+    pub written: AtomicUsize,
     /// Groups the engine asked the store for.
     pub group_loads: AtomicUsize,
     /// Write transactions asked for (held or not).
@@ -85,6 +91,20 @@ impl Gate {
 
     pub fn fail_next_commit(&self) {
         self.state.fail_next_commit.store(true, Ordering::SeqCst);
+    }
+
+    /// Holds every commit between writing its rows (told to the engine) and its flush, until
+    /// [`Gate::release_flushes`].
+    pub fn hold_flushes(&self) {
+        self.state.flush.forget_permits(usize::MAX);
+    }
+
+    pub fn release_flushes(&self, n: usize) {
+        self.state.flush.add_permits(n);
+    }
+
+    pub fn fail_next_flush(&self) {
+        self.state.fail_next_flush.store(true, Ordering::SeqCst);
     }
 
     /// Waits (at most ten seconds) until `holds` is true of the counters.
@@ -241,6 +261,18 @@ impl WriteTx for GateTx {
             return Err(StoreError::Unavailable("injected commit failure".to_owned()));
         }
         self.state.commits.fetch_add(1, Ordering::SeqCst);
+        let mut commit = commit;
+        if let Some(written) = commit.written.take() {
+            // As a database would: the rows are written, only the flush remains.
+            written.notify_one();
+            self.state.count(&self.state.written);
+            let permit = self.state.flush.acquire().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            permit.forget();
+            if self.state.fail_next_flush.swap(false, Ordering::SeqCst) {
+                self.inner.rollback().await;
+                return Err(StoreError::Unavailable("injected failure of the flush".to_owned()));
+            }
+        }
         self.inner.commit(commit).await
     }
 
@@ -271,8 +303,11 @@ async fn app_from(config: EngineConfig, limits: Limits, audit: Option<AuditConfi
     let inner = SqliteStore::open(&dir.path().join("test.db"), Durability::Full).await.unwrap();
     let state = GateState {
         open: Semaphore::new(Semaphore::MAX_PERMITS / 2),
+        flush: Semaphore::new(Semaphore::MAX_PERMITS / 2),
         commits: AtomicUsize::new(0),
         fail_next_commit: AtomicBool::new(false),
+        fail_next_flush: AtomicBool::new(false),
+        written: AtomicUsize::new(0),
         group_loads: AtomicUsize::new(0),
         writes_asked: AtomicUsize::new(0),
         snapshot_loads: AtomicUsize::new(0),
