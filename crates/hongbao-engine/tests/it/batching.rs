@@ -143,11 +143,21 @@ async fn requests_made_one_after_another_list_newest_first_within_one_millisecon
     assert!(history.iter().all(|item| item.created_at == history[0].created_at), "one instant");
 }
 
-/// Holds the writer's commits, sends a deposit to bob and then a transfer of that money from
-/// bob to carol, and waits until the transfer has been decided (from a read snapshot) while the
-/// deposit's commit is still held (and set to fail when `fail_deposit`).
+/// Where the deposit's commit is held while the transfer is decided.
+#[derive(Clone, Copy)]
+enum Hold {
+    /// Before it begins.
+    Begin,
+    /// Once its rows are written, before their flush.
+    Flush,
+}
+
+/// Holds the writer's commits (at `hold`; the deposit's set to fail there when `fail_deposit`),
+/// sends a deposit to bob and then a transfer of that money from bob to carol, and waits until
+/// the transfer has been decided (from a read snapshot) while the deposit's commit is held.
 async fn deposit_then_spend_while_the_deposit_commits(
     app: &crate::support::App,
+    hold: Hold,
     fail_deposit: bool,
 ) -> (
     tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
@@ -158,17 +168,31 @@ async fn deposit_then_spend_while_the_deposit_commits(
     use std::sync::atomic::Ordering;
 
     let (bob, carol) = (app.user("bob", 0).await, app.user("carol", 0).await);
-    if fail_deposit {
-        app.store.fail_next_commit();
+    let state = &app.store.state;
+    let (asked, written) = (state.writes_asked.load(Ordering::SeqCst), state.written.load(Ordering::SeqCst));
+    match hold {
+        Hold::Begin => {
+            if fail_deposit {
+                app.store.fail_next_commit();
+            }
+            app.store.close();
+        }
+        Hold::Flush => {
+            if fail_deposit {
+                app.store.fail_next_flush();
+            }
+            app.store.hold_flushes();
+        }
     }
-    app.store.close();
-    let asked = app.store.state.writes_asked.load(Ordering::SeqCst);
     let deposit = {
         let engine = app.engine.clone();
         tokio::spawn(async move { engine.execute(Command::Deposit { user: bob, amount: Fen::new(500) }).await })
     };
-    app.store.until("the deposit's commit", |s| s.writes_asked.load(Ordering::SeqCst) > asked).await;
-    let (loads, commits) = (app.store.state.snapshot_loads.load(Ordering::SeqCst), app.store.commits());
+    match hold {
+        Hold::Begin => app.store.until("the deposit's commit", |s| s.writes_asked.load(Ordering::SeqCst) > asked).await,
+        Hold::Flush => app.store.until("the deposit's rows", |s| s.written.load(Ordering::SeqCst) > written).await,
+    }
+    let (loads, commits) = (state.snapshot_loads.load(Ordering::SeqCst), app.store.commits());
     let spend = {
         let engine = app.engine.clone();
         let transfer =
@@ -186,7 +210,7 @@ async fn deposit_then_spend_while_the_deposit_commits(
 async fn the_next_batch_is_decided_while_the_one_before_commits_and_sees_its_effects() {
     let app = app().await;
     let commits = app.store.commits();
-    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, false).await;
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, Hold::Begin, false).await;
     app.store.release(usize::MAX >> 4);
     deposit.await.unwrap().unwrap();
     spend.await.unwrap().expect("bob spends the deposit decided just before");
@@ -201,7 +225,7 @@ async fn a_batch_decided_from_one_whose_commit_failed_is_decided_again_from_the_
     use hongbao_core::CoreError;
 
     let app = app().await;
-    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, true).await;
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, Hold::Begin, true).await;
     app.store.release(usize::MAX >> 4);
     let failed = deposit.await.unwrap().unwrap_err();
     assert!(matches!(failed, EngineError::Unavailable(_)), "{failed:?}");
@@ -210,42 +234,6 @@ async fn a_batch_decided_from_one_whose_commit_failed_is_decided_again_from_the_
     assert!(matches!(refused, EngineError::Refused(CoreError::InsufficientFunds { .. })), "{refused:?}");
     assert_eq!((app.balance(bob).await, app.balance(carol).await), (Fen::ZERO, Fen::ZERO));
     app.assert_invariants().await;
-}
-
-/// Holds commits between their rows and their flush (the deposit's set to fail there when
-/// `fail_flush`), sends a deposit to bob and waits until its rows are written; then sends a transfer of that money from bob to carol and waits until it
-/// has been decided (from a read snapshot) while the deposit is still being flushed.
-async fn deposit_then_spend_while_the_deposit_flushes(
-    app: &crate::support::App,
-    fail_flush: bool,
-) -> (
-    tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
-    tokio::task::JoinHandle<Result<hongbao_core::Reply, EngineError>>,
-    hongbao_core::UserId,
-    hongbao_core::UserId,
-) {
-    use std::sync::atomic::Ordering;
-
-    let (bob, carol) = (app.user("bob", 0).await, app.user("carol", 0).await);
-    if fail_flush {
-        app.store.fail_next_flush();
-    }
-    app.store.hold_flushes();
-    let written = app.store.state.written.load(Ordering::SeqCst);
-    let deposit = {
-        let engine = app.engine.clone();
-        tokio::spawn(async move { engine.execute(Command::Deposit { user: bob, amount: Fen::new(500) }).await })
-    };
-    app.store.until("the deposit's rows", |s| s.written.load(Ordering::SeqCst) > written).await;
-    let loads = app.store.state.snapshot_loads.load(Ordering::SeqCst);
-    let spend = {
-        let engine = app.engine.clone();
-        let transfer =
-            Command::Transfer { actor: bob, to: carol, amount: Fen::new(500), note: None, arrival_delay_s: 0 };
-        tokio::spawn(async move { engine.execute(transfer).await })
-    };
-    app.store.until("the transfer's reads", |s| s.snapshot_loads.load(Ordering::SeqCst) > loads).await;
-    (deposit, spend, bob, carol)
 }
 
 /// Once a batch's rows are written and only its flush remains, the batch after it closes: it is
@@ -258,7 +246,7 @@ async fn the_next_batch_closes_once_the_one_before_has_only_its_flush_left() {
     let app = app().await;
     let dave = app.user("dave", 0).await;
     let commits = app.store.commits();
-    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_flushes(&app, false).await;
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, Hold::Flush, false).await;
     let late = {
         let engine = app.engine.clone();
         tokio::spawn(async move { engine.execute(Command::Deposit { user: dave, amount: Fen::new(70) }).await })
@@ -287,7 +275,7 @@ async fn a_batch_waiting_for_a_commit_that_fails_at_its_flush_is_decided_again_f
     use std::sync::atomic::Ordering;
 
     let app = app().await;
-    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_flushes(&app, true).await;
+    let (deposit, spend, bob, carol) = deposit_then_spend_while_the_deposit_commits(&app, Hold::Flush, true).await;
     let asked = app.store.state.writes_asked.load(Ordering::SeqCst);
     app.store.release_flushes(usize::MAX >> 4);
     let failed = deposit.await.unwrap().unwrap_err();
