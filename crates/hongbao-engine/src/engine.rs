@@ -1109,6 +1109,9 @@ impl Writer {
             answer(outcomes_before, Ok(()));
         }
         if let Some(outcomes_before) = outcomes_before {
+            // Should this batch's task stop before it tells (a panic), the batch before is
+            // answered as failed, like a commit whose answer was lost: it may still land, and this
+            // batch is then decided again from whatever the store holds once it has.
             let result = told.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the commit stopped".to_owned())));
             if !answer(outcomes_before, result) {
                 // This batch's commit did not begin, and it was decided from effects that were
