@@ -171,11 +171,12 @@ impl Audit {
         }
     }
 
-    /// The rows for `records`, appended after `first_index`.
-    pub fn rows(first_index: u64, records: &[LogRecord]) -> Vec<LogRow> {
+    /// The rows for `records`, numbered from 0: an entry's bytes do not depend on where it
+    /// lands, and the commit moves the rows to the end of the stored log.
+    pub fn rows(records: &[LogRecord]) -> Vec<LogRow> {
         records
             .iter()
-            .zip(first_index..)
+            .zip(0..)
             .map(|(record, index)| LogRow {
                 index,
                 entry: encode(record),

@@ -274,7 +274,7 @@ impl Engine {
             Some(seed) => StdRng::from_seed(seed),
             None => rand::make_rng(),
         };
-        let writer = Writer {
+        let mut writer = Writer {
             mint_at: Timestamp::from_millis(0),
             groups: GroupCache::default(),
             rx,
@@ -289,7 +289,6 @@ impl Engine {
                 .transpose()?,
             thread: None,
         };
-        let mut writer = writer;
         if OwnThread::wanted() {
             let thread = OwnThread::start("hongbao-writer")?;
             let runs_on = thread.handle.clone();
@@ -812,7 +811,7 @@ fn unanswered(work: Vec<Msg>) -> Vec<Outcome> {
 struct Prepared {
     changes: Changes,
     records: Vec<IdempotencyRecord>,
-    /// The batch's log rows, numbered from 0: the commit moves them to the end of the stored log.
+    /// The batch's log rows, numbered from 0 ([`Audit::rows`]).
     log: Vec<LogRow>,
     leaves: Vec<hongbao_audit::Hash>,
 }
@@ -820,7 +819,7 @@ struct Prepared {
 impl Prepared {
     fn new(audit: Option<&Audit>, mut changes: Changes, records: Vec<IdempotencyRecord>) -> Prepared {
         let log = match audit {
-            Some(_) if !changes.log.is_empty() => Audit::rows(0, &changes.log),
+            Some(_) if !changes.log.is_empty() => Audit::rows(&changes.log),
             _ => Vec::new(),
         };
         if !log.is_empty() {
@@ -847,12 +846,12 @@ async fn commit(
     prepared: Prepared,
     written: Option<Arc<Notify>>,
 ) -> Result<(), StoreError> {
-    let Prepared { changes, records, mut log, leaves } = prepared;
-    if changes.is_empty() && records.is_empty() {
+    if prepared.is_empty() {
         // Nothing to write (refusals, reads, no due work).
         tx.rollback().await;
         return Ok(());
     }
+    let Prepared { changes, records, mut log, leaves } = prepared;
     if let (Some(audit), false) = (audit, log.is_empty()) {
         // The log's size as the database has it (on a shared database this also takes the
         // log's lock); entries another writer appended are read in first.
