@@ -27,6 +27,7 @@ pub mod packet;
 pub mod principal;
 pub mod query;
 pub mod split;
+pub mod text;
 pub mod time;
 pub mod user;
 pub mod world;

@@ -331,8 +331,11 @@ fn check_text(field: &str, text: &str, limits: &Limits) -> Result<(), Fail> {
     if text.chars().count() > max as usize {
         return Err(CoreError::invalid(format!("{field} must be at most {max} characters")).into());
     }
-    if text.chars().any(char::is_control) {
-        return Err(CoreError::invalid(format!("{field} must not contain control characters")).into());
+    if let Some(hidden) = crate::text::first_hidden(text) {
+        return Err(CoreError::invalid(format!(
+            "{field} must not contain control, invisible or bidirectional-override characters ({hidden})"
+        ))
+        .into());
     }
     Ok(())
 }

@@ -113,7 +113,8 @@ impl MeView {
     }
 }
 
-/// Checks a user or group name: 1 to `max_chars` characters, not blank, no control characters.
+/// Checks a user or group name: 1 to `max_chars` characters, not blank, nothing hidden
+/// ([`crate::text::is_hidden`]).
 ///
 /// # Errors
 /// [`CoreError::InvalidRequest`] naming the rule.
@@ -122,8 +123,10 @@ pub fn check_name(field: &str, name: &str, max_chars: u32) -> Result<(), CoreErr
     if chars == 0 || name.trim().is_empty() || chars > max_chars as usize {
         return Err(CoreError::invalid(format!("{field} must be 1 to {max_chars} characters and not blank")));
     }
-    if name.chars().any(char::is_control) {
-        return Err(CoreError::invalid(format!("{field} must not contain control characters")));
+    if let Some(hidden) = crate::text::first_hidden(name) {
+        return Err(CoreError::invalid(format!(
+            "{field} must not contain control, invisible or bidirectional-override characters ({hidden})"
+        )));
     }
     Ok(())
 }

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hongbao_core::ops::{self, Command, Ctx, Reply};
+use hongbao_core::principal::Principal;
 use hongbao_core::query::{self, Answer, Query};
 use hongbao_core::user::Group;
-use hongbao_core::{Changes, CoreError, Fact, Fail, GroupId, Key, Limits, Timestamp, TransferId, UserId, World};
+use hongbao_core::{Changes, CoreError, Fact, Fail, GroupId, Key, KeyId, Limits, Timestamp, TransferId, UserId, World};
 use hongbao_store::{
-    CheckpointRow, Commit, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+    CheckpointRow, Commit, HistoryItem, IdempotencyRecord, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -19,6 +20,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::audit::{Audit, AuditConfig, AuditError};
 use crate::clock::Clock;
+use crate::seal::{SEALED_PREFIX, SecretsKey};
 
 /// The engine's limits. Every queue, batch and loop has a bound.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +106,12 @@ pub enum EngineError {
     /// The idempotency key was used before with another request.
     #[error("this idempotency key was already used with a different request")]
     IdempotencyKeyReused,
+    /// The request was applied before under this idempotency key, and created a key whose
+    /// secret was shown then: it is never shown again (the stored answer does not hold it).
+    #[error(
+        "this request was already applied and created key {key_id}; its secret was shown once, when it was created"
+    )]
+    SecretShownOnce { key_id: KeyId, user_id: Option<UserId> },
     /// The queue is full: try again shortly.
     #[error("the service is overloaded; try again shortly")]
     Overloaded,
@@ -135,6 +143,9 @@ pub struct StartOptions {
     pub rng_seed: Option<[u8; 32]>,
     /// Enables the transparency log.
     pub audit: Option<AuditConfig>,
+    /// Seals the principals' secrets at rest ([`crate::seal`]); without it they are stored as
+    /// given (tests of the engine alone). A database whose secrets are sealed needs it.
+    pub secrets: Option<SecretsKey>,
 }
 
 /// A receipt: a transfer's log entry and the proof it is in the log.
@@ -179,7 +190,16 @@ enum Msg {
     Command {
         command: Command,
         idempotency: Option<Idempotency>,
+        /// The nonce of the signed request that asked, stored with the batch (whatever the
+        /// command's outcome), so that a replay is refused after any restart.
+        nonce: Option<NonceRecord>,
         reply: Answered<Reply>,
+    },
+    /// Nonces of requests that ran no command, to store with the next batch; answered once they
+    /// are durable, when asked.
+    Nonces {
+        records: Vec<NonceRecord>,
+        reply: Option<Answered<()>>,
     },
     Jobs {
         now: Timestamp,
@@ -197,6 +217,7 @@ enum Msg {
 enum Outcome {
     Command(Answered<Reply>, Result<Reply, EngineError>),
     Jobs(Answered<JobOutcome>, Result<JobOutcome, EngineError>),
+    Nonces(Option<Answered<()>>, Result<(), EngineError>),
 }
 
 impl Outcome {
@@ -204,6 +225,7 @@ impl Outcome {
         match self {
             Outcome::Command(reply, _) => Outcome::Command(reply, Err(err.clone())),
             Outcome::Jobs(reply, _) => Outcome::Jobs(reply, Err(err.clone())),
+            Outcome::Nonces(reply, _) => Outcome::Nonces(reply, Err(err.clone())),
         }
     }
 
@@ -212,6 +234,13 @@ impl Outcome {
         match self {
             Outcome::Command(reply, result) => drop(reply.send(result)),
             Outcome::Jobs(reply, result) => drop(reply.send(result)),
+            Outcome::Nonces(reply, result) => {
+                if let Some(reply) = reply {
+                    drop(reply.send(result));
+                } else if let Err(err) = result {
+                    tracing::warn!(%err, "nonces of requests that ran no command were not stored");
+                }
+            }
         }
     }
 }
@@ -230,6 +259,7 @@ struct Inner {
     limits: Arc<Limits>,
     config: EngineConfig,
     audit: Option<Arc<Audit>>,
+    secrets: Option<SecretsKey>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -242,6 +272,7 @@ impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Msg::Command { .. } => "Command",
+            Msg::Nonces { .. } => "Nonces",
             Msg::Jobs { .. } => "Jobs",
             Msg::Checkpoint { .. } => "Checkpoint",
             Msg::Shutdown { .. } => "Shutdown",
@@ -270,10 +301,11 @@ impl Engine {
         };
         let (queue, rx) = mpsc::channel(config.queue_capacity);
         let limits = Arc::new(limits);
-        let rng = match options.rng_seed {
+        let mut rng = match options.rng_seed {
             Some(seed) => StdRng::from_seed(seed),
             None => rand::make_rng(),
         };
+        seal_stored_secrets(store.as_ref(), options.secrets.as_ref(), &mut rng).await?;
         let mut writer = Writer {
             mint_at: Timestamp::from_millis(0),
             groups: GroupCache::default(),
@@ -284,6 +316,7 @@ impl Engine {
             config: config.clone(),
             rng,
             audit: audit.clone(),
+            secrets: options.secrets.clone(),
             commits: (OwnThread::wanted() && config.pipeline && !store.shared())
                 .then(|| OwnThread::start("hongbao-commit"))
                 .transpose()?,
@@ -297,7 +330,8 @@ impl Engine {
         } else {
             tokio::spawn(writer.run(clock.clone()));
         }
-        Ok(Engine { inner: Arc::new(Inner { queue, store, clock, limits, config, audit }) })
+        let secrets = options.secrets;
+        Ok(Engine { inner: Arc::new(Inner { queue, store, clock, limits, config, audit, secrets }) })
     }
 
     /// The transparency log, when it is enabled.
@@ -365,6 +399,32 @@ impl Engine {
         Ok(Receipt { index, entry, proof })
     }
 
+    /// The principal of `key` with its secret as it was handed out (opened, when sealed), or
+    /// `None` for a key that does not exist.
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`] when the store fails, or the secret does not open.
+    pub async fn principal(&self, key: KeyId) -> Result<Option<Principal>, EngineError> {
+        let mut tx = self.inner.store.read().await?;
+        let facts = tx.load(&[Key::Principal(key)]).await?;
+        let Some(mut principal) = facts.into_iter().find_map(|fact| match fact {
+            Fact::Principal(id, Some(principal)) if id == key => Some(principal),
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        if crate::seal::is_sealed(&principal.secret) {
+            let Some(secrets) = &self.inner.secrets else {
+                return Err(EngineError::Unavailable(format!(
+                    "the secret of key {key} is sealed, and no secrets key is set"
+                )));
+            };
+            principal.secret =
+                secrets.open(key, &principal.secret).map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        }
+        Ok(Some(principal))
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -403,9 +463,46 @@ impl Engine {
     /// See [`EngineError`]; [`EngineError::IdempotencyKeyReused`] for the same key with
     /// another request.
     pub async fn execute_once(&self, command: Command, idempotency: Option<Idempotency>) -> Result<Reply, EngineError> {
+        self.execute_signed(command, idempotency, None).await
+    }
+
+    /// As [`Engine::execute_once`], storing `nonce` (the signed request's) in the same
+    /// transaction as the command's effects, whatever its outcome: once the answer is given, a
+    /// replay of the request is refused after any restart.
+    ///
+    /// # Errors
+    /// See [`Engine::execute_once`]. On [`EngineError::Overloaded`] or [`EngineError::Stopped`]
+    /// nothing was queued, the nonce included.
+    pub async fn execute_signed(
+        &self,
+        command: Command,
+        idempotency: Option<Idempotency>,
+        nonce: Option<NonceRecord>,
+    ) -> Result<Reply, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Msg::Command { command, idempotency, reply })?;
+        self.enqueue(Msg::Command { command, idempotency, nonce, reply })?;
         answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Stores the nonces of requests that ran no command, with the next batch, and answers once
+    /// they are durable.
+    ///
+    /// # Errors
+    /// [`EngineError::Overloaded`] when the queue is full (nothing stored);
+    /// [`EngineError::Unavailable`] when the batch failed.
+    pub async fn remember_nonces(&self, records: Vec<NonceRecord>) -> Result<(), EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Msg::Nonces { records, reply: Some(reply) })?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Stores the nonces with the next batch without waiting for it (a read's: its replay
+    /// changes nothing).
+    ///
+    /// # Errors
+    /// [`EngineError::Overloaded`] when the queue is full: nothing is stored.
+    pub fn remember_nonces_later(&self, records: Vec<NonceRecord>) -> Result<(), EngineError> {
+        self.enqueue(Msg::Nonces { records, reply: None })
     }
 
     /// Runs the background jobs once for `now`: expires due packets and posts due pending
@@ -677,6 +774,8 @@ struct Writer {
     config: EngineConfig,
     rng: StdRng,
     audit: Option<Arc<Audit>>,
+    /// Seals the secrets of the principals a batch creates.
+    secrets: Option<SecretsKey>,
     /// Where pipelined batches commit; `None` when the writer does not pipeline, or on a runtime
     /// of one thread, where they commit in tasks of that runtime.
     commits: Option<OwnThread>,
@@ -799,6 +898,7 @@ fn unanswered(work: Vec<Msg>) -> Vec<Outcome> {
         .filter_map(|msg| match msg {
             Msg::Command { reply, .. } => Some(Outcome::Command(reply, Err(EngineError::Stopped))),
             Msg::Jobs { reply, .. } => Some(Outcome::Jobs(reply, Err(EngineError::Stopped))),
+            Msg::Nonces { reply, .. } => Some(Outcome::Nonces(reply, Err(EngineError::Stopped))),
             Msg::Shutdown { .. } | Msg::Checkpoint { .. } => None,
         })
         .collect()
@@ -811,13 +911,15 @@ fn unanswered(work: Vec<Msg>) -> Vec<Outcome> {
 struct Prepared {
     changes: Changes,
     records: Vec<IdempotencyRecord>,
+    nonces: Vec<NonceRecord>,
     /// The batch's log rows, numbered from 0 ([`Audit::rows`]).
     log: Vec<LogRow>,
     leaves: Vec<hongbao_audit::Hash>,
 }
 
 impl Prepared {
-    fn new(audit: Option<&Audit>, mut changes: Changes, records: Vec<IdempotencyRecord>) -> Prepared {
+    fn new(audit: Option<&Audit>, mut changes: Changes, kept: Kept) -> Prepared {
+        let Kept { records, nonces } = kept;
         let log = match audit {
             Some(_) if !changes.log.is_empty() => Audit::rows(&changes.log),
             _ => Vec::new(),
@@ -829,12 +931,62 @@ impl Prepared {
             changes.events = Vec::new();
         }
         let leaves = log.iter().map(|row| hongbao_audit::leaf_hash(&row.entry)).collect();
-        Prepared { changes, records, log, leaves }
+        Prepared { changes, records, nonces, log, leaves }
     }
 
     fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.records.is_empty()
+        self.changes.is_empty() && self.records.is_empty() && self.nonces.is_empty()
     }
+}
+
+/// What a batch keeps besides its changes: the idempotency records it wrote and the nonces of
+/// the requests it answers.
+#[derive(Default)]
+struct Kept {
+    records: Vec<IdempotencyRecord>,
+    nonces: Vec<NonceRecord>,
+}
+
+impl Kept {
+    fn append(&mut self, mut other: Kept) {
+        self.records.append(&mut other.records);
+        self.nonces.append(&mut other.nonces);
+    }
+}
+
+/// What a message of a batch asked, kept to decide it again should the batch before fail.
+enum Asked {
+    Command(Command, Option<Idempotency>, Option<NonceRecord>),
+    Nonces(Vec<NonceRecord>),
+}
+
+impl Asked {
+    fn of(msg: &Msg) -> Option<Asked> {
+        match msg {
+            Msg::Command { command, idempotency, nonce, .. } => {
+                Some(Asked::Command(command.clone(), idempotency.clone(), *nonce))
+            }
+            Msg::Nonces { records, .. } => Some(Asked::Nonces(records.clone())),
+            Msg::Jobs { .. } | Msg::Checkpoint { .. } | Msg::Shutdown { .. } => None,
+        }
+    }
+
+    /// The message again, with the reply of its first outcome.
+    fn again(self, outcome: Outcome) -> Option<Msg> {
+        match (self, outcome) {
+            (Asked::Command(command, idempotency, nonce), Outcome::Command(reply, _)) => {
+                Some(Msg::Command { command, idempotency, nonce, reply })
+            }
+            (Asked::Nonces(records), Outcome::Nonces(reply, _)) => Some(Msg::Nonces { records, reply }),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the pipeline may decide `msg` while the batch before commits: commands and nonces,
+/// which read only what the world of that batch holds.
+fn joins_pipeline(msg: &Msg) -> bool {
+    matches!(msg, Msg::Command { .. } | Msg::Nonces { .. })
 }
 
 /// Writes a prepared batch, with its log entries, in the transaction `tx`, and commits;
@@ -851,7 +1003,7 @@ async fn commit(
         tx.rollback().await;
         return Ok(());
     }
-    let Prepared { changes, records, mut log, leaves } = prepared;
+    let Prepared { changes, records, nonces, mut log, leaves } = prepared;
     if let (Some(audit), false) = (audit, log.is_empty()) {
         // The log's size as the database has it (on a shared database this also takes the
         // log's lock); entries another writer appended are read in first.
@@ -868,13 +1020,98 @@ async fn commit(
         }
     }
     let first = log.first().map(|row| row.index);
-    tx.commit(Commit { changes, idempotency: records, log, checkpoint: None, written }).await?;
+    tx.commit(Commit { changes, idempotency: records, nonces, log, checkpoint: None, written }).await?;
     if let (Some(audit), Some(first)) = (audit, first)
         && audit.corrupt().is_none()
     {
         audit.extend(first, &leaves);
     }
     Ok(())
+}
+
+/// The answer as an idempotency record keeps it: a new key's secret is not kept (it is shown
+/// once, in the first answer), and an empty one stands in its place.
+fn without_secret(decided: &Result<Reply, CoreError>) -> std::borrow::Cow<'_, Result<Reply, CoreError>> {
+    use hongbao_core::principal::Secret;
+    match decided {
+        Ok(Reply::User(created)) => {
+            let created =
+                hongbao_core::ops::UserCreated { secret: Secret::from_stored(String::new()), ..created.clone() };
+            std::borrow::Cow::Owned(Ok(Reply::User(created)))
+        }
+        Ok(Reply::Operator(created)) => {
+            let created =
+                hongbao_core::ops::OperatorCreated { secret: Secret::from_stored(String::new()), ..created.clone() };
+            std::borrow::Cow::Owned(Ok(Reply::Operator(created)))
+        }
+        other => std::borrow::Cow::Borrowed(other),
+    }
+}
+
+/// A replayed answer that created a key: the key exists, and its secret is not shown again.
+fn secret_not_again(reply: Reply) -> Result<Reply, EngineError> {
+    match reply {
+        Reply::User(created) => {
+            Err(EngineError::SecretShownOnce { key_id: created.key_id, user_id: Some(created.user_id) })
+        }
+        Reply::Operator(created) => Err(EngineError::SecretShownOnce { key_id: created.key_id, user_id: None }),
+        other => Ok(other),
+    }
+}
+
+/// Principals sealed per round when a node seals the secrets an older version stored in the clear.
+const SEAL_ROUND_MAX: u32 = 10_000;
+/// Rounds of sealing at most: a billion principals.
+const SEAL_ROUNDS_MAX: u32 = 100_000;
+
+/// Checks that `secrets` opens the database's sealed secrets, and seals those an older version
+/// stored in the clear; without a key, refuses a database whose secrets are sealed.
+///
+/// # Errors
+/// [`EngineError::Config`] when the key does not fit the database; [`EngineError::Unavailable`]
+/// when the store fails.
+async fn seal_stored_secrets(
+    store: &dyn Store,
+    secrets: Option<&SecretsKey>,
+    rng: &mut StdRng,
+) -> Result<(), EngineError> {
+    let sealed = store.secret_starting_with(SEALED_PREFIX).await?;
+    let Some(secrets) = secrets else {
+        return match sealed {
+            Some(_) => {
+                Err(EngineError::Config("this database's secrets are sealed: give the node its secrets key".to_owned()))
+            }
+            None => Ok(()),
+        };
+    };
+    if let Some((key, stored)) = sealed {
+        secrets.open(key, &hongbao_core::principal::Secret::from_stored(stored)).map_err(|_| {
+            EngineError::Config(
+                "this node's secrets key does not open the database's secrets: give every node the same secrets key file"
+                    .to_owned(),
+            )
+        })?;
+    }
+    // Each round takes secrets still in the clear; one another node sealed meanwhile is left to
+    // it (compare-and-set), so the rounds end when none is left.
+    for _ in 0..SEAL_ROUNDS_MAX {
+        let clear = store.secrets_not_starting_with(SEALED_PREFIX, SEAL_ROUND_MAX).await?;
+        if clear.is_empty() {
+            return Ok(());
+        }
+        let replaced: Vec<(KeyId, String, String)> = clear
+            .into_iter()
+            .map(|(key, old)| {
+                let new = secrets.seal(key, &hongbao_core::principal::Secret::from_stored(old.clone()), rng);
+                (key, old, new.expose().to_owned())
+            })
+            .collect();
+        let count = store.replace_secrets(&replaced).await?;
+        tracing::info!(sealed = count, "sealed secrets stored in the clear by an older version");
+    }
+    Err(EngineError::Unavailable(format!(
+        "secrets are still stored in the clear after sealing {SEAL_ROUNDS_MAX} rounds of {SEAL_ROUND_MAX}"
+    )))
 }
 
 /// What woke the writer.
@@ -973,8 +1210,7 @@ impl Writer {
     async fn batch(&mut self, work: Vec<Msg>, clock: &dyn Clock, inflight: Option<InFlight>) -> Option<InFlight> {
         let mut now = clock.now();
         self.mint_at = now.max(self.mint_at.plus_millis(1));
-        let pipelined =
-            self.config.pipeline && !self.store.shared() && work.iter().all(|msg| matches!(msg, Msg::Command { .. }));
+        let pipelined = self.config.pipeline && !self.store.shared() && work.iter().all(joins_pipeline);
         if !pipelined {
             if let Some(flight) = inflight {
                 flight.land().await;
@@ -997,16 +1233,13 @@ impl Writer {
             None => (World::partial(), HashMap::new(), None),
         };
         // Kept to decide the batch again should the one before it fail.
-        let mut requests: Vec<(Command, Option<Idempotency>)> = Vec::with_capacity(work.len());
-        let (mut outcomes, mut records) = (Vec::with_capacity(work.len()), Vec::new());
+        let mut requests: Vec<Asked> = Vec::with_capacity(work.len());
+        let (mut outcomes, mut kept) = (Vec::with_capacity(work.len()), Kept::default());
         let mut failed = None;
         let mut landed = None;
         let mut chunk = work;
         loop {
-            requests.extend(chunk.iter().filter_map(|msg| match msg {
-                Msg::Command { command, idempotency, .. } => Some((command.clone(), idempotency.clone())),
-                _ => None,
-            }));
+            requests.extend(chunk.iter().filter_map(Asked::of));
             let decided = match self.store.read().await {
                 Ok(mut snapshot) => {
                     self.decide(Reading::Snapshot(snapshot.as_mut()), &mut world, &mut known, chunk, now).await
@@ -1016,7 +1249,7 @@ impl Writer {
             match decided {
                 Ok((answers, written)) => {
                     outcomes.extend(answers);
-                    records.extend(written);
+                    kept.append(written);
                 }
                 Err((answers, err)) => {
                     outcomes.extend(answers);
@@ -1045,7 +1278,7 @@ impl Writer {
                 n = self.rx.recv_many(&mut more, room) => if n == 0 { break },
             }
             // Commands join; from the first other message on, everything waits for the loop.
-            let first_other = more.iter().position(|msg| !matches!(msg, Msg::Command { .. })).unwrap_or(more.len());
+            let first_other = more.iter().position(|msg| !joins_pipeline(msg)).unwrap_or(more.len());
             self.held.extend(more.drain(first_other..));
             if more.is_empty() {
                 break;
@@ -1085,7 +1318,7 @@ impl Writer {
         let written = Arc::new(Notify::new());
         let tell_written = written.clone();
         let commit_task = async move {
-            let prepared = Prepared::new(audit.as_deref(), changes, records);
+            let prepared = Prepared::new(audit.as_deref(), changes, kept);
             if let Some(commit_before) = commit_before {
                 let result = joined(commit_before.await);
                 let applied = result.is_ok();
@@ -1125,27 +1358,22 @@ impl Writer {
 
     /// Decides the commands of a batch again, from the store, in a transaction of their own: the
     /// batch had been decided from one whose commit failed, and nothing of it was written.
-    async fn decide_again(
-        &mut self,
-        requests: Vec<(Command, Option<Idempotency>)>,
-        outcomes: Vec<Outcome>,
-        now: Timestamp,
-    ) {
-        let work = requests
-            .into_iter()
-            .zip(outcomes)
-            .filter_map(|((command, idempotency), outcome)| match outcome {
-                Outcome::Command(reply, _) => Some(Msg::Command { command, idempotency, reply }),
-                Outcome::Jobs(..) => None,
-            })
-            .collect();
+    async fn decide_again(&mut self, requests: Vec<Asked>, outcomes: Vec<Outcome>, now: Timestamp) {
+        // Both in the order of the batch's messages: each message has one outcome.
+        let work = requests.into_iter().zip(outcomes).filter_map(|(asked, outcome)| asked.again(outcome)).collect();
         self.apply(work, now).await;
     }
 
     /// What the batch decided in `world` writes; the groups it writes leave the cache.
+    /// Secrets are sealed here, as they leave for the store: the world keeps them as minted.
     fn changes(&mut self, world: &mut World) -> Changes {
-        let changes = world.take_changes();
+        let mut changes = world.take_changes();
         self.groups.forget(changes.groups.iter().map(|(_, group)| group));
+        if let Some(secrets) = &self.secrets {
+            for principal in &mut changes.principals {
+                principal.secret = secrets.seal(principal.key_id, &principal.secret, &mut self.rng);
+            }
+        }
         changes
     }
 
@@ -1160,9 +1388,9 @@ impl Writer {
         };
         let (mut world, mut known) = (World::partial(), HashMap::new());
         let result = match self.decide(Reading::Write(tx.as_mut()), &mut world, &mut known, work, now).await {
-            Ok((outcomes, records)) => {
+            Ok((outcomes, kept)) => {
                 let changes = self.changes(&mut world);
-                let prepared = Prepared::new(self.audit.as_deref(), changes, records);
+                let prepared = Prepared::new(self.audit.as_deref(), changes, kept);
                 let result = commit(self.store.as_ref(), self.audit.as_deref(), tx, prepared, None).await;
                 (outcomes, result)
             }
@@ -1181,7 +1409,7 @@ impl Writer {
         known: &mut HashMap<(String, String), IdempotencyRecord>,
         work: Vec<Msg>,
         now: Timestamp,
-    ) -> Result<(Vec<Outcome>, Vec<IdempotencyRecord>), (Vec<Outcome>, StoreError)> {
+    ) -> Result<(Vec<Outcome>, Kept), (Vec<Outcome>, StoreError)> {
         // Until a message is handled its reply channel is kept here, so a storage failure can
         // still answer it.
         let mut pending: Vec<Option<Msg>> = work.into_iter().map(Some).collect();
@@ -1225,11 +1453,16 @@ impl Writer {
             .collect();
         try_store!(self.prefetch(reading.tx(), world, &commands, now).await);
 
-        let mut records = Vec::new();
+        let mut kept = Kept::default();
         for index in 0..pending.len() {
             let Some(msg) = pending[index].take() else { continue };
             match msg {
-                Msg::Command { command, idempotency, reply } => {
+                Msg::Nonces { records, reply } => {
+                    kept.nonces.extend(records);
+                    outcomes.push(Outcome::Nonces(reply, Ok(())));
+                }
+                Msg::Command { command, idempotency, nonce, reply } => {
+                    kept.nonces.extend(nonce);
                     // Only a request with a key is fingerprinted (a JSON encoding and a hash).
                     let slot = idempotency.map(|i| ((i.principal, i.key), fingerprint(&command)));
                     let replay = slot.as_ref().and_then(|(key, print)| known.get(key).map(|record| (record, print)));
@@ -1238,6 +1471,7 @@ impl Writer {
                             serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
                                 .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
                                 .and_then(|r| r.map_err(EngineError::Refused))
+                                .and_then(secret_not_again)
                         } else {
                             Err(EngineError::IdempotencyKeyReused)
                         }
@@ -1257,11 +1491,11 @@ impl Writer {
                                     principal: principal.clone(),
                                     key: key.clone(),
                                     fingerprint: print,
-                                    outcome: serde_json::to_string(&decided).unwrap_or_default(),
+                                    outcome: serde_json::to_string(&without_secret(&decided)).unwrap_or_default(),
                                     created_at: now,
                                 };
                                 known.insert((principal, key), record.clone());
-                                records.push(record);
+                                kept.records.push(record);
                             }
                             decided.map_err(EngineError::Refused)
                         }
@@ -1287,7 +1521,7 @@ impl Writer {
             }
         }
 
-        Ok((outcomes, records))
+        Ok((outcomes, kept))
     }
 
     /// Runs every command once without keeping its effects, only to learn what it reads, and

@@ -16,6 +16,7 @@ pub mod audit;
 mod check;
 mod clock;
 mod engine;
+pub mod seal;
 
 pub use audit::{Audit, AuditConfig, AuditError};
 pub use check::{CheckReport, check};

@@ -20,7 +20,7 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{Quota, RateLimiter};
 use hongbao_client::signing;
 use hongbao_core::principal::{Principal, Role};
-use hongbao_core::{Fact, Key, KeyId, UserId};
+use hongbao_core::{KeyId, UserId};
 use hongbao_engine::system_now;
 use hongbao_store::NonceRecord;
 
@@ -72,6 +72,24 @@ pub fn digest(key: KeyId, nonce: &str) -> NonceDigest {
 impl NonceCache {
     pub fn new(capacity: usize, skew_s: i64) -> NonceCache {
         NonceCache { seen: Mutex::new(Nonces::default()), capacity, skew_s }
+    }
+
+    /// Remembers nonces stored before this node started, as far as the cache has room: it was
+    /// sized for every nonce that can be live at once, and `live_nonces` is bounded by that.
+    pub fn restore(&self, records: &[NonceRecord]) {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for record in records {
+            if seen.expires.len() >= self.capacity {
+                break;
+            }
+            let old = seen.expires.insert(record.digest, record.expires_at_s);
+            if let Some(old) = old {
+                seen.order.remove(&(old, record.digest));
+            }
+            let expires = old.map_or(record.expires_at_s, |old| old.max(record.expires_at_s));
+            seen.expires.insert(record.digest, expires);
+            seen.order.insert((expires, record.digest));
+        }
     }
 
     /// Records `nonce` of `key`, signed at `timestamp_s`, as seen at `now_s`; or says why it
@@ -153,9 +171,14 @@ impl RateLimits {
     }
 }
 
+/// The one value of the header `name`. A header given twice is refused rather than one of its
+/// values chosen: a proxy and the server could otherwise each read another one.
 fn header<'a>(parts: &'a Parts, name: &str) -> Result<&'a str, ApiError> {
-    let value =
-        parts.headers.get(name).ok_or_else(|| ApiError::unauthenticated(format!("the {name} header is missing")))?;
+    let mut values = parts.headers.get_all(name).iter();
+    let value = values.next().ok_or_else(|| ApiError::unauthenticated(format!("the {name} header is missing")))?;
+    if values.next().is_some() {
+        return Err(ApiError::unauthenticated(format!("the {name} header is given more than once")));
+    }
     value.to_str().map_err(|_| ApiError::unauthenticated(format!("the {name} header is not ASCII")))
 }
 
@@ -163,13 +186,7 @@ async fn principal(state: &AppState, key: KeyId) -> Result<Option<Arc<Principal>
     if let Some(known) = state.principals.get(key) {
         return Ok(Some(known));
     }
-    let mut tx = state.engine.store().read().await.map_err(|e| ApiError::from(hongbao_engine::EngineError::from(e)))?;
-    let facts =
-        tx.load(&[Key::Principal(key)]).await.map_err(|e| ApiError::from(hongbao_engine::EngineError::from(e)))?;
-    let found = facts.into_iter().find_map(|fact| match fact {
-        Fact::Principal(id, Some(principal)) if id == key => Some(Arc::new(principal)),
-        _ => None,
-    });
+    let found = state.engine.principal(key).await?.map(Arc::new);
     if let Some(found) = &found {
         state.principals.put(found.clone());
     }
@@ -178,13 +195,28 @@ async fn principal(state: &AppState, key: KeyId) -> Result<Option<Arc<Principal>
 
 /// The middleware: authenticates the request or answers the error.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match verify(&state, request).await {
-        Ok(request) => next.run(request).await,
-        Err(err) => err.into_response(),
+    let read = request.method() == axum::http::Method::GET;
+    let (request, ticket) = match verify(&state, request).await {
+        Ok(verified) => verified,
+        Err(err) => return err.into_response(),
+    };
+    let response = next.run(request).await;
+    let Some(record) = ticket.and_then(|ticket| ticket.take()) else { return response };
+    if read {
+        if let Err(err) = state.engine.remember_nonces_later(vec![record]) {
+            tracing::warn!(%err, "the nonce of a read was not stored");
+        }
+        return response;
+    }
+    match state.engine.remember_nonces(vec![record]).await {
+        Ok(()) => response,
+        // Unless it is stored the answer must not go out: its request could be replayed after
+        // a restart, and succeed where it was refused.
+        Err(err) => ApiError::from(err).into_response(),
     }
 }
 
-async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError> {
+async fn verify(state: &AppState, request: Request) -> Result<(Request, Option<NonceTicket>), ApiError> {
     let (parts, body) = request.into_parts();
     let key_text = header(&parts, signing::KEY_HEADER)?;
     let timestamp_text = header(&parts, signing::TIMESTAMP_HEADER)?;
@@ -251,17 +283,48 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
             Err(NonceError::Overloaded) => return Err(ApiError::overloaded()),
             Err(NonceError::Store(err)) => return Err(ApiError::from(hongbao_engine::EngineError::from(err))),
         }
+        let mut request = Request::from_parts(parts, Body::from(body));
+        request.extensions_mut().insert(Caller(principal));
+        Ok((request, None))
     } else {
+        // One node: the nonce is checked in memory, and stored in the database with the batch
+        // that answers the request (see `NonceTicket`), so that it outlives a restart.
         match state.nonces.check_and_record(key, nonce, timestamp, now_s) {
             Ok(()) => {}
             Err(NonceRefusal::Replayed) => return Err(replayed()),
             Err(NonceRefusal::Full) => return Err(ApiError::overloaded()),
         }
+        let expires_at_s = timestamp.saturating_add(signing::TIMESTAMP_SKEW_MAX_S);
+        let ticket = NonceTicket::new(NonceRecord { key, digest: digest(key, nonce), expires_at_s });
+        let mut request = Request::from_parts(parts, Body::from(body));
+        request.extensions_mut().insert(Caller(principal));
+        request.extensions_mut().insert(ticket.clone());
+        Ok((request, Some(ticket)))
+    }
+}
+
+/// The nonce of a request on a node that keeps nonces in memory, waiting to be stored. The
+/// command the request runs takes it ([`NonceTicket::take`]) into the batch that applies it, so
+/// the nonce is durable with the effect it guards; a request that runs no command (refused
+/// before it, a read, the dev clock) has it stored by [`authenticate`] before its answer goes
+/// out (a read's without waiting: its replay changes nothing).
+#[derive(Clone, Debug)]
+pub struct NonceTicket(Arc<Mutex<Option<NonceRecord>>>);
+
+impl NonceTicket {
+    fn new(record: NonceRecord) -> NonceTicket {
+        NonceTicket(Arc::new(Mutex::new(Some(record))))
     }
 
-    let mut request = Request::from_parts(parts, Body::from(body));
-    request.extensions_mut().insert(Caller(principal));
-    Ok(request)
+    /// The nonce, for the batch that will store it; `None` once taken.
+    pub fn take(&self) -> Option<NonceRecord> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+
+    /// Gives back a nonce whose command was not queued, for [`authenticate`] to store.
+    pub fn give_back(&self, record: NonceRecord) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(record);
+    }
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {

@@ -129,6 +129,22 @@ impl From<EngineError> for ApiError {
                 "idempotency_key_reused",
                 "this Idempotency-Key was already used with a different request",
             ),
+            EngineError::SecretShownOnce { key_id, user_id } => {
+                let api = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!(
+                        "this request was already applied and created key {key_id}; its secret was shown once, when \
+                         it was created, and is not kept"
+                    ),
+                )
+                .with("reason", "secret_shown_once")
+                .with("key_id", key_id.to_string());
+                match user_id {
+                    Some(user) => api.with("user_id", user.to_string()),
+                    None => api,
+                }
+            }
             EngineError::Overloaded => ApiError::overloaded(),
             // Storage trouble is not the client's fault and may pass: say so, and that nothing
             // was applied, rather than pretending to be overloaded.

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use hongbao_client::signing;
 use serde::de::DeserializeOwned;
 
+use crate::auth::NonceTicket;
 use crate::error::ApiError;
 
 /// A JSON body. Malformed JSON, a wrong type, a missing or an unknown field (request types
@@ -51,19 +52,31 @@ impl<S: Send + Sync> FromRequest<S> for NoBody {
     }
 }
 
-/// The optional `Idempotency-Key` header: 1–255 printable ASCII characters.
+/// The optional `Idempotency-Key` header (1–255 printable ASCII characters, given at most
+/// once), and the request's nonce still to be stored ([`NonceTicket`]): what a command needs
+/// besides its fields.
 #[derive(Clone, Debug, Default)]
-pub struct IdempotencyKey(pub Option<String>);
+pub struct IdempotencyKey {
+    pub key: Option<String>,
+    pub nonce: Option<NonceTicket>,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(signing::IDEMPOTENCY_KEY_HEADER) else {
-            return Ok(IdempotencyKey(None));
+        let nonce = parts.extensions.get::<NonceTicket>().cloned();
+        let mut values = parts.headers.get_all(signing::IDEMPOTENCY_KEY_HEADER).iter();
+        let Some(value) = values.next() else {
+            return Ok(IdempotencyKey { key: None, nonce });
         };
+        if values.next().is_some() {
+            return Err(ApiError::invalid("Idempotency-Key is given more than once"));
+        }
         match value.to_str() {
-            Ok(key) if signing::is_valid_idempotency_key(key) => Ok(IdempotencyKey(Some(key.to_owned()))),
+            Ok(key) if signing::is_valid_idempotency_key(key) => {
+                Ok(IdempotencyKey { key: Some(key.to_owned()), nonce })
+            }
             _ => Err(ApiError::invalid("Idempotency-Key must be 1 to 255 printable ASCII characters")),
         }
     }

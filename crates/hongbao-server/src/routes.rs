@@ -12,12 +12,12 @@ use hongbao_core::principal::Role;
 use hongbao_core::query::{Answer, Query};
 use hongbao_core::user::{GroupView, MeView};
 use hongbao_core::{ClaimId, Fen, GroupId, PacketId, Timestamp, TransferId, UserId};
-use hongbao_engine::Idempotency;
+use hongbao_engine::{EngineError, Idempotency};
 use hongbao_store::HistoryItem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{AdminCaller, UserCaller};
+use crate::auth::{AdminCaller, NonceTicket, UserCaller};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppQuery, IdempotencyKey, NoBody, path_id};
 use crate::state::AppState;
@@ -25,15 +25,24 @@ use crate::state::AppState;
 type Created<T> = (StatusCode, Json<T>);
 
 impl AppState {
-    /// Runs a command for `key_id`, once per idempotency key.
+    /// Runs a command for `key_id`, once per idempotency key, storing the request's nonce with
+    /// its effects.
     async fn exec(
         &self,
         key_id: hongbao_core::KeyId,
         idem: IdempotencyKey,
         command: Command,
     ) -> Result<Reply, ApiError> {
-        let idempotency = idem.0.map(|key| Idempotency { principal: key_id.to_string(), key });
-        Ok(self.engine.execute_once(command, idempotency).await?)
+        let idempotency = idem.key.map(|key| Idempotency { principal: key_id.to_string(), key });
+        let nonce = idem.nonce.as_ref().and_then(NonceTicket::take);
+        let result = self.engine.execute_signed(command, idempotency, nonce).await;
+        if let (Err(EngineError::Overloaded | EngineError::Stopped), Some(ticket), Some(nonce)) =
+            (&result, &idem.nonce, nonce)
+        {
+            // Not queued: the nonce goes back, for the middleware to store or refuse.
+            ticket.give_back(nonce);
+        }
+        Ok(result?)
     }
 
     async fn ask(&self, query: Query) -> Result<Answer, ApiError> {

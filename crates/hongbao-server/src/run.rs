@@ -62,6 +62,10 @@ pub struct StorageSettings {
     pub durability: Durability,
     /// PostgreSQL: the pool and its timeouts (`--database postgres://…`).
     pub postgres: PostgresOptions,
+    /// The key the principals' secrets are sealed with at rest (32 bytes as 64 hex digits, in a
+    /// file readable by its owner only; the same file on every node of a database). Default:
+    /// `<data-dir>/secrets-key`, created at first start.
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 /// Where the state lives: an embedded SQLite file (one node), or PostgreSQL (several nodes).
@@ -192,14 +196,14 @@ impl Running {
 /// [`StartError`] with a message a person can act on.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     options.settings.validate().map_err(StartError::Config)?;
-    std::fs::create_dir_all(&options.data_dir)
-        .map_err(|e| StartError::Io(format!("cannot create the data directory {}: {e}", options.data_dir.display())))?;
+    private_dir(&options.data_dir)?;
     let database = options.database.clone().unwrap_or_else(|| Database::Sqlite(options.data_dir.join("hongbao.db")));
     let store = database.open(&options.settings.storage).await?;
     let clock: Arc<dyn Clock> = if options.dev_clock { Arc::new(DevClock::new()) } else { Arc::new(SystemClock) };
     let settings = options.settings;
     let audit = audit_config(&settings.audit, &options.data_dir, store.as_ref()).await?;
-    let start = StartOptions { rng_seed: None, audit };
+    let secrets = Some(secrets_key(&settings.storage, &options.data_dir)?);
+    let start = StartOptions { rng_seed: None, audit, secrets };
     let engine = Engine::start(store.clone(), clock, settings.limits.clone(), settings.engine.clone(), start).await?;
     engine.spawn_jobs();
 
@@ -218,20 +222,25 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     }
 
     let state = AppState::new(engine.clone(), settings.http.clone(), options.dev_clock).map_err(StartError::Config)?;
+    if !store.shared() {
+        // The nonces this node stored before it stopped (or crashed) are refused again.
+        let now_s = hongbao_engine::system_now().millis().div_euclid(1000);
+        let limit = u32::try_from(settings.http.nonce_cache_max).unwrap_or(u32::MAX);
+        let live = store.live_nonces(now_s, limit).await?;
+        tracing::debug!(nonces = live.len(), "nonces still live loaded");
+        state.nonces.restore(&live);
+    }
     let forget = state.clone();
     tokio::spawn(async move {
-        // Keeps the rate limiter's memory to the keys that were active lately, and the shared
-        // nonce table to nonces that could still be replayed.
+        // Keeps the rate limiter's memory to the keys that were active lately, and the nonce
+        // table to nonces that could still be replayed.
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
             forget.rate_limits.forget_idle();
-            let store = forget.engine.store();
-            if store.shared() {
-                let now_s = hongbao_engine::system_now().millis().div_euclid(1000);
-                if let Err(err) = store.forget_nonces(now_s, 100_000).await {
-                    tracing::warn!(%err, "forgetting expired nonces failed");
-                }
+            let now_s = hongbao_engine::system_now().millis().div_euclid(1000);
+            if let Err(err) = forget.engine.store().forget_nonces(now_s, 100_000).await {
+                tracing::warn!(%err, "forgetting expired nonces failed");
             }
         }
     });
@@ -306,6 +315,80 @@ async fn audit_config(
 /// The file in the data directory holding the log's signing key.
 pub const LOG_KEY_FILE: &str = "log-signing-key";
 
+/// The file in the data directory the root operator's credentials are written to at first start.
+pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials.json";
+
+/// The file in the data directory holding the key the secrets are sealed with.
+pub const SECRETS_KEY_FILE: &str = "secrets-key";
+
+/// The key secrets are sealed with: read from its file, or created there at first start (only
+/// at the default place: a file named in the settings must exist).
+fn secrets_key(settings: &StorageSettings, data_dir: &Path) -> Result<hongbao_engine::seal::SecretsKey, StartError> {
+    let path = settings.secrets_key_file.clone().unwrap_or_else(|| data_dir.join(SECRETS_KEY_FILE));
+    let bytes = if path.exists() {
+        tighten(&path)?;
+        read_hex_key(&path, "secrets key")?
+    } else if settings.secrets_key_file.is_some() {
+        return Err(StartError::Config(format!("the secrets key file {} does not exist", path.display())));
+    } else {
+        let bytes = rand_seed()?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, format!("{hex}\n").as_bytes())
+            .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
+        bytes
+    };
+    Ok(hongbao_engine::seal::SecretsKey::from_bytes(&bytes))
+}
+
+/// The files hongbao keeps in its data directory, each mode 0600.
+const DATA_FILES: [&str; 6] =
+    ["hongbao.db", "hongbao.db-wal", "hongbao.db-shm", LOG_KEY_FILE, SECRETS_KEY_FILE, ROOT_CREDENTIALS_FILE];
+
+/// Creates the data directory, or tightens it, to mode 0700, and tightens the files hongbao
+/// keeps in it to 0600: they are the database, the keys and the root credentials, whatever the
+/// umask was when they were made. (The store creates its files 0600 itself.)
+fn private_dir(dir: &Path) -> Result<(), StartError> {
+    let failed =
+        |e: std::io::Error| StartError::Io(format!("cannot prepare the data directory {}: {e}", dir.display()));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir).map_err(failed)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)?;
+    }
+    #[cfg(not(unix))]
+    builder.create(dir).map_err(failed)?;
+    for name in DATA_FILES {
+        let path = dir.join(name);
+        // Not following links: a link's mode is its target's, which may not be ours.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            tighten(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets a file to mode 0600 if any other bit is set.
+fn tighten(path: &Path) -> Result<(), StartError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let failed =
+            |e: std::io::Error| StartError::Io(format!("cannot restrict {} to its owner: {e}", path.display()));
+        let mode = std::fs::metadata(path).map_err(failed)?.permissions().mode();
+        if mode & 0o177 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "restricted a file readable by others to its owner");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// `hongbao.local/` and the first 8 hex digits of the SHA-256 of the public key.
 pub fn default_origin(key: &VerifyingKey) -> String {
     use sha2::Digest as _;
@@ -319,7 +402,15 @@ pub fn default_origin(key: &VerifyingKey) -> String {
 /// # Errors
 /// [`StartError::Config`] naming the file, never showing its content.
 pub fn read_log_key(path: &Path) -> Result<SigningKey, StartError> {
-    let bad = || StartError::Config(format!("{} is not a log signing key (64 hex digits)", path.display()));
+    Ok(SigningKey::from_bytes(&read_hex_key(path, "log signing key")?))
+}
+
+/// Reads 32 bytes written as 64 hex digits (and an optional newline) from a key file.
+///
+/// # Errors
+/// [`StartError::Config`] naming the file, never showing its content.
+fn read_hex_key(path: &Path, what: &str) -> Result<[u8; 32], StartError> {
+    let bad = || StartError::Config(format!("{} is not a {what} (64 hex digits)", path.display()));
     let text =
         std::fs::read_to_string(path).map_err(|e| StartError::Io(format!("cannot read {}: {e}", path.display())))?;
     let text = text.trim();
@@ -330,7 +421,7 @@ pub fn read_log_key(path: &Path) -> Result<SigningKey, StartError> {
     for (i, byte) in seed.iter_mut().enumerate() {
         *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
     }
-    Ok(SigningKey::from_bytes(&seed))
+    Ok(seed)
 }
 
 fn rand_seed() -> Result<[u8; 32], StartError> {
@@ -360,23 +451,39 @@ async fn bootstrap(
         Err(_) if store.has_operator().await? => return Ok(None),
         Err(err) => return Err(err.into()),
     };
-    let path = data_dir.join("root-credentials.json");
+    let path = data_dir.join(ROOT_CREDENTIALS_FILE);
     let body = serde_json::json!({ "url": url, "key_id": root.key_id, "secret": root.secret.expose() });
     write_private(&path, &serde_json::to_vec_pretty(&body).unwrap_or_default())
         .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
     Ok(Some(path))
 }
 
-/// Writes a file only its owner can read (mode 0600 from the moment it exists).
+/// Writes a file only its owner can read: a new file of mode 0600 from the moment it exists,
+/// then renamed over `path`. A file already at `path` is replaced, never written into, so its
+/// looser mode (or another reader's open handle) never sees the new bytes.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let written = (|| {
+        let mut file = options.open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written?;
+    // The rename is durable once the directory is.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }

@@ -686,6 +686,68 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    async fn live_nonces(&self, now_s: i64, limit: u32) -> Result<Vec<NonceRecord>, StoreError> {
+        let found = sqlx::query(
+            "SELECT key_id, digest, expires_at FROM nonces WHERE expires_at > $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now_s)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "read the live nonces"))?;
+        decode_all(&found, rows::nonce)
+    }
+
+    async fn secrets_not_starting_with(
+        &self,
+        sealed_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(KeyId, String)>, StoreError> {
+        let found = sqlx::query(
+            "SELECT key_id, secret FROM principals WHERE NOT starts_with(secret, $1) ORDER BY key_id LIMIT $2",
+        )
+        .bind(sealed_prefix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "find the secrets stored in the clear"))?;
+        decode_all(&found, rows::stored_secret)
+    }
+
+    async fn secret_starting_with(&self, sealed_prefix: &str) -> Result<Option<(KeyId, String)>, StoreError> {
+        let found =
+            sqlx::query("SELECT key_id, secret FROM principals WHERE starts_with(secret, $1) ORDER BY key_id LIMIT 1")
+                .bind(sealed_prefix)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| db_error(e, "find a sealed secret"))?;
+        found.as_ref().map(rows::stored_secret).transpose()
+    }
+
+    async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError> {
+        if replaced.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE principals SET secret = r.new FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS r (key_id, old, new) \
+             WHERE principals.key_id = r.key_id AND principals.secret = r.old",
+        )
+        .bind(replaced.iter().map(|(key, _, _)| key.uuid()).collect::<Vec<_>>())
+        .bind(replaced.iter().map(|(_, old, _)| old.as_str()).collect::<Vec<_>>())
+        .bind(replaced.iter().map(|(_, _, new)| new.as_str()).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, format_args!("replace {} secrets", replaced.len())))?;
+        // The old rows stay in the table's pages as dead tuples until rewritten: a full vacuum
+        // rewrites the table without them. It runs once, when a database written by an older
+        // version is first opened by this one.
+        sqlx::query("VACUUM FULL principals")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "vacuum the principals after replacing secrets"))?;
+        Ok(done.rows_affected())
+    }
+
     async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {
         // SKIP LOCKED: nodes purging at once share the work instead of queueing for it.
         let done = sqlx::query(

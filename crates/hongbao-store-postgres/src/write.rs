@@ -17,7 +17,7 @@ use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Changes, PacketId, Timestamp, TransferId};
-use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, StoreError};
+use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres};
@@ -437,6 +437,26 @@ fn bind_records(sql: &'static str, rows: &[&IdempotencyRecord]) -> PgQuery {
         .bind(column(rows, |r| r.created_at.millis()))
 }
 
+/// The nonces of the batch's signed requests, in key order (so that two nodes writing the same
+/// nonces wait for each other rather than deadlock). A nonce already stored keeps the later
+/// expiry; each row counts once, inserted or updated.
+const NONCES: Table<NonceRecord> = Table {
+    name: "nonces",
+    insert: "INSERT INTO nonces (key_id, digest, expires_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::bytea[], $3::bigint[]) \
+             ON CONFLICT (key_id, digest) DO UPDATE SET expires_at = GREATEST(nonces.expires_at, EXCLUDED.expires_at)",
+    update: "",
+    bind: bind_nonces,
+    key: |n| format!("of key {}", n.key),
+};
+
+fn bind_nonces(sql: &'static str, rows: &[&NonceRecord]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |n| n.key.uuid()))
+        .bind(column(rows, |n| n.digest.to_vec()))
+        .bind(column(rows, |n| n.expires_at_s))
+}
+
 const LOG_ENTRIES: Table<LogRow> = Table {
     name: "log_entries",
     insert: "INSERT INTO log_entries (idx, entry, transfer_id, packet_id) \
@@ -546,7 +566,7 @@ fn check_append(
     }
 }
 
-/// Writes a whole batch: its changes, idempotency records, log entries and checkpoint. The
+/// Writes a whole batch: its changes, idempotency records, nonces, log entries and checkpoint. The
 /// caller commits, or drops the transaction on error so that nothing of the batch remains.
 ///
 /// A batch that appends to the log, stores events or a checkpoint holds the log's lock before it
@@ -573,6 +593,9 @@ pub(crate) async fn commit(conn: &mut PgConnection, commit: &Commit, size: Optio
     changes(conn, &commit.changes).await?;
     let records: Vec<&IdempotencyRecord> = commit.idempotency.iter().collect();
     insert_all(conn, &IDEMPOTENCY, &records).await?;
+    let nonces = hongbao_store::distinct_nonces(&commit.nonces);
+    let nonces: Vec<&NonceRecord> = nonces.iter().collect();
+    insert_all(conn, &NONCES, &nonces).await?;
     let log: Vec<&LogRow> = commit.log.iter().collect();
     insert_all(conn, &LOG_ENTRIES, &log).await?;
     if let Some(checkpoint) = &commit.checkpoint {

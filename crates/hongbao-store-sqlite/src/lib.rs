@@ -31,7 +31,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hongbao_core::{AccountId, Fact, Key, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{
-    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, NonceRecord, ReadTx, Store, StoreError,
+    WriteTx,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
@@ -288,6 +289,37 @@ pub fn writer_options(path: &Path, durability: Durability) -> SqliteConnectOptio
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
 }
 
+/// Makes the database file readable by its owner only, whatever the umask: a new file is created
+/// empty with mode 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the
+/// database's mode), and an existing file, WAL or shared memory with looser modes is tightened.
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let failed = |e: std::io::Error, file: &Path| {
+            StoreError::Unavailable(format!("cannot restrict {} to its owner: {e}", file.display()))
+        };
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(failed(e, path)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            let Ok(meta) = std::fs::symlink_metadata(&file) else { continue };
+            if meta.is_file() && meta.permissions().mode() & 0o177 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| failed(e, &file))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens the database at `path`, creating the file if it is missing, and brings its schema
     /// up to date.
@@ -297,6 +329,7 @@ impl SqliteStore {
     /// [`StoreError::Corrupt`] when it is not a database or its schema does not match this
     /// version (a newer one, or a migration that changed since it was applied).
     pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        private_files(path)?;
         let options = connect_options(path, durability);
         // The pools keep their connections for the store's lifetime: reopening a connection costs
         // more than an idle one, and a WAL file's shared memory lives as long as one is open.
@@ -673,6 +706,84 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| db_error(e, format_args!("remember a nonce of key {key}")))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn live_nonces(&self, now_s: i64, limit: u32) -> Result<Vec<NonceRecord>, StoreError> {
+        // In expiry order from `nonces_by_expiry`.
+        let found = sqlx::query(
+            "SELECT key_id, digest, expires_at FROM nonces WHERE expires_at > ?1 ORDER BY expires_at LIMIT ?2",
+        )
+        .bind(now_s)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(|e| db_error(e, "read the live nonces"))?;
+        decode_all(&found, rows::nonce)
+    }
+
+    async fn secrets_not_starting_with(
+        &self,
+        sealed_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(KeyId, String)>, StoreError> {
+        // `substr` rather than LIKE: the prefix is compared as text, whatever characters it has.
+        let found = sqlx::query(
+            "SELECT key_id, secret FROM principals WHERE substr(secret, 1, length(?1)) <> ?1 ORDER BY key_id LIMIT ?2",
+        )
+        .bind(sealed_prefix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "find the secrets stored in the clear"))?;
+        decode_all(&found, rows::stored_secret)
+    }
+
+    async fn secret_starting_with(&self, sealed_prefix: &str) -> Result<Option<(KeyId, String)>, StoreError> {
+        let found = sqlx::query(
+            "SELECT key_id, secret FROM principals WHERE substr(secret, 1, length(?1)) = ?1 ORDER BY key_id LIMIT 1",
+        )
+        .bind(sealed_prefix)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "find a sealed secret"))?;
+        found.as_ref().map(rows::stored_secret).transpose()
+    }
+
+    async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError> {
+        if replaced.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.writer.acquire().await.map_err(|e| db_error(e, "replace secrets"))?;
+        // Freed bytes zeroed, so the old value does not stay in the page it leaves.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "turn on secure_delete"))?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| db_error(e, "replace secrets"))?;
+        let mut count = 0;
+        for (key, old, new) in replaced {
+            let done = sqlx::query("UPDATE principals SET secret = ?1 WHERE key_id = ?2 AND secret = ?3")
+                .bind(new)
+                .bind(key.uuid())
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(e, format_args!("replace the secret of key {key}")))?;
+            count += done.rows_affected();
+        }
+        tx.commit().await.map_err(|e| db_error(e, "commit the replaced secrets"))?;
+        // The WAL still holds the pages as they were: copy it into the file and empty it.
+        // VACUUM then rewrites the file without the old pages anywhere in it.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "checkpoint the WAL after replacing secrets"))?;
+        sqlx::query("VACUUM").execute(&mut *conn).await.map_err(|e| db_error(e, "vacuum after replacing secrets"))?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "checkpoint the WAL after the vacuum"))?;
+        Ok(count)
     }
 
     async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {

@@ -16,7 +16,7 @@ use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Changes, GroupId, PacketId, Timestamp, TransferId, UserId};
-use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, StoreError};
+use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection};
@@ -90,13 +90,26 @@ async fn insert_all<T>(
     bind: Bind<T>,
     id: impl Fn(&T) -> String,
 ) -> Result<(), StoreError> {
+    insert_all_then(conn, insert, "", rows, bind, id).await
+}
+
+/// As [`insert_all`], each statement followed by `then` (an `ON CONFLICT` clause that makes an
+/// insert an upsert; each row still counts as one row written).
+async fn insert_all_then<T>(
+    conn: &mut SqliteConnection,
+    insert: &Insert,
+    then: &str,
+    rows: &[&T],
+    bind: Bind<T>,
+    id: impl Fn(&T) -> String,
+) -> Result<(), StoreError> {
     let rows_max = insert.rows_max();
     let mut rest = rows;
     while let Some(first) = rest.first() {
         let take = if rest.len() >= rows_max { rows_max } else { 1 << rest.len().ilog2() };
         let (chunk, tail) = rest.split_at(take);
         rest = tail;
-        let mut query = sqlx::query(AssertSqlSafe(insert.sql(take)));
+        let mut query = sqlx::query(AssertSqlSafe(insert.sql(take) + then));
         for row in chunk {
             query = bind(query, row);
         }
@@ -401,6 +414,17 @@ fn bind_record(query: SqliteQuery, record: &IdempotencyRecord) -> SqliteQuery {
         .bind(record.created_at.millis())
 }
 
+/// The nonces of the batch's signed requests. A nonce already stored (a request refused here
+/// after another node, or this one before a restart, took it) keeps the later expiry.
+const NONCES: Insert =
+    Insert { table: "nonces", head: "INSERT INTO nonces (key_id, digest, expires_at) VALUES ", columns: 3 };
+const NONCES_UPSERT: &str =
+    " ON CONFLICT (key_id, digest) DO UPDATE SET expires_at = MAX(nonces.expires_at, excluded.expires_at)";
+
+fn bind_nonce(query: SqliteQuery, nonce: &NonceRecord) -> SqliteQuery {
+    query.bind(nonce.key.uuid()).bind(&nonce.digest[..]).bind(nonce.expires_at_s)
+}
+
 const LOG_ENTRIES: Insert = Insert {
     table: "log_entries",
     head: "INSERT INTO log_entries (idx, entry, transfer_id, packet_id) VALUES ",
@@ -476,7 +500,7 @@ fn check_append(
     }
 }
 
-/// Writes a whole batch: its changes, idempotency records, log entries and checkpoint. The
+/// Writes a whole batch: its changes, idempotency records, nonces, log entries and checkpoint. The
 /// caller commits, or drops the transaction on error so that nothing of the batch remains.
 ///
 /// # Errors
@@ -496,6 +520,9 @@ pub(crate) async fn commit(conn: &mut SqliteConnection, commit: &Commit) -> Resu
     changes(conn, &commit.changes).await?;
     let records: Vec<&IdempotencyRecord> = commit.idempotency.iter().collect();
     insert_all(conn, &IDEMPOTENCY, &records, bind_record, |r| format!("({:?}, {:?})", r.principal, r.key)).await?;
+    let nonces = hongbao_store::distinct_nonces(&commit.nonces);
+    let nonces: Vec<&NonceRecord> = nonces.iter().collect();
+    insert_all_then(conn, &NONCES, NONCES_UPSERT, &nonces, bind_nonce, |n| format!("of key {}", n.key)).await?;
     let log: Vec<&LogRow> = commit.log.iter().collect();
     insert_all(conn, &LOG_ENTRIES, &log, bind_log_row, |row| row.index.to_string()).await?;
     if let Some(checkpoint) = &commit.checkpoint {

@@ -22,7 +22,7 @@ use hongbao_core::{AccountId, ClaimId, Fen, GroupId, KeyId, PacketId, Timestamp,
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::{CheckpointRow, IdempotencyRecord, LogRow, StoreError};
+use crate::{CheckpointRow, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 
 /// Which row is being read: its table and, once its key is read, the key, for the messages.
 #[derive(Debug)]
@@ -138,6 +138,8 @@ macro_rules! decoders {
             log_row "log_entries" => $crate::LogRow,
             checkpoint "checkpoints" => $crate::CheckpointRow,
             event "events" => ::hongbao_core::event::Event,
+            nonce "nonces" => $crate::NonceRecord,
+            stored_secret "principals" => (::hongbao_core::KeyId, ::std::string::String),
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -355,6 +357,22 @@ pub fn log_row(r: &mut impl Columns) -> Result<LogRow, StoreError> {
         transfer_id: r.opt_uuid("transfer_id")?.map(TransferId::from_uuid),
         packet_id: r.opt_uuid("packet_id")?.map(PacketId::from_uuid),
     })
+}
+
+/// A nonce record: its key, its 16-byte digest and its expiry in seconds.
+pub fn nonce(r: &mut impl Columns) -> Result<NonceRecord, StoreError> {
+    let key = KeyId::from_uuid(r.key("key_id")?);
+    let digest = r.bytes("digest")?;
+    let digest: [u8; 16] =
+        digest.try_into().map_err(|d: Vec<u8>| r.fail("digest", format_args!("{} bytes, not 16", d.len())))?;
+    Ok(NonceRecord { key, digest, expires_at_s: r.int("expires_at")? })
+}
+
+/// A principal's key id and its secret as stored (sealed, or in the clear by an older version).
+/// Like [`principal`], a failure never carries the secret.
+pub fn stored_secret(r: &mut impl Columns) -> Result<(KeyId, String), StoreError> {
+    let key = KeyId::from_uuid(r.key("key_id")?);
+    Ok((key, r.text("secret")?))
 }
 
 pub fn checkpoint(r: &mut impl Columns) -> Result<CheckpointRow, StoreError> {

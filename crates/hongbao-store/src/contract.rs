@@ -87,6 +87,9 @@ macro_rules! contract_tests {
             forget_nonces_deletes_only_records_expired_before_the_bound_up_to_the_limit,
             the_dev_clock_offset_starts_at_zero_and_only_moves_forward,
             log_key_keeps_the_first_value_proposed,
+            nonces_of_a_commit_are_stored_with_its_changes_and_only_with_them,
+            live_nonces_are_the_unexpired_records_soonest_first_up_to_the_limit,
+            secrets_are_found_by_prefix_and_replaced_only_where_unchanged,
         );
     };
     (@cases required $fresh:expr; $($case:ident),+ $(,)?) => {
@@ -1686,4 +1689,109 @@ pub async fn log_key_keeps_the_first_value_proposed(store: &dyn Store) {
     assert_eq!(log_key(second).await, first, "a later proposal gets the stored key");
     assert_eq!(log_key(first).await, first);
     assert_eq!(log_key(second).await, first);
+}
+
+/// The nonces of a commit are stored in its transaction: once it lands each is refused as a
+/// replay, a nonce given twice (in one commit or two) keeps its later expiry, and a commit that is
+/// refused stores none of its nonces.
+pub async fn nonces_of_a_commit_are_stored_with_its_changes_and_only_with_them(store: &dyn Store) {
+    let mut s = Scenario::new(43);
+    let key = KeyId::from_uuid(s.mint_uuid());
+    let (now, expires) = (T0_S, T0_S + 300);
+    let record = |seed, expires_at_s| NonceRecord { key, digest: digest(seed), expires_at_s };
+    s.run(Command::CreateUser { name: "noncer".to_owned() });
+    let changes = s.take_changes();
+    let mut batch = s.batch(changes, Vec::new());
+    batch.nonces = vec![record(20, expires), record(21, expires), record(20, expires + 60)];
+    s.save(store, batch.clone()).await;
+    assert!(!remember(store, key, digest(20), expires, now).await, "a committed nonce is a replay");
+    assert!(!remember(store, key, digest(21), expires, now).await);
+    assert!(!remember(store, key, digest(20), expires, expires + 59).await, "the later of two expiries is kept");
+    assert!(remember(store, key, digest(20), expires + 600, expires + 60).await, "and it expires then");
+
+    // The same user inserted again is refused, and the nonces that came with it are not stored.
+    let mut again = batch;
+    again.log.clear();
+    again.nonces = vec![record(22, expires)];
+    assert!(refused(store, again).await, "a batch inserting an existing user is refused");
+    assert!(remember(store, key, digest(22), expires, now).await, "a refused batch stores no nonce");
+
+    // A nonce already stored is renewed by a commit, to the later expiry.
+    commit(store, Commit { nonces: vec![record(21, expires + 900)], ..Commit::default() }).await;
+    assert!(!remember(store, key, digest(21), expires, expires + 899).await, "renewed by the second commit");
+    commit(store, Commit { nonces: vec![record(21, now + 1)], ..Commit::default() }).await;
+    assert!(!remember(store, key, digest(21), expires, expires + 899).await, "an earlier expiry does not shorten it");
+}
+
+async fn live_nonces(store: &dyn Store, now_s: i64, limit: u32) -> Vec<NonceRecord> {
+    bounded("live_nonces", store.live_nonces(now_s, limit)).await.expect("live_nonces succeeds")
+}
+
+/// `live_nonces` answers the records that live at `now` (`now < expires_at`), soonest to expire
+/// first, at most `limit`, whether they were remembered alone or with a commit.
+pub async fn live_nonces_are_the_unexpired_records_soonest_first_up_to_the_limit(store: &dyn Store) {
+    let mut s = Scenario::new(44);
+    let (alice, bob) = (KeyId::from_uuid(s.mint_uuid()), KeyId::from_uuid(s.mint_uuid()));
+    assert!(live_nonces(store, T0_S, 10).await.is_empty(), "a new store has none");
+    let expiry = |i: u8| T0_S + 10 * i64::from(i);
+    for i in [3, 1, 4] {
+        assert!(remember(store, alice, digest(i), expiry(i), T0_S - 1).await);
+    }
+    let committed = [
+        NonceRecord { key: bob, digest: digest(2), expires_at_s: expiry(2) },
+        NonceRecord { key: bob, digest: digest(5), expires_at_s: expiry(5) },
+    ];
+    commit(store, Commit { nonces: committed.to_vec(), ..Commit::default() }).await;
+    let all = live_nonces(store, T0_S, 10).await;
+    let order: Vec<i64> = all.iter().map(|n| n.expires_at_s).collect();
+    assert_eq!(order, [1, 2, 3, 4, 5].map(expiry), "soonest to expire first");
+    assert_eq!(all[1], committed[0], "a committed record as it was given");
+    assert_eq!(all[0], NonceRecord { key: alice, digest: digest(1), expires_at_s: expiry(1) });
+    assert_eq!(live_nonces(store, T0_S, 2).await, all[..2], "at most the limit");
+    assert_eq!(live_nonces(store, expiry(3), 10).await, all[3..], "a record expiring at `now` is dead");
+    assert!(live_nonces(store, expiry(5), 10).await.is_empty());
+}
+
+/// The store finds secrets by what they start with, as text, and replaces one only if it is
+/// still the value the caller read: two nodes sealing at once cannot undo each other.
+pub async fn secrets_are_found_by_prefix_and_replaced_only_where_unchanged(store: &dyn Store) {
+    let mut s = Scenario::new(45);
+    let users = [s.user(store, "sealed-a").await, s.user(store, "sealed-b").await, s.user(store, "sealed-c").await];
+    let keys: Vec<KeyId> = users.iter().map(|&u| s.key_of(u)).collect();
+    let stored = |key: KeyId| s.principal(key).secret.expose().to_owned();
+    let prefix = "sealed%_.";
+    assert_eq!(bounded("secret_starting_with", store.secret_starting_with(prefix)).await.expect("succeeds"), None);
+    let mut clear = bounded("secrets", store.secrets_not_starting_with(prefix, 10)).await.expect("succeeds");
+    clear.sort();
+    let mut expected: Vec<(KeyId, String)> = keys.iter().map(|&k| (k, stored(k))).collect();
+    expected.sort();
+    assert_eq!(clear, expected, "every secret is in the clear");
+    assert_eq!(
+        bounded("secrets", store.secrets_not_starting_with(prefix, 2)).await.expect("succeeds").len(),
+        2,
+        "at most the limit"
+    );
+
+    let sealed = |k: KeyId| format!("{prefix}{k}");
+    let replaced = vec![
+        (keys[0], stored(keys[0]), sealed(keys[0])),
+        // Another node sealed this one first: the value read is no longer there.
+        (keys[1], "not what is stored".to_owned(), sealed(keys[1])),
+    ];
+    assert_eq!(bounded("replace_secrets", store.replace_secrets(&replaced)).await.expect("succeeds"), 1);
+    assert_eq!(bounded("replace_secrets", store.replace_secrets(&[])).await.expect("nothing to do"), 0);
+    let found = bounded("secret_starting_with", store.secret_starting_with(prefix)).await.expect("succeeds");
+    assert_eq!(found, Some((keys[0], sealed(keys[0]))));
+    let mut clear = bounded("secrets", store.secrets_not_starting_with(prefix, 10)).await.expect("succeeds");
+    clear.sort();
+    let mut expected: Vec<(KeyId, String)> = keys[1..].iter().map(|&k| (k, stored(k))).collect();
+    expected.sort();
+    assert_eq!(clear, expected, "the others are left as they were");
+    // A key read through a snapshot now carries the replaced value.
+    let mut tx = bounded("read", store.read()).await.expect("a read transaction begins");
+    let facts = bounded("load", tx.load(&[Key::Principal(keys[0])])).await.expect("load succeeds");
+    match facts.as_slice() {
+        [Fact::Principal(_, Some(principal))] => assert_eq!(principal.secret.expose(), sealed(keys[0])),
+        other => panic!("loading the principal answered {other:?}"),
+    }
 }

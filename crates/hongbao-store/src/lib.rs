@@ -122,8 +122,7 @@ pub struct CheckpointRow {
     pub created_at: Timestamp,
 }
 
-/// Everything one batch writes, atomically.
-/// One nonce to remember, for [`Store::remember_nonces`].
+/// One nonce to remember, for [`Store::remember_nonces`] and [`Commit::nonces`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NonceRecord {
     pub key: KeyId,
@@ -133,10 +132,26 @@ pub struct NonceRecord {
     pub expires_at_s: i64,
 }
 
+/// `nonces` with each `(key, digest)` once, at the latest of its expiries, in a stable order:
+/// what a store writes for [`Commit::nonces`] (PostgreSQL refuses an upsert that meets the same
+/// row twice in one statement).
+#[must_use]
+pub fn distinct_nonces(nonces: &[NonceRecord]) -> Vec<NonceRecord> {
+    let mut sorted = nonces.to_vec();
+    sorted.sort_unstable_by(|a, b| (a.key, a.digest).cmp(&(b.key, b.digest)).then(b.expires_at_s.cmp(&a.expires_at_s)));
+    sorted.dedup_by(|later, first| (later.key, later.digest) == (first.key, first.digest));
+    sorted
+}
+
+/// Everything one batch writes, atomically.
 #[derive(Clone, Debug, Default)]
 pub struct Commit {
     pub changes: Changes,
     pub idempotency: Vec<IdempotencyRecord>,
+    /// Nonces of the signed requests the batch answers, remembered in the same transaction as
+    /// their effects: a request whose effect is stored is refused as a replay after any restart.
+    /// A nonce already stored gets the later of the two expiries.
+    pub nonces: Vec<NonceRecord>,
     /// Entries appended to the log, with contiguous indexes from the log's current size.
     pub log: Vec<LogRow>,
     /// A newly signed checkpoint.
@@ -338,6 +353,13 @@ pub trait Store: Send + Sync + 'static {
         Ok(fresh)
     }
 
+    /// The nonce records that live at `now_s` (`now_s < expires_at_s`), at most `limit`, soonest
+    /// to expire first: what a node that keeps its nonces in memory loads when it starts.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn live_nonces(&self, now_s: i64, limit: u32) -> Result<Vec<NonceRecord>, StoreError>;
+
     /// Deletes nonce records that expired before `before_s`, at most `limit`; returns how many.
     ///
     /// # Errors
@@ -364,6 +386,34 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the database fails.
     async fn log_key(&self, proposed: &str) -> Result<String, StoreError>;
+
+    /// Principals whose stored secret does not start with `sealed_prefix`, at most `limit`, with
+    /// the secret as stored: the keys an older version stored in the clear, to be sealed
+    /// ([`Store::replace_secrets`]). The store does not know what sealing is; it compares text.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn secrets_not_starting_with(
+        &self,
+        sealed_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(KeyId, String)>, StoreError>;
+
+    /// One principal whose stored secret starts with `sealed_prefix`, if any, so that a node can
+    /// check it holds the key the database's secrets were sealed with.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn secret_starting_with(&self, sealed_prefix: &str) -> Result<Option<(KeyId, String)>, StoreError>;
+
+    /// For each `(key, old, new)`, replaces the stored secret of `key` by `new` if it is still
+    /// `old` (so that two nodes sealing at once cannot undo each other); answers how many were
+    /// replaced. The old value must not remain readable in the database's files afterwards,
+    /// where the store can see to it (SQLite: its freed pages are zeroed and its WAL truncated).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

@@ -39,7 +39,8 @@ use hongbao_core::{AccountId, ClaimId, Fact, GroupId, Key, KeyId, PacketId, Time
 use tokio::sync::{Notify, OwnedMutexGuard};
 
 use crate::{
-    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, ReadTx, Store, StoreError, WriteTx,
+    CheckpointRow, Commit, Due, Dump, HistoryItem, IdempotencyRecord, LogRow, NonceRecord, ReadTx, Store, StoreError,
+    WriteTx,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -540,7 +541,8 @@ fn validate(state: &State, commit: &Commit) -> Result<(), StoreError> {
 impl State {
     /// Writes a commit [`validate`] accepted.
     fn apply(&mut self, commit: Commit) {
-        let Commit { changes, idempotency, log, checkpoint, written: _ } = commit;
+        // The nonces were taken out by `MemStore::apply`: they live with the shared state.
+        let Commit { changes, idempotency, log, checkpoint, nonces: _, written: _ } = commit;
         for (_, user) in changes.users {
             self.users.insert(user.id, user);
         }
@@ -695,10 +697,17 @@ impl MemStore {
     }
 
     /// Validates, then applies, `commit` to the committed state.
-    fn apply(&self, commit: Commit) -> Result<(), StoreError> {
+    fn apply(&self, mut commit: Commit) -> Result<(), StoreError> {
         let mut state = lock(&self.inner.state);
         validate(&state, &commit)?;
+        let nonces = std::mem::take(&mut commit.nonces);
         Arc::make_mut(&mut state).apply(commit);
+        // Under the state's lock still: a reader never sees the batch without its nonces.
+        let mut shared = lock(&self.inner.shared);
+        for nonce in nonces {
+            let expires = shared.nonces.entry((nonce.key, nonce.digest)).or_insert(nonce.expires_at_s);
+            *expires = (*expires).max(nonce.expires_at_s);
+        }
         Ok(())
     }
 }
@@ -911,6 +920,62 @@ impl Store for MemStore {
             }
             Some(_) => Ok(false),
         }
+    }
+
+    async fn live_nonces(&self, now_s: i64, limit: u32) -> Result<Vec<NonceRecord>, StoreError> {
+        self.read_starts().await?;
+        let shared = lock(&self.inner.shared);
+        let mut live: Vec<NonceRecord> = shared
+            .nonces
+            .iter()
+            .filter(|(_, expires)| **expires > now_s)
+            .map(|(&(key, digest), &expires_at_s)| NonceRecord { key, digest, expires_at_s })
+            .collect();
+        live.sort_unstable_by_key(|n| (n.expires_at_s, n.key, n.digest));
+        live.truncate(limit as usize);
+        Ok(live)
+    }
+
+    async fn secrets_not_starting_with(
+        &self,
+        sealed_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(KeyId, String)>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        Ok(state
+            .principals
+            .values()
+            .filter(|p| !p.secret.expose().starts_with(sealed_prefix))
+            .take(limit as usize)
+            .map(|p| (p.key_id, p.secret.expose().to_owned()))
+            .collect())
+    }
+
+    async fn secret_starting_with(&self, sealed_prefix: &str) -> Result<Option<(KeyId, String)>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        Ok(state
+            .principals
+            .values()
+            .find(|p| p.secret.expose().starts_with(sealed_prefix))
+            .map(|p| (p.key_id, p.secret.expose().to_owned())))
+    }
+
+    async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError> {
+        let _writer = self.inner.writer.lock().await;
+        let mut state = lock(&self.inner.state);
+        let state = Arc::make_mut(&mut state);
+        let mut count = 0;
+        for (key, old, new) in replaced {
+            if let Some(principal) = state.principals.get_mut(key)
+                && principal.secret.expose() == old
+            {
+                principal.secret = hongbao_core::principal::Secret::from_stored(new.clone());
+                count += 1;
+            }
+        }
+        Ok(count)
     }
 
     async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {

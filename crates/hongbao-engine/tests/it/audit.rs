@@ -149,7 +149,11 @@ async fn a_restarted_engine_rebuilds_the_same_log_and_keeps_signing() {
 }
 
 async fn restart(app: &App) -> Engine {
-    let options = StartOptions { rng_seed: Some([8; 32]), audit: Some(audit_config()) };
+    let options = StartOptions {
+        rng_seed: Some([8; 32]),
+        audit: Some(audit_config()),
+        secrets: Some(crate::support::secrets_key()),
+    };
     Engine::start(app.store.clone(), app.clock.clone(), Limits::default(), EngineConfig::default(), options)
         .await
         .unwrap()

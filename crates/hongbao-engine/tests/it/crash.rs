@@ -31,7 +31,11 @@ impl Node {
     pub fn start(store: &MemStore, clock: &Arc<ManualClock>, config: EngineConfig, seed: [u8; 32]) -> Node {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
         let shared: Arc<dyn Store> = Arc::new(store.clone());
-        let options = StartOptions { rng_seed: Some(seed), audit: Some(audit_config()) };
+        let options = StartOptions {
+            rng_seed: Some(seed),
+            audit: Some(audit_config()),
+            secrets: Some(crate::support::secrets_key()),
+        };
         let started = runtime.block_on(Engine::start(shared, clock.clone(), Limits::default(), config, options));
         Node { runtime, engine: started.expect("the engine starts") }
     }

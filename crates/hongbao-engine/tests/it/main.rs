@@ -10,4 +10,5 @@ mod concurrency;
 mod crash;
 mod idempotency;
 mod jobs;
+mod secrets;
 mod sim;

@@ -162,13 +162,28 @@ const KINDS: [&str; 19] = [
 /// sent again. Anything else is a failure of the engine.
 fn settled(answer: &Answer) -> Result<(), &'static str> {
     match answer {
-        Ok(_) | Err(EngineError::Refused(_) | EngineError::IdempotencyKeyReused) => Ok(()),
+        Ok(_)
+        | Err(EngineError::Refused(_) | EngineError::IdempotencyKeyReused | EngineError::SecretShownOnce { .. }) => {
+            Ok(())
+        }
         Err(EngineError::Unavailable(_)) => Err("unavailable"),
         Err(EngineError::Stopped) => Err("stopped"),
         Err(EngineError::Overloaded) => Err("overloaded"),
         Err(other @ (EngineError::Config(_) | EngineError::Audit(_))) => {
             panic!("a command was answered {other:?}, which no command may be")
         }
+    }
+}
+
+/// An answer as a repeat of its request gives it: the same, except that a key created is
+/// answered without its secret, which is shown once (`SecretShownOnce`).
+fn as_repeated(answer: &Answer) -> Answer {
+    match answer {
+        Ok(Reply::User(created)) => {
+            Err(EngineError::SecretShownOnce { key_id: created.key_id, user_id: Some(created.user_id) })
+        }
+        Ok(Reply::Operator(created)) => Err(EngineError::SecretShownOnce { key_id: created.key_id, user_id: None }),
+        other => other.clone(),
     }
 }
 
@@ -418,6 +433,19 @@ impl Model {
     /// Takes in the first acknowledged answer to `command`, sent by `principal`; returns the
     /// user a `CreateUser` created, who becomes a client.
     fn learn(&mut self, command: &Command, answer: &Answer) -> Option<(UserId, KeyId)> {
+        // The first answer was lost (a crash after the commit): the repeat names the key.
+        match (command, answer) {
+            (Command::CreateUser { .. }, Err(EngineError::SecretShownOnce { key_id, user_id: Some(user) })) => {
+                self.users.push(*user);
+                self.keys.insert(*key_id);
+                return Some((*user, *key_id));
+            }
+            (Command::CreateOperator { .. }, Err(EngineError::SecretShownOnce { key_id, .. })) => {
+                self.keys.insert(*key_id);
+                return None;
+            }
+            _ => {}
+        }
         let Ok(reply) = answer else { return None };
         match (command, reply) {
             (Command::CreateUser { .. }, Reply::User(created)) => {
@@ -1359,7 +1387,8 @@ impl Episode {
                     Some(&first) => {
                         let earlier = &self.acked[first];
                         assert_eq!(
-                            answer, earlier.answer,
+                            as_repeated(&answer),
+                            as_repeated(&earlier.answer),
                             "two copies of one request ({:?}) answered differently",
                             earlier.command
                         );
@@ -1372,9 +1401,11 @@ impl Episode {
                 Request::ReAsk { acked } => {
                     let earlier = &self.acked[*acked];
                     assert_eq!(
-                        answer, earlier.answer,
+                        answer,
+                        as_repeated(&earlier.answer),
                         "asked again, {:?} under key {:?} was answered differently",
-                        earlier.command, earlier.key
+                        earlier.command,
+                        earlier.key
                     );
                 }
                 Request::Reuse { acked, probe } => {
@@ -1530,7 +1561,11 @@ impl Episode {
                 None => {
                     let stored: Result<Reply, CoreError> = serde_json::from_str(outcome).expect("a readable record");
                     let stored = stored.map_err(EngineError::Refused);
-                    assert_eq!(stored, acked.answer, "the record of key {:?}", acked.key);
+                    // A record never keeps a secret: it answers as a repeat does.
+                    assert_eq!(as_repeated(&stored), as_repeated(&acked.answer), "the record of key {:?}", acked.key);
+                    if let Ok(Reply::User(created)) = &stored {
+                        assert!(created.secret.expose().is_empty(), "the record of key {:?} keeps a secret", acked.key);
+                    }
                     acked.record = Some(outcome.to_owned());
                 }
             }

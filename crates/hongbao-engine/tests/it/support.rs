@@ -197,6 +197,29 @@ impl Store for Gate {
         self.inner.forget_nonces(before_s, limit).await
     }
 
+    async fn live_nonces(&self, now_s: i64, limit: u32) -> Result<Vec<hongbao_store::NonceRecord>, StoreError> {
+        self.inner.live_nonces(now_s, limit).await
+    }
+
+    async fn secrets_not_starting_with(
+        &self,
+        sealed_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(hongbao_core::KeyId, String)>, StoreError> {
+        self.inner.secrets_not_starting_with(sealed_prefix, limit).await
+    }
+
+    async fn secret_starting_with(
+        &self,
+        sealed_prefix: &str,
+    ) -> Result<Option<(hongbao_core::KeyId, String)>, StoreError> {
+        self.inner.secret_starting_with(sealed_prefix).await
+    }
+
+    async fn replace_secrets(&self, replaced: &[(hongbao_core::KeyId, String, String)]) -> Result<u64, StoreError> {
+        self.inner.replace_secrets(replaced).await
+    }
+
     async fn dev_clock_offset(&self) -> Result<i64, StoreError> {
         self.inner.dev_clock_offset().await
     }
@@ -315,7 +338,7 @@ async fn app_from(config: EngineConfig, limits: Limits, audit: Option<AuditConfi
     };
     let store = Arc::new(Gate { inner, state: Arc::new(state) });
     let clock = Arc::new(ManualClock::new(START));
-    let options = StartOptions { rng_seed: Some([7; 32]), audit };
+    let options = StartOptions { rng_seed: Some([7; 32]), audit, secrets: Some(secrets_key()) };
     let engine = Engine::start(store.clone(), clock.clone(), limits, config, options).await.unwrap();
     App { engine, clock, store, dir }
 }
@@ -365,4 +388,9 @@ impl App {
         let report = hongbao_engine::check(self.store.as_ref(), &Limits::default(), Some(&key)).await.unwrap();
         assert!(report.passed(), "{report}");
     }
+}
+
+/// The secrets key of the engine tests: secrets are sealed as `serve` seals them.
+pub fn secrets_key() -> hongbao_engine::seal::SecretsKey {
+    hongbao_engine::seal::SecretsKey::from_bytes(&[0x5e; 32])
 }

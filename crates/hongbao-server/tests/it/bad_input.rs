@@ -359,3 +359,35 @@ async fn an_id_of_another_kind_in_a_path_is_404() {
     let deposit = post_json(&format!("/v1/users/{group}/deposits"), &json!({"amount": 1}));
     w.refuse_all(&w.app.root, 404, "not_found", vec![deposit]).await;
 }
+
+#[tokio::test]
+async fn invisible_and_bidi_override_characters_are_refused_in_names_greetings_and_notes() {
+    let app = crate::support::spawn_app().await;
+    let (alice, _) = app.user("alice", 10_000).await;
+    let (_, bob) = app.user("bob", 0).await;
+    let before = crate::support::books(&alice).await;
+    for hidden in ["\u{202E}", "\u{2066}", "\u{200B}", "\u{FEFF}", "\u{00AD}", "\u{3164}"] {
+        let name = format!("mallory{hidden}x");
+        let refused = app.root.create_user(&name).send().await;
+        crate::support::refused(refused, 400, "invalid_request");
+        let refused = alice.create_group(&name, &[bob.user_id]).send().await;
+        crate::support::refused(refused, 400, "invalid_request");
+        let options = hongbao_client::TransferOptions::default().note(format!("rent for flat 12B{hidden}"));
+        let refused = alice.transfer(bob.user_id, hongbao_core::Fen::new(1), &options).send().await;
+        crate::support::refused(refused, 400, "invalid_request");
+        let spec = crate::support::exclusive(bob.user_id, 1);
+        let options =
+            hongbao_client::PacketOptions { greeting: Some(format!("恭喜发财{hidden}")), ..Default::default() };
+        let refused = alice.send_packet(&spec, &options).send().await;
+        let detail = crate::support::refused(refused, 400, "invalid_request");
+        assert!(detail["message"].as_str().unwrap().contains("U+"), "the message names the character: {detail}");
+    }
+    assert_eq!(crate::support::books(&alice).await, before, "nothing changed");
+    // What people write passes: Chinese, emoji joined by a zero-width joiner.
+    let spec = crate::support::exclusive(bob.user_id, 1);
+    let options = hongbao_client::PacketOptions {
+        greeting: Some("恭喜发财 👨\u{200D}👩\u{200D}👧".to_owned()),
+        ..Default::default()
+    };
+    alice.send_packet(&spec, &options).send().await.expect("a greeting with emoji");
+}

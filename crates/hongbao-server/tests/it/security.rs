@@ -387,3 +387,79 @@ async fn no_answer_shows_a_secret_except_the_one_that_creates_it() {
         }
     }
 }
+
+/// Sends `request` (whole, `Connection: close`) on a new connection and reads the answer.
+async fn send_bytes(app: &TestApp, request: &[u8]) -> (u16, String, Vec<u8>) {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    crate::support::read_answer(&mut stream).await
+}
+
+#[tokio::test]
+async fn a_signing_header_given_twice_is_401_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (alice, secret) = alice(&app).await;
+    let before = books(&alice).await;
+    for header in [signing::KEY_HEADER, signing::TIMESTAMP_HEADER, signing::NONCE_HEADER, signing::SIGNATURE_HEADER] {
+        let request =
+            crate::support::signed_request("POST", "/v1/me/withdrawals", alice.key_id(), &secret, br#"{"amount":1}"#);
+        let text = String::from_utf8(request).unwrap();
+        // The same header again, with a value of its own, right after the first.
+        let line = text.lines().find(|l| l.starts_with(&format!("{header}:"))).unwrap().to_owned();
+        let doubled = text.replacen(&line, &format!("{line}\r\n{header}: other-value-0000000000"), 1);
+        let (status, _, body) = send_bytes(&app, doubled.as_bytes()).await;
+        assert_eq!(status, 401, "{header} twice: {}", String::from_utf8_lossy(&body));
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "unauthenticated");
+        assert!(body["error"]["message"].as_str().unwrap().contains("more than once"), "{body}");
+    }
+    // The same request signed once, as a control: it goes through.
+    let request =
+        crate::support::signed_request("POST", "/v1/me/withdrawals", alice.key_id(), &secret, br#"{"amount":1}"#);
+    assert_eq!(send_bytes(&app, &request).await.0, 201);
+    let after = books(&alice).await;
+    assert_eq!(before.me.available.get() - 1, after.me.available.get(), "only the control moved money");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_given_twice_is_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (alice, _) = alice(&app).await;
+    let before = books(&alice).await;
+    let answer = alice
+        .send(
+            withdraw_one()
+                .header(signing::IDEMPOTENCY_KEY_HEADER, "one")
+                .header(signing::IDEMPOTENCY_KEY_HEADER, "two"),
+        )
+        .await
+        .unwrap();
+    raw_refused(&answer, 400, "invalid_request");
+    assert_eq!(books(&alice).await, before);
+}
+
+#[tokio::test]
+async fn a_repeated_post_users_never_shows_the_secret_again() {
+    let app = spawn_app().await;
+    let create = || {
+        RawRequest::post("/v1/users")
+            .body(r#"{"name":"shown once"}"#)
+            .header(signing::IDEMPOTENCY_KEY_HEADER, "user-once")
+    };
+    let first = app.root.send(create()).await.unwrap();
+    assert_eq!(first.status, 201, "{}", first.text());
+    let created = json(&first);
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("hbs_"));
+    let again = app.root.send(create()).await.unwrap();
+    let detail = raw_refused(&again, 409, "conflict");
+    assert_eq!(detail["reason"], "secret_shown_once");
+    assert_eq!(detail["user_id"], created["user_id"]);
+    assert_eq!(detail["key_id"], created["key_id"]);
+    assert!(!again.text().contains(&secret), "the secret is not in the repeat: {}", again.text());
+    assert!(!again.text().contains(&secret[4..20]), "nor any part of it");
+    // The key made the first time is the one that works.
+    let user = app.root.with_credentials(created["key_id"].as_str().unwrap(), &secret);
+    assert_eq!(user.me().send().await.unwrap().user_id.to_string(), created["user_id"].as_str().unwrap());
+}

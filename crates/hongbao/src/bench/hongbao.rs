@@ -157,7 +157,9 @@ async fn run_on(bench: &Bench, work: &Work, log: bool, fresh: &Fresh) -> anyhow:
     if log {
         store.arc().log_key(&hongbao_audit::note::vkey(&origin, &verifying)).await?;
     }
-    let options = StartOptions { rng_seed: None, audit: audit.clone() };
+    // Secrets sealed as `serve` seals them; the same key for the run that follows.
+    let secrets = Some(hongbao_engine::seal::SecretsKey::from_bytes(&rand::random()));
+    let options = StartOptions { rng_seed: None, audit: audit.clone(), secrets: secrets.clone() };
     let engine =
         Engine::start(store.arc(), Arc::new(SystemClock), setup_limits, EngineConfig::default(), options).await?;
     let realised = realise(&engine, &work.shape, &say).await?;
@@ -181,7 +183,7 @@ async fn run_on(bench: &Bench, work: &Work, log: bool, fresh: &Fresh) -> anyhow:
     let (measured, used, rss_kib, store) = match bench.via {
         Via::Engine => {
             let store = fresh.open_store(bench.durability).await?;
-            let options = StartOptions { rng_seed: None, audit };
+            let options = StartOptions { rng_seed: None, audit, secrets };
             let engine =
                 Engine::start(store.arc(), Arc::new(SystemClock), run_limits.clone(), EngineConfig::default(), options)
                     .await?;

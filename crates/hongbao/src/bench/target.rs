@@ -40,6 +40,7 @@ pub fn engine_code(err: &EngineError) -> Code {
     match err {
         EngineError::Refused(core) => Code::Borrowed(core.code()),
         EngineError::IdempotencyKeyReused => Code::Borrowed("idempotency_key_reused"),
+        EngineError::SecretShownOnce { .. } => Code::Borrowed("conflict"),
         EngineError::Overloaded => Code::Borrowed("overloaded"),
         EngineError::Unavailable(_) | EngineError::Stopped => Code::Borrowed("unavailable"),
         EngineError::Config(_) => Code::Borrowed("internal"),

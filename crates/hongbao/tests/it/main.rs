@@ -5,6 +5,7 @@ mod bench;
 mod faults;
 mod nodes;
 mod procs;
+mod security;
 
 use std::path::Path;
 use std::process::{Command, Output};
