@@ -425,6 +425,17 @@ impl Engine {
         Ok(Some(principal))
     }
 
+    /// Checks again that this node's secrets key opens the database's secrets: for a node that
+    /// started on an empty database while another node created the first principal, sealed with
+    /// whatever key that node was given.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] when the keys differ; [`EngineError::Unavailable`] when the store
+    /// fails.
+    pub async fn check_secrets_key(&self) -> Result<(), EngineError> {
+        check_secrets_key(self.inner.store.as_ref(), self.inner.secrets.as_ref()).await.map(|_| ())
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -1064,34 +1075,46 @@ const SEAL_ROUND_MAX: u32 = 10_000;
 /// Rounds of sealing at most: a billion principals.
 const SEAL_ROUNDS_MAX: u32 = 100_000;
 
-/// Checks that `secrets` opens the database's sealed secrets, and seals those an older version
-/// stored in the clear; without a key, refuses a database whose secrets are sealed.
+/// Checks that `secrets` opens the database's sealed secrets; without a key, refuses a database
+/// whose secrets are sealed. Returns the key to seal with, if any.
 ///
 /// # Errors
 /// [`EngineError::Config`] when the key does not fit the database; [`EngineError::Unavailable`]
 /// when the store fails.
+async fn check_secrets_key<'k>(
+    store: &dyn Store,
+    secrets: Option<&'k SecretsKey>,
+) -> Result<Option<&'k SecretsKey>, EngineError> {
+    let sealed = store.secret_starting_with(SEALED_PREFIX).await?;
+    match (secrets, sealed) {
+        (None, Some(_)) => {
+            Err(EngineError::Config("this database's secrets are sealed: give the node its secrets key".to_owned()))
+        }
+        (Some(secrets), Some((key, stored))) => {
+            secrets.open(key, &hongbao_core::principal::Secret::from_stored(stored)).map_err(|_| {
+                EngineError::Config(
+                    "this node's secrets key does not open the database's secrets: give every node the same \
+                     secrets key file (storage.secrets_key_file)"
+                        .to_owned(),
+                )
+            })?;
+            Ok(Some(secrets))
+        }
+        (secrets, None) => Ok(secrets),
+    }
+}
+
+/// Checks that `secrets` opens the database's sealed secrets ([`check_secrets_key`]), and seals
+/// those an older version stored in the clear.
+///
+/// # Errors
+/// As [`check_secrets_key`].
 async fn seal_stored_secrets(
     store: &dyn Store,
     secrets: Option<&SecretsKey>,
     rng: &mut StdRng,
 ) -> Result<(), EngineError> {
-    let sealed = store.secret_starting_with(SEALED_PREFIX).await?;
-    let Some(secrets) = secrets else {
-        return match sealed {
-            Some(_) => {
-                Err(EngineError::Config("this database's secrets are sealed: give the node its secrets key".to_owned()))
-            }
-            None => Ok(()),
-        };
-    };
-    if let Some((key, stored)) = sealed {
-        secrets.open(key, &hongbao_core::principal::Secret::from_stored(stored)).map_err(|_| {
-            EngineError::Config(
-                "this node's secrets key does not open the database's secrets: give every node the same secrets key file"
-                    .to_owned(),
-            )
-        })?;
-    }
+    let Some(secrets) = check_secrets_key(store, secrets).await? else { return Ok(()) };
     // Each round takes secrets still in the clear; one another node sealed meanwhile is left to
     // it (compare-and-set), so the rounds end when none is left.
     for _ in 0..SEAL_ROUNDS_MAX {

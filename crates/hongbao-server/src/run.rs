@@ -213,6 +213,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?;
     let url = format!("http://{addr}");
     let root_credentials = bootstrap(&engine, store.as_ref(), &options.data_dir, &url).await?;
+    if root_credentials.is_none() {
+        // Another node may have created root meanwhile, sealing its secret with its own key.
+        engine.check_secrets_key().await?;
+    }
     if engine.audit().is_some_and(|log| log.corrupt().is_none())
         && let Err(err) = engine.checkpoint_now().await
     {

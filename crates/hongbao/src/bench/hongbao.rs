@@ -158,7 +158,8 @@ async fn run_on(bench: &Bench, work: &Work, log: bool, fresh: &Fresh) -> anyhow:
         store.arc().log_key(&hongbao_audit::note::vkey(&origin, &verifying)).await?;
     }
     // Secrets sealed as `serve` seals them; the same key for the run that follows.
-    let secrets = Some(hongbao_engine::seal::SecretsKey::from_bytes(&rand::random()));
+    let secrets_bytes: [u8; 32] = rand::random();
+    let secrets = Some(hongbao_engine::seal::SecretsKey::from_bytes(&secrets_bytes));
     let options = StartOptions { rng_seed: None, audit: audit.clone(), secrets: secrets.clone() };
     let engine =
         Engine::start(store.arc(), Arc::new(SystemClock), setup_limits, EngineConfig::default(), options).await?;
@@ -206,6 +207,10 @@ async fn run_on(bench: &Bench, work: &Work, log: bool, fresh: &Fresh) -> anyhow:
             } else {
                 None
             };
+            // The server opens the secrets the setup sealed: the same key, where it looks first.
+            let hex: String = secrets_bytes.iter().map(|b| format!("{b:02x}")).collect();
+            std::fs::write(dir.join(hongbao_server::run::SECRETS_KEY_FILE), format!("{hex}\n"))
+                .context("cannot write the secrets key")?;
             let config = write_config(&dir, &run_limits, bench.durability, key_file.as_deref())?;
             let database = fresh.database_arg();
             let served = tokio::task::spawn_blocking(move || Served::start(&dir, &database, &config)).await??;

@@ -22,12 +22,20 @@ impl Drop for Node {
     }
 }
 
-/// A shared configuration: every node signs the log with the same key. `extra` is appended.
+/// A shared configuration: every node signs the log with the same key and seals secrets with
+/// the same key. `extra` is appended.
 pub fn shared_config(dir: &Path, extra: &str) -> PathBuf {
     let key = dir.join("log-signing-key");
     std::fs::write(&key, format!("{}\n", "5a".repeat(32))).unwrap();
+    let secrets = dir.join("secrets-key");
+    std::fs::write(&secrets, format!("{}\n", "c3".repeat(32))).unwrap();
     let config = dir.join("hongbao.toml");
-    std::fs::write(&config, format!("[audit]\nsigning_key_file = {:?}\n{extra}", key.to_str().unwrap())).unwrap();
+    let text = format!(
+        "[audit]\nsigning_key_file = {:?}\n[storage]\nsecrets_key_file = {:?}\n{extra}",
+        key.to_str().unwrap(),
+        secrets.to_str().unwrap()
+    );
+    std::fs::write(&config, text).unwrap();
     config
 }
 

@@ -290,3 +290,33 @@ async fn the_data_directory_and_every_file_in_it_are_private_under_umask_022() {
     }
     drop(node);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_secrets_key_refuses_to_serve_a_database_saying_which_setting_to_share() {
+    let Some(database) = fresh_database().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The log's key is shared, but each node makes its own secrets key in its own data
+    // directory: they cannot both open root's secret.
+    let log_key = dir.path().join("log-signing-key");
+    std::fs::write(&log_key, format!("{}\n", "5a".repeat(32))).unwrap();
+    let first_config = dir.path().join("first.toml");
+    std::fs::write(&first_config, format!("[audit]\nsigning_key_file = {:?}\n", log_key.to_str().unwrap())).unwrap();
+    let mut first = start(&database.url, &dir.path().join("first"), &first_config, "127.0.0.1:0");
+    assert!(first.created_root);
+    let second = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(["serve", "--dev-clock", "--listen", "127.0.0.1:0", "--database", &database.url])
+        .arg("--data-dir")
+        .arg(dir.path().join("second"))
+        .arg("--config")
+        .arg(&first_config)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "the second node does not serve");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("storage.secrets_key_file"), "it names the setting to share: {said}");
+    // The first node still serves, with root's secret as it was handed out.
+    let root_client = root(&first, &dir.path().join("first"));
+    root_client.create_user("still served").send().await.unwrap();
+    stop(&mut first);
+}
