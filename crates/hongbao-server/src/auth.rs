@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -25,6 +25,7 @@ use hongbao_engine::system_now;
 use hongbao_store::NonceRecord;
 
 use crate::error::ApiError;
+use crate::extract::read_body;
 use crate::nonce_writer::NonceError;
 use crate::state::AppState;
 
@@ -241,7 +242,7 @@ async fn verify(state: &AppState, request: Request) -> Result<(Request, Option<N
     if !signing::is_valid_nonce(nonce) {
         return Err(ApiError::unauthenticated("X-Hongbao-Nonce must be 16 to 64 characters of [A-Za-z0-9_-]"));
     }
-    let body = read_body(body, state.config.body_max_bytes).await?;
+    let body = read_body(body, state.config.body_max_bytes, state.config.body_timeout()).await?;
 
     // An unknown or malformed key id is the same answer: nothing to learn from probing.
     let unknown = || ApiError::unauthenticated("unknown key");
@@ -324,22 +325,6 @@ impl NonceTicket {
     /// Gives back a nonce whose command was not queued, for [`authenticate`] to store.
     pub fn give_back(&self, record: NonceRecord) {
         *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(record);
-    }
-}
-
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => Ok(bytes),
-        Err(err) => {
-            // `to_bytes` reports a length limit as an error whose source chain says so.
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.to_string().contains("length limit exceeded"));
-            if too_large {
-                Err(ApiError::payload_too_large(limit))
-            } else {
-                Err(ApiError::invalid(format!("could not read the request body: {err}")))
-            }
-        }
     }
 }
 

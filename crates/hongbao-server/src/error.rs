@@ -18,6 +18,8 @@ pub struct ApiError {
     pub detail: Map<String, Value>,
     /// Seconds after which a rate-limited client may try again.
     pub retry_after_s: Option<u64>,
+    /// Whether the answer closes the connection (`Connection: close`).
+    pub close: bool,
 }
 
 /// The body of every error answer.
@@ -40,7 +42,7 @@ pub struct ErrorObject {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), detail: Map::new(), retry_after_s: None }
+        ApiError { status, code, message: message.into(), detail: Map::new(), retry_after_s: None, close: false }
     }
 
     pub fn invalid(message: impl Into<String>) -> ApiError {
@@ -65,6 +67,18 @@ impl ApiError {
             "payload_too_large",
             format!("the request body is larger than {limit_bytes} bytes"),
         )
+    }
+
+    /// The body did not arrive in time. The answer closes the connection (`close`), since the
+    /// rest of the body will not be read.
+    pub fn request_timeout(timeout: std::time::Duration) -> ApiError {
+        let mut error = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request body did not arrive within {} ms", timeout.as_millis()),
+        );
+        error.close = true;
+        error
     }
 
     pub fn overloaded() -> ApiError {
@@ -168,6 +182,9 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if self.close {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response.extensions_mut().insert(ErrorCode(self.code));
         response

@@ -1,6 +1,8 @@
 //! Request extractors whose failures use the API's error shape (axum's `AppJson` pattern).
 
-use axum::body::Bytes;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use hongbao_client::signing;
@@ -106,4 +108,24 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
 /// A path segment that must be an id of kind `T`; anything else cannot exist: 404.
 pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
     text.parse().map_err(|_| ApiError::not_found(what))
+}
+
+/// A request's whole body: at most `limit` bytes (else `413 payload_too_large`), arrived within
+/// `timeout` of the call (else `408 request_timeout`, and the connection closes: the rest of
+/// the body is never read).
+pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) => {
+            // `to_bytes` reports a length limit as an error whose source chain says so.
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.to_string().contains("length limit exceeded"));
+            if too_large {
+                Err(ApiError::payload_too_large(limit))
+            } else {
+                Err(ApiError::invalid(format!("could not read the request body: {err}")))
+            }
+        }
+        Err(_) => Err(ApiError::request_timeout(timeout)),
+    }
 }

@@ -25,6 +25,7 @@ pub mod audit_routes;
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod listen;
 pub mod nonce_writer;
 pub mod routes;
 pub mod run;
@@ -169,10 +170,22 @@ async fn render_metrics() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics().render())
 }
 
-/// Bounds the requests in flight (beyond the bound: an immediate `503 overloaded`, never a
-/// queue), then logs each request once, counts it and times it. Never logs bodies or headers,
-/// so no secret or signature reaches the log.
+/// Reads the request's body (within `http.body_max_bytes` and `http.body_timeout_ms`), then
+/// bounds the requests in flight (beyond the bound: an immediate `503 overloaded`, never a
+/// queue), then logs each request once, counts it and times it. A body still arriving holds no
+/// in-flight permit, so slow senders cannot crowd out the requests being answered. Never logs
+/// bodies or headers, so no secret or signature reaches the log.
 async fn observe(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match extract::read_body(body, app.config.body_max_bytes, app.config.body_timeout()).await {
+        Ok(body) => body,
+        Err(err) => {
+            metrics::counter!("hongbao_http_body_refused_total", "code" => err.code).increment(1);
+            tracing::debug!(method = %parts.method, code = err.code, "request body refused");
+            return err.into_response();
+        }
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(body));
     let Ok(_permit) = app.inflight.try_acquire() else {
         metrics::counter!("hongbao_http_shed_total").increment(1);
         return ApiError::overloaded().into_response();

@@ -16,7 +16,6 @@ use hongbao_store::Store;
 use hongbao_store_postgres::{PostgresOptions, PostgresStore};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 use serde::{Deserialize, Serialize};
-use std::future::IntoFuture as _;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -248,16 +247,13 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             }
         }
     });
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     let mut deadline = stop.subscribe();
     let grace = Duration::from_secs(settings.http.shutdown_grace_s);
     let app = crate::app(state);
+    let http = settings.http.clone();
     let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.changed().await;
-            })
-            .into_future();
+        let server = crate::listen::serve(listener, app, &http, stopped);
         // Requests in flight get `grace` to finish once the stop is asked; then we stop anyway.
         let give_up = async move {
             let _ = deadline.changed().await;

@@ -30,6 +30,16 @@ pub struct HttpConfig {
     pub history_page_default: u32,
     /// How long a graceful shutdown waits for requests in flight, in seconds.
     pub shutdown_grace_s: u64,
+    /// Connections open at once. Beyond it the server stops accepting until one closes; it is
+    /// lowered at start to what the process's open-file limit allows.
+    pub connections_max: usize,
+    /// How long a connection has, from opening or from its last answer, to send a complete
+    /// request head, in milliseconds: a client that sends headers slowly, or a connection left
+    /// idle, is closed after it.
+    pub header_timeout_ms: u64,
+    /// How long a request's body may take to arrive once its head has, in milliseconds; then
+    /// the answer is `408 request_timeout` and the connection closes.
+    pub body_timeout_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -43,11 +53,19 @@ impl Default for HttpConfig {
             principal_cache_max: 100_000,
             history_page_default: 20,
             shutdown_grace_s: 30,
+            connections_max: 4_096,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
         }
     }
 }
 
 impl HttpConfig {
+    /// `body_timeout_ms` as a duration.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.body_timeout_ms)
+    }
+
     /// # Errors
     /// A message naming the first field out of range.
     pub fn validate(&self) -> Result<(), String> {
@@ -59,12 +77,26 @@ impl HttpConfig {
             ("nonce_cache_max", self.nonce_cache_max as u64),
             ("principal_cache_max", self.principal_cache_max as u64),
             ("history_page_default", u64::from(self.history_page_default)),
+            ("connections_max", self.connections_max as u64),
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
         ];
         if let Some((name, _)) = fields.iter().find(|(_, v)| *v == 0) {
             return Err(format!("http.{name} must be at least 1"));
         }
         if self.body_max_bytes > 16 * 1024 * 1024 {
             return Err("http.body_max_bytes must be at most 16 MiB".to_owned());
+        }
+        let hour_ms = 3_600_000;
+        if let Some((name, _)) =
+            [("header_timeout_ms", self.header_timeout_ms), ("body_timeout_ms", self.body_timeout_ms)]
+                .into_iter()
+                .find(|(_, v)| *v > hour_ms)
+        {
+            return Err(format!("http.{name} must be at most {hour_ms} (one hour)"));
+        }
+        if self.connections_max > 1_000_000 {
+            return Err("http.connections_max must be at most 1000000".to_owned());
         }
         Ok(())
     }

@@ -8,12 +8,9 @@ use hongbao_core::{AccountId, Fen, Limits};
 use hongbao_server::HttpConfig;
 use hongbao_store::Store as _;
 use hongbao_store_sqlite::{Durability, SqliteStore};
-use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
-use crate::support::{
-    TestApp, books, json, normal, pair, raw_refused, read_answer, signed_request, spawn_app, spawn_app_with, with_http,
-};
+use crate::support::{TestApp, books, json, normal, pair, raw_refused, spawn_app, spawn_app_with, with_http};
 
 /// Opens `app`'s database after it stopped and checks every invariant.
 async fn check_stopped(app: &TestApp) -> (SqliteStore, hongbao_engine::CheckReport) {
@@ -27,19 +24,18 @@ async fn check_stopped(app: &TestApp) -> (SqliteStore, hongbao_engine::CheckRepo
     (store, report)
 }
 
-/// Starts a signed withdrawal of 1 fen by `key_id` on a new connection, sending everything but
-/// the last byte of the body: the server holds it in flight until [`finish`] sends the rest.
-async fn start_slow_withdrawal(app: &TestApp, key_id: &str, secret: &str) -> (TcpStream, u8) {
-    let request = signed_request("POST", "/v1/me/withdrawals", key_id, secret, br#"{"amount":1}"#);
-    let (head, last) = request.split_at(request.len() - 1);
-    let mut stream = TcpStream::connect(app.addr).await.expect("connect");
-    stream.write_all(head).await.expect("send all but the last byte");
-    (stream, last[0])
+/// Takes SQLite's write lock from outside the server, so that the next batch waits for it (up
+/// to the store's 5 s busy timeout) with its requests in flight; [`release`] gives it back.
+async fn hold_the_write_lock(app: &TestApp) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}", app.dir.path().join("hongbao.db").display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("a second connection");
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut connection).await.expect("the write lock");
+    connection
 }
 
-async fn finish(mut stream: TcpStream, last: u8) -> (u16, String, Vec<u8>) {
-    stream.write_all(&[last]).await.expect("send the last byte");
-    read_answer(&mut stream).await
+async fn release(mut connection: sqlx::SqliteConnection) {
+    sqlx::raw_sql("ROLLBACK").execute(&mut connection).await.expect("the lock given back");
 }
 
 /// Polls `probe` until it is true, for at most 10 s. No sleeping: each poll is a request.
@@ -85,16 +81,18 @@ async fn a_request_in_flight_when_the_server_stops_still_gets_its_answer() {
     // One permit, so that the server shedding a probe proves the slow request is in its hands.
     let http = HttpConfig { inflight_max: 1, ..HttpConfig::default() };
     let mut app = spawn_app_with(with_http(http), true).await;
-    let (_, created) = app.user("alice", 100).await;
-    let (stream, last) = start_slow_withdrawal(&app, &created.key_id.to_string(), created.secret.expose()).await;
+    let (alice, created) = app.user("alice", 100).await;
+    let lock = hold_the_write_lock(&app).await;
+    let withdrawal = tokio::spawn(async move { alice.withdraw(Fen::new(1)).send_raw().await });
     wait_until_shedding(&app).await;
 
     let running = app.running.take().expect("running");
     let stopping = tokio::spawn(running.stop());
     let addr = app.addr;
     eventually("the listener closing", || async move { TcpStream::connect(addr).await.is_err() }).await;
-    let (status, _, body) = finish(stream, last).await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    release(lock).await;
+    let answer = withdrawal.await.unwrap().expect("an answer");
+    assert_eq!(answer.status, 201, "{}", answer.text());
     stopping.await.unwrap().expect("a graceful stop is Ok");
 
     let (store, _) = check_stopped(&app).await;
@@ -117,11 +115,13 @@ async fn a_request_beyond_the_in_flight_bound_is_503_overloaded_and_changes_noth
     let http = HttpConfig { inflight_max: 1, ..HttpConfig::default() };
     let app = spawn_app_with(with_http(http), true).await;
     let p = pair(&app, 1_000, 1_000).await;
-    let (carol, created) = app.user("carol", 100).await;
+    let (carol, _) = app.user("carol", 100).await;
     let before = books(&p.bob).await;
 
-    // Carol's withdrawal holds the only permit while its body is incomplete.
-    let (stream, last) = start_slow_withdrawal(&app, &created.key_id.to_string(), created.secret.expose()).await;
+    // Carol's withdrawal holds the only permit while its batch waits for the database.
+    let lock = hold_the_write_lock(&app).await;
+    let carol_withdraws = carol.clone();
+    let withdrawal = tokio::spawn(async move { carol_withdraws.withdraw(Fen::new(1)).send_raw().await });
     wait_until_shedding(&app).await;
     raw_refused(&app.root.healthz().await.unwrap(), 503, "overloaded");
     raw_refused(&p.bob.withdraw(Fen::new(100)).send_raw().await.unwrap(), 503, "overloaded");
@@ -131,9 +131,10 @@ async fn a_request_beyond_the_in_flight_bound_is_503_overloaded_and_changes_noth
         "overloaded",
     );
 
-    let (status, _, body) = finish(stream, last).await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["balance"], 99);
+    release(lock).await;
+    let answer = withdrawal.await.unwrap().expect("an answer");
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    assert_eq!(json(&answer)["balance"], 99);
     // With the permit back, everyone is served again, and the shed requests did nothing.
     assert_eq!(app.root.healthz().await.unwrap().status, 200);
     assert_eq!(books(&p.bob).await, before);

@@ -15,4 +15,5 @@ mod rate_limit;
 mod regressions;
 mod security;
 mod smoke;
+mod transport;
 mod visibility;

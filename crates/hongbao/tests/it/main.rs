@@ -6,6 +6,7 @@ mod faults;
 mod nodes;
 mod procs;
 mod security;
+mod transport;
 
 use std::path::Path;
 use std::process::{Command, Output};
