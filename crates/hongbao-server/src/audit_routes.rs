@@ -1,4 +1,9 @@
-//! The transparency log's endpoints: public reads under `/v1/audit/`, and receipts for users.
+//! The transparency log's endpoints under `/v1/audit/`, and receipts for users.
+//!
+//! The public sees what proves the log is append-only and nothing about anyone's money: the
+//! checkpoints, the public key, proofs, and each entry's leaf hash. An entry's contents go to
+//! the parties of its transfer (receipts), to auditors (the entries in full), and to those who
+//! may see its packet (`/v1/audit/packets/{id}`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,7 +17,10 @@ use hongbao_engine::{Audit, AuditError, EngineError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::UserCaller;
+use hongbao_core::principal::Role;
+use hongbao_core::query::{Answer, Query};
+
+use crate::auth::{AnyCaller, MaybeCaller, UserCaller};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppQuery, path_id};
 use crate::state::AppState;
@@ -84,15 +92,19 @@ pub struct EntriesParams {
     pub limit: Option<u32>,
 }
 
-/// One entry of the log.
+/// One entry of the log: to the public its leaf hash only; to an auditor its bytes too.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntryView {
     pub index: u64,
-    /// Base64 of the entry's exact bytes: its leaf hash is SHA-256(0x00 || these bytes).
-    pub entry: String,
-    /// The entry as JSON, for reading (the bytes are what is signed).
-    #[schema(value_type = Object)]
-    pub decoded: serde_json::Value,
+    /// Base64 of the entry's leaf hash, SHA-256(0x00 || the entry's bytes) (RFC 6962 §2.1).
+    pub leaf_hash: String,
+    /// Base64 of the entry's exact bytes; only to an auditor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The entry as JSON, for reading (the bytes are what is signed); only to an auditor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub decoded: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,17 +114,30 @@ pub struct EntriesPage {
     pub next: Option<u64>,
 }
 
-/// Entries by index.
+/// Entries by index: unsigned, each entry's leaf hash (enough to check every proof and to
+/// rebuild the tree); signed by an auditor, each entry's bytes too.
 #[utoipa::path(get, path = "/v1/audit/entries", tag = "audit", params(EntriesParams),
+    security((), ("signed" = [])),
     responses(
         (status = 200, description = "Entries in index order", body = EntriesPage),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: signed by someone who is not an auditor", body = ErrorBody),
     ))]
 pub async fn entries(
     State(app): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
     AppQuery(params): AppQuery<EntriesParams>,
 ) -> Result<Json<EntriesPage>, ApiError> {
     audit(&app)?;
+    let full = match caller {
+        None => false,
+        Some(principal) if principal.has_role(Role::Auditor) => true,
+        Some(_) => {
+            return Err(ApiError::forbidden(
+                "the log's entries in full are for auditors; unsigned, this endpoint shows their leaf hashes",
+            ));
+        }
+    };
     let limit = params.limit.unwrap_or(100);
     if !(1..=ENTRIES_PAGE_MAX).contains(&limit) {
         return Err(ApiError::invalid(format!("limit must be between 1 and {ENTRIES_PAGE_MAX}")));
@@ -122,7 +147,12 @@ pub async fn entries(
     let next = (rows.len() == limit as usize).then(|| start + u64::from(limit));
     let entries = rows
         .into_iter()
-        .map(|r| EntryView { index: r.index, decoded: decoded(&r.entry), entry: b64(&r.entry) })
+        .map(|r| EntryView {
+            index: r.index,
+            leaf_hash: b64(&hongbao_audit::leaf_hash(&r.entry)),
+            decoded: full.then(|| decoded(&r.entry)),
+            entry: full.then(|| b64(&r.entry)),
+        })
         .collect();
     Ok(Json(EntriesPage { entries, next }))
 }
@@ -232,16 +262,32 @@ pub struct PacketLog {
     pub complete: bool,
 }
 
-/// The log's entries about one packet, with proofs.
-#[utoipa::path(get, path = "/v1/audit/packets/{packet_id}", tag = "audit",
+/// The log's entries about one packet, with proofs: for its sender, those who may claim it,
+/// and auditors.
+#[utoipa::path(get, path = "/v1/audit/packets/{packet_id}", tag = "audit", security(("signed" = [])),
     params(("packet_id" = PacketId, Path)),
     responses(
         (status = 200, description = "The entries and their proofs", body = PacketLog),
-        (status = 404, description = "`not_found`: the log has nothing about this packet", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an operator who is not an auditor", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such packet, not visible to the caller, or nothing about it in the log", body = ErrorBody),
     ))]
-pub async fn packet(State(app): State<AppState>, Path(packet_id): Path<String>) -> Result<Json<PacketLog>, ApiError> {
+pub async fn packet(
+    State(app): State<AppState>,
+    AnyCaller(caller): AnyCaller,
+    Path(packet_id): Path<String>,
+) -> Result<Json<PacketLog>, ApiError> {
     let log = audit(&app)?;
     let packet_id: PacketId = path_id(&packet_id, "packet")?;
+    match caller.user() {
+        // Whoever may see the packet may see what the log says about it; anyone else is told
+        // what `GET /v1/packets/{id}` tells them.
+        Some(user) => match app.engine.query(&Query::Packet { actor: user, packet: packet_id }).await? {
+            Answer::Packet(_) => {}
+            _ => return Err(ApiError::internal("unexpected answer")),
+        },
+        None if caller.has_role(Role::Auditor) => {}
+        None => return Err(ApiError::forbidden("an operator needs the auditor role to read a packet's log")),
+    }
     let store = app.engine.store();
     let rows = store.log_entries_of_packet(packet_id, PACKET_ENTRIES_MAX + 1).await.map_err(EngineError::from)?;
     let Some(last) = rows.last().map(|r| r.index) else {

@@ -217,6 +217,18 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     }
 }
 
+/// The middleware of endpoints that answer everyone and show more to some: a request with any
+/// signing header is authenticated as [`authenticate`] does (and refused if that fails); one
+/// with none goes on unsigned.
+pub async fn authenticate_if_signed(state: State<AppState>, request: Request, next: Next) -> Response {
+    let headers = [signing::KEY_HEADER, signing::TIMESTAMP_HEADER, signing::NONCE_HEADER, signing::SIGNATURE_HEADER];
+    if headers.iter().any(|name| request.headers().contains_key(*name)) {
+        authenticate(state, request, next).await
+    } else {
+        next.run(request).await
+    }
+}
+
 async fn verify(state: &AppState, request: Request) -> Result<(Request, Option<NonceTicket>), ApiError> {
     let (parts, body) = request.into_parts();
     let key_text = header(&parts, signing::KEY_HEADER)?;
@@ -338,6 +350,30 @@ fn caller(parts: &Parts) -> Result<Arc<Principal>, ApiError> {
         .get::<Caller>()
         .map(|c| c.0.clone())
         .ok_or_else(|| ApiError::unauthenticated("this endpoint needs a signed request"))
+}
+
+/// Who signed the request, if anyone did (behind [`authenticate_if_signed`]).
+#[derive(Clone, Debug)]
+pub struct MaybeCaller(pub Option<Arc<Principal>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(parts.extensions.get::<Caller>().map(|c| c.0.clone())))
+    }
+}
+
+/// A signed request, by a user or an operator.
+#[derive(Clone, Debug)]
+pub struct AnyCaller(pub Arc<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        caller(parts).map(AnyCaller)
+    }
 }
 
 /// A request signed with a user's key: the handler acts for that user only.

@@ -108,9 +108,11 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::revoke_transfer))
         .routes(routes!(routes::dev_clock))
         .routes(routes!(audit_routes::receipt))
+        .routes(routes!(audit_routes::packet))
 }
 
-/// The transparency log's public reads: no signature needed.
+/// The transparency log's public reads: no signature needed (a signed request is authenticated,
+/// and an auditor is shown entries in full).
 fn audit_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(audit_routes::checkpoint))
@@ -118,7 +120,6 @@ fn audit_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_routes::entries))
         .routes(routes!(audit_routes::inclusion))
         .routes(routes!(audit_routes::consistency))
-        .routes(routes!(audit_routes::packet))
 }
 
 /// Liveness: the process answers.
@@ -224,10 +225,12 @@ pub fn app(state: AppState) -> Router {
     metrics();
     let (signed, _) = OpenApiRouter::new().merge(signed_routes()).split_for_parts();
     let signed = signed.layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
-    let (public, _) =
-        OpenApiRouter::new().merge(audit_routes()).routes(routes!(healthz)).routes(routes!(readyz)).split_for_parts();
+    let (audit, _) = OpenApiRouter::new().merge(audit_routes()).split_for_parts();
+    let audit = audit.layer(middleware::from_fn_with_state(state.clone(), auth::authenticate_if_signed));
+    let (public, _) = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).split_for_parts();
     Router::new()
         .merge(signed)
+        .merge(audit)
         .merge(public)
         .route("/metrics", get(render_metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))

@@ -41,12 +41,15 @@ pub enum VerifyCmd {
         url: String,
     },
     /// Check that a lucky packet's shares were fixed when it was sent (nobody re-dealt them).
+    /// The packet's log is shown to its sender, those who may claim it and auditors only, so
+    /// this signs with their credentials (the server is the credentials file's).
     Packet {
         packet_id: PacketId,
         #[arg(long, env = "HONGBAO_LOG_KEY")]
         public_key: String,
-        #[arg(long, env = "HONGBAO_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Credentials of the sender, a possible claimant or an auditor.
+        #[arg(long, value_name = "FILE", env = "HONGBAO_CREDENTIALS")]
+        credentials: PathBuf,
     },
 }
 
@@ -119,7 +122,12 @@ pub async fn run(cmd: VerifyCmd) -> anyhow::Result<ExitCode> {
         VerifyCmd::Consistency { old, new, public_key, url } => {
             consistency(&old, &new, &verifier(&public_key)?, &url).await
         }
-        VerifyCmd::Packet { packet_id, public_key, url } => packet(packet_id, &verifier(&public_key)?, &url).await,
+        VerifyCmd::Packet { packet_id, public_key, credentials } => {
+            let client = hongbao_client::Credentials::load(&credentials)
+                .with_context(|| format!("cannot read the credentials {}", credentials.display()))?
+                .client()?;
+            packet(packet_id, &verifier(&public_key)?, &client).await
+        }
     };
     match outcome {
         Ok(proved) => {
@@ -220,8 +228,9 @@ struct ProvenEntry {
     proof: String,
 }
 
-async fn packet(packet_id: PacketId, verifier: &Verifier, url: &str) -> anyhow::Result<String> {
-    let log: PacketLog = get_json(url, &format!("/v1/audit/packets/{packet_id}")).await?;
+async fn packet(packet_id: PacketId, verifier: &Verifier, client: &Client) -> anyhow::Result<String> {
+    let response = client.send(RawRequest::get(format!("/v1/audit/packets/{packet_id}"))).await?;
+    let log: PacketLog = response.error_for_status()?.json()?;
     if !log.complete {
         bail!("the log returned only part of the packet's entries");
     }

@@ -44,6 +44,13 @@ async fn public_ok(app: &TestApp, path: &str) -> RawResponse {
     answer
 }
 
+/// `GET path` signed by root, an auditor, which must be served.
+async fn audited_ok(app: &TestApp, path: &str) -> RawResponse {
+    let answer = app.root.send(RawRequest::get(path)).await.expect("an answer");
+    assert_eq!(answer.status, 200, "{path} answers an auditor, got: {}", answer.text());
+    answer
+}
+
 /// The body of a public `text/plain` answer.
 async fn public_text(app: &TestApp, path: &str) -> String {
     let answer = public_ok(app, path).await;
@@ -95,20 +102,30 @@ fn read_entry(bytes: &[u8], decoded: &Value) -> LogRecord {
     decode(bytes).unwrap_or_else(|e| panic!("{e}: {as_json}")).record
 }
 
-/// Every entry of the log, paged through `limit` at a time.
+/// Every entry of the log as an auditor reads it, paged through `limit` at a time; each page
+/// also read unsigned, which shows the same leaf hashes and nothing else.
 async fn whole_log(app: &TestApp, limit: u32) -> Vec<Logged> {
     let mut all: Vec<Logged> = Vec::new();
     let mut start = 0;
     for _ in 0..PAGES_MAX {
-        let page = json(&public_ok(app, &format!("/v1/audit/entries?start={start}&limit={limit}")).await);
+        let path = format!("/v1/audit/entries?start={start}&limit={limit}");
+        let page = json(&audited_ok(app, &path).await);
+        let public_page = json(&public_ok(app, &path).await);
         assert_eq!(keys(&page), set(&["entries", "next"]), "{page}");
+        assert_eq!(public_page["next"], page["next"]);
         let entries = page["entries"].as_array().expect("entries is a list");
+        let public_entries = public_page["entries"].as_array().expect("entries is a list");
+        assert_eq!(public_entries.len(), entries.len());
         assert!(entries.len() <= limit as usize, "at most {limit} entries: {page}");
-        for entry in entries {
-            assert_eq!(keys(entry), set(&["index", "entry", "decoded"]), "{entry}");
+        for (entry, public_entry) in entries.iter().zip(public_entries) {
+            assert_eq!(keys(entry), set(&["index", "leaf_hash", "entry", "decoded"]), "{entry}");
+            assert_eq!(keys(public_entry), set(&["index", "leaf_hash"]), "{public_entry}");
+            assert_eq!(public_entry["index"], entry["index"]);
+            assert_eq!(public_entry["leaf_hash"], entry["leaf_hash"]);
             let index = entry["index"].as_u64().expect("an index");
             assert_eq!(index, u64::try_from(all.len()).unwrap(), "entries come in index order, without gaps");
             let bytes = unbase64(&entry["entry"]);
+            assert_eq!(unbase64(&entry["leaf_hash"]), leaf_hash(&bytes).to_vec(), "the leaf hash is of the bytes");
             let record = read_entry(&bytes, &entry["decoded"]);
             all.push(Logged { index, bytes, record });
         }
@@ -149,7 +166,7 @@ async fn transfer_of(client: &Client, kind: TransferKind, packet: PacketId) -> T
 /// What `GET /v1/audit/packets/{packet}` answers, every proof checked against `verifier`: the
 /// records about the packet in log order.
 async fn packet_log(app: &TestApp, verifier: &Verifier, packet: PacketId) -> Vec<LogRecord> {
-    let log = json(&public_ok(app, &format!("/v1/audit/packets/{packet}")).await);
+    let log = json(&audited_ok(app, &format!("/v1/audit/packets/{packet}")).await);
     assert_eq!(keys(&log), set(&["packet_id", "checkpoint", "entries", "complete"]), "{log}");
     assert_eq!(log["packet_id"], packet.to_string());
     assert_eq!(log["complete"], true, "{log}");
@@ -609,6 +626,69 @@ async fn a_lucky_packet_reveals_nothing_while_open_and_its_shares_once_it_expire
 async fn the_packet_log_of_an_unknown_or_malformed_packet_id_is_404() {
     let app = spawn_app().await;
     for id in [NO_PACKET, "not-a-packet", NO_TRANSFER] {
-        raw_refused(&public(&app, &format!("/v1/audit/packets/{id}")).await, 404, "not_found");
+        let answer = app.root.send(RawRequest::get(format!("/v1/audit/packets/{id}"))).await.unwrap();
+        raw_refused(&answer, 404, "not_found");
     }
+}
+
+/// Every string value anywhere in `value`.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
+        Value::Object(map) => map.iter().for_each(|(key, item)| {
+            out.push(key.clone());
+            strings(item, out);
+        }),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_unsigned_public_log_holds_no_amount_note_or_name_and_a_packets_log_only_for_who_may_see_it() {
+    let app = spawn_app().await;
+    let p = pair(&app, 12_345, 0).await;
+    let (stranger, _) = app.user("mallory", 0).await;
+    let note = "rent for flat 12B";
+    p.alice
+        .transfer(p.bob_id, Fen::new(6_789), &hongbao_client::TransferOptions::default().note(note))
+        .send()
+        .await
+        .unwrap();
+    let packet = send(&p.alice, &lucky(p.group, 2, 500)).await.packet_id;
+    p.bob.claim(packet).send().await.unwrap();
+    app.root.create_operator("auditor-ann", &[hongbao_core::principal::Role::Auditor]).send().await.unwrap();
+
+    // What an auditor reads is there: the note, the amounts, the names.
+    let auditor_view = audited_ok(&app, "/v1/audit/entries?limit=1000").await.text();
+    for secret in [note, "6789", "12345", "auditor-ann", &p.alice_id.to_string()] {
+        assert!(auditor_view.contains(secret), "an auditor sees {secret:?}");
+    }
+    // The public: indices and leaf hashes, nothing else at all.
+    let public_view = json(&public_ok(&app, "/v1/audit/entries?limit=1000").await);
+    let mut texts = Vec::new();
+    strings(&public_view, &mut texts);
+    let entries = public_view["entries"].as_array().unwrap();
+    assert!(entries.len() >= 8, "{public_view}");
+    for entry in entries {
+        assert_eq!(keys(entry), set(&["index", "leaf_hash"]), "{entry}");
+        assert_eq!(unbase64(&entry["leaf_hash"]).len(), 32);
+    }
+    let printed = public_view.to_string();
+    for secret in [note, "6789", "12345", "auditor-ann", "alice", "bob", &p.alice_id.to_string(), &packet.to_string()] {
+        assert!(!printed.contains(secret), "the public log shows {secret:?}: {printed}");
+    }
+    assert!(texts.iter().all(|t| ["entries", "next", "index", "leaf_hash"].contains(&t.as_str()) || t.len() == 44));
+
+    // A packet's log: not to the public, not to a stranger; to its sender, its claimant and an
+    // auditor.
+    let path = format!("/v1/audit/packets/{packet}");
+    raw_refused(&public(&app, &path).await, 401, "unauthenticated");
+    raw_refused(&stranger.send(RawRequest::get(path.as_str())).await.unwrap(), 404, "not_found");
+    for who in [&p.alice, &p.bob, &app.root] {
+        let answer = who.send(RawRequest::get(path.as_str())).await.unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    // Signed by a user, the entries in full are refused rather than shown.
+    raw_refused(&p.bob.send(RawRequest::get("/v1/audit/entries")).await.unwrap(), 403, "forbidden");
 }
