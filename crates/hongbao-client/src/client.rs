@@ -46,29 +46,57 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the service at `url` (`http://127.0.0.1:8080`), signing as `key_id` with
-    /// `secret`.
+    /// A client for the service at `url` (`http://127.0.0.1:8080` or `https://…`), signing as
+    /// `key_id` with `secret`. An https server's certificate is checked against the system's
+    /// roots; [`Client::with_options`] trusts a private CA instead.
     ///
     /// # Errors
-    /// [`ClientError::BadUrl`] unless `url` is `http://host[:port]` with no path, query or
-    /// fragment (this client has no TLS, and a path prefix would be signed as part of the
-    /// request path, which a server behind a proxy would not see);
-    /// [`ClientError::Transport`] if the HTTP stack cannot be set up.
+    /// As [`Client::with_options`].
     pub fn new(url: &str, key_id: impl fmt::Display, secret: &str) -> Result<Client, ClientError> {
+        Client::with_options(url, key_id, secret, &ClientOptions::default())
+    }
+
+    /// A client as [`Client::new`], with a time limit and the roots its TLS trusts.
+    ///
+    /// # Errors
+    /// [`ClientError::BadUrl`] unless `url` is `http://host[:port]` or `https://host[:port]`
+    /// with no path, query or fragment (a path prefix would be signed as part of the request
+    /// path, which a server behind a proxy would not see); [`ClientError::BadCertificate`] if
+    /// `options.ca_cert_pem` holds no PEM certificate; [`ClientError::Transport`] if the HTTP
+    /// stack cannot be set up.
+    pub fn with_options(
+        url: &str,
+        key_id: impl fmt::Display,
+        secret: &str,
+        options: &ClientOptions,
+    ) -> Result<Client, ClientError> {
         let base = base_url(url)?;
-        let http = reqwest::Client::builder()
+        install_crypto_provider();
+        let mut builder = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .retry(reqwest::retry::never())
             .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|source| ClientError::Transport { url: base.clone(), source })?;
+            .https_only(base.starts_with("https://"));
+        if let Some(pem) = &options.ca_cert_pem {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ClientError::BadCertificate(e.to_string()))
+                .and_then(|certs| {
+                    if certs.is_empty() {
+                        Err(ClientError::BadCertificate("no PEM certificate in it".to_owned()))
+                    } else {
+                        Ok(certs)
+                    }
+                })?;
+            builder = builder.tls_certs_only(certificates);
+        }
+        let http = builder.build().map_err(|source| ClientError::Transport { url: base.clone(), source })?;
         Ok(Client {
             http,
             base: base.into(),
             key_id: key_id.to_string().into(),
             secret: Arc::new(Secret::from_stored(secret.to_owned())),
-            timeout: REQUEST_TIMEOUT_DEFAULT,
+            timeout: options.timeout.unwrap_or(REQUEST_TIMEOUT_DEFAULT),
         })
     }
 
@@ -673,16 +701,39 @@ struct DevClockBody {
 fn base_url(url: &str) -> Result<String, ClientError> {
     let bad = |reason: &str| ClientError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
     let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-    if parsed.scheme() != "http" {
-        return Err(bad("only http:// is supported (no TLS: reach the service over loopback or a private network)"));
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("only http:// and https:// are supported"));
     }
     if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(bad("expected http://host[:port] with no path, query or fragment"));
+        return Err(bad("expected http(s)://host[:port] with no path, query or fragment"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("credentials go in the signing headers, not in the URL"));
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Options of [`Client::with_options`]; the defaults are [`Client::new`]'s.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// The longest one request may take; [`REQUEST_TIMEOUT_DEFAULT`] when `None`.
+    pub timeout: Option<Duration>,
+    /// PEM certificates to trust, instead of the system's roots, for an https server (a test
+    /// certificate, a company CA).
+    pub ca_cert_pem: Option<Vec<u8>>,
+}
+
+/// TLS uses ring's primitives, chosen once per process; a provider someone else installed first
+/// is kept. ring builds with nothing but a C compiler, where aws-lc (rustls's default) needs
+/// CMake on a fresh machine; what ring lacks is a post-quantum key exchange, which is why rustls
+/// marks its provider deprecated (docs/RELIABILITY.md says so under "Not promised yet").
+fn install_crypto_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        let _ = provider.install_default();
+    });
 }
 
 fn append(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), ClientError> {
@@ -723,11 +774,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_url_must_be_plain_http_to_a_host() {
+    fn the_url_must_be_http_or_https_to_a_host() {
         assert_eq!(base_url("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(base_url("https://pay.example:8443/").unwrap(), "https://pay.example:8443");
         assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
         assert_eq!(base_url("http://localhost").unwrap(), "http://localhost");
-        for bad in ["https://127.0.0.1", "127.0.0.1:8080", "http://h/api", "http://h/?x=1", "http://u:p@h", ""] {
+        for bad in ["ftp://127.0.0.1", "127.0.0.1:8080", "http://h/api", "http://h/?x=1", "http://u:p@h", ""] {
             assert!(matches!(base_url(bad), Err(ClientError::BadUrl { .. })), "{bad:?}");
         }
     }

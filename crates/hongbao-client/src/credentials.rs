@@ -1,11 +1,12 @@
 //! Credentials files: `{"url", "key_id", "secret"}`, as `hongbao serve` writes the root
-//! operator's to `<data-dir>/root-credentials.json`.
+//! operator's to `<data-dir>/root-credentials.json`, and `{"url", "user_id", "key_id",
+//! "secret"}` as `hongbao user create --save` writes a user's.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use hongbao_core::KeyId;
 use hongbao_core::principal::Secret;
+use hongbao_core::{KeyId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
@@ -18,6 +19,9 @@ const CREDENTIALS_BYTES_MAX: u64 = 64 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub url: String,
+    /// The user these credentials sign as; absent for an operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
     pub key_id: KeyId,
     pub secret: Secret,
 }
@@ -79,6 +83,7 @@ mod tests {
         let path = dir.path().join("alice.json");
         let credentials = Credentials {
             url: "http://127.0.0.1:8080".to_owned(),
+            user_id: Some("usr_0190f0a0b0c0d0e0f000000000000000".parse().unwrap()),
             key_id: KEY.parse().unwrap(),
             secret: Secret::from_stored("hbs_very_secret".to_owned()),
         };

@@ -35,6 +35,8 @@ pub enum ClientError {
     BadUrl { url: String, reason: String },
     #[error("cannot send header `{name}`: {reason}")]
     BadHeader { name: String, reason: String },
+    #[error("not a usable CA certificate: {0}")]
+    BadCertificate(String),
     #[error("cannot encode the request body: {0}")]
     Encode(String),
     #[error("the operating system's random generator failed: {0}")]
@@ -60,6 +62,12 @@ impl ClientError {
             ClientError::Api { status, .. } | ClientError::UnexpectedAnswer { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether no answer came (a refused or reset connection, a timeout): the request may or may
+    /// not have been carried out, so only a request with an `Idempotency-Key` is safe to resend.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(self, ClientError::Transport { .. })
     }
 
     /// The API's error code (`insufficient_funds`, …), when the server refused.

@@ -10,9 +10,10 @@
 //! method, path, body, headers and signature. [`Credentials`] is the format of
 //! `root-credentials.json`.
 //!
-//! It deliberately does not retry, follow redirects, use proxies or speak TLS: a retried POST
-//! would reuse its nonce (and must carry an `Idempotency-Key` to be safe anyway), and the
-//! service is reached over loopback or a private network. Nothing here decides money rules.
+//! It speaks http and https (rustls with ring). It deliberately does not retry, follow
+//! redirects or use proxies: a retry is the caller's decision, safe only for a request with an
+//! `Idempotency-Key` (the `hongbao` CLI retries those, re-signing each attempt). Nothing here
+//! decides money rules.
 
 pub mod signing;
 
@@ -29,7 +30,7 @@ mod error;
 pub use answers::{DevClock, Direction, PacketOptions, Receipt, Transaction, TransactionPage, TransferOptions};
 #[cfg(feature = "http")]
 pub use client::{
-    ANSWER_BYTES_MAX, Call, Client, REQUEST_TIMEOUT_DEFAULT, RawRequest, RawResponse, SignParts, Signing,
+    ANSWER_BYTES_MAX, Call, Client, ClientOptions, REQUEST_TIMEOUT_DEFAULT, RawRequest, RawResponse, SignParts, Signing,
 };
 #[cfg(feature = "http")]
 pub use credentials::Credentials;

@@ -99,7 +99,8 @@ fn mac(secret: &str) -> HmacSha256 {
     HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts a key of any length")
 }
 
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
+/// `bytes` as lowercase hex digits, two per byte.
+pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(bytes.len() * 2);
     for &b in bytes {

@@ -97,6 +97,11 @@ impl EngineConfig {
     }
 }
 
+/// How far the development clock may run ahead of real time: ten years, far beyond any
+/// deadline of the rules, and far from where times stop printing as dates (year 9999). Two
+/// nodes advancing at once may pass it by one advance (at most 136 years): still far from it.
+pub const DEV_CLOCK_AHEAD_MAX_S: i64 = 10 * 366 * 86_400;
+
 /// Why the engine did not apply a command.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
@@ -547,9 +552,20 @@ impl Engine {
     /// Moves the business clock forward and runs every job that became due.
     ///
     /// # Errors
-    /// [`EngineError::Config`] when the clock follows real time; else as [`Engine::run_due`].
+    /// [`EngineError::Config`] when the clock follows real time; [`EngineError::Refused`] when
+    /// the business time would be more than [`DEV_CLOCK_AHEAD_MAX_S`] ahead of real time; else as
+    /// [`Engine::run_due`].
     pub async fn advance_clock(&self, seconds: u32) -> Result<Timestamp, EngineError> {
         let clock = &self.inner.clock;
+        let ahead_ms = self.now().await?.millis().saturating_sub(crate::clock::system_now().millis());
+        let after_ms = ahead_ms.saturating_add(i64::from(seconds) * 1000);
+        if after_ms > DEV_CLOCK_AHEAD_MAX_S * 1000 {
+            return Err(EngineError::Refused(CoreError::invalid(format!(
+                "the business clock may run at most {} days ahead of real time; it is {} days ahead, and {seconds} s more would pass that",
+                DEV_CLOCK_AHEAD_MAX_S / 86_400,
+                ahead_ms / 86_400_000
+            ))));
+        }
         let now = if clock.follows_store() {
             let offset = self.inner.store.advance_dev_clock(i64::from(seconds) * 1000).await?;
             clock.set_offset_ms(offset);

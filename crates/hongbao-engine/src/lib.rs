@@ -21,4 +21,6 @@ pub mod seal;
 pub use audit::{Audit, AuditConfig, AuditError};
 pub use check::{CheckReport, check};
 pub use clock::{Clock, DevClock, ManualClock, NotAdjustable, SystemClock, system_now};
-pub use engine::{Engine, EngineConfig, EngineError, Idempotency, JobOutcome, Receipt, StartOptions};
+pub use engine::{
+    DEV_CLOCK_AHEAD_MAX_S, Engine, EngineConfig, EngineError, Idempotency, JobOutcome, Receipt, StartOptions,
+};

@@ -19,7 +19,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 pub mod audit_routes;
 pub mod auth;
@@ -27,9 +27,11 @@ pub mod error;
 pub mod extract;
 mod listen;
 pub mod nonce_writer;
+mod openapi;
 pub mod routes;
 pub mod run;
 pub mod state;
+pub mod tls;
 
 pub use error::ApiError;
 pub use state::{AppState, HttpConfig};
@@ -142,7 +144,8 @@ async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiError> {
 
 /// The OpenAPI document, as JSON.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = api_router().split_for_parts();
+    let (_, mut api) = api_router().split_for_parts();
+    openapi::add_common_responses(&mut api);
     api
 }
 
@@ -233,7 +236,8 @@ pub fn app(state: AppState) -> Router {
         .merge(audit)
         .merge(public)
         .route("/metrics", get(render_metrics))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
+        // No online validator: the page sends the document nowhere.
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()).config(Config::default().validator_url("none")))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))

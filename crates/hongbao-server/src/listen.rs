@@ -6,7 +6,8 @@
 //! too; a body then gets `http.body_timeout_ms` to arrive ([`crate::read_body`]). At most
 //! `http.connections_max` connections are open at once: beyond it the server stops accepting
 //! (new clients wait in the kernel's queue) until one closes. An accept that fails because the
-//! process is out of file descriptors backs off instead of spinning.
+//! process is out of file descriptors backs off instead of spinning. With TLS ([`crate::tls`]),
+//! the handshake comes first, under the header timeout too.
 
 use std::io;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::HttpConfig;
 
@@ -73,13 +75,15 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     config: &HttpConfig,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let connections_max = connections_allowed(config.connections_max);
     let open = Arc::new(Semaphore::new(connections_max));
     let graceful = GracefulShutdown::new();
+    let header_timeout = Duration::from_millis(config.header_timeout_ms);
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_millis(config.header_timeout_ms));
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
     let mut backoff = BACKOFF_MIN;
     let mut saturated = false;
     loop {
@@ -124,10 +128,24 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         metrics::gauge!("hongbao_http_connections").increment(1);
-        let connection =
-            graceful.watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone())));
+        let (http, service, watcher, tls) =
+            (http.clone(), TowerToHyperService::new(app.clone()), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let served = match tls {
+                None => watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await,
+                Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await,
+                    Ok(Err(err)) => {
+                        tracing::debug!(%err, "TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake timed out");
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(err) = served {
                 // A timeout, a reset, a malformed request: the connection's end, not the server's.
                 tracing::debug!(%err, "connection closed");
             }

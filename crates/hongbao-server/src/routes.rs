@@ -60,26 +60,33 @@ fn unexpected(reply: &Reply) -> ApiError {
 /// Creates a user with their first signing key.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "alice"}))]
 pub struct CreateUserRequest {
     /// 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
 }
 
 /// Creates an operator: a key with roles.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "risk desk", "roles": ["risk_officer"]}))]
 pub struct CreateOperatorRequest {
     /// 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// At least one of `admin`, `risk_officer`, `legal_officer`, `auditor`.
+    #[schema(min_items = 1)]
     pub roles: Vec<Role>,
 }
 
 /// An amount in fen.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": 10000}))]
 pub struct AmountRequest {
-    /// Integer fen, at least 1.
+    /// Integer fen, at least 1 (a deposit at most `limits.deposit_max_fen`, ¥10 000 000 by default).
+    #[schema(minimum = 1)]
     pub amount: i64,
 }
 
@@ -277,10 +284,13 @@ pub async fn transactions(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "family", "members": ["usr_0190f0a0b0c0d0e0f000000000000001"]}))]
 pub struct CreateGroupRequest {
     /// 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Other members; the caller is always a member. At most 500 in all.
+    #[schema(max_items = 499)]
     pub members: Vec<UserId>,
 }
 
@@ -330,31 +340,45 @@ pub async fn group(
 /// recipient).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(example = json!({"kind": "lucky", "group_id": "grp_0190f0a0b0c0d0e0f000000000000001", "count": 3, "total": 1000, "greeting": "恭喜发财"}))]
 pub enum SendPacketRequest {
     Normal {
         group_id: GroupId,
         /// 1 to 100, and at most the group's size.
+        #[schema(minimum = 1, maximum = 100)]
         count: u32,
         /// Fen per share, 1 to 20 000.
+        #[schema(minimum = 1, maximum = 20_000)]
         amount_each: i64,
         /// At most 64 characters.
+        #[schema(max_length = 64)]
         greeting: Option<String>,
         /// 0 (default), 7200 or 86400.
+        #[schema(minimum = 0, maximum = 86_400)]
         arrival_delay_seconds: Option<u32>,
     },
     Lucky {
         group_id: GroupId,
         /// 1 to 100, and at most the group's size.
+        #[schema(minimum = 1, maximum = 100)]
         count: u32,
         /// Fen to split, at least 1 per share and at most 20 000 per share.
+        #[schema(minimum = 1, maximum = 2_000_000)]
         total: i64,
+        /// At most 64 characters.
+        #[schema(max_length = 64)]
         greeting: Option<String>,
+        /// 0 (default), 7200 or 86400.
+        #[schema(minimum = 0, maximum = 86_400)]
         arrival_delay_seconds: Option<u32>,
     },
     Exclusive {
         recipient: UserId,
         /// Fen, 1 to 20 000.
+        #[schema(minimum = 1, maximum = 20_000)]
         amount: i64,
+        /// At most 64 characters.
+        #[schema(max_length = 64)]
         greeting: Option<String>,
         arrival_delay_seconds: Option<u32>,
     },
@@ -538,13 +562,17 @@ pub async fn return_claim(
 /// Money to another user (转账).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "usr_0190f0a0b0c0d0e0f000000000000001", "amount": 1234, "note": "dinner"}))]
 pub struct TransferRequest {
     pub to: UserId,
     /// Fen, at least 1.
+    #[schema(minimum = 1)]
     pub amount: i64,
     /// At most 64 characters.
+    #[schema(max_length = 64)]
     pub note: Option<String>,
     /// 0 (default), 7200 or 86400.
+    #[schema(minimum = 0, maximum = 86_400)]
     pub arrival_delay_seconds: Option<u32>,
 }
 
@@ -604,8 +632,11 @@ pub async fn revoke_transfer(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"advance_seconds": 86400}))]
 pub struct DevClockRequest {
-    /// Seconds to move the business clock forward, at least 1.
+    /// Seconds to move the business clock forward, at least 1; the clock runs at most ten years
+    /// ahead of real time.
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32)]
     pub advance_seconds: u32,
 }
 

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::state::{AppState, HttpConfig};
+use crate::tls::TlsFiles;
 
 /// Everything configurable, as the config file (`--config`, TOML) and the environment give it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +133,8 @@ pub struct Options {
     pub database: Option<Database>,
     /// Enables `POST /v1/dev/clock` and a business clock that can move forward.
     pub dev_clock: bool,
+    /// Serve https with this certificate and key; plain http when `None`.
+    pub tls: Option<TlsFiles>,
     pub settings: Settings,
 }
 
@@ -152,7 +155,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
-    /// `http://<addr>`.
+    /// `http://<addr>`, or `https://<addr>` with TLS.
     pub url: String,
     /// Where the root operator's credentials were written, when this start created them.
     pub root_credentials: Option<PathBuf>,
@@ -195,6 +198,8 @@ impl Running {
 /// [`StartError`] with a message a person can act on.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     options.settings.validate().map_err(StartError::Config)?;
+    // Before anything is created: a bad certificate stops the start with nothing changed.
+    let tls = options.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     private_dir(&options.data_dir)?;
     let database = options.database.clone().unwrap_or_else(|| Database::Sqlite(options.data_dir.join("hongbao.db")));
     let store = database.open(&options.settings.storage).await?;
@@ -210,7 +215,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .await
         .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", options.listen)))?;
     let addr = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?;
-    let url = format!("http://{addr}");
+    let url = format!("{}://{addr}", if tls.is_some() { "https" } else { "http" });
     let root_credentials = bootstrap(&engine, store.as_ref(), &options.data_dir, &url).await?;
     if root_credentials.is_none() {
         // Another node may have created root meanwhile, sealing its secret with its own key.
@@ -253,7 +258,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let app = crate::app(state);
     let http = settings.http.clone();
     let task = tokio::spawn(async move {
-        let server = crate::listen::serve(listener, app, &http, stopped);
+        let server = crate::listen::serve(listener, app, &http, tls, stopped);
         // Requests in flight get `grace` to finish once the stop is asked; then we stop anyway.
         let give_up = async move {
             let _ = deadline.changed().await;

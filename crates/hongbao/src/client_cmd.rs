@@ -6,10 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use hongbao_client::{Call, Client, Credentials, PacketOptions, TransactionPage, TransferOptions, signing};
+use hongbao_client::{
+    Call, Client, ClientError, ClientOptions, Credentials, PacketOptions, RawRequest, RawResponse, TransactionPage,
+    TransferOptions, signing,
+};
 use hongbao_core::money::MoneyError;
 use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
 use hongbao_core::packet::{ClaimReceipt, PacketView};
@@ -18,10 +22,13 @@ use hongbao_core::user::{GroupView, MeView};
 use hongbao_core::{ClaimId, Fen, GroupId, KeyId, PacketId, TransferId, UserId};
 use serde::de::DeserializeOwned;
 
+use crate::out::outln;
+
 /// Where the service is and who signs; accepted before or after a subcommand's own arguments.
 #[derive(Debug, Args)]
 pub(crate) struct Conn {
-    /// The service's URL [default: the `url` of the credentials file]
+    /// The service's URL [default: the `url` of the credentials file, else http://127.0.0.1:8080
+    /// for the public log]
     #[arg(long, value_name = "URL", env = "HONGBAO_URL", global = true, help_heading = "Connection")]
     url: Option<String>,
     /// A credentials file {"url", "key_id", "secret"}, such as <data-dir>/root-credentials.json
@@ -29,13 +36,25 @@ pub(crate) struct Conn {
     credentials: Option<PathBuf>,
     /// Print the server's JSON answer instead of a summary
     #[arg(long, global = true, help_heading = "Connection")]
-    json: bool,
+    pub(crate) json: bool,
+    /// PEM certificate(s) to trust for an https server, instead of the system's roots
+    #[arg(long, value_name = "FILE", env = "HONGBAO_CA_CERT", global = true, help_heading = "Connection")]
+    ca_cert: Option<PathBuf>,
+    /// The longest one attempt may take, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true, help_heading = "Connection")]
+    timeout: u64,
+    /// How many times a money-moving command is sent again, with the same Idempotency-Key,
+    /// when no answer came (a refused connection, a timeout)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10), global = true, help_heading = "Connection")]
+    retries: u32,
 }
 
 /// Makes a POST safe to repeat: the same key and body answer the first response again.
+/// Money-moving commands make up a key when none is given, and say it if they give up.
 #[derive(Debug, Args)]
 pub(crate) struct Idem {
-    /// Idempotency-Key: 1 to 255 printable ASCII characters
+    /// Idempotency-Key: 1 to 255 printable ASCII characters [default for commands that move
+    /// money: a fresh random key]
     #[arg(long, value_name = "KEY", value_parser = parse_idempotency_key)]
     idempotency_key: Option<String>,
 }
@@ -399,29 +418,31 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::User { conn, cmd: UserCmd::Create { name, save, idem } } => {
             let client = connect(&conn)?;
             let call = with_key(client.create_user(&name), idem);
-            let (raw, user) =
-                credentials_out(&client, call, save.as_deref(), |u: &UserCreated| (u.key_id, u.secret.expose()))
-                    .await?;
-            print_created(&conn, &raw, &render_user_created(&user, save.as_deref()));
+            let (raw, user) = credentials_out(&client, call, save.as_deref(), |u: &UserCreated| {
+                (Some(u.user_id), u.key_id, u.secret.expose())
+            })
+            .await?;
+            print_created(&conn, &raw, &render_user_created(&user, save.as_deref()))?;
         }
         ClientCmd::Operator { conn, cmd: OperatorCmd::Create { name, roles, save, idem } } => {
             let client = connect(&conn)?;
             let roles: Vec<Role> = roles.into_iter().map(Role::from).collect();
             let call = with_key(client.create_operator(&name, &roles), idem);
-            let (raw, operator) =
-                credentials_out(&client, call, save.as_deref(), |o: &OperatorCreated| (o.key_id, o.secret.expose()))
-                    .await?;
-            print_created(&conn, &raw, &render_operator_created(&operator, save.as_deref()));
+            let (raw, operator) = credentials_out(&client, call, save.as_deref(), |o: &OperatorCreated| {
+                (None, o.key_id, o.secret.expose())
+            })
+            .await?;
+            print_created(&conn, &raw, &render_operator_created(&operator, save.as_deref()))?;
         }
         ClientCmd::Deposit { conn, user, amount, idem } => {
             let client = connect(&conn)?;
-            let call = with_key(client.deposit(user, amount), idem);
-            show(&conn, call, |m: &Moved| render_moved(&format!("deposited {} to {user}", yuan(amount)), m)).await?;
+            let render = |m: &Moved| render_moved(&format!("deposited {} to {user}", yuan(amount)), m);
+            show_moving(&conn, &client, client.deposit(user, amount), idem, render).await?;
         }
         ClientCmd::Withdraw { conn, amount, idem } => {
             let client = connect(&conn)?;
-            let call = with_key(client.withdraw(amount), idem);
-            show(&conn, call, |m: &Moved| render_moved(&format!("withdrew {}", yuan(amount)), m)).await?;
+            let render = |m: &Moved| render_moved(&format!("withdrew {}", yuan(amount)), m);
+            show_moving(&conn, &client, client.withdraw(amount), idem, render).await?;
         }
         ClientCmd::Clock { conn, advance_seconds } => {
             let client = connect(&conn)?;
@@ -438,12 +459,12 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
                 Some(path) => {
                     std::fs::write(&path, format!("{json}\n"))
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    println!(
+                    outln!(
                         "receipt for {transfer} saved to {}; check it with `hongbao verify receipt`",
                         path.display()
                     );
                 }
-                None => println!("{json}"),
+                None => outln!("{json}"),
             }
         }
         ClientCmd::Me { conn } => {
@@ -476,7 +497,7 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
             };
             let options =
                 PacketOptions { greeting: args.greeting, arrival_delay_seconds: args.delay.map(Delay::seconds) };
-            show(&conn, with_key(client.send_packet(&spec, &options), args.idem), render_packet).await?;
+            show_moving(&conn, &client, client.send_packet(&spec, &options), args.idem, render_packet).await?;
         }
         ClientCmd::Packet { conn, packet } => {
             let client = connect(&conn)?;
@@ -488,48 +509,80 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         }
         ClientCmd::Claim { conn, packet, idem } => {
             let client = connect(&conn)?;
-            show(&conn, with_key(client.claim(packet), idem), render_claim).await?;
+            show_moving(&conn, &client, client.claim(packet), idem, render_claim).await?;
         }
         ClientCmd::Recall { conn, packet, idem } => {
             let client = connect(&conn)?;
-            show(&conn, with_key(client.recall(packet), idem), render_recalled).await?;
+            show_moving(&conn, &client, client.recall(packet), idem, render_recalled).await?;
         }
         ClientCmd::Revoke { conn, id, idem } => {
             let client = connect(&conn)?;
             match id {
                 Revocable::Claim(claim) => {
-                    let call = with_key(client.revoke_claim(claim), idem);
-                    show(&conn, call, |c: &ClaimDetail| render_claim_detail("revoked", c)).await?;
+                    let render = |c: &ClaimDetail| render_claim_detail("revoked", c);
+                    show_moving(&conn, &client, client.revoke_claim(claim), idem, render).await?;
                 }
                 Revocable::Transfer(transfer) => {
-                    let call = with_key(client.revoke_transfer(transfer), idem);
-                    show(&conn, call, render_transfer_revoked).await?;
+                    show_moving(&conn, &client, client.revoke_transfer(transfer), idem, render_transfer_revoked)
+                        .await?;
                 }
             }
         }
         ClientCmd::Return { conn, claim, idem } => {
             let client = connect(&conn)?;
-            let call = with_key(client.return_claim(claim), idem);
-            show(&conn, call, |c: &ClaimDetail| render_claim_detail("returned", c)).await?;
+            let render = |c: &ClaimDetail| render_claim_detail("returned", c);
+            show_moving(&conn, &client, client.return_claim(claim), idem, render).await?;
         }
         ClientCmd::Transfer { conn, to, amount, note, delay, idem } => {
             let client = connect(&conn)?;
             let options = TransferOptions { note, arrival_delay_seconds: delay.map(Delay::seconds) };
-            let call = with_key(client.transfer(to, amount, &options), idem);
-            show(&conn, call, |t: &TransferReceipt| render_transfer(amount, to, t)).await?;
+            let render = |t: &TransferReceipt| render_transfer(amount, to, t);
+            show_moving(&conn, &client, client.transfer(to, amount, &options), idem, render).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn connect(conn: &Conn) -> anyhow::Result<Client> {
-    let path = conn
-        .credentials
-        .as_deref()
-        .ok_or_else(|| anyhow!("no credentials: pass --credentials FILE or set HONGBAO_CREDENTIALS"))?;
-    let credentials = Credentials::load(path)?;
-    let url = conn.url.as_deref().unwrap_or(&credentials.url);
-    Ok(Client::new(url, credentials.key_id, credentials.secret.expose())?)
+    conn.signed_client()
+}
+
+/// Where the log is when nothing says: `hongbao serve`'s default address.
+const URL_DEFAULT: &str = "http://127.0.0.1:8080";
+
+impl Conn {
+    /// A client signing with the credentials file, at `--url` or else the file's URL.
+    pub(crate) fn signed_client(&self) -> anyhow::Result<Client> {
+        let path = self
+            .credentials
+            .as_deref()
+            .ok_or_else(|| anyhow!("no credentials: pass --credentials FILE or set HONGBAO_CREDENTIALS"))?;
+        let credentials = Credentials::load(path)?;
+        let url = self.url.as_deref().unwrap_or(&credentials.url);
+        Ok(Client::with_options(url, credentials.key_id, credentials.secret.expose(), &client_options(self)?)?)
+    }
+
+    /// A client for public endpoints, at `--url`, else the credentials file's URL, else
+    /// [`URL_DEFAULT`]. It never signs.
+    pub(crate) fn unsigned_client(&self) -> anyhow::Result<Client> {
+        let url = match (&self.url, &self.credentials) {
+            (Some(url), _) => url.clone(),
+            (None, Some(path)) => Credentials::load(path)?.url,
+            (None, None) => URL_DEFAULT.to_owned(),
+        };
+        Ok(Client::with_options(&url, "key_00000000000000000000000000000000", "", &client_options(self)?)?)
+    }
+}
+
+/// The time limit and TLS roots of `conn`, for every client the CLI makes.
+pub(crate) fn client_options(conn: &Conn) -> anyhow::Result<ClientOptions> {
+    let ca_cert_pem = match &conn.ca_cert {
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("cannot read the CA certificate {}", path.display()))?)
+        }
+        None => None,
+    };
+    Ok(ClientOptions { timeout: Some(Duration::from_secs(conn.timeout)), ca_cert_pem })
 }
 
 fn with_key<T: DeserializeOwned>(call: Call<'_, T>, idem: Idem) -> Call<'_, T> {
@@ -539,19 +592,152 @@ fn with_key<T: DeserializeOwned>(call: Call<'_, T>, idem: Idem) -> Call<'_, T> {
     }
 }
 
-/// Sends `call` and prints the JSON answer (`--json`) or `render` of it.
+/// Sends `call` once and prints the JSON answer (`--json`) or `render` of it.
 async fn show<T: DeserializeOwned>(
     conn: &Conn,
     call: Call<'_, T>,
     render: impl FnOnce(&T) -> String,
 ) -> anyhow::Result<()> {
-    let raw = call.send_raw().await?.error_for_status()?;
+    print_answer::<T>(conn, call.send_raw().await?, render)
+}
+
+/// Sends a call that moves money with an `Idempotency-Key` (the one given, else a fresh one),
+/// again with the same key when no answer came, and prints the answer as [`show`] does.
+async fn show_moving<T: DeserializeOwned>(
+    conn: &Conn,
+    client: &Client,
+    call: Call<'_, T>,
+    idem: Idem,
+    render: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    let key = match idem.idempotency_key {
+        Some(key) => key,
+        None => fresh_idempotency_key()?,
+    };
+    let request = call.idempotency_key(key.clone()).into_request()?;
+    let raw = send_retrying(client, request, &key, conn.retries).await?;
+    print_answer::<T>(conn, raw, render)
+}
+
+fn print_answer<T: DeserializeOwned>(
+    conn: &Conn,
+    raw: RawResponse,
+    render: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    let raw = raw.error_for_status().map_err(in_yuan)?;
     if conn.json {
-        println!("{}", raw.text());
+        outln!("{}", raw.text());
     } else {
-        println!("{}", render(&raw.json::<T>()?));
+        outln!("{}", render(&raw.json::<T>()?));
     }
     Ok(())
+}
+
+/// The first pause before sending again, doubled each time up to [`RETRY_PAUSE_MAX`].
+const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(250);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(4);
+
+/// Sends `request` (which carries the Idempotency-Key `key`) up to `retries` more times while
+/// no answer comes. Each attempt is signed afresh (a new nonce and timestamp); the key makes
+/// the server carry the request out at most once. Giving up, it says the key and the command
+/// that repeats the request safely.
+async fn send_retrying(client: &Client, request: RawRequest, key: &str, retries: u32) -> anyhow::Result<RawResponse> {
+    let attempts = retries.saturating_add(1);
+    let mut pause = RETRY_PAUSE_FIRST;
+    let mut attempt = 1;
+    loop {
+        match client.send(request.clone()).await {
+            Err(err) if err.is_no_answer() && attempt < attempts => {
+                eprintln!(
+                    "no answer from {} (attempt {attempt} of {attempts}: {}); sending again with Idempotency-Key {key}",
+                    client.url(),
+                    cause(&err)
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RETRY_PAUSE_MAX);
+                attempt += 1;
+            }
+            Err(err) if err.is_no_answer() => {
+                let again = command_with_key(std::env::args().skip(1), key);
+                bail!(
+                    "no answer from {} after {attempts} attempt(s): {}\n\
+                     the request may or may not have been carried out; it had Idempotency-Key {key}.\n\
+                     Run it again with that key: the server carries a key out at most once, so this is safe:\n  \
+                     hongbao {again}",
+                    client.url(),
+                    cause(&err)
+                );
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// The innermost cause of an error, which says what happened ("connection refused").
+fn cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest: &dyn std::error::Error = err;
+    while let Some(source) = deepest.source() {
+        deepest = source;
+    }
+    deepest.to_string()
+}
+
+/// `cli-` and 32 hex digits from the operating system's generator.
+fn fresh_idempotency_key() -> anyhow::Result<String> {
+    use rand::TryRng as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| anyhow!("the random generator failed: {e}"))?;
+    Ok(format!("cli-{}", signing::to_hex(&bytes)))
+}
+
+/// The command line as typed, with `--idempotency-key KEY` added unless it has one, quoted for
+/// a POSIX shell.
+fn command_with_key(args: impl IntoIterator<Item = String>, key: &str) -> String {
+    let mut args: Vec<String> = args.into_iter().collect();
+    if !args.iter().any(|a| a == "--idempotency-key" || a.starts_with("--idempotency-key=")) {
+        args.extend(["--idempotency-key".to_owned(), key.to_owned()]);
+    }
+    args.iter().map(|a| shell_quoted(a)).collect::<Vec<_>>().join(" ")
+}
+
+fn shell_quoted(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) { arg.to_owned() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
+}
+
+/// An API refusal with its amounts in yuan, as the person typed them: the API speaks fen
+/// (`share 200 fen is above 100 fen`), the command line yuan (`¥2.00 … ¥1.00`).
+fn in_yuan(err: ClientError) -> anyhow::Error {
+    match err {
+        ClientError::Api { .. } => anyhow!("{}", fen_to_yuan(&err.to_string())),
+        other => other.into(),
+    }
+}
+
+/// Rewrites every `<digits> fen` in `text` as `¥<yuan>`.
+fn fen_to_yuan(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" fen") {
+        let (before, after) = rest.split_at(at);
+        let digits = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let ends_word = !after[4..].starts_with(|c: char| c.is_alphanumeric() || c == '_');
+        let starts_word =
+            !before[..before.len() - digits].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-');
+        match before[before.len() - digits..].parse::<i64>() {
+            Ok(fen) if digits > 0 && ends_word && starts_word => {
+                out.push_str(&before[..before.len() - digits]);
+                out.push_str(&yuan(Fen::new(fen)));
+            }
+            _ => {
+                out.push_str(before);
+                out.push_str(" fen");
+            }
+        }
+        rest = &after[4..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Creates a principal and, with `--save`, writes its credentials. The file is checked first
@@ -561,25 +747,26 @@ async fn credentials_out<'c, T: DeserializeOwned>(
     client: &'c Client,
     call: Call<'c, T>,
     save: Option<&Path>,
-    secret_of: impl Fn(&T) -> (KeyId, &str),
+    secret_of: impl Fn(&T) -> (Option<UserId>, KeyId, &str),
 ) -> anyhow::Result<(String, T)> {
     if let Some(path) = save
         && path.exists()
     {
         bail!("{} already exists: not replacing a credentials file", path.display());
     }
-    let raw = call.send_raw().await?.error_for_status()?;
+    let raw = call.send_raw().await?.error_for_status().map_err(in_yuan)?;
     let created: T = raw.json()?;
     if let Some(path) = save {
-        let (key_id, secret) = secret_of(&created);
+        let (user_id, key_id, secret) = secret_of(&created);
         let credentials = Credentials {
             url: client.url().to_owned(),
+            user_id,
             key_id,
             secret: hongbao_core::principal::Secret::from_stored(secret.to_owned()),
         };
         if let Err(err) = credentials.save(path) {
             // The secret exists only in this answer now: show it rather than lose it.
-            println!("{}", raw.text());
+            outln!("{}", raw.text());
             return Err(anyhow::Error::new(err)
                 .context("created, but could not save the credentials: the answer above holds the secret"));
         }
@@ -587,12 +774,13 @@ async fn credentials_out<'c, T: DeserializeOwned>(
     Ok((raw.text(), created))
 }
 
-fn print_created(conn: &Conn, raw: &str, summary: &str) {
+fn print_created(conn: &Conn, raw: &str, summary: &str) -> anyhow::Result<()> {
     if conn.json {
-        println!("{raw}");
+        outln!("{raw}");
     } else {
-        println!("{summary}");
+        outln!("{summary}");
     }
+    Ok(())
 }
 
 fn yuan(amount: Fen) -> String {
@@ -803,6 +991,38 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn refusals_say_their_amounts_in_yuan() {
+        assert_eq!(
+            fen_to_yuan("share 200 fen is above the limit of 100 fen"),
+            "share ¥2.00 is above the limit of ¥1.00"
+        );
+        assert_eq!(fen_to_yuan("balance 5 fen, asked 1234 fen."), "balance ¥0.05, asked ¥12.34.");
+        for unchanged in ["amount must be at least 1 fens", "share_max_fen is 100", "no amounts here", "x200 fen"] {
+            assert_eq!(fen_to_yuan(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn the_command_to_run_again_carries_the_key_and_survives_a_shell() {
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            command_with_key(args(&["transfer", "--to", USER, "--note", "rent for 12B", "--amount", "1"]), "cli-1"),
+            format!("transfer --to {USER} --note 'rent for 12B' --amount 1 --idempotency-key cli-1")
+        );
+        let given = args(&["claim", "pkt_x", "--idempotency-key", "mine"]);
+        assert_eq!(command_with_key(given, "mine"), "claim pkt_x --idempotency-key mine");
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+        assert_eq!(shell_quoted(""), "''");
+    }
+
+    #[test]
+    fn fresh_idempotency_keys_are_valid_and_differ() {
+        let (a, b) = (fresh_idempotency_key().unwrap(), fresh_idempotency_key().unwrap());
+        assert_ne!(a, b);
+        assert!(a.starts_with("cli-") && a.len() == 36 && signing::is_valid_idempotency_key(&a), "{a}");
     }
 
     #[test]

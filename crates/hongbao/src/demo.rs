@@ -13,6 +13,8 @@ use hongbao_core::{Fen, Limits, UserId};
 use hongbao_server::run::{LOG_KEY_FILE, Options, Settings, read_log_key, start};
 use hongbao_store_sqlite::{Durability, SqliteStore};
 
+use crate::out::outln;
+
 struct Friend {
     name: &'static str,
     id: UserId,
@@ -75,13 +77,14 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         data_dir: dir.clone(),
         database: Some(hongbao_server::run::Database::Sqlite(database.clone())),
         dev_clock: true,
+        tls: None,
         settings: Settings::default(),
     };
     let server = start(options).await.context("cannot start the demo server")?;
     let credentials = server.root_credentials.clone().context("a fresh database creates the root operator")?;
     let root = Credentials::load(&credentials)?.client()?;
-    println!("hongbao demo — red packets over a double-entry ledger");
-    println!(
+    outln!("hongbao demo — red packets over a double-entry ledger");
+    outln!(
         "(an in-process server at {}, database {}; every step below is a signed HTTP request)\n",
         server.url,
         database.display()
@@ -93,41 +96,41 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         root.deposit(created.user_id, fen("100.00")?).send().await?;
         demo.friends.push(Friend { name, id: created.user_id, client: root.for_user(&created) });
     }
-    println!("The operator creates five users, and each tops up ¥100.00 from a bank card.");
+    outln!("The operator creates five users, and each tops up ¥100.00 from a bank card.");
     let ids: Vec<UserId> = demo.friends.iter().map(|f| f.id).collect();
     let group = demo.friends[0].client.create_group("Spring Festival 春节", &ids[1..]).send().await?.group_id;
-    println!("{} starts the group chat \"Spring Festival 春节\" with all five.\n", demo.friends[0].name);
+    outln!("{} starts the group chat \"Spring Festival 春节\" with all five.\n", demo.friends[0].name);
 
     // 1. A lucky packet claimed by everyone.
-    println!("1. {} sends a lucky packet (拼手气红包): ¥10.00 in 5 shares.", demo.friends[0].name);
+    outln!("1. {} sends a lucky packet (拼手气红包): ¥10.00 in 5 shares.", demo.friends[0].name);
     let lucky =
         demo.send(0, PacketSpec::Lucky { group_id: group, count: 5, total: fen("10.00")? }, "新年快乐!").await?;
     for who in [1, 2, 3, 4, 0] {
         let claim = demo.friends[who].client.claim(lucky.packet_id).send().await?;
-        println!("   {} grabs {}", demo.friends[who].name, yuan(claim.amount));
+        outln!("   {} grabs {}", demo.friends[who].name, yuan(claim.amount));
     }
     let view = demo.friends[0].client.packet(lucky.packet_id).send().await?;
     let best = view.best_luck.context("a finished lucky packet has a best-luck claimant")?;
     let sum = Fen::checked_sum(view.claims.iter().map(|c| c.amount))?;
-    println!("   All 5 shares taken ({} in all); 手气最佳 (best luck): {}.", yuan(sum), demo.name(best));
+    outln!("   All 5 shares taken ({} in all); 手气最佳 (best luck): {}.", yuan(sum), demo.name(best));
     if sum != lucky.total || view.status != PacketStatus::Exhausted {
         bail!("the lucky packet's shares do not add up");
     }
 
     // 2. A normal packet half claimed, then refunded at expiry.
-    println!("\n2. {} sends a normal packet (普通红包): 4 shares of ¥2.00.", demo.friends[1].name);
+    outln!("\n2. {} sends a normal packet (普通红包): 4 shares of ¥2.00.", demo.friends[1].name);
     let normal =
         demo.send(1, PacketSpec::Normal { group_id: group, count: 4, amount_each: fen("2.00")? }, "喝茶钱").await?;
     for who in [2, 3] {
         let claim = demo.friends[who].client.claim(normal.packet_id).send().await?;
-        println!("   {} claims {}", demo.friends[who].name, yuan(claim.amount));
+        outln!("   {} claims {}", demo.friends[who].name, yuan(claim.amount));
     }
     let before = demo.balance(1).await?;
-    println!("   Nobody else claims. The operator moves the development clock 24 hours ahead...");
+    outln!("   Nobody else claims. The operator moves the development clock 24 hours ahead...");
     let now = root.dev_clock(24 * 3600).send().await?.now;
     let refunded = demo.balance(1).await?.checked_sub(before)?;
     let view = demo.friends[1].client.packet(normal.packet_id).send().await?;
-    println!(
+    outln!(
         "   It is now {now}. The packet is {}: the unclaimed {} went back to {} by itself.",
         view.status.as_str(),
         yuan(refunded),
@@ -137,50 +140,53 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         bail!("expected ¥4.00 refunded at expiry, got {}", yuan(refunded));
     }
     let late = refusal(demo.friends[4].client.claim(normal.packet_id).send().await)?;
-    println!("   {} tries to claim it now: refused ({late}).", demo.friends[4].name);
+    outln!("   {} tries to claim it now: refused ({late}).", demo.friends[4].name);
 
     // 3. An exclusive packet recalled before anyone touched it.
-    println!("\n3. {} sends {} an exclusive packet (专属红包) of ¥8.88...", demo.friends[2].name, demo.friends[3].name);
+    outln!("\n3. {} sends {} an exclusive packet (专属红包) of ¥8.88...", demo.friends[2].name, demo.friends[3].name);
     let exclusive = demo.send(2, PacketSpec::Exclusive { recipient: ids[3], amount: fen("8.88")? }, "生日快乐").await?;
-    println!("   ...and thinks better of it before {} opens it.", demo.friends[3].name);
+    outln!("   ...and thinks better of it before {} opens it.", demo.friends[3].name);
     let recalled = demo.friends[2].client.recall(exclusive.packet_id).send().await?;
-    println!("   Recalled (撤回): {} back to {}.", yuan(recalled.refunded), demo.friends[2].name);
+    outln!("   Recalled (撤回): {} back to {}.", yuan(recalled.refunded), demo.friends[2].name);
 
     // 4. Recalls the rules refuse.
-    println!("\n4. Recalls the rules refuse:");
+    outln!("\n4. Recalls the rules refuse:");
     let lucky2 = demo.send(3, PacketSpec::Lucky { group_id: group, count: 3, total: fen("6.00")? }, "抢!").await?;
     let why = refusal(demo.friends[3].client.recall(lucky2.packet_id).send().await)?;
-    println!("   {} tries to recall a lucky packet nobody has touched: refused ({why}).", demo.friends[3].name);
+    outln!("   {} tries to recall a lucky packet nobody has touched: refused ({why}).", demo.friends[3].name);
     let touched =
         demo.send(4, PacketSpec::Normal { group_id: group, count: 2, amount_each: fen("5.00")? }, "请客").await?;
     demo.friends[0].client.open(touched.packet_id).send().await?;
     let why = refusal(demo.friends[4].client.recall(touched.packet_id).send().await)?;
-    println!(
+    outln!(
         "   {} opens {}'s normal packet without claiming; {} tries to recall it: refused ({why}).",
-        demo.friends[0].name, demo.friends[4].name, demo.friends[4].name
+        demo.friends[0].name,
+        demo.friends[4].name,
+        demo.friends[4].name
     );
 
     // 5. A delayed transfer revoked before it arrives.
-    println!(
+    outln!(
         "\n5. {} transfers ¥50.00 to {} with a 2-hour delayed arrival (延时到账).",
-        demo.friends[4].name, demo.friends[1].name
+        demo.friends[4].name,
+        demo.friends[1].name
     );
     let options = TransferOptions::default().note("房租").arrival_delay_seconds(7200);
     let transfer = demo.friends[4].client.transfer(ids[1], fen("50.00")?, &options).send().await?;
-    println!(
+    outln!(
         "   It is {} until {}. {} realises it went to the wrong person.",
         transfer.status.as_str(),
         transfer.arrives_at,
         demo.friends[4].name
     );
     let revoked = demo.friends[4].client.revoke_transfer(transfer.transfer_id).send().await?;
-    println!("   Revoked before arrival: the transfer is {} and the ¥50.00 never left.", revoked.status.as_str());
+    outln!("   Revoked before arrival: the transfer is {} and the ¥50.00 never left.", revoked.status.as_str());
     root.dev_clock(3 * 3600).send().await?;
     let too_late = refusal(demo.friends[4].client.revoke_transfer(transfer.transfer_id).send().await)?;
-    println!("   Revoking it again three hours later: refused ({too_late}).");
+    outln!("   Revoking it again three hours later: refused ({too_late}).");
 
     // 6. A receipt anyone can check.
-    println!("\n6. Every transfer is in a tamper-evident log (a Merkle tree with signed checkpoints).");
+    outln!("\n6. Every transfer is in a tamper-evident log (a Merkle tree with signed checkpoints).");
     let history = demo.friends[1].client.transactions(Some(50), None).send().await?;
     let claim = history
         .items
@@ -193,16 +199,18 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let entry = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &receipt.entry)?;
     let verified =
         hongbao_audit::verify_receipt(&entry, &receipt.proof, &verifier).context("the receipt must verify")?;
-    println!(
+    outln!(
         "   {} asks for a receipt of his lucky share: entry #{} of the log, under a checkpoint of {} entries",
-        demo.friends[1].name, verified.index, verified.checkpoint.size
+        demo.friends[1].name,
+        verified.index,
+        verified.checkpoint.size
     );
-    println!("   signed by {}. It verifies with nothing but that public key.", verifier.name());
+    outln!("   signed by {}. It verifies with nothing but that public key.", verifier.name());
     let mut forged = entry.clone();
     let amount = forged.windows(9).position(|w| w == b"\"amount\":").context("a transfer entry has an amount")? + 9;
     forged[amount] = if forged[amount] == b'9' { b'1' } else { forged[amount] + 1 };
     let refused = hongbao_audit::verify_receipt(&forged, &receipt.proof, &verifier);
-    println!(
+    outln!(
         "   Change one digit of the logged amount and it no longer verifies ({}).",
         refused.err().map_or_else(|| "it did verify: a bug".to_owned(), |e| e.to_string())
     );
@@ -211,13 +219,13 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     for who in 0..demo.friends.len() {
         balances.push(format!("{} {}", demo.friends[who].name, yuan(demo.balance(who).await?)));
     }
-    println!("\nBalances now: {}.", balances.join(", "));
+    outln!("\nBalances now: {}.", balances.join(", "));
     server.stop().await.context("the demo server did not stop cleanly")?;
 
-    println!("\nFinally, `hongbao check` on the demo database:");
+    outln!("\nFinally, `hongbao check` on the demo database:");
     let store = SqliteStore::open(&database, Durability::Full).await?;
     let log_key = read_log_key(&dir.join(LOG_KEY_FILE))?.verifying_key();
     let report = hongbao_engine::check(&store, &Limits::default(), Some(&log_key)).await?;
-    println!("{report}");
+    outln!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -9,10 +9,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ed25519_dalek::VerifyingKey;
 use hongbao_server::run::{Database, LOG_KEY_FILE, Settings, read_log_key};
+use out::outln;
 
 mod bench;
 mod client_cmd;
 mod demo;
+mod out;
 mod serve;
 mod verify;
 
@@ -91,6 +93,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): it has what it wanted.
+        Err(err) if out::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -141,6 +145,6 @@ async fn check(database: Database, settings: &Settings, log_key: Option<&Verifyi
     }
     let store = database.open(&settings.storage).await.with_context(|| format!("cannot open {database}"))?;
     let report = hongbao_engine::check(store.as_ref(), &settings.limits, log_key).await?;
-    println!("{report}");
+    outln!("{report}");
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

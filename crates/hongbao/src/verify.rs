@@ -1,11 +1,14 @@
 //! `hongbao verify`: checks receipts, checkpoints and lucky packets against the log's public
-//! key alone, offline where the question allows it. Every check says what it proves, or
-//! precisely why it fails (exit 1).
+//! key alone, offline where the question allows it. Every check ends in one of three answers:
+//! VALID (exit 0) with what it proves, INVALID (exit 1) when something does not hold — a proof,
+//! a signature, a commitment: what tampering looks like — or COULD NOT CHECK (exit 2) with what
+//! is missing: an unreadable file, a server that does not answer or refuses, a lucky packet not
+//! yet revealed. Only INVALID says anything is wrong with the log.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use clap::Subcommand;
@@ -18,6 +21,9 @@ use hongbao_core::log::{LogRecord, decode};
 use hongbao_core::{Fen, PacketId};
 use serde::Deserialize;
 
+use crate::client_cmd::Conn;
+use crate::out::{out, outln};
+
 #[derive(Debug, Subcommand)]
 pub enum VerifyCmd {
     /// Verify a receipt (from `GET /v1/receipts/{transfer_id}`) offline, with only the public key.
@@ -27,6 +33,8 @@ pub enum VerifyCmd {
         /// The log's verifier key (`name+keyid+base64`), or a file holding it.
         #[arg(long, env = "HONGBAO_LOG_KEY")]
         public_key: String,
+        #[command(flatten)]
+        conn: Conn,
     },
     /// Check that a later checkpoint extends an earlier one (asks the log for the proof).
     Consistency {
@@ -36,46 +44,72 @@ pub enum VerifyCmd {
         new: PathBuf,
         #[arg(long, env = "HONGBAO_LOG_KEY")]
         public_key: String,
-        /// The server to ask for the consistency proof.
-        #[arg(long, env = "HONGBAO_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        #[command(flatten)]
+        conn: Conn,
     },
     /// Check that a lucky packet's shares were fixed when it was sent (nobody re-dealt them).
     /// The packet's log is shown to its sender, those who may claim it and auditors only, so
-    /// this signs with their credentials (the server is the credentials file's).
+    /// this signs with their credentials (--credentials).
     Packet {
         packet_id: PacketId,
         #[arg(long, env = "HONGBAO_LOG_KEY")]
         public_key: String,
-        /// Credentials of the sender, a possible claimant or an auditor.
-        #[arg(long, value_name = "FILE", env = "HONGBAO_CREDENTIALS")]
-        credentials: PathBuf,
+        #[command(flatten)]
+        conn: Conn,
     },
 }
 
-/// Reads of the public transparency log (no credentials needed).
+/// Reads of the public transparency log (no signature needed; the server is --url, else the
+/// credentials file's, else http://127.0.0.1:8080).
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// Print the log's verifier key (name+keyid+base64): all a verifier needs.
     PublicKey {
-        #[arg(long, env = "HONGBAO_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        #[command(flatten)]
+        conn: Conn,
     },
     /// Print the latest signed checkpoint (save it to check consistency later).
     Checkpoint {
-        #[arg(long, env = "HONGBAO_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        #[command(flatten)]
+        conn: Conn,
     },
 }
 
 pub async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
-    let (url, path) = match &cmd {
-        AuditCmd::PublicKey { url } => (url, "/v1/audit/public-key"),
-        AuditCmd::Checkpoint { url } => (url, "/v1/audit/checkpoint"),
-    };
-    let response = unsigned(url)?.send(RawRequest::get(path.to_owned()).signing(Signing::Unsigned)).await?;
-    print!("{}", response.error_for_status()?.text());
+    match cmd {
+        AuditCmd::PublicKey { conn } => {
+            let key = public_text(&conn, "/v1/audit/public-key").await?;
+            if conn.json {
+                outln!("{}", serde_json::json!({ "public_key": key.trim() }));
+            } else {
+                out!("{key}");
+            }
+        }
+        AuditCmd::Checkpoint { conn } => {
+            let checkpoint = public_text(&conn, "/v1/audit/checkpoint").await?;
+            if conn.json {
+                // Opened with the log's own key, so the numbers shown are the signed ones.
+                let key = verifier(&public_text(&conn, "/v1/audit/public-key").await?)?;
+                let opened = note::open(&checkpoint, &key).context("the server's checkpoint does not verify")?;
+                let answer = serde_json::json!({
+                    "origin": opened.origin,
+                    "size": opened.size,
+                    "root": root_b64(&opened.root),
+                    "checkpoint": checkpoint,
+                });
+                outln!("{answer}");
+            } else {
+                out!("{checkpoint}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn public_text(conn: &Conn, path: &str) -> anyhow::Result<String> {
+    let client = conn.unsigned_client()?;
+    let response = client.send(RawRequest::get(path.to_owned()).signing(Signing::Unsigned)).await?;
+    Ok(response.error_for_status()?.text())
 }
 
 /// A key given inline or as a file.
@@ -88,6 +122,36 @@ pub fn verifier(text: &str) -> anyhow::Result<Verifier> {
     };
     Verifier::parse(text.trim()).map_err(|e| anyhow::anyhow!("not a verifier key (name+keyid+base64): {e}"))
 }
+
+/// Why a check did not end VALID.
+#[derive(Debug)]
+enum Failure {
+    /// Something that must hold does not: exit 1.
+    Invalid(anyhow::Error),
+    /// The check could not be made: exit 2.
+    Unchecked(anyhow::Error),
+}
+
+fn invalid(why: impl Into<anyhow::Error>) -> Failure {
+    Failure::Invalid(why.into())
+}
+
+fn unchecked(why: impl Into<anyhow::Error>) -> Failure {
+    Failure::Unchecked(why.into())
+}
+
+/// `Err(Failure::Invalid(…))` with a formatted message.
+macro_rules! invalid {
+    ($($arg:tt)*) => { return Err(Failure::Invalid(anyhow::anyhow!($($arg)*))) };
+}
+
+/// `Err(Failure::Unchecked(…))` with a formatted message.
+macro_rules! unchecked {
+    ($($arg:tt)*) => { return Err(Failure::Unchecked(anyhow::anyhow!($($arg)*))) };
+}
+
+/// Exit code of COULD NOT CHECK.
+const EXIT_UNCHECKED: u8 = 2;
 
 #[derive(Debug, Deserialize)]
 struct ReceiptFile {
@@ -117,37 +181,57 @@ fn root_b64(root: &Hash) -> String {
 }
 
 pub async fn run(cmd: VerifyCmd) -> anyhow::Result<ExitCode> {
-    let outcome = match cmd {
-        VerifyCmd::Receipt { file, public_key } => receipt(&file, &verifier(&public_key)?),
-        VerifyCmd::Consistency { old, new, public_key, url } => {
-            consistency(&old, &new, &verifier(&public_key)?, &url).await
+    let (outcome, json) = match cmd {
+        VerifyCmd::Receipt { file, public_key, conn } => {
+            let outcome = match verifier(&public_key) {
+                Ok(key) => receipt(&file, &key),
+                Err(err) => Err(unchecked(err)),
+            };
+            (outcome, conn.json)
         }
-        VerifyCmd::Packet { packet_id, public_key, credentials } => {
-            let client = hongbao_client::Credentials::load(&credentials)
-                .with_context(|| format!("cannot read the credentials {}", credentials.display()))?
-                .client()?;
-            packet(packet_id, &verifier(&public_key)?, &client).await
+        VerifyCmd::Consistency { old, new, public_key, conn } => {
+            let outcome = match verifier(&public_key) {
+                Ok(key) => consistency(&old, &new, &key, &conn).await,
+                Err(err) => Err(unchecked(err)),
+            };
+            (outcome, conn.json)
+        }
+        VerifyCmd::Packet { packet_id, public_key, conn } => {
+            let outcome = match (verifier(&public_key), conn.signed_client()) {
+                (Ok(key), Ok(client)) => packet(packet_id, &key, &client).await,
+                (Err(err), _) | (_, Err(err)) => Err(unchecked(err)),
+            };
+            (outcome, conn.json)
         }
     };
-    match outcome {
-        Ok(proved) => {
-            println!("VALID: {proved}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(why) => {
-            println!("INVALID: {why:#}");
-            Ok(ExitCode::FAILURE)
-        }
+    let (result, message, code) = match &outcome {
+        Ok(proved) => ("valid", proved.clone(), ExitCode::SUCCESS),
+        Err(Failure::Invalid(why)) => ("invalid", format!("{why:#}"), ExitCode::FAILURE),
+        Err(Failure::Unchecked(why)) => ("unchecked", format!("{why:#}"), ExitCode::from(EXIT_UNCHECKED)),
+    };
+    if json {
+        outln!("{}", serde_json::json!({ "result": result, "message": message }));
+    } else {
+        let head = match result {
+            "valid" => "VALID",
+            "invalid" => "INVALID",
+            _ => "COULD NOT CHECK (nothing is known to be wrong)",
+        };
+        outln!("{head}: {message}");
     }
+    Ok(code)
 }
 
-fn receipt(file: &Path, verifier: &Verifier) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let receipt: ReceiptFile =
-        serde_json::from_str(&text).context("not a receipt {\"entry\", \"proof\", \"decoded\"}")?;
-    let entry = STANDARD.decode(receipt.entry.trim()).context("the entry is not base64")?;
-    let verified = verify_receipt(&entry, &receipt.proof, verifier).context("the proof does not hold")?;
-    let logged = decode(&entry).map_err(|e| anyhow::anyhow!("the entry is not a hongbao log entry: {e}"))?;
+fn receipt(file: &Path, verifier: &Verifier) -> Result<String, Failure> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display())).map_err(unchecked)?;
+    let receipt: ReceiptFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a receipt {{\"entry\", \"proof\", \"decoded\"}}", file.display()))
+        .map_err(unchecked)?;
+    let entry = STANDARD.decode(receipt.entry.trim()).context("the entry is not base64").map_err(invalid)?;
+    let verified =
+        verify_receipt(&entry, &receipt.proof, verifier).context("the proof does not hold").map_err(invalid)?;
+    let logged = decode(&entry).map_err(|e| invalid(anyhow::anyhow!("the entry is not a hongbao log entry: {e}")))?;
     // `decoded` is a convenience for people and is not signed: say so if it disagrees.
     let readable = serde_json::to_value(&logged).unwrap_or_default();
     let note = if !receipt.decoded.is_null() && receipt.decoded != readable {
@@ -166,21 +250,12 @@ fn receipt(file: &Path, verifier: &Verifier) -> anyhow::Result<String> {
     ))
 }
 
-fn open_checkpoint(path: &Path, verifier: &Verifier) -> anyhow::Result<Checkpoint> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+fn open_checkpoint(path: &Path, verifier: &Verifier) -> Result<Checkpoint, Failure> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display())).map_err(unchecked)?;
     note::open(&text, verifier)
         .with_context(|| format!("{} is not a checkpoint signed by {}", path.display(), verifier.name()))
-}
-
-fn unsigned(url: &str) -> anyhow::Result<Client> {
-    // Public endpoints: the key is never used.
-    Ok(Client::new(url, "key_00000000000000000000000000000000", "")?)
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(url: &str, path: &str) -> anyhow::Result<T> {
-    let response = unsigned(url)?.send(RawRequest::get(path.to_owned()).signing(Signing::Unsigned)).await?;
-    let response = response.error_for_status()?;
-    Ok(response.json()?)
+        .map_err(invalid)
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,18 +273,33 @@ fn hashes(texts: &[String]) -> anyhow::Result<Vec<Hash>> {
         .collect()
 }
 
-async fn consistency(old: &Path, new: &Path, verifier: &Verifier, url: &str) -> anyhow::Result<String> {
+async fn consistency(old: &Path, new: &Path, verifier: &Verifier, conn: &Conn) -> Result<String, Failure> {
     let (old, new) = (open_checkpoint(old, verifier)?, open_checkpoint(new, verifier)?);
     if old.origin != new.origin {
-        bail!("the checkpoints are of different logs ({} and {})", old.origin, new.origin);
+        unchecked!(
+            "the checkpoints are of different logs ({} and {}): there is nothing to compare",
+            old.origin,
+            new.origin
+        );
     }
     if old.size > new.size {
-        bail!("the \"old\" checkpoint (size {}) is larger than the \"new\" one ({})", old.size, new.size);
+        unchecked!(
+            "the \"old\" checkpoint (size {}) is larger than the \"new\" one ({}): swap them",
+            old.size,
+            new.size
+        );
     }
-    let answer: ConsistencyAnswer =
-        get_json(url, &format!("/v1/audit/proofs/consistency?old={}&new={}", old.size, new.size)).await?;
-    verify_consistency(old.size, new.size, &old.root, &new.root, &hashes(&answer.hashes)?)
-        .context("the later checkpoint does not extend the earlier one: the log was rewritten")?;
+    let path = format!("/v1/audit/proofs/consistency?old={}&new={}", old.size, new.size);
+    let answer = async {
+        let client = conn.unsigned_client()?;
+        let response = client.send(RawRequest::get(path).signing(Signing::Unsigned)).await?;
+        anyhow::Ok(response.error_for_status()?.json::<ConsistencyAnswer>()?)
+    };
+    let answer = answer.await.context("could not get the consistency proof from the log").map_err(unchecked)?;
+    let hashes = hashes(&answer.hashes).map_err(invalid)?;
+    verify_consistency(old.size, new.size, &old.root, &new.root, &hashes)
+        .context("the later checkpoint does not extend the earlier one: the log was rewritten")
+        .map_err(invalid)?;
     Ok(format!(
         "the checkpoint of size {} extends the checkpoint of size {} of {}: nothing logged before was changed",
         new.size, old.size, old.origin
@@ -228,17 +318,29 @@ struct ProvenEntry {
     proof: String,
 }
 
-async fn packet(packet_id: PacketId, verifier: &Verifier, client: &Client) -> anyhow::Result<String> {
-    let response = client.send(RawRequest::get(format!("/v1/audit/packets/{packet_id}"))).await?;
-    let log: PacketLog = response.error_for_status()?.json()?;
+async fn packet(packet_id: PacketId, verifier: &Verifier, client: &Client) -> Result<String, Failure> {
+    let log = async {
+        let response = client.send(RawRequest::get(format!("/v1/audit/packets/{packet_id}"))).await?;
+        anyhow::Ok(response.error_for_status()?.json::<PacketLog>()?)
+    };
+    let log = log
+        .await
+        .with_context(|| {
+            format!(
+                "could not get the log of {packet_id} (only its sender, those who may claim it and auditors may see it)"
+            )
+        })
+        .map_err(unchecked)?;
     if !log.complete {
-        bail!("the log returned only part of the packet's entries");
+        unchecked!("the log returned only part of the packet's entries");
     }
     let (mut committed, mut revealed, mut claimed) = (None, None, Vec::new());
     for proven in &log.entries {
-        let entry = STANDARD.decode(proven.entry.trim()).context("an entry is not base64")?;
-        let verified = verify_receipt(&entry, &proven.proof, verifier).context("an entry's proof does not hold")?;
-        let record = decode(&entry).map_err(|e| anyhow::anyhow!("entry #{}: {e}", verified.index))?.record;
+        let entry = STANDARD.decode(proven.entry.trim()).context("an entry is not base64").map_err(invalid)?;
+        let verified = verify_receipt(&entry, &proven.proof, verifier)
+            .context("an entry's proof does not hold")
+            .map_err(invalid)?;
+        let record = decode(&entry).map_err(|e| invalid(anyhow::anyhow!("entry #{}: {e}", verified.index)))?.record;
         if let LogRecord::Event(event) = record {
             match event.what {
                 EventKind::PacketSent { packet_id: id, commitment, total, .. } if id == packet_id => {
@@ -252,20 +354,27 @@ async fn packet(packet_id: PacketId, verifier: &Verifier, client: &Client) -> an
             }
         }
     }
-    let Some((commitment, total)) = committed else { bail!("the log has no record of this packet being sent") };
-    let Some(commitment) = commitment else { bail!("this is not a lucky packet: its shares are fixed by its kind") };
+    let Some((commitment, total)) = committed else {
+        invalid!("the log shows entries of this packet but no record of it being sent")
+    };
+    let Some(commitment) = commitment else {
+        unchecked!("this is not a lucky packet: its shares are fixed by its kind, there is no deal to check")
+    };
     let Some((salt, shares)) = revealed else {
-        bail!("the packet is still open: its commitment {commitment} is logged, the reveal comes when it closes")
+        unchecked!(
+            "the packet is still open: its commitment {commitment} is logged, and the shares can be checked once it \
+             closes (all claimed, or expired) and they are revealed"
+        )
     };
     if fairness::commitment(&salt, &shares) != commitment {
-        bail!("the revealed shares do not match the commitment made when the packet was sent: they were re-dealt");
+        invalid!("the revealed shares do not match the commitment made when the packet was sent: they were re-dealt");
     }
-    if Fen::checked_sum(shares.iter().copied())? != total {
-        bail!("the revealed shares do not add up to the packet's total");
+    if Fen::checked_sum(shares.iter().copied()).map_err(invalid)? != total {
+        invalid!("the revealed shares do not add up to the packet's total");
     }
     for (position, (claim, share)) in claimed.iter().zip(shares.iter()).enumerate() {
         if claim != share {
-            bail!(
+            invalid!(
                 "claim #{} took ¥{} but the committed share at that position is ¥{}",
                 position + 1,
                 claim.to_yuan(),
@@ -274,7 +383,7 @@ async fn packet(packet_id: PacketId, verifier: &Verifier, client: &Client) -> an
         }
     }
     if claimed.len() > shares.len() {
-        bail!("more claims than shares");
+        invalid!("more claims than shares");
     }
     Ok(format!(
         "packet {packet_id}: the {} shares (¥{} in all) were committed to when it was sent, and each of the {} claim(s) took the share at its position",

@@ -674,7 +674,13 @@ async fn the_unsigned_public_log_holds_no_amount_note_or_name_and_a_packets_log_
         assert_eq!(keys(entry), set(&["index", "leaf_hash"]), "{entry}");
         assert_eq!(unbase64(&entry["leaf_hash"]).len(), 32);
     }
-    let printed = public_view.to_string();
+    // Leaf hashes are 32 bytes each (checked above) and may spell anything in base64 by chance:
+    // everything else is searched.
+    let mut stripped = public_view.clone();
+    for entry in stripped["entries"].as_array_mut().unwrap() {
+        entry["leaf_hash"] = serde_json::Value::Null;
+    }
+    let printed = stripped.to_string();
     for secret in [note, "6789", "12345", "auditor-ann", "alice", "bob", &p.alice_id.to_string(), &packet.to_string()] {
         assert!(!printed.contains(secret), "the public log shows {secret:?}: {printed}");
     }

@@ -105,6 +105,11 @@ async fn the_docs_page_loads_everything_from_the_server_itself() {
     assert!(bundle.len() > 100_000, "the Swagger UI bundle is served by the binary itself");
     let initializer = probe_body(&app.url, "/docs/swagger-initializer.js").await;
     assert!(initializer.contains("\"/openapi.json\""), "{initializer}");
+    // Swagger UI would otherwise send the document to validator.swagger.io.
+    assert!(
+        initializer.contains("\"validatorUrl\": \"none\"") || initializer.contains("\"validatorUrl\":\"none\""),
+        "{initializer}"
+    );
 }
 
 #[tokio::test]
@@ -132,4 +137,89 @@ fn the_document_is_stable() {
     // A deliberate change of the document updates this snapshot (cargo insta review); an
     // accidental one fails here.
     insta::assert_json_snapshot!("openapi", hongbao_server::openapi());
+}
+
+/// Each `/v1/` operation as `(METHOD path, operation)`.
+fn v1_operations(document: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if path.starts_with("/v1/") {
+                found.push((format!("{} {path}", method.to_uppercase()), operation.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_operation_declares_the_answers_every_request_may_get_and_the_bounds_the_server_enforces() {
+    let document = serde_json::to_value(hongbao_server::openapi()).unwrap();
+    for (operation, body) in v1_operations(&document) {
+        let answers = &body["responses"];
+        let signed = body["security"].as_array().is_some_and(|s| !s.is_empty());
+        let with_body = !body["requestBody"].is_null();
+        let idempotent = body["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == "Idempotency-Key");
+        let mut expected = vec!["503"];
+        if signed {
+            expected.extend(["401", "409", "429"]);
+        }
+        if with_body {
+            expected.extend(["408", "413"]);
+        }
+        if idempotent {
+            expected.push("422");
+        }
+        for status in expected {
+            let answer = &answers[status];
+            assert!(answer["description"].is_string(), "{operation} does not declare {status}: {answers}");
+        }
+        if signed {
+            let description = answers["409"]["description"].as_str().unwrap();
+            assert!(description.contains("replayed_request"), "{operation}: {description}");
+        }
+    }
+    let schema = |name: &str| document["components"]["schemas"][name].clone();
+    assert_eq!(schema("CreateUserRequest")["properties"]["name"]["maxLength"], 64);
+    assert_eq!(schema("CreateUserRequest")["properties"]["name"]["minLength"], 1);
+    assert_eq!(schema("AmountRequest")["properties"]["amount"]["minimum"], 1);
+    assert_eq!(schema("TransferRequest")["properties"]["note"]["maxLength"], 64);
+    assert_eq!(schema("DevClockRequest")["properties"]["advance_seconds"]["minimum"], 1);
+    let packet = schema("SendPacketRequest").to_string();
+    assert!(packet.contains("\"maximum\":20000") && packet.contains("\"maximum\":100"), "{packet}");
+}
+
+/// Every request body's example, sent as it is, is understood by the server: whatever the
+/// answer, it is not a refusal of the body's shape (the docs page's "Try it out" starts from it).
+#[tokio::test]
+async fn every_request_example_in_the_document_is_a_body_the_server_understands() {
+    let app = spawn_app().await;
+    let (alice, _) = app.user("alice", 100_000).await;
+    let document = serde_json::to_value(hongbao_server::openapi()).unwrap();
+    let mut checked = 0;
+    for (operation, body) in v1_operations(&document) {
+        let Some(reference) = body["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str() else {
+            continue;
+        };
+        let name = reference.rsplit('/').next().unwrap();
+        let example = document["components"]["schemas"][name]["example"].clone();
+        assert!(!example.is_null(), "{operation}: {name} has no example");
+        let (method, path) = operation.split_once(' ').unwrap();
+        let concrete = path
+            .replace("{packet_id}", "pkt_00000000000000000000000000000000")
+            .replace("{claim_id}", "clm_00000000000000000000000000000000")
+            .replace("{transfer_id}", "trf_00000000000000000000000000000000")
+            .replace("{user_id}", "usr_00000000000000000000000000000000");
+        for who in [&app.root, &alice] {
+            let request = hongbao_client::RawRequest::new(method.parse().unwrap(), concrete.clone()).json(&example);
+            let answer = who.send(request).await.unwrap();
+            let text = answer.text();
+            assert!(
+                !text.contains("invalid JSON body") && !text.contains("must be a JSON object"),
+                "{operation}: the example {example} is refused as a body: {text}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} request bodies");
 }

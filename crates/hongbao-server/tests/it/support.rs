@@ -42,6 +42,7 @@ pub async fn spawn_app_with(settings: Settings, dev_clock: bool) -> TestApp {
         data_dir: dir.path().to_owned(),
         database: None,
         dev_clock,
+        tls: None,
         settings,
     };
     let running = start(options).await.expect("the server starts");

@@ -5,8 +5,12 @@ mod bench;
 mod faults;
 mod nodes;
 mod procs;
+mod retry;
 mod security;
+mod settings;
+mod tls;
 mod transport;
+mod verify;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -106,11 +110,17 @@ impl Drop for Served {
 }
 
 fn serve() -> Served {
+    serve_with_env(&[])
+}
+
+/// `hongbao serve` with these environment variables set.
+fn serve_with_env(env: &[(&str, &str)]) -> Served {
     use std::io::{BufRead, BufReader};
     let data_dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hongbao"))
         .args(["serve", "--dev-clock", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir.path())
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("serve starts");
@@ -122,6 +132,13 @@ fn serve() -> Served {
     assert!(second.starts_with("hongbao serving on http://127.0.0.1:"), "{second}");
     let credentials = data_dir.path().join("root-credentials.json");
     Served { child, data_dir, credentials }
+}
+
+/// The URL `served` serves on, from its root credentials.
+fn served_url(served: &Served) -> String {
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&served.credentials).unwrap()).unwrap();
+    saved["url"].as_str().unwrap().to_owned()
 }
 
 /// A client command signed with `credentials` (the URL comes from that file).
