@@ -15,12 +15,18 @@
 pub mod audit;
 mod check;
 mod clock;
+mod config;
 mod engine;
+mod load;
+mod pipeline;
+mod queue;
 pub mod seal;
+mod secrets;
+mod thread;
+mod writer;
 
 pub use audit::{Audit, AuditConfig, AuditError};
 pub use check::{CheckReport, check};
 pub use clock::{Clock, DevClock, ManualClock, NotAdjustable, SystemClock, system_now};
-pub use engine::{
-    DEV_CLOCK_AHEAD_MAX_S, Engine, EngineConfig, EngineError, Idempotency, JobOutcome, Receipt, StartOptions,
-};
+pub use config::{DEV_CLOCK_AHEAD_MAX_S, EngineConfig, EngineError, Idempotency, JobOutcome, Receipt, StartOptions};
+pub use engine::Engine;
