@@ -64,7 +64,7 @@ pub struct Transaction {
     pub amount: Fen,
     pub direction: Direction,
     pub kind: TransferKind,
-    /// Kept as text: API.md does not list the values (`arrived`, `pending`, …), and a new one
+    /// Kept as text (`arrived`, `pending`, `revoked` in docs/API.md today): a value added later
     /// must not make a whole page unreadable.
     pub status: String,
     #[serde(default)]

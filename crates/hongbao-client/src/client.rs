@@ -243,7 +243,7 @@ impl Client {
         self.call(Method::POST, path, body)
     }
 
-    // Users and money: API.md "Users and money in and out".
+    // Users and money: docs/API.md "Users and operators" and "Money".
 
     /// `POST /v1/users` (admin): a user and their credentials, the only time the secret is shown.
     pub fn create_user(&self, name: &str) -> Call<'_, UserCreated> {

@@ -1,7 +1,7 @@
 //! A client for hongbao's HTTP API, and the request signing that client and server share.
 //!
 //! [`signing`] is the canonical string, HMAC-SHA256 signature, constant-time verification and
-//! header names of API.md. It has no I/O and no feature gate, so the server depends on this
+//! header names of docs/API.md. It has no I/O and no feature gate, so the server depends on this
 //! crate with `default-features = false` and verifies with exactly the code that signs.
 //!
 //! With the default feature `http`, [`Client`] signs every request and has one method per

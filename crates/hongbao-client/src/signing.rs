@@ -1,4 +1,4 @@
-//! Request signing as API.md defines it, shared by the client (to sign) and the server (to
+//! Request signing as docs/API.md defines it, shared by the client (to sign) and the server (to
 //! verify), so that both sides run exactly the same code.
 //!
 //! A signed request carries a key id, a timestamp, a nonce and an HMAC-SHA256 of the
@@ -110,7 +110,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
     hex
 }
 
-/// Decodes lowercase hex only: API.md says the signature is lowercase, and accepting one
+/// Decodes lowercase hex only: docs/API.md says the signature is lowercase, and accepting one
 /// spelling keeps signatures comparable as strings in logs.
 fn from_lower_hex(text: &str) -> Option<Vec<u8>> {
     fn digit(b: u8) -> Option<u8> {

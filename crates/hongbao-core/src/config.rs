@@ -1,4 +1,4 @@
-//! The rules' numbers. Every limit of DESIGN.md is a field here, validated once at start-up.
+//! The rules' numbers. Every limit of docs/DESIGN.md is a field here, validated once at start-up.
 
 use serde::{Deserialize, Serialize};
 

@@ -92,7 +92,7 @@ impl CoreError {
         CoreError::Conflict { message: message.into() }
     }
 
-    /// The machine-readable code of API.md for this refusal.
+    /// The machine-readable code of docs/API.md for this refusal.
     pub const fn code(&self) -> &'static str {
         match self {
             CoreError::InvalidRequest { .. } => "invalid_request",

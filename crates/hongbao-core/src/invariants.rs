@@ -1,4 +1,4 @@
-//! The five invariants of DESIGN.md, checked over a complete [`World`].
+//! The five invariants of docs/DESIGN.md, checked over a complete [`World`].
 //!
 //! The check is a second, independent path to the same numbers: it recomputes every account's
 //! totals from the transfers alone and compares them with the stored totals the commands kept
@@ -18,7 +18,7 @@ use crate::world::World;
 /// One broken invariant, in words precise enough to find the row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant of DESIGN.md (1 to 5).
+    /// Which invariant of docs/DESIGN.md (1 to 5).
     pub invariant: u8,
     pub message: String,
 }

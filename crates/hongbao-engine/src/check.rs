@@ -1,4 +1,4 @@
-//! `hongbao check`: every invariant of DESIGN.md against what a store holds.
+//! `hongbao check`: every invariant of docs/DESIGN.md against what a store holds.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -22,7 +22,7 @@ pub struct EngineConfig {
     pub job_rounds_max: u32,
     /// How often the production loop looks for due work.
     pub job_interval_ms: u64,
-    /// How long idempotency keys are kept (API.md promises at least 24 h).
+    /// How long idempotency keys are kept (docs/API.md promises at least 24 h).
     pub idempotency_retention_s: u32,
     /// Idempotency records deleted per purge run.
     pub idempotency_purge_max: u32,

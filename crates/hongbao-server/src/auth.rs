@@ -1,4 +1,4 @@
-//! Signed requests (API.md "Authentication"): who is calling, checked on every `/v1` request.
+//! Signed requests (docs/API.md "Signing requests"): who is calling, checked on every `/v1` request.
 //!
 //! In order: the four headers are present and well formed; the timestamp is within the skew
 //! of the *real* clock (never the development clock); the body fits the limit; the key is

@@ -1,4 +1,4 @@
-//! The one error shape of API.md: `{"error": {"code", "message", …}}` with the right status.
+//! The one error shape of docs/API.md: `{"error": {"code", "message", …}}` with the right status.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +32,7 @@ pub struct ErrorBody {
 /// such as `reason` (recall refusals) or `needed`/`available` (insufficient funds).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorObject {
-    /// One of the codes of API.md, e.g. `invalid_request`, `packet_exhausted`.
+    /// One of the codes of docs/API.md, e.g. `invalid_request`, `packet_exhausted`.
     pub code: String,
     pub message: String,
     #[serde(flatten)]

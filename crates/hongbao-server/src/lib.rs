@@ -1,4 +1,4 @@
-//! The HTTP API of hongbao (API.md): signed requests, idempotency keys, limits on everything,
+//! The HTTP API of hongbao (docs/API.md): signed requests, idempotency keys, limits on everything,
 //! one error shape, and an OpenAPI document generated from the same code as the routes.
 //!
 //! This crate translates. It turns requests into `hongbao-core` commands and queries, hands

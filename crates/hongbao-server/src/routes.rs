@@ -1,4 +1,4 @@
-//! The endpoints of API.md. Each handler translates: HTTP in, one engine command or query,
+//! The endpoints of docs/API.md. Each handler translates: HTTP in, one engine command or query,
 //! HTTP out. No rule is decided here.
 
 use axum::Json;

@@ -13,7 +13,7 @@ use crate::nonce_writer::NonceWriter;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Largest request body accepted (API.md: 64 KiB).
+    /// Largest request body accepted (docs/API.md: 64 KiB).
     pub body_max_bytes: usize,
     /// Requests per second one key may make, on average.
     pub rate_per_key_per_s: u32,

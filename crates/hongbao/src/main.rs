@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Serve the HTTP API (API.md) on an embedded SQLite database or on PostgreSQL.
+    /// Serve the HTTP API (docs/API.md) on an embedded SQLite database or on PostgreSQL.
     Serve(serve::ServeArgs),
     /// Bring a database to this version's schema (PostgreSQL; SQLite migrates when opened).
     Migrate {

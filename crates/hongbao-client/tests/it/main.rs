@@ -1,5 +1,5 @@
 //! The client against a scripted loopback peer: what goes on the wire is signed exactly as
-//! API.md says, and answers decode as the API's types. No hongbao server is involved; the
+//! docs/API.md says, and answers decode as the API's types. No hongbao server is involved; the
 //! lead's end-to-end tests drive the real one.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

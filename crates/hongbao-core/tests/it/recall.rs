@@ -1,4 +1,4 @@
-//! The recall policy of DESIGN.md, one row per case: normal and exclusive packets may be
+//! The recall policy of docs/DESIGN.md, one row per case: normal and exclusive packets may be
 //! recalled by their sender while no share is claimed and no recipient has touched them; lucky
 //! packets never; the reasons are reported in a fixed order (not active, lucky, claimed,
 //! touched); a member who is not the sender is forbidden and a stranger learns nothing.

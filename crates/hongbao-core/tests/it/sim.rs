@@ -1221,7 +1221,7 @@ fn pending_at(claim: &hongbao_core::packet::Claim, now: Timestamp) -> bool {
     claim.status == ClaimStatus::Pending && now < claim.arrives_at
 }
 
-/// The recall policy of DESIGN.md, written again from the table rather than taken from the core,
+/// The recall policy of docs/DESIGN.md, written again from the table rather than taken from the core,
 /// so that the simulation checks the core against the design.
 fn recall_reason(packet: &Packet, now: Timestamp) -> Option<RecallRefusal> {
     if !open_at(packet, now) {

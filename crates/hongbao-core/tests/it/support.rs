@@ -35,7 +35,7 @@ pub fn run(
     }
 }
 
-/// Panics with every violation when an invariant of DESIGN.md is broken.
+/// Panics with every violation when an invariant of docs/DESIGN.md is broken.
 pub fn assert_invariants(world: &World, limits: &Limits, after: &dyn std::fmt::Debug) {
     let violations = invariants::check(world, limits);
     assert!(violations.is_empty(), "invariants broken after {after:?}:\n{}", join(&violations));

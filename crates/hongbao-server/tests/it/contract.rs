@@ -1,4 +1,4 @@
-//! Every row of API.md's tables: the status, the exact fields of the answer, and the refusals
+//! Every endpoint of docs/API.md: the status, the exact fields of the answer, and the refusals
 //! each endpoint documents, with what they leave unchanged.
 
 use hongbao_client::{PacketOptions, RawRequest, TransferOptions};

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (API.md "Idempotency"): the same key and request again answers the first
+//! `Idempotency-Key` (docs/API.md "Idempotency-Key"): the same key and request again answers the first
 //! answer and does nothing else; anything else under that key is `422`; keys are per principal.
 
 use hongbao_client::{PacketOptions, RawRequest, TransferOptions};

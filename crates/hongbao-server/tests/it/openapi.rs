@@ -1,11 +1,11 @@
-//! The OpenAPI document agrees with the routes and with API.md.
+//! The OpenAPI document agrees with the routes and with docs/API.md.
 
 use std::collections::BTreeSet;
 
 use crate::support::spawn_app;
 
-/// Every endpoint of API.md, plus the transparency log's (specified by its issue and documented
-/// in the OpenAPI document), as `METHOD path`. A route added, removed or renamed without
+/// Every endpoint of the contract, the transparency log's included (all documented in
+/// docs/API.md), as `METHOD path`. A route added, removed or renamed without
 /// updating the contract fails here.
 const API_MD: &[&str] = &[
     "GET /v1/audit/checkpoint",
@@ -222,4 +222,74 @@ async fn every_request_example_in_the_document_is_a_body_the_server_understands(
         checked += 1;
     }
     assert!(checked >= 8, "only {checked} request bodies");
+}
+
+/// `METHOD /path` when `span` (the text of one inline code span) is exactly that, the query
+/// string dropped: `GET /v1/me/transactions?limit=10` is `GET /v1/me/transactions`.
+fn endpoint_in(span: &str) -> Option<String> {
+    let (method, target) = span.trim().split_once(' ')?;
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    if !methods.contains(&method) || !target.starts_with('/') || target.contains(char::is_whitespace) {
+        return None;
+    }
+    let path = target.split('?').next()?;
+    Some(format!("{method} {path}"))
+}
+
+/// docs/API.md lists each endpoint under a heading of its own whose text starts with the method
+/// and path in backticks (``### `POST /v1/users` ``), as the page says at its top. Those headings
+/// must be exactly the operations of the OpenAPI document, each once; and every `/v1/` endpoint
+/// the page mentions in backticks elsewhere must be one of them, so the prose cannot name a
+/// route that does not exist or spell its parameters otherwise.
+#[test]
+fn docs_api_md_and_the_openapi_document_list_the_same_endpoints() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/API.md");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut documented = BTreeSet::new();
+    let mut mentioned = Vec::new();
+    let mut fenced = false;
+    for (number, line) in text.lines().enumerate() {
+        let number = number + 1;
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if line.starts_with('#') {
+            let heading = line.trim_start_matches('#').trim();
+            let first_span = heading.strip_prefix('`').and_then(|rest| rest.split('`').next());
+            if let Some(endpoint) = first_span.and_then(endpoint_in) {
+                assert!(
+                    documented.insert(endpoint.clone()),
+                    "docs/API.md line {number}: a second heading for {endpoint}"
+                );
+            }
+        }
+        // Inline code spans are the odd pieces between backticks.
+        for span in line.split('`').skip(1).step_by(2) {
+            if let Some(endpoint) = endpoint_in(span) {
+                mentioned.push((number, endpoint));
+            }
+        }
+    }
+    assert!(!fenced, "docs/API.md ends inside a fenced block");
+
+    let served = operations(&serde_json::to_value(hongbao_server::openapi()).unwrap());
+    let undocumented: Vec<&String> = served.difference(&documented).collect();
+    let unserved: Vec<&String> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty() && unserved.is_empty(),
+        "docs/API.md and the OpenAPI document disagree.\n  in the OpenAPI document, without a heading in \
+         docs/API.md: {undocumented:?}\n  with a heading in docs/API.md, not in the OpenAPI document: {unserved:?}"
+    );
+    for (number, endpoint) in mentioned {
+        if endpoint.split_once(' ').is_some_and(|(_, path)| path.starts_with("/v1/")) {
+            assert!(
+                documented.contains(&endpoint),
+                "docs/API.md line {number} mentions {endpoint}, which has no heading"
+            );
+        }
+    }
 }

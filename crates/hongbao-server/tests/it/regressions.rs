@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::{books, json, pair, raw_refused, spawn_app};
 
-/// API.md: bodies are JSON objects and "unknown fields in a request body are rejected: a
+/// The contract (docs/API.md): bodies are JSON objects and "unknown fields in a request body are rejected: a
 /// misspelt `amount_each` must never silently become a default". serde's derived `Deserialize`
 /// also accepts a JSON *array* for a struct, reading its elements as the fields in declaration
 /// order, so `[100]` withdraws 100 fen and no field name is checked at all.

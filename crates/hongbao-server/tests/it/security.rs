@@ -1,4 +1,4 @@
-//! Signed requests (API.md "Authentication"): every way of getting the signature wrong is
+//! Signed requests (docs/API.md "Signing requests"): every way of getting the signature wrong is
 //! refused with its own code and changes nothing, and no answer shows a secret.
 
 use std::future::Future;
@@ -99,7 +99,7 @@ async fn a_bad_signature_is_401_signature_invalid_and_changes_nothing() {
         SignParts { signature: Some("0".repeat(64)), ..SignParts::default() },
         SignParts { signature: Some("not hex at all".to_owned()), ..SignParts::default() },
         SignParts { signature: Some(String::new()), ..SignParts::default() },
-        // The right signature, but API.md says lowercase hex.
+        // The right signature, but docs/API.md says lowercase hex.
         SignParts {
             timestamp: Some(timestamp.clone()),
             nonce: Some(nonce.clone()),

@@ -97,7 +97,7 @@ impl TestApp {
         }
     }
 
-    /// Checks every invariant of DESIGN.md against what the running server has stored (the
+    /// Checks every invariant of docs/DESIGN.md against what the running server has stored (the
     /// same check as `hongbao check`), independently of what the API answered.
     pub async fn assert_invariants(&self) -> hongbao_engine::CheckReport {
         let engine = &self.running.as_ref().expect("the server runs").engine;
