@@ -107,7 +107,9 @@ fn check_environment(
         || tables.iter().map(|t| format!("HONGBAO_{}__", t.to_ascii_uppercase())).collect::<Vec<_>>().join(", ");
     for (name, value) in vars {
         let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.get(ENV_PREFIX.len()..).filter(|_| name.starts_with(ENV_PREFIX)) else { continue };
+        // figment takes the prefix in any case, so the check does too.
+        let prefixed = name.get(..ENV_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(ENV_PREFIX));
+        let Some(rest) = name.get(ENV_PREFIX.len()..).filter(|_| prefixed) else { continue };
         let lower = rest.to_ascii_lowercase();
         if let Some((table, field)) = lower.split_once("__") {
             if !tables.iter().any(|t| t == table) {
@@ -218,5 +220,10 @@ mod tests {
         assert!(single.contains("set as HONGBAO_LIMITS__SHARE_MAX_FEN (two underscores)"), "{single}");
         let empty = checked(&[("HONGBAO_HTTP__", "1")]).unwrap_err();
         assert!(empty.contains("HONGBAO_HTTP__ names no field of [http]"), "{empty}");
+        let lower = checked(&[("hongbao_limit__share_max_fen", "100")]).unwrap_err();
+        assert!(
+            lower.contains("there is no [limit] table"),
+            "a lowercase variable is checked as figment reads it: {lower}"
+        );
     }
 }
