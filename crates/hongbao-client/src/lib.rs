@@ -25,17 +25,19 @@ mod client;
 mod credentials;
 #[cfg(feature = "http")]
 mod error;
+#[cfg(feature = "http")]
+mod raw;
 
 #[cfg(feature = "http")]
 pub use answers::{DevClock, Direction, PacketOptions, Receipt, Transaction, TransactionPage, TransferOptions};
 #[cfg(feature = "http")]
-pub use client::{
-    ANSWER_BYTES_MAX, Call, Client, ClientOptions, REQUEST_TIMEOUT_DEFAULT, RawRequest, RawResponse, SignParts, Signing,
-};
+pub use client::{ANSWER_BYTES_MAX, Call, Client, ClientOptions, REQUEST_TIMEOUT_DEFAULT};
 #[cfg(feature = "http")]
 pub use credentials::Credentials;
 #[cfg(feature = "http")]
 pub use error::ClientError;
+#[cfg(feature = "http")]
+pub use raw::{RawRequest, RawResponse, SignParts, Signing};
 /// Re-exported so that callers of [`Client::send`] need no direct `reqwest` dependency.
 #[cfg(feature = "http")]
 pub use reqwest::{Method, StatusCode, header::HeaderMap};

@@ -38,7 +38,7 @@ pub(crate) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
     key_is_private(&files.key)?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| StartError::Config(format!("--tls-key {}: not a PEM private key ({e})", files.key.display())))?;
-    let config = ServerConfig::builder_with_provider(Arc::new(provider()))
+    let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| StartError::Config(format!("TLS: {e}")))?
         .with_no_client_auth()
@@ -46,7 +46,6 @@ pub(crate) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
         .map_err(|e| {
             StartError::Config(format!("--tls-key {} does not fit --tls-cert {cert_file}: {e}", files.key.display()))
         })?;
-    let mut config = config;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
