@@ -2,7 +2,6 @@
 //! waits for their answers; reads (queries, history, receipts, principals) go to the store.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hongbao_core::ops::{Command, Reply};
 use hongbao_core::principal::Principal;
@@ -202,6 +201,8 @@ impl Engine {
         check_secrets_key(self.inner.store.as_ref(), self.inner.secrets.as_ref()).await.map(|_| ())
     }
 
+    /// The store itself, for tools and tests (the invariant check, the benchmark, fault
+    /// injection). The server does not use it: it reads through the handle's methods.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -348,53 +349,10 @@ impl Engine {
         Ok(self.inner.clock.now())
     }
 
-    /// The production loop: every `job_interval_ms`, runs what is due and purges expired
-    /// idempotency keys. It only schedules; the work is done by [`Engine::run_once`].
-    pub fn spawn_jobs(&self) -> tokio::task::JoinHandle<()> {
-        if self.inner.audit.is_some() {
-            let engine = self.clone();
-            tokio::spawn(async move {
-                let period = Duration::from_millis(engine.inner.config.checkpoint_interval_ms);
-                let mut tick = tokio::time::interval(period);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    match engine.checkpoint_now().await {
-                        Ok(_) => {}
-                        Err(EngineError::Stopped) => return,
-                        Err(err) => tracing::warn!(%err, "signing a checkpoint failed; retrying next tick"),
-                    }
-                }
-            });
-        }
-        let engine = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(engine.inner.config.job_interval_ms));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let now = match engine.now().await {
-                    Ok(now) => now,
-                    Err(err) => {
-                        tracing::warn!(%err, "cannot read the business time; retrying next tick");
-                        continue;
-                    }
-                };
-                match engine.run_due(now).await {
-                    Ok(outcome) if outcome.expired + outcome.settled > 0 => {
-                        tracing::info!(expired = outcome.expired, settled = outcome.settled, "background jobs ran");
-                    }
-                    Ok(_) => {}
-                    Err(EngineError::Stopped) => return,
-                    Err(err) => tracing::warn!(%err, "background jobs failed; retrying next tick"),
-                }
-                let config = &engine.inner.config;
-                let before = now.plus_millis(-i64::from(config.idempotency_retention_s) * 1000);
-                if let Err(err) = engine.inner.store.purge_idempotency(before, config.idempotency_purge_max).await {
-                    tracing::warn!(%err, "purging idempotency keys failed");
-                }
-            }
-        })
+    /// The production loop of the engine's own jobs ([`crate::jobs::engine_jobs`], without the
+    /// nonce purge): it only schedules; each job's work is its [`crate::jobs::Job::run_once`].
+    pub fn spawn_jobs(&self) -> crate::jobs::Running {
+        crate::jobs::spawn(self, crate::jobs::engine_jobs(self, false))
     }
 
     /// Answers a read-only question from a consistent snapshot, without the writer.

@@ -6,8 +6,8 @@
 //! changed together with its idempotency records, commits once, and only then answers
 //! (group commit). Commands on one packet are therefore serialised without fighting over a row
 //! lock, and a thousand claims share one commit. Background work (expiry refunds, arrivals of
-//! pending money) runs through the same writer, driven by [`Engine::run_once`]; the
-//! production loop ([`Engine::spawn_jobs`]) only schedules it.
+//! pending money) runs through the same writer, driven by [`Engine::run_once`]; every periodic task is a
+//! [`jobs::Job`], and the production loop ([`Engine::spawn_jobs`]) only schedules them.
 //!
 //! **Boundary:** the engine decides nothing itself. Every rule is in `hongbao-core`; every
 //! byte stored goes through the `hongbao-store` trait. Time comes from an injected [`Clock`].
@@ -17,9 +17,12 @@ mod check;
 mod clock;
 mod config;
 mod engine;
+pub mod jobs;
 mod load;
+pub mod nonces;
 mod pipeline;
 mod queue;
+mod reads;
 pub mod seal;
 mod secrets;
 mod thread;

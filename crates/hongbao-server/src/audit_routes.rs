@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hongbao_core::log::decode;
 use hongbao_core::{PacketId, TransferId};
-use hongbao_engine::{Audit, AuditError, EngineError};
+use hongbao_engine::{Audit, AuditError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,7 +69,7 @@ fn decoded(entry: &[u8]) -> serde_json::Value {
     ))]
 pub async fn checkpoint(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     audit(&app)?;
-    let latest = app.engine.store().latest_checkpoint().await.map_err(EngineError::from)?;
+    let latest = app.engine.latest_checkpoint().await?;
     let latest = latest.ok_or_else(|| ApiError::not_found("checkpoint"))?;
     Ok(text(latest.note))
 }
@@ -143,7 +143,7 @@ pub async fn entries(
         return Err(ApiError::invalid(format!("limit must be between 1 and {ENTRIES_PAGE_MAX}")));
     }
     let start = params.start.unwrap_or(0);
-    let rows = app.engine.store().log_entries(start, limit).await.map_err(EngineError::from)?;
+    let rows = app.engine.log_entries(start, limit).await?;
     let next = (rows.len() == limit as usize).then(|| start + u64::from(limit));
     let entries = rows
         .into_iter()
@@ -175,7 +175,7 @@ pub struct InclusionProof {
 }
 
 async fn latest_size(app: &AppState) -> Result<u64, ApiError> {
-    let latest = app.engine.store().latest_checkpoint().await.map_err(EngineError::from)?;
+    let latest = app.engine.latest_checkpoint().await?;
     Ok(latest.map_or(0, |c| c.size))
 }
 
@@ -194,7 +194,7 @@ pub async fn inclusion(
         Some(size) => size,
         None => latest_size(&app).await?,
     };
-    log.catch_up(app.engine.store().as_ref(), size).await.map_err(EngineError::from)?;
+    app.engine.catch_up_log(size).await?;
     let hashes = log.inclusion_proof(params.index, size)?;
     Ok(Json(InclusionProof { index: params.index, size, hashes: hashes.iter().map(|h| b64(h)).collect() }))
 }
@@ -232,7 +232,7 @@ pub async fn consistency(
         Some(new) => new,
         None => latest_size(&app).await?,
     };
-    log.catch_up(app.engine.store().as_ref(), new).await.map_err(EngineError::from)?;
+    app.engine.catch_up_log(new).await?;
     let hashes = log.consistency_proof(params.old, new)?;
     Ok(Json(ConsistencyProof { old: params.old, new, hashes: hashes.iter().map(|h| b64(h)).collect() }))
 }
@@ -288,8 +288,7 @@ pub async fn packet(
         None if caller.has_role(Role::Auditor) => {}
         None => return Err(ApiError::forbidden("an operator needs the auditor role to read a packet's log")),
     }
-    let store = app.engine.store();
-    let rows = store.log_entries_of_packet(packet_id, PACKET_ENTRIES_MAX + 1).await.map_err(EngineError::from)?;
+    let rows = app.engine.log_entries_of_packet(packet_id, PACKET_ENTRIES_MAX + 1).await?;
     let Some(last) = rows.last().map(|r| r.index) else {
         return Err(ApiError::not_found("packet"));
     };

@@ -26,8 +26,8 @@ use hongbao_store::NonceRecord;
 
 use crate::error::ApiError;
 use crate::extract::read_body;
-use crate::nonce_writer::NonceError;
 use crate::state::AppState;
+use hongbao_engine::nonces::NonceError;
 
 /// Nonces seen recently, per key. A nonce is remembered until the timestamp it was signed with
 /// leaves the allowed skew: after that, a replay would fail the timestamp check anyway.

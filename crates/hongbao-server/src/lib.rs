@@ -26,7 +26,6 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod listen;
-pub mod nonce_writer;
 mod openapi;
 pub mod routes;
 pub mod run;
@@ -136,9 +135,10 @@ async fn healthz() -> &'static str {
     (status = 503, description = "`unavailable`: the store does not answer", body = error::ErrorBody),
 ))]
 async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiError> {
-    match tokio::time::timeout(Duration::from_secs(2), app.engine.store().read()).await {
-        Ok(Ok(_)) => Ok("ready"),
-        _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the store does not answer")),
+    if app.engine.store_answers(Duration::from_secs(2)).await {
+        Ok("ready")
+    } else {
+        Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the store does not answer"))
     }
 }
 

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use hongbao_core::Limits;
 use hongbao_core::ops::{Command, Reply};
 use hongbao_core::principal::Role;
-use hongbao_engine::{AuditConfig, Clock, DevClock, Engine, EngineConfig, StartOptions, SystemClock};
+use hongbao_core::{Limits, Timestamp};
+use hongbao_engine::jobs::{Job, JobClock, JobReport};
+use hongbao_engine::{AuditConfig, Clock, DevClock, Engine, EngineConfig, EngineError, StartOptions, SystemClock};
 use hongbao_store::Store;
 use hongbao_store_postgres::{PostgresOptions, PostgresStore};
 use hongbao_store_sqlite::{Durability, SqliteStore};
@@ -148,7 +149,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] hongbao_store::StoreError),
     #[error(transparent)]
-    Engine(#[from] hongbao_engine::EngineError),
+    Engine(#[from] EngineError),
 }
 
 /// A running server.
@@ -209,7 +210,6 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let secrets = Some(secrets_key(&settings.storage, &options.data_dir)?);
     let start = StartOptions { rng_seed: None, audit, secrets };
     let engine = Engine::start(store.clone(), clock, settings.limits.clone(), settings.engine.clone(), start).await?;
-    engine.spawn_jobs();
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -238,20 +238,9 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         tracing::debug!(nonces = live.len(), "nonces still live loaded");
         state.nonces.restore(&live);
     }
-    let forget = state.clone();
-    tokio::spawn(async move {
-        // Keeps the rate limiter's memory to the keys that were active lately, and the nonce
-        // table to nonces that could still be replayed.
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            forget.rate_limits.forget_idle();
-            let now_s = hongbao_engine::system_now().millis().div_euclid(1000);
-            if let Err(err) = forget.engine.store().forget_nonces(now_s, 100_000).await {
-                tracing::warn!(%err, "forgetting expired nonces failed");
-            }
-        }
-    });
+    let mut jobs = hongbao_engine::jobs::engine_jobs(&engine, true);
+    jobs.push(Arc::new(ForgetIdleRateLimits(state.clone())));
+    hongbao_engine::jobs::spawn(&engine, jobs);
     let (stop, stopped) = watch::channel(false);
     let mut deadline = stop.subscribe();
     let grace = Duration::from_secs(settings.http.shutdown_grace_s);
@@ -274,6 +263,26 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     });
     tracing::info!(%url, %database, dev_clock = options.dev_clock, "hongbao is serving");
     Ok(Running { addr, url, root_credentials, engine, stop, task })
+}
+
+/// Keeps the rate limiter's memory to the keys that were active lately.
+struct ForgetIdleRateLimits(AppState);
+
+#[async_trait::async_trait]
+impl Job for ForgetIdleRateLimits {
+    fn name(&self) -> &'static str {
+        "rate-limit memory"
+    }
+    fn period(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    fn clock(&self) -> JobClock {
+        JobClock::Real
+    }
+    async fn run_once(&self, _now: Timestamp) -> Result<JobReport, EngineError> {
+        self.0.rate_limits.forget_idle();
+        Ok(JobReport { done: 0, more: false })
+    }
 }
 
 /// The log's signing configuration: the key from its file (created at first start, mode

@@ -7,7 +7,7 @@ use hongbao_engine::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{NonceCache, PrincipalCache, RateLimits};
-use crate::nonce_writer::NonceWriter;
+use hongbao_engine::nonces::NonceWriter;
 
 /// The HTTP layer's limits. Every one has a bound and a default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,10 +143,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 nonces: NonceCache::new(config.nonce_cache_max, skew),
                 // As many as may be in flight: a request waiting for its nonce holds a permit.
-                nonce_writer: engine
-                    .store()
-                    .shared()
-                    .then(|| NonceWriter::start(engine.store().clone(), config.inflight_max)),
+                nonce_writer: engine.nonce_writer(config.inflight_max),
                 principals: PrincipalCache::new(config.principal_cache_max),
                 rate_limits: RateLimits::new(per_s, burst),
                 inflight: tokio::sync::Semaphore::new(config.inflight_max),

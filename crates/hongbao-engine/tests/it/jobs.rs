@@ -106,3 +106,109 @@ async fn a_job_run_handles_at_most_job_batch_max_and_says_there_is_more() {
     assert!(!rest.more);
     assert_eq!(app.balance(sender).await, Fen::new(10_000));
 }
+
+/// Each periodic task is a `Job` whose `run_once(now)` a test drives with the instant it picks.
+mod as_jobs {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use hongbao_core::ops::{Command, PacketSpec};
+    use hongbao_core::{Fen, KeyId, Timestamp};
+    use hongbao_engine::jobs::{self, DueWork, ForgetNonces, Job, JobClock, JobReport, PurgeIdempotency};
+    use hongbao_engine::{EngineError, Idempotency};
+    use hongbao_store::{NonceRecord, Store};
+    use tokio::sync::mpsc;
+
+    use crate::support::app;
+
+    #[tokio::test]
+    async fn due_work_expires_a_packet_once_and_reports_it() {
+        let app = app().await;
+        let (sender, friend) = (app.user("sender", 100).await, app.user("friend", 0).await);
+        let group = app.group(sender, &[friend]).await;
+        let packet =
+            app.send(sender, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(500) }, 0).await;
+        let job = DueWork(app.engine.clone());
+        assert_eq!(job.clock(), JobClock::Business);
+        assert_eq!(job.run_once(packet.expires_at.plus_millis(-1)).await.unwrap(), JobReport::default());
+        assert_eq!(job.run_once(packet.expires_at).await.unwrap(), JobReport { done: 1, more: false });
+        assert_eq!(job.run_once(packet.expires_at).await.unwrap(), JobReport::default(), "exactly once");
+        assert_eq!(app.balance(sender).await, Fen::new(10_000));
+        app.assert_invariants().await;
+    }
+
+    #[tokio::test]
+    async fn the_idempotency_purge_forgets_only_answers_older_than_the_retention() {
+        let app = app().await;
+        let user = app.user("payer", 100).await;
+        let once = Idempotency { principal: "key_test".to_owned(), key: "k-1".to_owned() };
+        app.engine.execute_once(Command::Withdraw { actor: user, amount: Fen::new(100) }, Some(once)).await.unwrap();
+        let stored = app.store.dump().await.unwrap().idempotency;
+        assert_eq!(stored.len(), 1);
+        let retention_ms = i64::from(app.engine.config().idempotency_retention_s) * 1000;
+        let job = PurgeIdempotency(app.engine.clone());
+        let kept_until = stored[0].created_at.plus_millis(retention_ms);
+        assert_eq!(job.run_once(kept_until).await.unwrap().done, 0, "still within the retention");
+        assert_eq!(job.run_once(kept_until.plus_millis(1)).await.unwrap().done, 1);
+        assert!(app.store.dump().await.unwrap().idempotency.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_nonce_purge_runs_on_real_time_and_forgets_only_expired_nonces() {
+        let app = app().await;
+        let key = KeyId::from_uuid(hongbao_core::id::Uuid::from_u128(7));
+        let nonce = |digest: u8, expires_at_s| NonceRecord { key, digest: [digest; 16], expires_at_s };
+        app.engine.remember_nonces(vec![nonce(1, 1_000), nonce(2, 2_000)]).await.unwrap();
+        let job = ForgetNonces(app.engine.clone());
+        assert_eq!(job.clock(), JobClock::Real);
+        assert_eq!(job.run_once(Timestamp::from_millis(1_500_000)).await.unwrap().done, 1);
+        let live = app.store.live_nonces(0, 10).await.unwrap();
+        assert_eq!(live, vec![nonce(2, 2_000)]);
+    }
+
+    /// Reports `more` on its first `busy` runs, and tells every run.
+    #[derive(Debug)]
+    struct Busy {
+        busy: u32,
+        runs: AtomicU32,
+        told: mpsc::UnboundedSender<u32>,
+    }
+
+    #[async_trait::async_trait]
+    impl Job for Busy {
+        fn name(&self) -> &'static str {
+            "busy"
+        }
+        fn period(&self) -> Duration {
+            Duration::from_secs(3600)
+        }
+        async fn run_once(&self, _now: Timestamp) -> Result<JobReport, EngineError> {
+            let run = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = self.told.send(run);
+            Ok(JobReport { done: 1, more: run < self.busy })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tick_runs_a_job_again_while_it_reports_more_up_to_the_rounds_limit() {
+        let app = app().await;
+        let rounds = app.engine.config().job_rounds_max;
+        let (told, mut runs) = mpsc::unbounded_channel();
+        // One tick (the first is at once; the next an hour later): the job is run `rounds`
+        // times although it would report `more` forever.
+        let running = jobs::spawn(&app.engine, vec![Arc::new(Busy { busy: u32::MAX, runs: AtomicU32::new(0), told })]);
+        for expected in 1..=rounds {
+            assert_eq!(runs.recv().await, Some(expected));
+        }
+        // A job that reports no more stops after its run.
+        let (told, mut quiet) = mpsc::unbounded_channel();
+        let second = jobs::spawn(&app.engine, vec![Arc::new(Busy { busy: 2, runs: AtomicU32::new(0), told })]);
+        assert_eq!((quiet.recv().await, quiet.recv().await), (Some(1), Some(2)));
+        running.abort();
+        second.abort();
+        // Aborted, the tasks drop their senders: nothing more arrives on either channel.
+        assert_eq!(runs.recv().await, None);
+        assert_eq!(quiet.recv().await, None);
+    }
+}

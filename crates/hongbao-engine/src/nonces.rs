@@ -1,4 +1,4 @@
-//! Group commit for nonces on a shared store.
+//! Group commit for the nonces of signed requests on a shared store ([`NonceWriter`]).
 //!
 //! On a store shared by several nodes every signed request records its nonce in the database
 //! before it is served. One transaction per request costs the database more than the request
