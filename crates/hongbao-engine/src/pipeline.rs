@@ -1,15 +1,29 @@
-//! Pipelining on a store with one writer: a batch prepared ([`Prepared`]) while the one before
-//! commits ([`InFlight`]), and the commit that writes it with its log entries ([`commit`]).
+//! Pipelining on a store with one writer (SQLite; not a database shared by several nodes):
+//! while a batch commits, the next is decided.
+//!
+//! A batch whose commit is under way is [`InFlight`]; the writer's [`Pipeline`] holds at most one.
+//! While it commits (SQLite writes it and waits for the disk on a thread of its own), the next
+//! batch is decided from the committing batch's world — everything it read and everything it
+//! changed, newer than the database — and from a read snapshot for the rest, which no one else
+//! can have changed ([`Pipeline::carry`]; a world grown past [`CARRIED_MAX`] is not carried: the
+//! batch lands first and the next starts afresh). Commands that arrive meanwhile join the next
+//! batch, in chunks of [`JOINING_CHUNK_MAX`]. Once the store tells that the committing batch's
+//! rows are written (`Commit::written`), the next batch closes and is [`Prepared`] (changes
+//! taken, log entries encoded and hashed), and its commit waits to begin the moment that one
+//! lands. The next batch's answers wait for the batch before to commit; if that commit fails,
+//! the next batch is not begun but decided again from the store. Background jobs, checkpoints,
+//! batches that do not pipeline and shutdown wait for the commit in flight
+//! ([`Pipeline::land`]). `Writer::batch` drives these steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use hongbao_core::{Changes, World};
 use hongbao_store::{Commit, IdempotencyRecord, LogRow, NonceRecord, Store, StoreError, WriteTx};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use crate::audit::Audit;
-use crate::queue::{Outcome, answer};
+use crate::queue::{Msg, Outcome, answer};
 
 /// Entities and idempotency records a world may hold when the next batch is decided from it;
 /// beyond this the writer waits for the commit in flight and starts the next batch afresh.
@@ -19,7 +33,7 @@ pub(crate) const CARRIED_MAX: usize = 50_000;
 pub(crate) const JOINING_CHUNK_MAX: usize = 64;
 
 /// A batch whose commit is under way. Its answers wait for the commit; meanwhile the next batch
-/// may be decided from its world (see [`Writer::run`]).
+/// may be decided from its world.
 pub(crate) struct InFlight {
     pub(crate) commit: tokio::task::JoinHandle<Result<(), StoreError>>,
     /// Told by the store once the batch's rows are written and only the flush remains.
@@ -36,6 +50,69 @@ impl InFlight {
     pub(crate) async fn land(self) -> bool {
         let InFlight { commit, outcomes, .. } = self;
         answer(outcomes, joined(commit.await))
+    }
+}
+
+/// The writer's pipelining state: the batch whose commit is under way, if any.
+#[derive(Default)]
+pub(crate) struct Pipeline(Option<InFlight>);
+
+/// What the next batch is decided from: the world and idempotency records of the batch in
+/// flight (empty when there is none, or it was too large to carry and has landed), and that
+/// batch, still committing, whose answers now wait for the next one's commit to begin.
+pub(crate) struct Carried {
+    pub(crate) world: World,
+    pub(crate) known: HashMap<(String, String), IdempotencyRecord>,
+    pub(crate) before: Option<InFlight>,
+}
+
+impl Pipeline {
+    /// Takes up to `max` messages into `buf`, answering the batch in flight should its commit
+    /// land first; how many arrived (0: the queue is closed and empty).
+    pub(crate) async fn receive(&mut self, rx: &mut mpsc::Receiver<Msg>, buf: &mut Vec<Msg>, max: usize) -> usize {
+        loop {
+            let Some(flight) = self.0.as_mut() else { return rx.recv_many(buf, max).await };
+            tokio::select! {
+                biased;
+                result = &mut flight.commit => {
+                    if let Some(flight) = self.0.take() {
+                        answer(flight.outcomes, joined(result));
+                    }
+                }
+                n = rx.recv_many(buf, max) => return n,
+            }
+        }
+    }
+
+    /// Waits for the batch in flight, if any, and answers it.
+    pub(crate) async fn land(&mut self) {
+        if let Some(flight) = self.0.take() {
+            flight.land().await;
+        }
+    }
+
+    /// Hands the batch in flight over to the next batch, to be decided from its world, unless
+    /// that world grew past [`CARRIED_MAX`]: then it lands first and the next batch starts afresh.
+    pub(crate) async fn carry(&mut self) -> Carried {
+        match self.0.take() {
+            Some(mut flight) if flight.world.size().saturating_add(flight.known.len()) <= CARRIED_MAX => {
+                let world = std::mem::take(&mut flight.world);
+                let known = std::mem::take(&mut flight.known);
+                Carried { world, known, before: Some(flight) }
+            }
+            Some(flight) => {
+                flight.land().await;
+                Carried { world: World::partial(), known: HashMap::new(), before: None }
+            }
+            None => Carried { world: World::partial(), known: HashMap::new(), before: None },
+        }
+    }
+
+    /// The batch now committing; there is none in flight when this is called (it was carried or
+    /// landed).
+    pub(crate) fn committing(&mut self, flight: InFlight) {
+        debug_assert!(self.0.is_none(), "one batch in flight at a time");
+        self.0 = Some(flight);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The single writer: it takes batches off the queue, decides each command in order through the
 //! core, writes a batch in one transaction and answers once it is committed (group commit); on a
-//! store with one writer it pipelines (see [`Writer::run`]).
+//! store with one writer it pipelines (`crate::pipeline` tells how).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::{EngineConfig, EngineError, JobOutcome};
 use crate::engine::sync_clock;
 use crate::load::{GroupCache, Reading, load_with};
-use crate::pipeline::{CARRIED_MAX, InFlight, JOINING_CHUNK_MAX, Kept, Prepared, commit, joined};
+use crate::pipeline::{Carried, InFlight, JOINING_CHUNK_MAX, Kept, Pipeline, Prepared, commit, joined};
 use crate::queue::{Asked, Msg, Outcome, answer, fingerprint, joins_pipeline, unanswered};
 use crate::seal::SecretsKey;
 use crate::secrets::{secret_not_again, without_secret};
@@ -47,52 +47,22 @@ pub(crate) struct Writer {
     pub(crate) thread: Option<OwnThread>,
 }
 
-/// What woke the writer.
-pub(crate) enum Wake {
-    Received(usize),
-    Landed(Result<(), StoreError>),
-}
-
 impl Writer {
-    /// Takes batches off the queue and applies each in one transaction.
-    ///
-    /// On a store with one writer (SQLite; not a database shared by several nodes) the writer
-    /// pipelines: while a batch commits (SQLite writes it and waits for the disk on a thread of
-    /// its own), the next batch is decided from the committing batch's world — everything it
-    /// read and everything it changed, newer than the database — and from a read snapshot for
-    /// the rest, which no one else can have changed. Once the store tells that the committing
-    /// batch's rows are written, the next batch closes and its commit waits, prepared, to begin
-    /// the moment that one lands. The next batch's answers wait for the batch before to commit;
-    /// if that commit fails, the next batch is not begun but decided again from the store.
-    /// Background jobs, checkpoints and shutdown wait for the commit in flight.
+    /// Takes batches off the queue and applies each in one transaction; on a store with one
+    /// writer, decides the next batch while one commits (`crate::pipeline`).
     pub(crate) async fn run(mut self, clock: Arc<dyn Clock>) {
         let mut buf = Vec::with_capacity(self.config.batch_max);
         let mut stopping = None;
-        let mut inflight: Option<InFlight> = None;
+        let mut pipeline = Pipeline::default();
         loop {
-            // Wait for work; a commit that lands meanwhile is answered at once.
-            let wake = match inflight.as_mut() {
-                // Messages a batch took off the queue but left for this loop come first.
-                _ if !self.held.is_empty() => {
-                    buf.append(&mut self.held);
-                    Wake::Received(buf.len())
+            // Messages a batch took off the queue but left for this loop come first; a commit
+            // that lands while the writer waits is answered at once.
+            if self.held.is_empty() {
+                if pipeline.receive(&mut self.rx, &mut buf, self.config.batch_max).await == 0 {
+                    break;
                 }
-                Some(flight) => tokio::select! {
-                    biased;
-                    result = &mut flight.commit => Wake::Landed(joined(result)),
-                    n = self.rx.recv_many(&mut buf, self.config.batch_max) => Wake::Received(n),
-                },
-                None => Wake::Received(self.rx.recv_many(&mut buf, self.config.batch_max).await),
-            };
-            match wake {
-                Wake::Landed(result) => {
-                    if let Some(flight) = inflight.take() {
-                        answer(flight.outcomes, result);
-                    }
-                    continue;
-                }
-                Wake::Received(0) => break,
-                Wake::Received(_) => {}
+            } else {
+                buf.append(&mut self.held);
             }
             let mut work = Vec::with_capacity(buf.len());
             let mut checkpoints = Vec::new();
@@ -110,12 +80,10 @@ impl Writer {
             if !work.is_empty() {
                 // A failure to read the shared clock shows up as the batch's own storage error.
                 let _ = sync_clock(clock.as_ref(), self.store.as_ref()).await;
-                inflight = self.batch(work, clock.as_ref(), inflight.take()).await;
+                self.batch(work, clock.as_ref(), &mut pipeline).await;
             }
             if !checkpoints.is_empty() {
-                if let Some(flight) = inflight.take() {
-                    flight.land().await;
-                }
+                pipeline.land().await;
                 // After the batch, so a checkpoint asked for with it covers its entries.
                 let result = self.checkpoint(clock.now()).await;
                 for reply in checkpoints {
@@ -123,9 +91,7 @@ impl Writer {
                 }
             }
         }
-        if let Some(flight) = inflight.take() {
-            flight.land().await;
-        }
+        pipeline.land().await;
         if let Some(done) = stopping {
             // One last checkpoint, so the log's tail is signed when the node stops rather than
             // left for the next start (or another node) to cover.
@@ -139,37 +105,18 @@ impl Writer {
     }
 
     /// Decides one batch and starts its commit; answers the batch in flight before it, once
-    /// that one is durable. Returns the batch now in flight, if any.
-    pub(crate) async fn batch(
-        &mut self,
-        work: Vec<Msg>,
-        clock: &dyn Clock,
-        inflight: Option<InFlight>,
-    ) -> Option<InFlight> {
+    /// that one is durable. Leaves the batch now committing, if any, in `pipeline`.
+    pub(crate) async fn batch(&mut self, work: Vec<Msg>, clock: &dyn Clock, pipeline: &mut Pipeline) {
         let mut now = clock.now();
         self.mint_at = now.max(self.mint_at.plus_millis(1));
         let pipelined = self.config.pipeline && !self.store.shared() && work.iter().all(joins_pipeline);
         if !pipelined {
-            if let Some(flight) = inflight {
-                flight.land().await;
-            }
+            pipeline.land().await;
             self.apply(work, now).await;
-            return None;
+            return;
         }
-        // Decide from the world of the batch in flight while it commits, unless it grew large:
-        // then wait for it and start afresh.
-        let (mut world, mut known, mut before) = match inflight {
-            Some(mut flight) if flight.world.size().saturating_add(flight.known.len()) <= CARRIED_MAX => {
-                let world = std::mem::take(&mut flight.world);
-                let known = std::mem::take(&mut flight.known);
-                (world, known, Some(flight))
-            }
-            Some(flight) => {
-                flight.land().await;
-                (World::partial(), HashMap::new(), None)
-            }
-            None => (World::partial(), HashMap::new(), None),
-        };
+        // Decide from the world of the batch in flight while it commits.
+        let Carried { mut world, mut known, mut before } = pipeline.carry().await;
         // Kept to decide the batch again should the one before it fail.
         let mut requests: Vec<Asked> = Vec::with_capacity(work.len());
         let (mut outcomes, mut kept) = (Vec::with_capacity(work.len()), Kept::default());
@@ -233,7 +180,7 @@ impl Writer {
                 };
             }
             answer(outcomes, Err(err));
-            return None;
+            return;
         }
         // The batch before has landed (its answers go out once this batch's commit has started),
         // or failed (this batch is decided again), or is still committing: then this batch's
@@ -243,7 +190,7 @@ impl Writer {
             (Some(flight), Some(Err(err))) => {
                 answer(flight.outcomes, Err(err));
                 self.decide_again(requests, outcomes, now).await;
-                return None;
+                return;
             }
             (Some(flight), Some(Ok(()))) => (Some(flight.outcomes), None),
             (Some(InFlight { commit, outcomes, .. }), None) => (None, Some((commit, outcomes))),
@@ -288,10 +235,10 @@ impl Writer {
                 // not applied.
                 let _ = commit.await;
                 self.decide_again(requests, outcomes, now).await;
-                return None;
+                return;
             }
         }
-        Some(InFlight { commit, written, outcomes, world, known })
+        pipeline.committing(InFlight { commit, written, outcomes, world, known });
     }
 
     /// Decides the commands of a batch again, from the store, in a transaction of their own: the
