@@ -19,6 +19,7 @@ pub mod id;
 pub mod invariants;
 pub mod ledger;
 pub mod log;
+mod log_v1;
 pub mod money;
 #[cfg(feature = "openapi")]
 mod openapi;
