@@ -23,6 +23,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 pub mod audit_routes;
 pub mod auth;
+pub mod caches;
 pub mod error;
 pub mod extract;
 mod listen;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hongbao_engine::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{NonceCache, PrincipalCache, RateLimits};
+use crate::caches::{NonceCache, PrincipalCache, RateLimits};
 use hongbao_engine::nonces::NonceWriter;
 
 /// The HTTP layer's limits. Every one has a bound and a default.
