@@ -1,6 +1,10 @@
 //! Project tasks beyond `cargo test`: `cargo xtask test` (the whole suite, after making sure the
-//! PostgreSQL it needs is running) and `cargo xtask ci` (formatting, lints, then the same suite). Plain `std::process::Command`, no dependencies,
-//! so it builds in a second on a fresh machine.
+//! PostgreSQL it needs is running), `cargo xtask purity` (hongbao-core has no dependency that does
+//! I/O, reads a clock or OS randomness, and its source calls none) and `cargo xtask ci`
+//! (formatting, purity, lints, then the same suite). Plain `std::process::Command`, no
+//! dependencies, so it builds in a second on a fresh machine.
+
+mod purity;
 
 use std::process::{Command, ExitCode};
 
@@ -8,11 +12,13 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(),
+        "purity" => purity::check(),
         "ci" => ci(),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci>");
-            eprintln!("  test  run the whole test suite (what the README calls the test command)");
-            eprintln!("  ci    check formatting and lints, then run the test suite (what .ci/run runs)");
+            eprintln!("usage: cargo xtask <test|purity|ci>");
+            eprintln!("  test    run the whole test suite (what the README calls the test command)");
+            eprintln!("  purity  check that hongbao-core does no I/O and reads no clock or OS randomness");
+            eprintln!("  ci      check formatting, purity and lints, then run the test suite (what .ci/run runs)");
             return ExitCode::from(2);
         }
     };
@@ -25,7 +31,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("xtask: running {program} {}", args.join(" "));
     let status = Command::new(program).args(args).status().map_err(|e| format!("cannot start {program}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("`{program} {}` exited with {status}", args.join(" "))) }
@@ -90,6 +96,7 @@ fn test() -> Result<(), String> {
 
 fn ci() -> Result<(), String> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
+    purity::check()?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
     test()
 }

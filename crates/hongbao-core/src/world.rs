@@ -16,13 +16,16 @@ use std::collections::{BTreeMap, HashMap};
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
-use crate::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Phase, Resolution, Transfer, TransferKind};
+use crate::ledger::{Account, AccountKind, PendingTransfer, Transfer};
 use crate::log::LogRecord;
-use crate::money::{Fen, MoneyError};
+use crate::money::MoneyError;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
-use crate::time::Timestamp;
 use crate::user::{Group, User};
+
+mod draft;
+
+pub use draft::{Draft, Effects, Refs};
 
 /// Something a command needs to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,6 +146,19 @@ fn mark<K: Ord>(dirty: &mut BTreeMap<K, Write>, key: K, existed: bool) {
     let write = if existed { Write::Update } else { Write::Insert };
     // A row inserted earlier in the batch stays an insert when changed again.
     dirty.entry(key).or_insert(write);
+}
+
+/// Puts `value` into `table` and marks it to be written; answers whether it existed before.
+fn put<K: Ord + Copy + std::hash::Hash, V>(
+    table: &mut Table<K, V>,
+    dirty: &mut BTreeMap<K, Write>,
+    id: K,
+    value: V,
+) -> bool {
+    let existed = matches!(table.get(&id), Some(Some(_)));
+    mark(dirty, id, existed);
+    table.insert(id, Some(value));
+    existed
 }
 
 fn read<'a, K: std::hash::Hash + Eq, V>(
@@ -366,52 +382,38 @@ impl World {
     /// Absorbs what a successful command decided.
     pub fn apply(&mut self, draft: Effects) {
         for user in draft.users {
-            let existed = matches!(self.users.get(&user.id), Some(Some(_)));
-            mark(&mut self.dirty.users, user.id, existed);
-            self.users.insert(user.id, Some(user));
+            put(&mut self.users, &mut self.dirty.users, user.id, user);
         }
         for account in draft.accounts.into_values() {
-            let existed = matches!(self.accounts.get(&account.id), Some(Some(_)));
-            mark(&mut self.dirty.accounts, account.id, existed);
-            self.accounts.insert(account.id, Some(account));
+            put(&mut self.accounts, &mut self.dirty.accounts, account.id, account);
         }
         for group in draft.groups {
-            let existed = matches!(self.groups.get(&group.id), Some(Some(_)));
-            mark(&mut self.dirty.groups, group.id, existed);
-            self.groups.insert(group.id, Some(group));
+            put(&mut self.groups, &mut self.dirty.groups, group.id, group);
         }
         for packet in draft.packets {
-            let known = self.packets.get(&packet.id).and_then(Option::as_ref);
             // The stores write only a packet's state on update (see `Packet`).
             debug_assert!(
-                known.is_none_or(|old| old.same_terms(&packet)),
+                self.packets.get(&packet.id).and_then(Option::as_ref).is_none_or(|old| old.same_terms(&packet)),
                 "an operation changed the terms of {}",
                 packet.id
             );
-            let existed = known.is_some();
-            if !existed {
+            let id = packet.id;
+            if !put(&mut self.packets, &mut self.dirty.packets, id, packet) {
                 // A new packet has no claims: its (empty) list is known.
-                self.claims_of.entry(packet.id).or_default();
+                self.claims_of.entry(id).or_default();
             }
-            mark(&mut self.dirty.packets, packet.id, existed);
-            self.packets.insert(packet.id, Some(packet));
         }
         for claim in draft.claims {
-            let existed = matches!(self.claims.get(&claim.id), Some(Some(_)));
-            if !existed {
-                self.claim_of.insert((claim.packet_id, claim.user_id), Some(claim.id));
-                if let Some(list) = self.claims_of.get_mut(&claim.packet_id) {
-                    list.push(claim.id);
+            let (id, packet, user) = (claim.id, claim.packet_id, claim.user_id);
+            if !put(&mut self.claims, &mut self.dirty.claims, id, claim) {
+                self.claim_of.insert((packet, user), Some(id));
+                if let Some(list) = self.claims_of.get_mut(&packet) {
+                    list.push(id);
                 }
             }
-            mark(&mut self.dirty.claims, claim.id, existed);
-            self.claims.insert(claim.id, Some(claim));
         }
         for pending in draft.pendings {
-            let id = pending.transfer.id;
-            let existed = matches!(self.pendings.get(&id), Some(Some(_)));
-            mark(&mut self.dirty.pendings, id, existed);
-            self.pendings.insert(id, Some(pending));
+            put(&mut self.pendings, &mut self.dirty.pendings, pending.transfer.id, pending);
         }
         for principal in draft.principals {
             self.principals.insert(principal.key_id, Some(principal.clone()));
@@ -480,219 +482,5 @@ impl World {
 
     pub fn principals(&self) -> impl Iterator<Item = &Principal> {
         self.principals.values().flatten()
-    }
-}
-
-/// What one command decided: entities to put, transfers and events to append.
-#[derive(Debug, Default)]
-pub struct Effects {
-    users: Vec<User>,
-    accounts: BTreeMap<AccountId, Account>,
-    groups: Vec<Group>,
-    packets: Vec<Packet>,
-    claims: Vec<Claim>,
-    pendings: Vec<PendingTransfer>,
-    principals: Vec<Principal>,
-    transfers: Vec<Transfer>,
-    events: Vec<Event>,
-}
-
-/// A command's scratch space over a read-only world. Accounts are copied in on first use so a
-/// command may move money through the same account several times; everything else is put
-/// whole. Dropping a draft discards it.
-#[derive(Debug)]
-pub struct Draft<'w> {
-    world: &'w World,
-    effects: Effects,
-}
-
-/// Links from a transfer to what it is about, and the sender's note.
-#[derive(Clone, Debug, Default)]
-pub struct Refs {
-    pub packet_id: Option<PacketId>,
-    pub claim_id: Option<ClaimId>,
-    pub note: Option<String>,
-}
-
-impl Refs {
-    pub fn packet(packet_id: PacketId) -> Refs {
-        Refs { packet_id: Some(packet_id), ..Refs::default() }
-    }
-
-    pub fn claim(packet_id: PacketId, claim_id: ClaimId) -> Refs {
-        Refs { packet_id: Some(packet_id), claim_id: Some(claim_id), note: None }
-    }
-}
-
-impl<'w> Draft<'w> {
-    pub fn new(world: &'w World) -> Draft<'w> {
-        Draft { world, effects: Effects::default() }
-    }
-
-    pub fn world(&self) -> &'w World {
-        self.world
-    }
-
-    pub fn into_effects(self) -> Effects {
-        self.effects
-    }
-
-    /// The account as this command has changed it so far.
-    ///
-    /// # Errors
-    /// [`Fail::Need`] when not loaded; [`CoreError::NotFound`] when it does not exist.
-    pub fn account(&mut self, id: AccountId) -> Result<&mut Account, Fail> {
-        if !self.effects.accounts.contains_key(&id) {
-            let account = self.world.account(id)?.ok_or_else(|| CoreError::not_found(format!("account {id}")))?;
-            self.effects.accounts.insert(id, account.clone());
-        }
-        Ok(self.effects.accounts.get_mut(&id).expect("inserted above"))
-    }
-
-    pub fn open_account(&mut self, account: Account) {
-        self.effects.accounts.insert(account.id, account);
-    }
-
-    pub fn put_user(&mut self, user: User) {
-        self.effects.users.push(user);
-    }
-
-    pub fn put_principal(&mut self, principal: Principal) {
-        self.effects.principals.push(principal);
-    }
-
-    pub fn put_group(&mut self, group: Group) {
-        self.effects.groups.push(group);
-    }
-
-    pub fn put_packet(&mut self, packet: Packet) {
-        self.effects.packets.push(packet);
-    }
-
-    pub fn put_claim(&mut self, claim: Claim) {
-        self.effects.claims.push(claim);
-    }
-
-    pub fn emit(&mut self, event: Event) {
-        self.effects.events.push(event);
-    }
-
-    /// Moves posted money from `debit` to `credit` at once.
-    ///
-    /// # Errors
-    /// [`CoreError::InsufficientFunds`] when `debit` lacks available money; a bad amount.
-    #[allow(clippy::too_many_arguments)]
-    pub fn post(
-        &mut self,
-        id: TransferId,
-        debit: AccountId,
-        credit: AccountId,
-        amount: Fen,
-        kind: TransferKind,
-        refs: Refs,
-        now: Timestamp,
-    ) -> Result<Transfer, Fail> {
-        let transfer = self.transfer(id, debit, credit, amount, kind, Phase::Posted, refs, now)?;
-        self.account(debit)?.debit_posted(amount)?;
-        self.account(credit)?.credit_posted(amount)?;
-        self.effects.transfers.push(transfer.clone());
-        Ok(transfer)
-    }
-
-    /// Reserves money from `debit` for `credit` until `deadline`.
-    ///
-    /// # Errors
-    /// As [`Draft::post`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn pend(
-        &mut self,
-        id: TransferId,
-        debit: AccountId,
-        credit: AccountId,
-        amount: Fen,
-        kind: TransferKind,
-        refs: Refs,
-        now: Timestamp,
-        deadline: Timestamp,
-    ) -> Result<Transfer, Fail> {
-        let phase = Phase::Pending { deadline };
-        let transfer = self.transfer(id, debit, credit, amount, kind, phase, refs, now)?;
-        self.account(debit)?.debit_pending(amount)?;
-        self.account(credit)?.credit_pending(amount)?;
-        self.effects.transfers.push(transfer.clone());
-        self.effects.pendings.push(PendingTransfer {
-            transfer: transfer.clone(),
-            status: PendingStatus::Pending,
-            resolved_at: None,
-        });
-        Ok(transfer)
-    }
-
-    /// Posts or voids a pending transfer, once.
-    ///
-    /// # Errors
-    /// [`CoreError::NotPending`] when it was already resolved.
-    pub fn resolve(
-        &mut self,
-        id: TransferId,
-        pending: &PendingTransfer,
-        resolution: Resolution,
-        now: Timestamp,
-    ) -> Result<Transfer, Fail> {
-        if pending.status != PendingStatus::Pending {
-            return Err(CoreError::NotPending.into());
-        }
-        let original = &pending.transfer;
-        let phase = match resolution {
-            Resolution::Post => Phase::PostPending { pending_id: original.id },
-            Resolution::Void => Phase::VoidPending { pending_id: original.id },
-        };
-        let refs = Refs { packet_id: original.packet_id, claim_id: original.claim_id, note: None };
-        let transfer =
-            self.transfer(id, original.debit, original.credit, original.amount, original.kind, phase, refs, now)?;
-        self.account(original.debit)?.resolve_pending_debit(original.amount, resolution)?;
-        self.account(original.credit)?.resolve_pending_credit(original.amount, resolution)?;
-        self.effects.transfers.push(transfer.clone());
-        self.effects.pendings.push(PendingTransfer {
-            transfer: original.clone(),
-            status: match resolution {
-                Resolution::Post => PendingStatus::Posted,
-                Resolution::Void => PendingStatus::Voided,
-            },
-            resolved_at: Some(now),
-        });
-        Ok(transfer)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn transfer(
-        &self,
-        id: TransferId,
-        debit: AccountId,
-        credit: AccountId,
-        amount: Fen,
-        kind: TransferKind,
-        phase: Phase,
-        refs: Refs,
-        now: Timestamp,
-    ) -> Result<Transfer, Fail> {
-        if !amount.is_positive() {
-            return Err(CoreError::invalid("a transfer amount must be at least 1 fen").into());
-        }
-        if debit == credit {
-            return Err(CoreError::invalid("a transfer needs two different accounts").into());
-        }
-        Ok(Transfer {
-            id,
-            debit,
-            credit,
-            amount,
-            kind,
-            phase,
-            packet_id: refs.packet_id,
-            claim_id: refs.claim_id,
-            note: refs.note,
-            created_at: now,
-        })
     }
 }

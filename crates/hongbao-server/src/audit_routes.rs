@@ -17,7 +17,7 @@ use hongbao_engine::{Audit, AuditError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hongbao_core::principal::Role;
+use hongbao_core::ops::{self, Actor, EntriesView, PacketLogReader};
 use hongbao_core::query::{Answer, Query};
 
 use crate::auth::{AnyCaller, MaybeCaller, UserCaller};
@@ -129,15 +129,8 @@ pub async fn entries(
     AppQuery(params): AppQuery<EntriesParams>,
 ) -> Result<Json<EntriesPage>, ApiError> {
     audit(&app)?;
-    let full = match caller {
-        None => false,
-        Some(principal) if principal.has_role(Role::Auditor) => true,
-        Some(_) => {
-            return Err(ApiError::forbidden(
-                "the log's entries in full are for auditors; unsigned, this endpoint shows their leaf hashes",
-            ));
-        }
-    };
+    let reader = caller.map(|principal| Actor::of(&principal));
+    let full = ops::entries_view(reader.as_ref())? == EntriesView::Full;
     let limit = params.limit.unwrap_or(100);
     if !(1..=ENTRIES_PAGE_MAX).contains(&limit) {
         return Err(ApiError::invalid(format!("limit must be between 1 and {ENTRIES_PAGE_MAX}")));
@@ -278,15 +271,16 @@ pub async fn packet(
 ) -> Result<Json<PacketLog>, ApiError> {
     let log = audit(&app)?;
     let packet_id: PacketId = path_id(&packet_id, "packet")?;
-    match caller.user() {
+    match ops::packet_log_reader(&Actor::of(&caller))? {
         // Whoever may see the packet may see what the log says about it; anyone else is told
         // what `GET /v1/packets/{id}` tells them.
-        Some(user) => match app.engine.query(&Query::Packet { actor: user, packet: packet_id }).await? {
-            Answer::Packet(_) => {}
-            _ => return Err(ApiError::internal("unexpected answer")),
-        },
-        None if caller.has_role(Role::Auditor) => {}
-        None => return Err(ApiError::forbidden("an operator needs the auditor role to read a packet's log")),
+        PacketLogReader::Viewer(user) => {
+            match app.engine.query(&Query::Packet { actor: user, packet: packet_id }).await? {
+                Answer::Packet(_) => {}
+                _ => return Err(ApiError::internal("unexpected answer")),
+            }
+        }
+        PacketLogReader::Auditor => {}
     }
     let rows = app.engine.log_entries_of_packet(packet_id, PACKET_ENTRIES_MAX + 1).await?;
     let Some(last) = rows.last().map(|r| r.index) else {

@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hongbao_client::signing;
+use hongbao_core::ops::{self, Actor};
 use hongbao_core::principal::{Principal, Role};
 use hongbao_core::{KeyId, UserId};
 use hongbao_engine::system_now;
@@ -236,15 +237,22 @@ pub struct UserCaller {
     pub key_id: KeyId,
 }
 
+impl UserCaller {
+    /// Who signed, for the command the handler builds.
+    pub fn signer(&self) -> Signer {
+        Signer { key_id: self.key_id, actor: Actor::User(self.user) }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for UserCaller {
     type Rejection = ApiError;
 
+    // The core's rule, checked here too so that a caller who may not use the endpoint is told
+    // so before anything about the request's body.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let principal = caller(parts)?;
-        match principal.user() {
-            Some(user) => Ok(UserCaller { user, key_id: principal.key_id }),
-            None => Err(ApiError::forbidden("this endpoint acts for a user; sign with a user's key")),
-        }
+        let user = ops::require_user(&Actor::of(&principal))?;
+        Ok(UserCaller { user, key_id: principal.key_id })
     }
 }
 
@@ -252,17 +260,32 @@ impl<S: Send + Sync> FromRequestParts<S> for UserCaller {
 #[derive(Clone, Debug)]
 pub struct AdminCaller {
     pub key_id: KeyId,
+    pub actor: Actor,
+}
+
+impl AdminCaller {
+    /// Who signed, for the command the handler builds.
+    pub fn signer(&self) -> Signer {
+        Signer { key_id: self.key_id, actor: self.actor.clone() }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AdminCaller {
     type Rejection = ApiError;
 
+    // As for `UserCaller`: the core's rule, before the body is read.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let principal = caller(parts)?;
-        if principal.has_role(Role::Admin) {
-            Ok(AdminCaller { key_id: principal.key_id })
-        } else {
-            Err(ApiError::forbidden("this endpoint needs an operator with the admin role"))
-        }
+        let actor = Actor::of(&principal);
+        ops::require_role(&actor, Role::Admin)?;
+        Ok(AdminCaller { key_id: principal.key_id, actor })
     }
+}
+
+/// Who signed a request that becomes a command: the key (idempotency keys are per key) and the
+/// actor the core authorises.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub key_id: KeyId,
+    pub actor: Actor,
 }

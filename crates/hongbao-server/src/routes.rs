@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hongbao_core::ops::{
-    ClaimDetail, Command, Moved, OperatorCreated, PacketSpec, Recalled, Reply, TransferReceipt, UserCreated,
+    self, ClaimDetail, Command, Moved, OperatorCreated, PacketSpec, Recalled, Reply, TransferReceipt, UserCreated,
 };
 use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::principal::Role;
@@ -17,7 +17,7 @@ use hongbao_store::HistoryItem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{AdminCaller, NonceTicket, UserCaller};
+use crate::auth::{AdminCaller, NonceTicket, Signer, UserCaller};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppQuery, IdempotencyKey, NoBody, path_id};
 use crate::state::AppState;
@@ -25,14 +25,11 @@ use crate::state::AppState;
 type Created<T> = (StatusCode, Json<T>);
 
 impl AppState {
-    /// Runs a command for `key_id`, once per idempotency key, storing the request's nonce with
-    /// its effects.
-    async fn exec(
-        &self,
-        key_id: hongbao_core::KeyId,
-        idem: IdempotencyKey,
-        command: Command,
-    ) -> Result<Reply, ApiError> {
+    /// Runs a command for `signer`, if the core's rules let them issue it, once per idempotency
+    /// key, storing the request's nonce with its effects.
+    async fn exec(&self, signer: Signer, idem: IdempotencyKey, command: Command) -> Result<Reply, ApiError> {
+        ops::authorize(&signer.actor, &command)?;
+        let key_id = signer.key_id;
         let idempotency = idem.key.map(|key| Idempotency { principal: key_id.to_string(), key });
         let nonce = idem.nonce.as_ref().and_then(NonceTicket::take);
         let result = self.engine.execute_signed(command, idempotency, nonce).await;
@@ -105,7 +102,7 @@ pub async fn create_user(
     idem: IdempotencyKey,
     AppJson(body): AppJson<CreateUserRequest>,
 ) -> Result<Created<UserCreated>, ApiError> {
-    match app.exec(caller.key_id, idem, Command::CreateUser { name: body.name }).await? {
+    match app.exec(caller.signer(), idem, Command::CreateUser { name: body.name }).await? {
         Reply::User(user) => Ok((StatusCode::CREATED, Json(user))),
         other => Err(unexpected(&other)),
     }
@@ -127,7 +124,7 @@ pub async fn create_operator(
     AppJson(body): AppJson<CreateOperatorRequest>,
 ) -> Result<Created<OperatorCreated>, ApiError> {
     let command = Command::CreateOperator { name: body.name, roles: body.roles };
-    match app.exec(caller.key_id, idem, command).await? {
+    match app.exec(caller.signer(), idem, command).await? {
         Reply::Operator(operator) => Ok((StatusCode::CREATED, Json(operator))),
         other => Err(unexpected(&other)),
     }
@@ -151,7 +148,7 @@ pub async fn deposit(
     AppJson(body): AppJson<AmountRequest>,
 ) -> Result<Created<Moved>, ApiError> {
     let user: UserId = path_id(&user_id, "user")?;
-    match app.exec(caller.key_id, idem, Command::Deposit { user, amount: Fen::new(body.amount) }).await? {
+    match app.exec(caller.signer(), idem, Command::Deposit { user, amount: Fen::new(body.amount) }).await? {
         Reply::Moved(moved) => Ok((StatusCode::CREATED, Json(moved))),
         other => Err(unexpected(&other)),
     }
@@ -186,7 +183,9 @@ pub async fn withdraw(
     idem: IdempotencyKey,
     AppJson(body): AppJson<AmountRequest>,
 ) -> Result<Created<Moved>, ApiError> {
-    match app.exec(caller.key_id, idem, Command::Withdraw { actor: caller.user, amount: Fen::new(body.amount) }).await?
+    match app
+        .exec(caller.signer(), idem, Command::Withdraw { actor: caller.user, amount: Fen::new(body.amount) })
+        .await?
     {
         Reply::Moved(moved) => Ok((StatusCode::CREATED, Json(moved))),
         other => Err(unexpected(&other)),
@@ -309,7 +308,7 @@ pub async fn create_group(
     AppJson(body): AppJson<CreateGroupRequest>,
 ) -> Result<Created<GroupView>, ApiError> {
     let command = Command::CreateGroup { actor: caller.user, name: body.name, members: body.members };
-    match app.exec(caller.key_id, idem, command).await? {
+    match app.exec(caller.signer(), idem, command).await? {
         Reply::Group(group) => Ok((StatusCode::CREATED, Json(group))),
         other => Err(unexpected(&other)),
     }
@@ -415,7 +414,7 @@ pub async fn send_packet(
         }
     };
     let command = Command::SendPacket { actor: caller.user, spec, greeting, arrival_delay_s: delay.unwrap_or(0) };
-    match app.exec(caller.key_id, idem, command).await? {
+    match app.exec(caller.signer(), idem, command).await? {
         Reply::Packet(view) => Ok((StatusCode::CREATED, Json(view))),
         other => Err(unexpected(&other)),
     }
@@ -456,7 +455,7 @@ pub async fn open(
     _: NoBody,
 ) -> Result<Json<PacketView>, ApiError> {
     let packet = path_id(&packet_id, "packet")?;
-    match app.exec(caller.key_id, idem, Command::OpenPacket { actor: caller.user, packet }).await? {
+    match app.exec(caller.signer(), idem, Command::OpenPacket { actor: caller.user, packet }).await? {
         Reply::Packet(view) => Ok(Json(view)),
         other => Err(unexpected(&other)),
     }
@@ -481,7 +480,7 @@ pub async fn claim(
     _: NoBody,
 ) -> Result<Json<ClaimReceipt>, ApiError> {
     let packet = path_id(&packet_id, "packet")?;
-    match app.exec(caller.key_id, idem, Command::ClaimPacket { actor: caller.user, packet }).await? {
+    match app.exec(caller.signer(), idem, Command::ClaimPacket { actor: caller.user, packet }).await? {
         Reply::Claimed(receipt) => Ok(Json(receipt)),
         other => Err(unexpected(&other)),
     }
@@ -504,7 +503,7 @@ pub async fn recall(
     _: NoBody,
 ) -> Result<Json<Recalled>, ApiError> {
     let packet = path_id(&packet_id, "packet")?;
-    match app.exec(caller.key_id, idem, Command::RecallPacket { actor: caller.user, packet }).await? {
+    match app.exec(caller.signer(), idem, Command::RecallPacket { actor: caller.user, packet }).await? {
         Reply::Recalled(recalled) => Ok(Json(recalled)),
         other => Err(unexpected(&other)),
     }
@@ -527,7 +526,7 @@ pub async fn revoke_claim(
     _: NoBody,
 ) -> Result<Json<ClaimDetail>, ApiError> {
     let claim = path_id(&claim_id, "claim")?;
-    match app.exec(caller.key_id, idem, Command::RevokeClaim { actor: caller.user, claim }).await? {
+    match app.exec(caller.signer(), idem, Command::RevokeClaim { actor: caller.user, claim }).await? {
         Reply::Claim(detail) => Ok(Json(detail)),
         other => Err(unexpected(&other)),
     }
@@ -551,7 +550,7 @@ pub async fn return_claim(
     _: NoBody,
 ) -> Result<Json<ClaimDetail>, ApiError> {
     let claim = path_id(&claim_id, "claim")?;
-    match app.exec(caller.key_id, idem, Command::ReturnClaim { actor: caller.user, claim }).await? {
+    match app.exec(caller.signer(), idem, Command::ReturnClaim { actor: caller.user, claim }).await? {
         Reply::Claim(detail) => Ok(Json(detail)),
         other => Err(unexpected(&other)),
     }
@@ -599,7 +598,7 @@ pub async fn transfer(
         note: body.note,
         arrival_delay_s: body.arrival_delay_seconds.unwrap_or(0),
     };
-    match app.exec(caller.key_id, idem, command).await? {
+    match app.exec(caller.signer(), idem, command).await? {
         Reply::Transfer(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
         other => Err(unexpected(&other)),
     }
@@ -622,7 +621,7 @@ pub async fn revoke_transfer(
     _: NoBody,
 ) -> Result<Json<TransferReceipt>, ApiError> {
     let transfer = path_id(&transfer_id, "transfer")?;
-    match app.exec(caller.key_id, idem, Command::RevokeTransfer { actor: caller.user, transfer }).await? {
+    match app.exec(caller.signer(), idem, Command::RevokeTransfer { actor: caller.user, transfer }).await? {
         Reply::Transfer(receipt) => Ok(Json(receipt)),
         other => Err(unexpected(&other)),
     }

@@ -1,10 +1,12 @@
 //! Integration tests of `hongbao-core`, in one binary so linking stays fast.
 //!
+//! - `authority`: who may issue each command and read the log, as a table;
 //! - `sim`: a seeded simulation of every command against a fake clock, invariants after each step;
 //! - `recall`: the recall policy of docs/DESIGN.md as a table;
 //! - `bad_input`: every malformed request is refused with its typed error and changes nothing;
 //! - `scenarios`: delayed arrival, revoking, returning, expiry, best luck, a crowd on one packet.
 
+mod authority;
 mod bad_input;
 mod recall;
 mod scenarios;

@@ -1,0 +1,105 @@
+//! What the core can be asked to do: [`Command`] and the [`PacketSpec`] of a packet to send.
+//! Who may ask for each is decided in `actor.rs`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::money::Fen;
+use crate::principal::Role;
+
+/// What a red packet is, as its sender asks for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PacketSpec {
+    Normal { group_id: GroupId, count: u32, amount_each: Fen },
+    Lucky { group_id: GroupId, count: u32, total: Fen },
+    Exclusive { recipient: UserId, amount: Fen },
+}
+
+/// Everything the core can be asked to do. An `actor` field is the user the command acts for;
+/// who may issue each command is [`Command::authority`](super::Authority).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// A user and their first signing key.
+    CreateUser {
+        name: String,
+    },
+    /// An operator (a key with roles).
+    CreateOperator {
+        name: String,
+        roles: Vec<Role>,
+    },
+    CreateGroup {
+        actor: UserId,
+        name: String,
+        members: Vec<UserId>,
+    },
+    Deposit {
+        user: UserId,
+        amount: Fen,
+    },
+    Withdraw {
+        actor: UserId,
+        amount: Fen,
+    },
+    SendPacket {
+        actor: UserId,
+        spec: PacketSpec,
+        greeting: Option<String>,
+        arrival_delay_s: u32,
+    },
+    OpenPacket {
+        actor: UserId,
+        packet: PacketId,
+    },
+    ClaimPacket {
+        actor: UserId,
+        packet: PacketId,
+    },
+    RecallPacket {
+        actor: UserId,
+        packet: PacketId,
+    },
+    RevokeClaim {
+        actor: UserId,
+        claim: ClaimId,
+    },
+    ReturnClaim {
+        actor: UserId,
+        claim: ClaimId,
+    },
+    Transfer {
+        actor: UserId,
+        to: UserId,
+        amount: Fen,
+        note: Option<String>,
+        arrival_delay_s: u32,
+    },
+    RevokeTransfer {
+        actor: UserId,
+        transfer: TransferId,
+    },
+    LockUser {
+        user: UserId,
+    },
+    UnlockUser {
+        user: UserId,
+    },
+    FreezeFunds {
+        user: UserId,
+        amount: Fen,
+    },
+    UnfreezeFunds {
+        user: UserId,
+        amount: Fen,
+    },
+    /// Background: refund an active packet whose expiry has passed. Does nothing otherwise.
+    ExpirePacket {
+        packet: PacketId,
+    },
+    /// Background: post a pending transfer whose deadline has passed. Does nothing otherwise.
+    SettlePending {
+        transfer: TransferId,
+    },
+}

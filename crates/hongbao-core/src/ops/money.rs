@@ -1,0 +1,99 @@
+//! Rules that move a user's money in and out and between users: deposits, withdrawals,
+//! user-to-user transfers (at once or with a delayed arrival) and revoking a pending transfer.
+
+use rand::CryptoRng;
+
+use crate::error::CoreError;
+use crate::event::{Event, EventKind};
+use crate::id::{AccountId, TransferId, UserId};
+use crate::ledger::{Resolution, TransferKind};
+use crate::money::Fen;
+use crate::world::{Draft, Refs};
+
+use super::reply::{Moved, Reply, TransferReceipt, TransferStatus};
+use super::shared::{check_delay, check_text, positive, user, wallet_balance};
+use super::{Ctx, Decision};
+
+pub fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId, amount: Fen) -> Decision {
+    positive(amount, "amount")?;
+    let max = ctx.limits.deposit_max_fen;
+    if amount.get() > max {
+        return Err(CoreError::invalid(format!("a deposit may be at most {max} fen")).into());
+    }
+    user(d, to)?;
+    let id = TransferId::mint(ctx.mint_at, ctx.rng);
+    d.post(id, AccountId::EXTERNAL, AccountId::wallet(to), amount, TransferKind::Deposit, Refs::default(), ctx.now)?;
+    Ok(Reply::Moved(Moved { transfer_id: id, balance: wallet_balance(d, to)? }))
+}
+
+pub fn withdraw<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor: UserId, amount: Fen) -> Decision {
+    positive(amount, "amount")?;
+    user(d, actor)?.ensure_may_pay()?;
+    let id = TransferId::mint(ctx.mint_at, ctx.rng);
+    let from = AccountId::wallet(actor);
+    d.post(id, from, AccountId::EXTERNAL, amount, TransferKind::Withdrawal, Refs::default(), ctx.now)?;
+    Ok(Reply::Moved(Moved { transfer_id: id, balance: wallet_balance(d, actor)? }))
+}
+
+pub fn transfer<R: CryptoRng>(
+    d: &mut Draft<'_>,
+    ctx: &mut Ctx<'_, R>,
+    actor: UserId,
+    to: UserId,
+    amount: Fen,
+    note: Option<&str>,
+    arrival_delay_s: u32,
+) -> Decision {
+    positive(amount, "amount")?;
+    if to == actor {
+        return Err(CoreError::invalid("you cannot transfer money to yourself").into());
+    }
+    if let Some(note) = note {
+        check_text("note", note, ctx.limits)?;
+    }
+    check_delay(arrival_delay_s, ctx.limits)?;
+    user(d, actor)?.ensure_may_pay()?;
+    if d.world().user(to)?.is_none() {
+        return Err(CoreError::invalid(format!("unknown recipient {to}")).into());
+    }
+    let id = TransferId::mint(ctx.mint_at, ctx.rng);
+    let (from, to) = (AccountId::wallet(actor), AccountId::wallet(to));
+    let refs = Refs { note: note.map(str::to_owned), ..Refs::default() };
+    let (status, arrives_at) = if arrival_delay_s == 0 {
+        d.post(id, from, to, amount, TransferKind::Transfer, refs, ctx.now)?;
+        (TransferStatus::Arrived, ctx.now)
+    } else {
+        let deadline = ctx.now.plus_seconds(arrival_delay_s);
+        d.pend(id, from, to, amount, TransferKind::Transfer, refs, ctx.now, deadline)?;
+        (TransferStatus::Pending, deadline)
+    };
+    Ok(Reply::Transfer(TransferReceipt { transfer_id: id, status, arrives_at }))
+}
+
+pub fn revoke_transfer<R: CryptoRng>(
+    d: &mut Draft<'_>,
+    ctx: &mut Ctx<'_, R>,
+    actor: UserId,
+    id: TransferId,
+) -> Decision {
+    let world = d.world();
+    let original = world.transfer(id)?.filter(|t| t.kind == TransferKind::Transfer && t.phase.is_original());
+    let Some(original) = original else {
+        return Err(CoreError::not_found("transfer").into());
+    };
+    if original.debit != AccountId::wallet(actor) {
+        if original.credit == AccountId::wallet(actor) {
+            return Err(CoreError::forbidden("only the sender may revoke a transfer").into());
+        }
+        return Err(CoreError::not_found("transfer").into());
+    }
+    let pending = world.pending(id)?.filter(|p| p.is_open_at(ctx.now)).ok_or(CoreError::NotPending)?;
+    let void_id = TransferId::mint(ctx.mint_at, ctx.rng);
+    d.resolve(void_id, pending, Resolution::Void, ctx.now)?;
+    d.emit(Event { at: ctx.now, what: EventKind::TransferRevoked { transfer_id: id } });
+    Ok(Reply::Transfer(TransferReceipt {
+        transfer_id: id,
+        status: TransferStatus::Revoked,
+        arrives_at: pending.deadline(),
+    }))
+}

@@ -1,0 +1,123 @@
+//! What a command that succeeded answers: [`Reply`] and the answer types it holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{ClaimId, KeyId, PacketId, TransferId, UserId};
+use crate::money::Fen;
+use crate::packet::{Claim, ClaimReceipt, ClaimStatus, PacketStatus, PacketView};
+use crate::principal::{Role, Secret};
+use crate::time::Timestamp;
+use crate::user::{GroupView, MeView};
+
+/// What creating a user answers: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserCreated {
+    pub user_id: UserId,
+    pub name: String,
+    pub key_id: KeyId,
+    pub secret: Secret,
+}
+
+/// What creating an operator answers: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OperatorCreated {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub key_id: KeyId,
+    pub secret: Secret,
+}
+
+/// What a deposit or withdrawal answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Moved {
+    pub transfer_id: TransferId,
+    pub balance: Fen,
+}
+
+/// What a recall answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recalled {
+    pub packet_id: PacketId,
+    pub refunded: Fen,
+    pub status: PacketStatus,
+}
+
+/// A claim with its packet, as revoking or returning it answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimDetail {
+    pub claim_id: ClaimId,
+    pub packet_id: PacketId,
+    pub user_id: UserId,
+    pub amount: Fen,
+    pub claimed_at: Timestamp,
+    pub status: ClaimStatus,
+    pub arrives_at: Timestamp,
+}
+
+impl ClaimDetail {
+    pub(crate) fn new(claim: &Claim) -> ClaimDetail {
+        ClaimDetail {
+            claim_id: claim.id,
+            packet_id: claim.packet_id,
+            user_id: claim.user_id,
+            amount: claim.amount,
+            claimed_at: claim.claimed_at,
+            status: claim.status,
+            arrives_at: claim.arrives_at,
+        }
+    }
+}
+
+/// Where a user-to-user transfer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TransferStatus {
+    Arrived,
+    Pending,
+    Revoked,
+}
+
+impl TransferStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Arrived => "arrived",
+            TransferStatus::Pending => "pending",
+            TransferStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// What a user-to-user transfer, or revoking one, answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferReceipt {
+    pub transfer_id: TransferId,
+    pub status: TransferStatus,
+    pub arrives_at: Timestamp,
+}
+
+/// The answer to a command that succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    User(UserCreated),
+    Operator(OperatorCreated),
+    Group(GroupView),
+    Moved(Moved),
+    Packet(PacketView),
+    Claimed(ClaimReceipt),
+    Recalled(Recalled),
+    Claim(ClaimDetail),
+    Transfer(TransferReceipt),
+    Me(MeView),
+    /// Background work: whether anything was due.
+    Settled {
+        changed: bool,
+    },
+}

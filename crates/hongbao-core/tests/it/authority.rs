@@ -1,0 +1,165 @@
+//! Who may issue what, as a table: every command against every kind of caller, with the exact
+//! refusal the API gives (`403 forbidden`, the same message the server always answered), and the
+//! rules of who reads how much of the transparency log.
+
+use hongbao_core::id::Uuid;
+use hongbao_core::ops::{self, Actor, EntriesView, PacketLogReader};
+use hongbao_core::principal::{Owner, Principal, Role, Secret};
+use hongbao_core::{
+    ClaimId, Command, CoreError, Fen, GroupId, KeyId, PacketId, PacketSpec, Timestamp, TransferId, UserId,
+};
+
+const NOT_A_USER: &str = "this endpoint acts for a user; sign with a user's key";
+const NOT_ADMIN: &str = "this endpoint needs an operator with the admin role";
+const NOT_OFFICER: &str = "this endpoint needs an operator with the risk_officer or legal_officer role";
+const NOT_THEM: &str = "a user's key acts for that user only";
+const NOT_SYSTEM: &str = "only the service itself does work that falls due";
+
+fn user(n: u128) -> UserId {
+    UserId::from_uuid(Uuid::from_u128(n))
+}
+
+fn operator(roles: &[Role]) -> Actor {
+    Actor::Operator { key: KeyId::from_uuid(Uuid::from_u128(99)), roles: roles.to_vec() }
+}
+
+/// Who may issue a command, as the table below says it.
+#[derive(Clone, Copy, Debug)]
+enum May {
+    /// The user it acts for (user 1).
+    Own,
+    Admin,
+    Officer,
+    System,
+}
+
+/// One command of every kind, each acting for user 1 where it acts for a user.
+fn commands() -> Vec<(Command, May)> {
+    let (me, other) = (user(1), user(2));
+    let packet = PacketId::from_uuid(Uuid::from_u128(3));
+    let claim = ClaimId::from_uuid(Uuid::from_u128(4));
+    let transfer = TransferId::from_uuid(Uuid::from_u128(5));
+    let group_id = GroupId::from_uuid(Uuid::from_u128(6));
+    let amount = Fen::new(100);
+    vec![
+        (Command::CreateUser { name: "alice".to_owned() }, May::Admin),
+        (Command::CreateOperator { name: "desk".to_owned(), roles: vec![Role::Auditor] }, May::Admin),
+        (Command::Deposit { user: me, amount }, May::Admin),
+        (Command::CreateGroup { actor: me, name: "family".to_owned(), members: vec![other] }, May::Own),
+        (Command::Withdraw { actor: me, amount }, May::Own),
+        (
+            Command::SendPacket {
+                actor: me,
+                spec: PacketSpec::Lucky { group_id, count: 2, total: amount },
+                greeting: None,
+                arrival_delay_s: 0,
+            },
+            May::Own,
+        ),
+        (Command::OpenPacket { actor: me, packet }, May::Own),
+        (Command::ClaimPacket { actor: me, packet }, May::Own),
+        (Command::RecallPacket { actor: me, packet }, May::Own),
+        (Command::RevokeClaim { actor: me, claim }, May::Own),
+        (Command::ReturnClaim { actor: me, claim }, May::Own),
+        (Command::Transfer { actor: me, to: other, amount, note: None, arrival_delay_s: 0 }, May::Own),
+        (Command::RevokeTransfer { actor: me, transfer }, May::Own),
+        (Command::LockUser { user: other }, May::Officer),
+        (Command::UnlockUser { user: other }, May::Officer),
+        (Command::FreezeFunds { user: other, amount }, May::Officer),
+        (Command::UnfreezeFunds { user: other, amount }, May::Officer),
+        (Command::ExpirePacket { packet }, May::System),
+        (Command::SettlePending { transfer }, May::System),
+    ]
+}
+
+/// Every kind of caller, and what each is refused for each kind of command (`None`: allowed).
+fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 4])> {
+    // Columns: Own, Admin, Officer, System.
+    vec![
+        ("the user it acts for", Actor::User(user(1)), [None, Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM)]),
+        ("another user", Actor::User(user(2)), [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM)]),
+        ("an admin", operator(&[Role::Admin]), [Some(NOT_A_USER), None, Some(NOT_OFFICER), Some(NOT_SYSTEM)]),
+        ("a risk officer", operator(&[Role::RiskOfficer]), [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM)]),
+        (
+            "a legal officer",
+            operator(&[Role::LegalOfficer]),
+            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM)],
+        ),
+        (
+            "an auditor",
+            operator(&[Role::Auditor]),
+            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM)],
+        ),
+        ("root (every role)", operator(&Role::ALL), [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM)]),
+        ("the service itself", Actor::System, [Some(NOT_A_USER), None, None, None]),
+    ]
+}
+
+#[test]
+fn every_command_is_allowed_exactly_to_those_the_table_names_and_refused_to_others_as_the_api_says() {
+    let mut checked = 0;
+    for (name, actor, refusals) in callers() {
+        for (command, may) in commands() {
+            let expected = refusals[may as usize].map(|message| CoreError::Forbidden { message: message.to_owned() });
+            let got = ops::authorize(&actor, &command).err();
+            assert_eq!(got, expected, "{name} issuing {command:?}");
+            if let Some(err) = got {
+                assert_eq!(err.code(), "forbidden");
+            }
+            checked += 1;
+        }
+    }
+    // Every kind of command is in the table: a new one must say who may issue it.
+    assert_eq!(checked, 8 * 19);
+}
+
+#[test]
+fn only_due_work_is_a_job() {
+    for (command, may) in commands() {
+        assert_eq!(command.is_job(), matches!(may, May::System), "{command:?}");
+    }
+}
+
+#[test]
+fn an_actor_is_the_user_or_the_operator_its_key_belongs_to() {
+    let key = KeyId::from_uuid(Uuid::from_u128(7));
+    let principal = |owner| Principal {
+        key_id: key,
+        secret: Secret::from_stored(String::new()),
+        owner,
+        created_at: Timestamp::from_millis(0),
+    };
+    assert_eq!(Actor::of(&principal(Owner::User { user_id: user(1) })), Actor::User(user(1)));
+    let desk = Owner::Operator { name: "desk".to_owned(), roles: vec![Role::Auditor] };
+    assert_eq!(Actor::of(&principal(desk)), Actor::Operator { key, roles: vec![Role::Auditor] });
+}
+
+#[test]
+fn endpoints_for_users_and_for_admins_refuse_everyone_else_with_the_api_messages() {
+    assert_eq!(ops::require_user(&Actor::User(user(1))), Ok(user(1)));
+    for actor in [operator(&Role::ALL), Actor::System] {
+        assert_eq!(ops::require_user(&actor), Err(CoreError::forbidden(NOT_A_USER)));
+    }
+    assert_eq!(ops::require_role(&operator(&[Role::Admin, Role::Auditor]), Role::Admin), Ok(()));
+    for actor in [Actor::User(user(1)), operator(&[Role::Auditor])] {
+        assert_eq!(ops::require_role(&actor, Role::Admin), Err(CoreError::forbidden(NOT_ADMIN)));
+    }
+}
+
+#[test]
+fn the_log_shows_leaf_hashes_to_anyone_unsigned_and_entries_in_full_to_auditors_only() {
+    let full_refused = "the log's entries in full are for auditors; unsigned, this endpoint shows their leaf hashes";
+    assert_eq!(ops::entries_view(None), Ok(EntriesView::LeafHashes));
+    assert_eq!(ops::entries_view(Some(&operator(&[Role::Auditor]))), Ok(EntriesView::Full));
+    for actor in [Actor::User(user(1)), operator(&[Role::Admin])] {
+        assert_eq!(ops::entries_view(Some(&actor)), Err(CoreError::forbidden(full_refused)));
+    }
+}
+
+#[test]
+fn a_packets_log_is_for_those_who_may_see_the_packet_and_for_auditors() {
+    assert_eq!(ops::packet_log_reader(&Actor::User(user(1))), Ok(PacketLogReader::Viewer(user(1))));
+    assert_eq!(ops::packet_log_reader(&operator(&[Role::Auditor])), Ok(PacketLogReader::Auditor));
+    let refused = CoreError::forbidden("an operator needs the auditor role to read a packet's log");
+    assert_eq!(ops::packet_log_reader(&operator(&[Role::Admin])), Err(refused));
+}
