@@ -11,7 +11,6 @@ use ed25519_dalek::VerifyingKey;
 use hongbao_server::run::{Database, LOG_KEY_FILE, Settings, read_log_key};
 use out::outln;
 
-mod bench;
 mod client_cmd;
 mod demo;
 mod out;
@@ -39,7 +38,7 @@ enum Cmd {
     },
     /// Measure throughput and latency of the hot, spread and mixed workloads against the naive
     /// way and the storage engine's batched ceiling (see docs/BENCHMARKS.md).
-    Bench(bench::BenchArgs),
+    Bench(hongbao_bench::BenchArgs),
     /// Run a narrated scenario on a fresh temporary database and check every invariant.
     Demo {
         /// Keep the demo database in this directory instead of a temporary one.
@@ -107,7 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Serve(args) => serve::run(args).await,
         Cmd::Migrate { database, config } => serve::migrate(&database, config.as_ref()).await,
         Cmd::Demo { keep } => demo::run(keep).await,
-        Cmd::Bench(args) => bench::run(args).await,
+        Cmd::Bench(args) => hongbao_bench::run(args).await,
         Cmd::Check { data_dir, database, config, public_key } => {
             let settings = serve::settings(config.as_ref())?;
             let key = match public_key {

@@ -8,6 +8,11 @@
 //! run the invariants are checked on what is stored; a broken one fails the command. Every
 //! loop is bounded in count and in time (`--max-seconds`). The command measures and reports;
 //! it asserts no speed: the targets and what was reached are in docs/BENCHMARKS.md.
+//!
+//! A library of its own so that the `hongbao` binary stays the service's command: the binary
+//! flattens [`BenchArgs`] into its `bench` subcommand and calls [`run`]. With `--via http` the
+//! server is started as `<this executable> serve …`, so [`run`] must be called from the
+//! `hongbao` executable itself (as the binary does).
 
 mod ceiling;
 mod db;
@@ -92,7 +97,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Via {
+pub(crate) enum Via {
     Engine,
     Http,
 }
@@ -128,7 +133,7 @@ enum Baseline {
 
 /// What every run of one scenario shares.
 #[derive(Debug)]
-pub struct Bench {
+pub(crate) struct Bench {
     pub scenario: Scenario,
     pub via: Via,
     pub size: Size,
@@ -171,7 +176,7 @@ impl Bench {
 
 /// A scenario's plan: the shape every run sets up, and the claims of hot and spread.
 #[derive(Debug)]
-pub struct Work {
+pub(crate) struct Work {
     pub shape: Shape,
     pub claims: Arc<Claims>,
 }
