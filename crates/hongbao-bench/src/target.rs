@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hongbao_client::{Client, ClientError, PacketOptions, TransferOptions};
-use hongbao_core::ops::{Command, PacketSpec, Reply};
+use hongbao_core::ops::{Command, PacketSpec, Recalled, TransferReceipt};
+use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::{Fen, GroupId, PacketId, UserId};
 use hongbao_engine::{Engine, EngineError};
 use rand::RngExt;
@@ -43,7 +44,7 @@ pub fn engine_code(err: &EngineError) -> Code {
         EngineError::SecretShownOnce { .. } => Code::Borrowed("conflict"),
         EngineError::Overloaded => Code::Borrowed("overloaded"),
         EngineError::Unavailable(_) | EngineError::Stopped => Code::Borrowed("unavailable"),
-        EngineError::Config(_) => Code::Borrowed("internal"),
+        EngineError::Config(_) | EngineError::Internal(_) => Code::Borrowed("internal"),
         EngineError::Audit(_) => Code::Borrowed("audit"),
     }
 }
@@ -56,10 +57,6 @@ fn http_code(err: &ClientError) -> Code {
         ClientError::UnexpectedAnswer { .. } => Code::Borrowed("unexpected_answer"),
         _ => Code::Borrowed("client"),
     }
-}
-
-fn unexpected(reply: &Reply) -> Code {
-    Code::Owned(format!("unexpected reply {}", serde_json::to_string(reply).unwrap_or_default()))
 }
 
 /// The `Idempotency-Key` of one operation of a run: a careful client sends one with every POST,
@@ -79,11 +76,7 @@ impl Target {
         match &self.driver {
             Driver::Engine(engine) => {
                 let command = Command::ClaimPacket { actor: self.user(user), packet: PacketId::from_uuid(packet) };
-                match engine.execute(command).await {
-                    Ok(Reply::Claimed(_)) => Ok(()),
-                    Ok(other) => Err(unexpected(&other)),
-                    Err(err) => Err(engine_code(&err)),
-                }
+                engine.run::<ClaimReceipt>(command, None, None).await.map(drop).map_err(|err| engine_code(&err))
             }
             Driver::Http(clients) => clients[user as usize]
                 .claim(PacketId::from_uuid(packet))
@@ -107,11 +100,11 @@ impl Target {
             Driver::Engine(engine) => {
                 let command =
                     Command::SendPacket { actor: self.user(plan.sender), spec, greeting: None, arrival_delay_s: 0 };
-                match engine.execute(command).await {
-                    Ok(Reply::Packet(view)) => Ok(view.packet_id.uuid()),
-                    Ok(other) => Err(unexpected(&other)),
-                    Err(err) => Err(engine_code(&err)),
-                }
+                engine
+                    .run::<PacketView>(command, None, None)
+                    .await
+                    .map(|answer| answer.packet_id.uuid())
+                    .map_err(|err| engine_code(&err))
             }
             Driver::Http(clients) => clients[plan.sender as usize]
                 .send_packet(&spec, &PacketOptions::default())
@@ -137,11 +130,7 @@ impl Target {
                     note: None,
                     arrival_delay_s: delay_s,
                 };
-                match engine.execute(command).await {
-                    Ok(Reply::Transfer(_)) => Ok(()),
-                    Ok(other) => Err(unexpected(&other)),
-                    Err(err) => Err(engine_code(&err)),
-                }
+                engine.run::<TransferReceipt>(command, None, None).await.map(drop).map_err(|err| engine_code(&err))
             }
             Driver::Http(clients) => {
                 let options = TransferOptions::default().arrival_delay_seconds(delay_s);
@@ -162,11 +151,7 @@ impl Target {
         match &self.driver {
             Driver::Engine(engine) => {
                 let command = Command::RecallPacket { actor: self.user(sender), packet: PacketId::from_uuid(packet) };
-                match engine.execute(command).await {
-                    Ok(Reply::Recalled(_)) => Ok(()),
-                    Ok(other) => Err(unexpected(&other)),
-                    Err(err) => Err(engine_code(&err)),
-                }
+                engine.run::<Recalled>(command, None, None).await.map(drop).map_err(|err| engine_code(&err))
             }
             Driver::Http(clients) => clients[sender as usize]
                 .recall(PacketId::from_uuid(packet))

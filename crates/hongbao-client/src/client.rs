@@ -19,7 +19,12 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::answers::{DevClock, PacketOptions, Receipt, TransactionPage, TransferOptions};
+use hongbao_wire::{
+    AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
+    ReceiptView, SendPacketRequest, TransactionsPage, TransferRequest,
+};
+
+use crate::answers::{PacketOptions, TransferOptions};
 use crate::error::ClientError;
 use crate::raw::{RawRequest, RawResponse, SignParts, Signing};
 use crate::signing;
@@ -248,17 +253,17 @@ impl Client {
 
     /// `POST /v1/users` (admin): a user and their credentials, the only time the secret is shown.
     pub fn create_user(&self, name: &str) -> Call<'_, UserCreated> {
-        self.post("/v1/users".into(), Some(&NameBody { name }))
+        self.post("/v1/users".into(), Some(&CreateUserRequest { name: name.to_owned() }))
     }
 
     /// `POST /v1/operators` (admin).
     pub fn create_operator(&self, name: &str, roles: &[Role]) -> Call<'_, OperatorCreated> {
-        self.post("/v1/operators".into(), Some(&OperatorBody { name, roles }))
+        self.post("/v1/operators".into(), Some(&CreateOperatorRequest { name: name.to_owned(), roles: roles.to_vec() }))
     }
 
     /// `POST /v1/users/{user}/deposits` (admin): money arriving from a bank card.
     pub fn deposit(&self, user: UserId, amount: Fen) -> Call<'_, Moved> {
-        self.post(format!("/v1/users/{user}/deposits"), Some(&AmountBody { amount }))
+        self.post(format!("/v1/users/{user}/deposits"), Some(&AmountRequest::new(amount)))
     }
 
     /// `GET /v1/me` (user).
@@ -268,12 +273,12 @@ impl Client {
 
     /// `POST /v1/me/withdrawals` (user).
     pub fn withdraw(&self, amount: Fen) -> Call<'_, Moved> {
-        self.post("/v1/me/withdrawals".into(), Some(&AmountBody { amount }))
+        self.post("/v1/me/withdrawals".into(), Some(&AmountRequest::new(amount)))
     }
 
     /// `GET /v1/me/transactions?limit=&cursor=` (user), newest first. The cursor is
     /// percent-encoded; parameters left `None` are left out.
-    pub fn transactions(&self, limit: Option<u32>, cursor: Option<&str>) -> Call<'_, TransactionPage> {
+    pub fn transactions(&self, limit: Option<u32>, cursor: Option<&str>) -> Call<'_, TransactionsPage> {
         let mut query = Vec::new();
         if let Some(limit) = limit {
             query.push(format!("limit={limit}"));
@@ -293,7 +298,7 @@ impl Client {
 
     /// `POST /v1/groups` (user); the caller is always a member.
     pub fn create_group(&self, name: &str, members: &[UserId]) -> Call<'_, GroupView> {
-        self.post("/v1/groups".into(), Some(&GroupBody { name, members }))
+        self.post("/v1/groups".into(), Some(&CreateGroupRequest { name: name.to_owned(), members: members.to_vec() }))
     }
 
     /// `GET /v1/groups/{group}` (member).
@@ -306,11 +311,7 @@ impl Client {
     /// `POST /v1/packets` (user): sends a normal, lucky or exclusive packet. The body is
     /// `spec` (its `kind` tag and fields are the API's) plus the options that are set.
     pub fn send_packet(&self, spec: &PacketSpec, options: &PacketOptions) -> Call<'_, PacketView> {
-        let body = PacketBody {
-            spec,
-            greeting: options.greeting.as_deref(),
-            arrival_delay_seconds: options.arrival_delay_seconds,
-        };
+        let body = SendPacketRequest::new(spec, options.greeting.clone(), options.arrival_delay_seconds);
         self.post("/v1/packets".into(), Some(&body))
     }
 
@@ -320,7 +321,7 @@ impl Client {
     }
 
     /// `GET /v1/receipts/{transfer_id}` (a party to the transfer): its receipt.
-    pub fn receipt(&self, transfer: TransferId) -> Call<'_, Receipt> {
+    pub fn receipt(&self, transfer: TransferId) -> Call<'_, ReceiptView> {
         self.get(format!("/v1/receipts/{transfer}"))
     }
 
@@ -353,10 +354,10 @@ impl Client {
 
     /// `POST /v1/transfers` (user).
     pub fn transfer(&self, to: UserId, amount: Fen, options: &TransferOptions) -> Call<'_, TransferReceipt> {
-        let body = TransferBody {
+        let body = TransferRequest {
             to,
-            amount,
-            note: options.note.as_deref(),
+            amount: amount.get(),
+            note: options.note.clone(),
             arrival_delay_seconds: options.arrival_delay_seconds,
         };
         self.post("/v1/transfers".into(), Some(&body))
@@ -371,8 +372,8 @@ impl Client {
 
     /// `POST /v1/dev/clock` (admin, `serve --dev-clock` only): moves the business clock
     /// forward and runs every job that became due.
-    pub fn dev_clock(&self, advance_seconds: u64) -> Call<'_, DevClock> {
-        self.post("/v1/dev/clock".into(), Some(&DevClockBody { advance_seconds }))
+    pub fn dev_clock(&self, advance_seconds: u32) -> Call<'_, DevClockAnswer> {
+        self.post("/v1/dev/clock".into(), Some(&DevClockRequest { advance_seconds }))
     }
 
     /// `GET /healthz`, unsigned. Any status is an answer, not an error.
@@ -472,53 +473,6 @@ impl<'c, T: DeserializeOwned + Send + 'c> IntoFuture for Call<'c, T> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-#[derive(Serialize)]
-struct NameBody<'a> {
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct OperatorBody<'a> {
-    name: &'a str,
-    roles: &'a [Role],
-}
-
-#[derive(Serialize)]
-struct AmountBody {
-    amount: Fen,
-}
-
-#[derive(Serialize)]
-struct GroupBody<'a> {
-    name: &'a str,
-    members: &'a [UserId],
-}
-
-#[derive(Serialize)]
-struct PacketBody<'a> {
-    #[serde(flatten)]
-    spec: &'a PacketSpec,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    greeting: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arrival_delay_seconds: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct TransferBody<'a> {
-    to: UserId,
-    amount: Fen,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arrival_delay_seconds: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct DevClockBody {
-    advance_seconds: u64,
 }
 
 /// Checks `url` and returns it as `scheme://host[:port]`.
@@ -639,11 +593,7 @@ mod tests {
         let group: GroupId = "grp_0190f0a0b0c0d0e0f000000000000000".parse().unwrap();
         let spec = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(1000) };
         let options = PacketOptions::default().greeting("大吉");
-        let body = PacketBody {
-            spec: &spec,
-            greeting: options.greeting.as_deref(),
-            arrival_delay_seconds: options.arrival_delay_seconds,
-        };
+        let body = SendPacketRequest::new(&spec, options.greeting.clone(), options.arrival_delay_seconds);
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"kind": "lucky", "group_id": group.to_string(), "count": 3, "total": 1000, "greeting": "大吉"})

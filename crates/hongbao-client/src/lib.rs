@@ -5,8 +5,8 @@
 //! crate with `default-features = false` and verifies with exactly the code that signs.
 //!
 //! With the default feature `http`, [`Client`] signs every request and has one method per
-//! endpoint, answering with the core's own view types (`PacketView`, `MeView`, …), which
-//! serialize to exactly the API's JSON; [`Client::send`] gives tests full control over
+//! endpoint, sending and answering with the wire format's types ([`wire`], the crate
+//! `hongbao-wire` the server uses too); [`Client::send`] gives tests full control over
 //! method, path, body, headers and signature. [`Credentials`] is the format of
 //! `root-credentials.json`.
 //!
@@ -29,13 +29,16 @@ mod error;
 mod raw;
 
 #[cfg(feature = "http")]
-pub use answers::{DevClock, Direction, PacketOptions, Receipt, Transaction, TransactionPage, TransferOptions};
+pub use answers::{PacketOptions, TransferOptions};
 #[cfg(feature = "http")]
 pub use client::{ANSWER_BYTES_MAX, Call, Client, ClientOptions, REQUEST_TIMEOUT_DEFAULT};
 #[cfg(feature = "http")]
 pub use credentials::Credentials;
 #[cfg(feature = "http")]
 pub use error::ClientError;
+/// The API's bodies and answers, shared with the server.
+#[cfg(feature = "http")]
+pub use hongbao_wire as wire;
 #[cfg(feature = "http")]
 pub use raw::{RawRequest, RawResponse, SignParts, Signing};
 /// Re-exported so that callers of [`Client::send`] need no direct `reqwest` dependency.

@@ -32,6 +32,38 @@ pub enum Answer {
     Group(GroupView),
 }
 
+/// `TryFrom<Answer>` for each answer type: a caller names the answer it expects (see
+/// [`Reply`](crate::ops::Reply) for commands).
+macro_rules! typed_answers {
+    ($($variant:ident($answer:ty)),* $(,)?) => {
+        $(
+            impl TryFrom<Answer> for $answer {
+                type Error = Answer;
+
+                fn try_from(answer: Answer) -> Result<$answer, Answer> {
+                    match answer {
+                        Answer::$variant(typed) => Ok(typed),
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+typed_answers! { Packet(PacketView), Me(MeView), Group(GroupView) }
+
+impl Answer {
+    /// The answer's kind, for messages.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Answer::Packet(_) => "packet",
+            Answer::Me(_) => "me",
+            Answer::Group(_) => "group",
+        }
+    }
+}
+
 /// Answers `query` at `now`.
 ///
 /// # Errors

@@ -118,6 +118,10 @@ pub enum EngineError {
     /// The transparency log cannot answer (disabled, corrupt, or asked out of range).
     #[error(transparent)]
     Audit(AuditError),
+    /// A bug: the engine broke a promise of its own (a command answered with another kind of
+    /// reply than the caller expected). Logged where it is raised; nothing more to do.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for EngineError {

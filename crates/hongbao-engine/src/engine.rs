@@ -262,6 +262,22 @@ impl Engine {
         answer.await.map_err(|_| EngineError::Stopped)?
     }
 
+    /// As [`Engine::execute_signed`], answering the type `T` the command answers
+    /// (`UserCreated` for `CreateUser`, `PacketView` for `SendPacket`, …).
+    ///
+    /// # Errors
+    /// See [`Engine::execute_signed`]; [`EngineError::Internal`] if the command answered
+    /// another kind of reply (a bug, logged here).
+    pub async fn run<T: TryFrom<Reply, Error = Reply>>(
+        &self,
+        command: Command,
+        idempotency: Option<Idempotency>,
+        nonce: Option<NonceRecord>,
+    ) -> Result<T, EngineError> {
+        let reply = self.execute_signed(command, idempotency, nonce).await?;
+        T::try_from(reply).map_err(|other| wrong_kind::<T>(other.kind()))
+    }
+
     /// Stores the nonces of requests that ran no command, with the next batch, and answers once
     /// they are durable.
     ///
@@ -368,6 +384,15 @@ impl Engine {
         answer.map_err(EngineError::Refused)
     }
 
+    /// As [`Engine::query`], answering the type `T` the question answers.
+    ///
+    /// # Errors
+    /// See [`Engine::query`]; [`EngineError::Internal`] if it answered another kind (a bug).
+    pub async fn ask<T: TryFrom<Answer, Error = Answer>>(&self, question: &Query) -> Result<T, EngineError> {
+        let answer = self.query(question).await?;
+        T::try_from(answer).map_err(|other| wrong_kind::<T>(other.kind()))
+    }
+
     /// A user's history, newest first, at most `history_page_max` items.
     ///
     /// # Errors
@@ -416,4 +441,11 @@ pub(crate) async fn resolve<T>(
         }
     }
     Err(StoreError::Corrupt(format!("a command still needed more data after {rounds_max} loads")))
+}
+
+/// The error for an answer of another kind than `T`: a bug, logged.
+fn wrong_kind<T>(got: &str) -> EngineError {
+    let wanted = std::any::type_name::<T>();
+    tracing::error!(wanted, got, "a command or query answered another kind than its caller expects");
+    EngineError::Internal(format!("expected {wanted}, the engine answered `{got}`"))
 }

@@ -4,9 +4,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hongbao_core::CoreError;
 use hongbao_engine::EngineError;
-use serde::Serialize;
+use hongbao_wire::{ErrorBody, ErrorObject};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
 /// An error answer. Building one changes nothing; it is logged by the request middleware.
 #[derive(Clone, Debug)]
@@ -20,24 +19,6 @@ pub struct ApiError {
     pub retry_after_s: Option<u64>,
     /// Whether the answer closes the connection (`Connection: close`).
     pub close: bool,
-}
-
-/// The body of every error answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorObject,
-}
-
-/// What went wrong: a stable `code` for machines, a `message` for people, and extra detail
-/// such as `reason` (recall refusals) or `needed`/`available` (insufficient funds).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorObject {
-    /// One of the codes of docs/API.md, e.g. `invalid_request`, `packet_exhausted`.
-    pub code: String,
-    pub message: String,
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub detail: Map<String, Value>,
 }
 
 impl ApiError {
@@ -167,7 +148,7 @@ impl From<EngineError> for ApiError {
                 "unavailable",
                 "the service cannot reach its storage right now; nothing was applied, try again shortly",
             ),
-            EngineError::Config(message) => ApiError::internal(message),
+            EngineError::Config(message) | EngineError::Internal(message) => ApiError::internal(message),
             EngineError::Audit(err) => err.into(),
         }
     }

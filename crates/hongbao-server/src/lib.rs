@@ -21,7 +21,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-pub mod audit_routes;
 pub mod auth;
 pub mod caches;
 pub mod error;
@@ -91,37 +90,37 @@ struct ApiDoc;
 /// The routes that need a signed request, with their OpenAPI description.
 fn signed_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(routes::create_user))
-        .routes(routes!(routes::create_operator))
-        .routes(routes!(routes::deposit))
-        .routes(routes!(routes::me))
-        .routes(routes!(routes::withdraw))
-        .routes(routes!(routes::transactions))
-        .routes(routes!(routes::create_group))
-        .routes(routes!(routes::group))
-        .routes(routes!(routes::send_packet))
-        .routes(routes!(routes::packet))
-        .routes(routes!(routes::open))
-        .routes(routes!(routes::claim))
-        .routes(routes!(routes::recall))
-        .routes(routes!(routes::revoke_claim))
-        .routes(routes!(routes::return_claim))
-        .routes(routes!(routes::transfer))
-        .routes(routes!(routes::revoke_transfer))
-        .routes(routes!(routes::dev_clock))
-        .routes(routes!(audit_routes::receipt))
-        .routes(routes!(audit_routes::packet))
+        .routes(routes!(routes::users::create_user))
+        .routes(routes!(routes::users::create_operator))
+        .routes(routes!(routes::money::deposit))
+        .routes(routes!(routes::money::me))
+        .routes(routes!(routes::money::withdraw))
+        .routes(routes!(routes::money::transactions))
+        .routes(routes!(routes::groups::create_group))
+        .routes(routes!(routes::groups::group))
+        .routes(routes!(routes::packets::send_packet))
+        .routes(routes!(routes::packets::packet))
+        .routes(routes!(routes::packets::open))
+        .routes(routes!(routes::packets::claim))
+        .routes(routes!(routes::packets::recall))
+        .routes(routes!(routes::packets::revoke_claim))
+        .routes(routes!(routes::packets::return_claim))
+        .routes(routes!(routes::transfers::transfer))
+        .routes(routes!(routes::transfers::revoke_transfer))
+        .routes(routes!(routes::dev::dev_clock))
+        .routes(routes!(routes::audit::receipt))
+        .routes(routes!(routes::audit::packet))
 }
 
 /// The transparency log's public reads: no signature needed (a signed request is authenticated,
 /// and an auditor is shown entries in full).
 fn audit_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(audit_routes::checkpoint))
-        .routes(routes!(audit_routes::public_key))
-        .routes(routes!(audit_routes::entries))
-        .routes(routes!(audit_routes::inclusion))
-        .routes(routes!(audit_routes::consistency))
+        .routes(routes!(routes::audit::checkpoint))
+        .routes(routes!(routes::audit::public_key))
+        .routes(routes!(routes::audit::entries))
+        .routes(routes!(routes::audit::inclusion))
+        .routes(routes!(routes::audit::consistency))
 }
 
 /// Liveness: the process answers.
@@ -133,7 +132,7 @@ async fn healthz() -> &'static str {
 /// Readiness: the store answers a read.
 #[utoipa::path(get, path = "/readyz", tag = "service", responses(
     (status = 200, description = "Ready"),
-    (status = 503, description = "`unavailable`: the store does not answer", body = error::ErrorBody),
+    (status = 503, description = "`unavailable`: the store does not answer", body = hongbao_wire::ErrorBody),
 ))]
 async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiError> {
     if app.engine.store_answers(Duration::from_secs(2)).await {

@@ -105,8 +105,8 @@ pub(crate) enum ClientCmd {
         #[command(flatten)]
         conn: Conn,
         /// Seconds to move forward, e.g. 86400 for a day
-        #[arg(value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
-        advance_seconds: u64,
+        #[arg(value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..))]
+        advance_seconds: u32,
     },
     /// Fetch the receipt of one of your transfers: proof that it is in the transparency log
     Receipt {
@@ -448,7 +448,7 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         }
         ClientCmd::Clock { conn, advance_seconds } => {
             let client = connect(&conn)?;
-            show(&conn, client.dev_clock(advance_seconds), |c: &hongbao_client::DevClock| {
+            show(&conn, client.dev_clock(advance_seconds), |c: &hongbao_client::wire::DevClockAnswer| {
                 format!("the business clock is now {}; everything due has run", c.now)
             })
             .await?;

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hongbao_client::signing::{
     self, IDEMPOTENCY_KEY_HEADER, KEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
-use hongbao_client::{Client, ClientError, Direction, PacketOptions, RawRequest, SignParts, Signing, StatusCode};
+use hongbao_client::wire::Direction;
+use hongbao_client::{Client, ClientError, PacketOptions, RawRequest, SignParts, Signing, StatusCode};
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::{Fen, GroupId, PacketId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

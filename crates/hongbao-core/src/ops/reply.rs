@@ -1,4 +1,8 @@
 //! What a command that succeeded answers: [`Reply`] and the answer types it holds.
+//!
+//! Each answer type converts from a [`Reply`] (`TryFrom<Reply>`, generated once below for every
+//! variant), so a caller names the answer it expects and gets that type, or the reply back when
+//! the command answered another kind — a bug, handled in one place by whoever runs commands.
 
 use serde::{Deserialize, Serialize};
 
@@ -120,4 +124,60 @@ pub enum Reply {
     Settled {
         changed: bool,
     },
+}
+
+/// `From<T> for Reply` and `TryFrom<Reply> for T`, for each `Variant(T)` of [`Reply`].
+macro_rules! typed_replies {
+    ($($variant:ident($answer:ty)),* $(,)?) => {
+        $(
+            impl From<$answer> for Reply {
+                fn from(answer: $answer) -> Reply {
+                    Reply::$variant(answer)
+                }
+            }
+
+            impl TryFrom<Reply> for $answer {
+                type Error = Reply;
+
+                fn try_from(reply: Reply) -> Result<$answer, Reply> {
+                    match reply {
+                        Reply::$variant(answer) => Ok(answer),
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+typed_replies! {
+    User(UserCreated),
+    Operator(OperatorCreated),
+    Group(GroupView),
+    Moved(Moved),
+    Packet(PacketView),
+    Claimed(ClaimReceipt),
+    Recalled(Recalled),
+    Claim(ClaimDetail),
+    Transfer(TransferReceipt),
+    Me(MeView),
+}
+
+impl Reply {
+    /// The reply's kind, as its JSON tag says it (`user`, `packet`, …): for messages.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Reply::User(_) => "user",
+            Reply::Operator(_) => "operator",
+            Reply::Group(_) => "group",
+            Reply::Moved(_) => "moved",
+            Reply::Packet(_) => "packet",
+            Reply::Claimed(_) => "claimed",
+            Reply::Recalled(_) => "recalled",
+            Reply::Claim(_) => "claim",
+            Reply::Transfer(_) => "transfer",
+            Reply::Me(_) => "me",
+            Reply::Settled { .. } => "settled",
+        }
+    }
 }

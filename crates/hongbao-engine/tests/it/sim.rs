@@ -169,7 +169,7 @@ fn settled(answer: &Answer) -> Result<(), &'static str> {
         Err(EngineError::Unavailable(_)) => Err("unavailable"),
         Err(EngineError::Stopped) => Err("stopped"),
         Err(EngineError::Overloaded) => Err("overloaded"),
-        Err(other @ (EngineError::Config(_) | EngineError::Audit(_))) => {
+        Err(other @ (EngineError::Config(_) | EngineError::Audit(_) | EngineError::Internal(_))) => {
             panic!("a command was answered {other:?}, which no command may be")
         }
     }

@@ -12,7 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
 use hongbao_audit::note::{self, Checkpoint, Verifier};
 use hongbao_audit::{Hash, ReceiptError, leaf_hash, proof, verify_consistency, verify_inclusion, verify_receipt};
-use hongbao_client::{Client, RawRequest, RawResponse, Receipt, Signing};
+use hongbao_client::wire::ReceiptView as Receipt;
+use hongbao_client::{Client, RawRequest, RawResponse, Signing};
 use hongbao_core::event::EventKind;
 use hongbao_core::fairness::commitment;
 use hongbao_core::ledger::TransferKind;
@@ -30,7 +31,7 @@ const NO_TRANSFER: &str = "trf_0190f0a0b0c0d0e0f000000000000000";
 const PAGE: u32 = 4;
 /// More pages than any test's log fills: paging that does not end within it is a bug.
 const PAGES_MAX: usize = 1_000;
-const DAY_S: u64 = 86_400;
+const DAY_S: u32 = 86_400;
 
 /// `GET path` with none of the signing headers, whatever it answers.
 async fn public(app: &TestApp, path: &str) -> RawResponse {

@@ -11,7 +11,7 @@ use crate::support::{
     exclusive, json, keys, lucky, normal, raw_refused, refused, send, set, spawn_app, spawn_app_with,
 };
 
-const HOUR_S: u64 = 3_600;
+const HOUR_S: u32 = 3_600;
 
 #[tokio::test]
 async fn a_half_claimed_packet_expires_after_24_hours_and_the_rest_returns_to_the_sender() {
@@ -176,10 +176,10 @@ async fn the_dev_clock_refuses_zero_negative_or_malformed_advances() {
 #[tokio::test]
 async fn the_dev_clock_stops_ten_years_ahead_of_real_time_and_times_still_print_as_dates() {
     let app = spawn_app().await;
-    let max_s = u64::try_from(hongbao_engine::DEV_CLOCK_AHEAD_MAX_S).unwrap();
+    let max_s = u32::try_from(hongbao_engine::DEV_CLOCK_AHEAD_MAX_S).unwrap();
     // Nine years in one step, then a refused step that would pass ten, then what is left.
     let nine_years = app.root.dev_clock(9 * 366 * 86_400).send().await.unwrap().now;
-    let error = refused(app.root.dev_clock(u64::from(u32::MAX)).send().await, 400, "invalid_request");
+    let error = refused(app.root.dev_clock(u32::MAX).send().await, 400, "invalid_request");
     assert!(error["message"].as_str().unwrap().contains("at most 3660 days ahead of real time"), "{error}");
     let still = app.root.dev_clock(1).send().await.unwrap().now;
     assert!(still.millis() - nine_years.millis() < 60_000, "the refused advance did not move the clock");

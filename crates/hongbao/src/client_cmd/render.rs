@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use hongbao_client::TransactionPage;
+use hongbao_client::wire::{Direction, TransactionsPage};
 use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, Recalled, TransferReceipt, UserCreated};
 use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::user::{GroupView, MeView};
@@ -51,14 +51,14 @@ pub(super) fn render_me(me: &MeView) -> String {
     )
 }
 
-pub(super) fn render_history(page: &TransactionPage) -> String {
+pub(super) fn render_history(page: &TransactionsPage) -> String {
     let mut lines: Vec<String> = page
         .items
         .iter()
         .map(|t| {
             let sign = match t.direction {
-                hongbao_client::Direction::In => '+',
-                hongbao_client::Direction::Out => '-',
+                Direction::In => '+',
+                Direction::Out => '-',
             };
             let packet = t.packet_id.map(|p| format!(" {p}")).unwrap_or_default();
             format!(

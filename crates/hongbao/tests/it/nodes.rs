@@ -276,7 +276,7 @@ async fn a_postgres_restart_under_load_loses_nothing_acknowledged_and_the_nodes_
         for item in history
             .items
             .iter()
-            .filter(|t| t.kind.as_str() == "transfer" && t.direction == hongbao_client::Direction::Out)
+            .filter(|t| t.kind.as_str() == "transfer" && t.direction == hongbao_client::wire::Direction::Out)
         {
             assert!(transfers.contains(&item.transfer_id), "{} was applied but never acknowledged", item.transfer_id);
         }

@@ -12,16 +12,18 @@ use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hongbao_core::log::decode;
+use hongbao_core::ops::{self, Actor, EntriesView, PacketLogReader};
+use hongbao_core::packet::PacketView;
+use hongbao_core::query::Query;
 use hongbao_core::{PacketId, TransferId};
 use hongbao_engine::{Audit, AuditError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-use hongbao_core::ops::{self, Actor, EntriesView, PacketLogReader};
-use hongbao_core::query::{Answer, Query};
+use hongbao_wire::{
+    ConsistencyParams, ConsistencyProof, EntriesPage, EntriesParams, EntryView, ErrorBody, InclusionParams,
+    InclusionProof, PacketLog, ProvenEntry, ReceiptView,
+};
 
 use crate::auth::{AnyCaller, MaybeCaller, UserCaller};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{AppQuery, path_id};
 use crate::state::AppState;
 
@@ -82,38 +84,6 @@ pub async fn public_key(State(app): State<AppState>) -> Result<impl IntoResponse
     Ok(text(format!("{}\n", audit(&app)?.vkey())))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct EntriesParams {
-    /// The first index (default 0).
-    pub start: Option<u64>,
-    /// At most this many, 1 to 1000 (default 100).
-    pub limit: Option<u32>,
-}
-
-/// One entry of the log: to the public its leaf hash only; to an auditor its bytes too.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntryView {
-    pub index: u64,
-    /// Base64 of the entry's leaf hash, SHA-256(0x00 || the entry's bytes) (RFC 6962 §2.1).
-    pub leaf_hash: String,
-    /// Base64 of the entry's exact bytes; only to an auditor.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entry: Option<String>,
-    /// The entry as JSON, for reading (the bytes are what is signed); only to an auditor.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub decoded: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntriesPage {
-    pub entries: Vec<EntryView>,
-    /// The index to ask from next, or `null` at the end of the log.
-    pub next: Option<u64>,
-}
-
 /// Entries by index: unsigned, each entry's leaf hash (enough to check every proof and to
 /// rebuild the tree); signed by an auditor, each entry's bytes too.
 #[utoipa::path(get, path = "/v1/audit/entries", tag = "audit", params(EntriesParams),
@@ -150,23 +120,6 @@ pub async fn entries(
     Ok(Json(EntriesPage { entries, next }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct InclusionParams {
-    pub index: u64,
-    /// The tree size (default: the latest checkpoint's).
-    pub size: Option<u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InclusionProof {
-    pub index: u64,
-    pub size: u64,
-    /// Base64 SHA-256 hashes from the leaf's sibling up to the root's child (RFC 6962 §2.1.1).
-    pub hashes: Vec<String>,
-}
-
 async fn latest_size(app: &AppState) -> Result<u64, ApiError> {
     let latest = app.engine.latest_checkpoint().await?;
     Ok(latest.map_or(0, |c| c.size))
@@ -192,24 +145,6 @@ pub async fn inclusion(
     Ok(Json(InclusionProof { index: params.index, size, hashes: hashes.iter().map(|h| b64(h)).collect() }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ConsistencyParams {
-    /// The earlier tree size.
-    pub old: u64,
-    /// The later tree size (default: the latest checkpoint's).
-    pub new: Option<u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConsistencyProof {
-    pub old: u64,
-    pub new: u64,
-    /// Base64 SHA-256 hashes (RFC 9162 §2.1.4).
-    pub hashes: Vec<String>,
-}
-
 /// A consistency proof: the tree of `new` extends the tree of `old`.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyParams),
     responses(
@@ -228,31 +163,6 @@ pub async fn consistency(
     app.engine.catch_up_log(new).await?;
     let hashes = log.consistency_proof(params.old, new)?;
     Ok(Json(ConsistencyProof { old: params.old, new, hashes: hashes.iter().map(|h| b64(h)).collect() }))
-}
-
-/// An entry with its proof under a checkpoint.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProvenEntry {
-    pub index: u64,
-    /// Base64 of the entry's exact bytes.
-    pub entry: String,
-    #[schema(value_type = Object)]
-    pub decoded: serde_json::Value,
-    /// A C2SP tlog-proof (c2sp.org/tlog-proof@v1) of the entry under the checkpoint.
-    pub proof: String,
-}
-
-/// Everything the log holds about a packet, each entry with its inclusion proof: for a lucky
-/// packet, the commitment at send, the claims in order and the reveal at close, so anyone can
-/// check that nobody re-dealt the shares (`hongbao verify packet`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PacketLog {
-    pub packet_id: PacketId,
-    /// The signed checkpoint every proof is against.
-    pub checkpoint: String,
-    pub entries: Vec<ProvenEntry>,
-    /// Whether every entry about the packet is included (false past 1000 entries).
-    pub complete: bool,
 }
 
 /// The log's entries about one packet, with proofs: for its sender, those who may claim it,
@@ -275,10 +185,7 @@ pub async fn packet(
         // Whoever may see the packet may see what the log says about it; anyone else is told
         // what `GET /v1/packets/{id}` tells them.
         PacketLogReader::Viewer(user) => {
-            match app.engine.query(&Query::Packet { actor: user, packet: packet_id }).await? {
-                Answer::Packet(_) => {}
-                _ => return Err(ApiError::internal("unexpected answer")),
-            }
+            let _: PacketView = app.ask(Query::Packet { actor: user, packet: packet_id }).await?;
         }
         PacketLogReader::Auditor => {}
     }
@@ -299,18 +206,6 @@ pub async fn packet(
         });
     }
     Ok(Json(PacketLog { packet_id, checkpoint: checkpoint.note, entries, complete }))
-}
-
-/// A receipt anyone can verify offline with the log's public key.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReceiptView {
-    /// Base64 of the entry's exact logged bytes.
-    pub entry: String,
-    /// The C2SP tlog-proof text (c2sp.org/tlog-proof@v1): index, inclusion proof, signed checkpoint.
-    pub proof: String,
-    /// The entry as readable JSON.
-    #[schema(value_type = Object)]
-    pub decoded: serde_json::Value,
 }
 
 /// A receipt for one of the caller's transfers: proof that it is in the log, verifiable by

@@ -1,0 +1,74 @@
+//! The endpoints of docs/API.md, one file per section of it. Each handler translates: HTTP in,
+//! one engine command or query, HTTP out. No rule is decided here: who may issue a command is
+//! the core's (`ops::authorize`), and what a command answers is its type
+//! ([`AppState::exec`] returns the answer the handler names).
+//!
+//! - `users.rs` — users and operators; `money.rs` — deposits, balances, withdrawals, history;
+//!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
+//!   transparency log and receipts; `dev.rs` — the development clock.
+//!
+//! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
+//! the API is a new file here, its routes listed in `api_router` (lib.rs).
+
+use axum::Json;
+use axum::http::StatusCode;
+use hongbao_core::ops::{self, Command, Reply};
+use hongbao_core::query::{Answer, Query};
+use hongbao_engine::{EngineError, Idempotency};
+use utoipa::IntoParams;
+
+use crate::auth::{NonceTicket, Signer};
+use crate::error::ApiError;
+use crate::extract::IdempotencyKey;
+use crate::state::AppState;
+
+pub mod audit;
+pub mod dev;
+pub mod groups;
+pub mod money;
+pub mod packets;
+pub mod transfers;
+pub mod users;
+
+type Created<T> = (StatusCode, Json<T>);
+
+impl AppState {
+    /// Runs a command for `signer`, if the core's rules let them issue it, once per idempotency
+    /// key, storing the request's nonce with its effects; answers the type `T` the command answers.
+    async fn exec<T: TryFrom<Reply, Error = Reply>>(
+        &self,
+        signer: Signer,
+        idem: IdempotencyKey,
+        command: Command,
+    ) -> Result<T, ApiError> {
+        ops::authorize(&signer.actor, &command)?;
+        let key_id = signer.key_id;
+        let idempotency = idem.key.map(|key| Idempotency { principal: key_id.to_string(), key });
+        let nonce = idem.nonce.as_ref().and_then(NonceTicket::take);
+        let result = self.engine.run(command, idempotency, nonce).await;
+        if let (Err(EngineError::Overloaded | EngineError::Stopped), Some(ticket), Some(nonce)) =
+            (&result, &idem.nonce, nonce)
+        {
+            // Not queued: the nonce goes back, for the middleware to store or refuse.
+            ticket.give_back(nonce);
+        }
+        Ok(result?)
+    }
+
+    /// Answers a read-only question with the type `T` it answers.
+    async fn ask<T: TryFrom<Answer, Error = Answer>>(&self, query: Query) -> Result<T, ApiError> {
+        Ok(self.engine.ask(&query).await?)
+    }
+}
+
+/// The `Idempotency-Key` header, shared by every POST.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// 1–255 printable ASCII. The same key and request again answers the first answer and does
+    /// nothing else; the same key with another request is `422 idempotency_key_reused`. Kept
+    /// at least 24 h.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}

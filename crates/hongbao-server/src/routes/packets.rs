@@ -1,0 +1,165 @@
+//! Red packets (docs/API.md "Red packets"): sending, reading, opening, claiming and recalling
+//! a packet, and revoking or returning a claim.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hongbao_core::ops::{ClaimDetail, Command, Recalled};
+use hongbao_core::packet::{ClaimReceipt, PacketView};
+use hongbao_core::query::Query;
+use hongbao_core::{ClaimId, PacketId};
+use hongbao_wire::SendPacketRequest;
+
+use super::{Created, IdempotencyHeader};
+use crate::auth::UserCaller;
+use crate::error::ApiError;
+use crate::extract::{AppJson, IdempotencyKey, NoBody, path_id};
+use crate::state::AppState;
+use hongbao_wire::ErrorBody;
+
+/// Send a red packet. The money leaves the caller's available balance at once.
+#[utoipa::path(post, path = "/v1/packets", tag = "packets", security(("signed" = [])),
+    request_body = SendPacketRequest,
+    params(IdempotencyHeader),
+    responses(
+        (status = 201, description = "The packet", body = PacketView),
+        (status = 400, description = "`invalid_request`: a limit, naming it", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such group, or the caller is not a member", body = ErrorBody),
+        (status = 409, description = "`insufficient_funds`", body = ErrorBody),
+        (status = 423, description = "`account_frozen`", body = ErrorBody),
+    ))]
+pub async fn send_packet(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    AppJson(body): AppJson<SendPacketRequest>,
+) -> Result<Created<PacketView>, ApiError> {
+    let (spec, greeting, delay) = body.into_parts();
+    let command = Command::SendPacket { actor: caller.user, spec, greeting, arrival_delay_s: delay.unwrap_or(0) };
+    let view = app.exec(caller.signer(), idem, command).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A packet, as its sender or a possible claimant sees it. Does not touch it.
+#[utoipa::path(get, path = "/v1/packets/{packet_id}", tag = "packets", security(("signed" = [])),
+    params(("packet_id" = PacketId, Path)),
+    responses(
+        (status = 200, description = "The packet", body = PacketView),
+        (status = 404, description = "`not_found`: no such packet, or not visible to the caller", body = ErrorBody),
+    ))]
+pub async fn packet(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    Path(packet_id): Path<String>,
+) -> Result<Json<PacketView>, ApiError> {
+    let packet = path_id(&packet_id, "packet")?;
+    let view = app.ask(Query::Packet { actor: caller.user, packet }).await?;
+    Ok(Json(view))
+}
+
+/// Open a packet: records that a recipient touched it (the sender opening it does not count),
+/// after which a normal or exclusive packet can no longer be recalled.
+#[utoipa::path(post, path = "/v1/packets/{packet_id}/open", tag = "packets", security(("signed" = [])),
+    params(("packet_id" = PacketId, Path), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The packet", body = PacketView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ))]
+pub async fn open(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    Path(packet_id): Path<String>,
+    _: NoBody,
+) -> Result<Json<PacketView>, ApiError> {
+    let packet = path_id(&packet_id, "packet")?;
+    let view = app.exec(caller.signer(), idem, Command::OpenPacket { actor: caller.user, packet }).await?;
+    Ok(Json(view))
+}
+
+/// Claim one share. With a delayed arrival the claim is `pending` until `arrives_at`.
+#[utoipa::path(post, path = "/v1/packets/{packet_id}/claim", tag = "packets", security(("signed" = [])),
+    params(("packet_id" = PacketId, Path), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The share taken", body = ClaimReceipt),
+        (status = 403, description = "`forbidden`: the sender may not claim (configuration)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`already_claimed`, `packet_exhausted`, `packet_recalled`", body = ErrorBody),
+        (status = 410, description = "`packet_expired`", body = ErrorBody),
+        (status = 423, description = "`account_frozen`", body = ErrorBody),
+    ))]
+pub async fn claim(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    Path(packet_id): Path<String>,
+    _: NoBody,
+) -> Result<Json<ClaimReceipt>, ApiError> {
+    let packet = path_id(&packet_id, "packet")?;
+    let receipt = app.exec(caller.signer(), idem, Command::ClaimPacket { actor: caller.user, packet }).await?;
+    Ok(Json(receipt))
+}
+
+/// Recall an untouched, unclaimed normal or exclusive packet: its money returns to the sender.
+#[utoipa::path(post, path = "/v1/packets/{packet_id}/recall", tag = "packets", security(("signed" = [])),
+    params(("packet_id" = PacketId, Path), IdempotencyHeader),
+    responses(
+        (status = 200, description = "Recalled, with the amount refunded", body = Recalled),
+        (status = 403, description = "`forbidden`: not the sender", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`recall_not_allowed` with `reason`: the first of `not_active`, `lucky_packet`, `claimed`, `touched`", body = ErrorBody),
+    ))]
+pub async fn recall(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    Path(packet_id): Path<String>,
+    _: NoBody,
+) -> Result<Json<Recalled>, ApiError> {
+    let packet = path_id(&packet_id, "packet")?;
+    let recalled = app.exec(caller.signer(), idem, Command::RecallPacket { actor: caller.user, packet }).await?;
+    Ok(Json(recalled))
+}
+
+/// Revoke a pending claim of the caller's packet: the money goes back to the sender.
+#[utoipa::path(post, path = "/v1/claims/{claim_id}/revoke", tag = "packets", security(("signed" = [])),
+    params(("claim_id" = ClaimId, Path), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The claim, now `revoked`", body = ClaimDetail),
+        (status = 403, description = "`forbidden`: the claimant may not revoke", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_pending`: it has arrived, or was revoked or returned", body = ErrorBody),
+    ))]
+pub async fn revoke_claim(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    Path(claim_id): Path<String>,
+    _: NoBody,
+) -> Result<Json<ClaimDetail>, ApiError> {
+    let claim = path_id(&claim_id, "claim")?;
+    let detail = app.exec(caller.signer(), idem, Command::RevokeClaim { actor: caller.user, claim }).await?;
+    Ok(Json(detail))
+}
+
+/// Give an arrived claim back to the packet's sender, once.
+#[utoipa::path(post, path = "/v1/claims/{claim_id}/return", tag = "packets", security(("signed" = [])),
+    params(("claim_id" = ClaimId, Path), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The claim, now `returned`", body = ClaimDetail),
+        (status = 403, description = "`forbidden`: only the claimant may return it", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict` (not arrived yet, already returned or revoked, own packet), `insufficient_funds`", body = ErrorBody),
+        (status = 423, description = "`account_frozen`", body = ErrorBody),
+    ))]
+pub async fn return_claim(
+    State(app): State<AppState>,
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    Path(claim_id): Path<String>,
+    _: NoBody,
+) -> Result<Json<ClaimDetail>, ApiError> {
+    let claim = path_id(&claim_id, "claim")?;
+    let detail = app.exec(caller.signer(), idem, Command::ReturnClaim { actor: caller.user, claim }).await?;
+    Ok(Json(detail))
+}

@@ -1,0 +1,273 @@
+//! What clients send: request bodies (JSON, unknown fields refused) and query parameters.
+//!
+//! Amounts are JSON integers of fen, read as `i64` so that a negative or zero amount reaches
+//! the core's rules and is refused there with the API's message, not as a decoding error.
+//! Optional fields left `None` are left out of a serialized body, so the server's default applies.
+
+use hongbao_core::ops::PacketSpec;
+use hongbao_core::principal::Role;
+use hongbao_core::{Fen, GroupId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Creates a user with their first signing key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "alice"})))]
+pub struct CreateUserRequest {
+    /// 1 to 64 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub name: String,
+}
+
+/// Creates an operator: a key with roles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "risk desk", "roles": ["risk_officer"]})))]
+pub struct CreateOperatorRequest {
+    /// 1 to 64 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub name: String,
+    /// At least one of `admin`, `risk_officer`, `legal_officer`, `auditor`.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
+    pub roles: Vec<Role>,
+}
+
+/// An amount in fen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"amount": 10000})))]
+pub struct AmountRequest {
+    /// Integer fen, at least 1 (a deposit at most `limits.deposit_max_fen`, ¥10 000 000 by default).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub amount: i64,
+}
+
+impl AmountRequest {
+    pub fn new(amount: Fen) -> AmountRequest {
+        AmountRequest { amount: amount.get() }
+    }
+}
+
+/// Paging of the history.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct HistoryParams {
+    /// 1 to 100 items (default 20).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "family", "members": ["usr_0190f0a0b0c0d0e0f000000000000001"]})))]
+pub struct CreateGroupRequest {
+    /// 1 to 64 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub name: String,
+    /// Other members; the caller is always a member. At most 500 in all.
+    #[cfg_attr(feature = "openapi", schema(max_items = 499))]
+    pub members: Vec<UserId>,
+}
+
+/// A red packet to send: `normal` (equal shares), `lucky` (random shares) or `exclusive` (one
+/// recipient).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"kind": "lucky", "group_id": "grp_0190f0a0b0c0d0e0f000000000000001", "count": 3, "total": 1000, "greeting": "恭喜发财"})))]
+pub enum SendPacketRequest {
+    Normal {
+        group_id: GroupId,
+        /// 1 to 100, and at most the group's size.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+        count: u32,
+        /// Fen per share, 1 to 20 000.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 20_000))]
+        amount_each: i64,
+        /// At most 64 characters.
+        #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        greeting: Option<String>,
+        /// 0 (default), 7200 or 86400.
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86_400))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        arrival_delay_seconds: Option<u32>,
+    },
+    Lucky {
+        group_id: GroupId,
+        /// 1 to 100, and at most the group's size.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+        count: u32,
+        /// Fen to split, at least 1 per share and at most 20 000 per share.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2_000_000))]
+        total: i64,
+        /// At most 64 characters.
+        #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        greeting: Option<String>,
+        /// 0 (default), 7200 or 86400.
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86_400))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        arrival_delay_seconds: Option<u32>,
+    },
+    Exclusive {
+        recipient: UserId,
+        /// Fen, 1 to 20 000.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 20_000))]
+        amount: i64,
+        /// At most 64 characters.
+        #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        greeting: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        arrival_delay_seconds: Option<u32>,
+    },
+}
+
+impl SendPacketRequest {
+    /// The body that sends `spec` with these options.
+    pub fn new(spec: &PacketSpec, greeting: Option<String>, arrival_delay_seconds: Option<u32>) -> SendPacketRequest {
+        match *spec {
+            PacketSpec::Normal { group_id, count, amount_each } => SendPacketRequest::Normal {
+                group_id,
+                count,
+                amount_each: amount_each.get(),
+                greeting,
+                arrival_delay_seconds,
+            },
+            PacketSpec::Lucky { group_id, count, total } => {
+                SendPacketRequest::Lucky { group_id, count, total: total.get(), greeting, arrival_delay_seconds }
+            }
+            PacketSpec::Exclusive { recipient, amount } => {
+                SendPacketRequest::Exclusive { recipient, amount: amount.get(), greeting, arrival_delay_seconds }
+            }
+        }
+    }
+
+    /// The packet asked for, its greeting and its arrival delay.
+    pub fn into_parts(self) -> (PacketSpec, Option<String>, Option<u32>) {
+        match self {
+            SendPacketRequest::Normal { group_id, count, amount_each, greeting, arrival_delay_seconds } => (
+                PacketSpec::Normal { group_id, count, amount_each: Fen::new(amount_each) },
+                greeting,
+                arrival_delay_seconds,
+            ),
+            SendPacketRequest::Lucky { group_id, count, total, greeting, arrival_delay_seconds } => {
+                (PacketSpec::Lucky { group_id, count, total: Fen::new(total) }, greeting, arrival_delay_seconds)
+            }
+            SendPacketRequest::Exclusive { recipient, amount, greeting, arrival_delay_seconds } => {
+                (PacketSpec::Exclusive { recipient, amount: Fen::new(amount) }, greeting, arrival_delay_seconds)
+            }
+        }
+    }
+}
+
+/// Money to another user (转账).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"to": "usr_0190f0a0b0c0d0e0f000000000000001", "amount": 1234, "note": "dinner"})))]
+pub struct TransferRequest {
+    pub to: UserId,
+    /// Fen, at least 1.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub amount: i64,
+    /// At most 64 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// 0 (default), 7200 or 86400.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86_400))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_delay_seconds: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"advance_seconds": 86400})))]
+pub struct DevClockRequest {
+    /// Seconds to move the business clock forward, at least 1; the clock runs at most ten years
+    /// ahead of real time.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4_294_967_295_u32))]
+    pub advance_seconds: u32,
+}
+
+// ----- the transparency log's query parameters ---------------------------------------------
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct EntriesParams {
+    /// The first index (default 0).
+    pub start: Option<u64>,
+    /// At most this many, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct InclusionParams {
+    pub index: u64,
+    /// The tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ConsistencyParams {
+    /// The earlier tree size.
+    pub old: u64,
+    /// The later tree size (default: the latest checkpoint's).
+    pub new: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use hongbao_core::ops::PacketSpec;
+    use hongbao_core::{Fen, GroupId, UserId};
+
+    use super::*;
+
+    #[test]
+    fn a_packet_body_carries_its_spec_and_gives_it_back() {
+        let group: GroupId = "grp_0190f0a0b0c0d0e0f000000000000000".parse().unwrap();
+        let user: UserId = "usr_0190f0a0b0c0d0e0f000000000000001".parse().unwrap();
+        let specs = [
+            PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(50) },
+            PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(1000) },
+            PacketSpec::Exclusive { recipient: user, amount: Fen::new(7) },
+        ];
+        for spec in specs {
+            let body = SendPacketRequest::new(&spec, Some("大吉".to_owned()), Some(7200));
+            let json = serde_json::to_string(&body).unwrap();
+            let read: SendPacketRequest = serde_json::from_str(&json).unwrap();
+            assert_eq!(read.into_parts(), (spec, Some("大吉".to_owned()), Some(7200)), "{json}");
+        }
+    }
+
+    #[test]
+    fn options_left_out_are_not_sent_and_unknown_fields_are_refused() {
+        let group: GroupId = "grp_0190f0a0b0c0d0e0f000000000000000".parse().unwrap();
+        let spec = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(1000) };
+        let json = serde_json::to_value(SendPacketRequest::new(&spec, None, None)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "lucky", "group_id": group.to_string(), "count": 3, "total": 1000})
+        );
+        let extra = serde_json::json!({"to": "usr_0190f0a0b0c0d0e0f000000000000001", "amount": 1, "memo": "x"});
+        assert!(serde_json::from_value::<TransferRequest>(extra).is_err());
+    }
+}
