@@ -10,12 +10,11 @@ use hongbao_core::event::EventKind;
 use hongbao_core::invariants::{self, Violation};
 use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
-use hongbao_core::ops::Reply;
 use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
-    AccountId, ClaimId, CoreError, Fact, Fen, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
+    AccountId, ClaimId, Fact, Fen, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -102,7 +101,7 @@ pub async fn check(
     let mut violations = invariants::check(&world, limits);
     let mut replies = Vec::new();
     for record in &dump.idempotency {
-        match serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome) {
+        match crate::stored::decode(&record.outcome) {
             Ok(Ok(reply)) => replies.push(reply),
             Ok(Err(_)) => {}
             Err(err) => violations.push(Violation {

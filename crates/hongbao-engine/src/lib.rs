@@ -25,6 +25,7 @@ mod queue;
 mod reads;
 pub mod seal;
 mod secrets;
+pub mod stored;
 mod thread;
 mod writer;
 

@@ -19,7 +19,8 @@ use crate::load::{GroupCache, Reading, load_with};
 use crate::pipeline::{Carried, InFlight, JOINING_CHUNK_MAX, Kept, Pipeline, Prepared, commit, joined};
 use crate::queue::{Asked, Msg, Outcome, answer, fingerprint, joins_pipeline, unanswered};
 use crate::seal::SecretsKey;
-use crate::secrets::{secret_not_again, without_secret};
+use crate::secrets::secret_not_again;
+use crate::stored;
 use crate::thread::OwnThread;
 
 pub(crate) struct Writer {
@@ -353,7 +354,7 @@ impl Writer {
                     let replay = slot.as_ref().and_then(|(key, print)| known.get(key).map(|record| (record, print)));
                     let replay = replay.map(|(record, print)| {
                         if record.fingerprint == *print {
-                            serde_json::from_str::<Result<Reply, CoreError>>(&record.outcome)
+                            stored::decode(&record.outcome)
                                 .map_err(|e| EngineError::Unavailable(format!("stored answer unreadable: {e}")))
                                 .and_then(|r| r.map_err(EngineError::Refused))
                                 .and_then(secret_not_again)
@@ -376,7 +377,7 @@ impl Writer {
                                     principal: principal.clone(),
                                     key: key.clone(),
                                     fingerprint: print,
-                                    outcome: serde_json::to_string(&without_secret(&decided)).unwrap_or_default(),
+                                    outcome: stored::encode(&decided),
                                     created_at: now,
                                 };
                                 known.insert((principal, key), record.clone());

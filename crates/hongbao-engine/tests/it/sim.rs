@@ -51,9 +51,7 @@ use hongbao_core::ops::{Command, PacketSpec, Reply, TransferStatus};
 use hongbao_core::packet::{ClaimStatus, PacketKind, PacketStatus};
 use hongbao_core::principal::Role;
 use hongbao_core::user::UserStatus;
-use hongbao_core::{
-    AccountId, ClaimId, CoreError, Fact, Fen, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId,
-};
+use hongbao_core::{AccountId, ClaimId, Fact, Fen, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId};
 use hongbao_engine::{Clock, EngineConfig, EngineError, Idempotency, JobOutcome, ManualClock};
 use hongbao_store::mem::{CommitFault, FaultCounts, MemStore};
 use hongbao_store::{Dump, Store};
@@ -1559,7 +1557,7 @@ impl Episode {
             match &acked.record {
                 Some(seen) => assert_eq!(outcome, seen, "the record of key {:?} changed", acked.key),
                 None => {
-                    let stored: Result<Reply, CoreError> = serde_json::from_str(outcome).expect("a readable record");
+                    let stored = hongbao_engine::stored::decode(outcome).expect("a readable record");
                     let stored = stored.map_err(EngineError::Refused);
                     // A record never keeps a secret: it answers as a repeat does.
                     assert_eq!(as_repeated(&stored), as_repeated(&acked.answer), "the record of key {:?}", acked.key);
