@@ -17,7 +17,8 @@ use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Changes, PacketId, Timestamp, TransferId};
-use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
+use hongbao_store::append::{LogWriters, check_append};
+use hongbao_store::{Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres};
@@ -511,61 +512,6 @@ async fn latest_checkpoint_size(conn: &mut PgConnection) -> Result<Option<u64>, 
         .transpose()
 }
 
-/// Where the size a batch's log entries are checked against came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SizeSeen {
-    /// The batch asked [`log_size`] in its own transaction and numbered its entries from the
-    /// answer: nobody could append since, so entries that do not fit are the engine's mistake.
-    InThisTransaction,
-    /// The commit read it: the engine numbered its entries from what it believed, and another
-    /// node may have appended since.
-    AtCommit,
-}
-
-/// Checks that `log` continues a log of `size` entries exactly (no gap, no repeat), and that
-/// `checkpoint` covers no more than the log after the append and grows past `latest`.
-///
-/// # Errors
-/// [`StoreError::Corrupt`] naming the first row or the checkpoint that does not fit; but
-/// [`StoreError::Conflict`] where another node explains the misfit: entries numbered from a size
-/// not read in this transaction, or a checkpoint that another node's larger or equal one beat.
-fn check_append(
-    size: u64,
-    seen: SizeSeen,
-    log: &[LogRow],
-    checkpoint: Option<&CheckpointRow>,
-    latest: Option<u64>,
-) -> Result<(), StoreError> {
-    let mut next = size;
-    for row in log {
-        if row.index != next {
-            let message = format!(
-                "log entry {} appended where entry {next} comes next: the log grows by one, without gaps or repeats",
-                row.index
-            );
-            return Err(match seen {
-                SizeSeen::InThisTransaction => StoreError::Corrupt(message),
-                SizeSeen::AtCommit => StoreError::Conflict(message),
-            });
-        }
-        if i64::try_from(row.index).is_err() {
-            return Err(StoreError::Corrupt(format!("log entry {} is past the largest index", row.index)));
-        }
-        next += 1;
-    }
-    let Some(checkpoint) = checkpoint else { return Ok(()) };
-    if checkpoint.size > next {
-        return Err(StoreError::Corrupt(format!("checkpoint of size {} for a log of {next} entries", checkpoint.size)));
-    }
-    match latest {
-        Some(latest) if checkpoint.size <= latest => Err(StoreError::Conflict(format!(
-            "checkpoint of size {} does not grow the latest checkpoint, of size {latest}",
-            checkpoint.size
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Writes a whole batch: its changes, idempotency records, nonces, log entries and checkpoint. The
 /// caller commits, or drops the transaction on error so that nothing of the batch remains.
 ///
@@ -581,8 +527,8 @@ fn check_append(
 pub(crate) async fn commit(conn: &mut PgConnection, commit: &Commit, size: Option<u64>) -> Result<(), StoreError> {
     if !commit.log.is_empty() || commit.checkpoint.is_some() || !commit.changes.events.is_empty() {
         let (size, seen) = match size {
-            Some(size) => (size, SizeSeen::InThisTransaction),
-            None => (log_size(conn).await?, SizeSeen::AtCommit),
+            Some(size) => (size, LogWriters::SharedSizeRead),
+            None => (log_size(conn).await?, LogWriters::SharedSizeAtCommit),
         };
         let latest = match commit.checkpoint {
             Some(_) => latest_checkpoint_size(conn).await?,

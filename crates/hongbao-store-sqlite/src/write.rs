@@ -16,7 +16,8 @@ use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Changes, GroupId, PacketId, Timestamp, TransferId, UserId};
-use hongbao_store::{CheckpointRow, Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
+use hongbao_store::append::{LogWriters, check_append};
+use hongbao_store::{Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection};
@@ -462,44 +463,6 @@ async fn latest_checkpoint_size(conn: &mut SqliteConnection) -> Result<Option<u6
         .transpose()
 }
 
-/// Checks that `log` continues a log of `size` entries exactly (no gap, no repeat), and that
-/// `checkpoint` covers no more than the log after the append and grows past `latest`.
-///
-/// # Errors
-/// [`StoreError::Corrupt`] naming the first row or the checkpoint that does not fit: the engine
-/// computed them from a log that is not the stored one, and must not commit.
-fn check_append(
-    size: u64,
-    log: &[LogRow],
-    checkpoint: Option<&CheckpointRow>,
-    latest: Option<u64>,
-) -> Result<(), StoreError> {
-    let mut next = size;
-    for row in log {
-        if row.index != next {
-            return Err(StoreError::Corrupt(format!(
-                "log entry {} appended where entry {next} comes next: the log grows by one, without gaps or repeats",
-                row.index
-            )));
-        }
-        if i64::try_from(row.index).is_err() {
-            return Err(StoreError::Corrupt(format!("log entry {} is past the largest index", row.index)));
-        }
-        next += 1;
-    }
-    let Some(checkpoint) = checkpoint else { return Ok(()) };
-    if checkpoint.size > next {
-        return Err(StoreError::Corrupt(format!("checkpoint of size {} for a log of {next} entries", checkpoint.size)));
-    }
-    match latest {
-        Some(latest) if checkpoint.size <= latest => Err(StoreError::Corrupt(format!(
-            "checkpoint of size {} does not grow the latest checkpoint, of size {latest}",
-            checkpoint.size
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Writes a whole batch: its changes, idempotency records, nonces, log entries and checkpoint. The
 /// caller commits, or drops the transaction on error so that nothing of the batch remains.
 ///
@@ -515,7 +478,7 @@ pub(crate) async fn commit(conn: &mut SqliteConnection, commit: &Commit) -> Resu
             Some(_) => latest_checkpoint_size(conn).await?,
             None => None,
         };
-        check_append(size, &commit.log, commit.checkpoint.as_ref(), latest)?;
+        check_append(size, LogWriters::One, &commit.log, commit.checkpoint.as_ref(), latest)?;
     }
     changes(conn, &commit.changes).await?;
     let records: Vec<&IdempotencyRecord> = commit.idempotency.iter().collect();

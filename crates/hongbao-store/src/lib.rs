@@ -4,8 +4,9 @@
 //! ([`hongbao_core::Key`] → [`hongbao_core::Fact`]), writes the [`hongbao_core::Changes`] a batch
 //! of commands decided, together with the idempotency records, the transparency-log entries and
 //! the checkpoint of that batch, in **one** transaction ([`Commit`]), and answers the read-only
-//! queries of the API. Every backend passes the same contract suite ([`contract`]), so the
-//! engine behaves the same on each. With the feature `mem`, [`mem::MemStore`] is a faithful
+//! queries of the API. Every backend passes the same contract suite (`contract`, compiled only
+//! with the feature `contract`, which the backends' tests enable), so the engine behaves the
+//! same on each. With the feature `mem`, [`mem::MemStore`] is a faithful
 //! in-memory store with fault injection, for simulations and tests.
 //!
 //! **Boundary:** nothing here knows a money rule. A store never computes a balance, never
@@ -22,7 +23,9 @@ use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId,
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+pub mod append;
 pub mod columns;
+#[cfg(feature = "contract")]
 pub mod contract;
 #[cfg(any(test, feature = "mem"))]
 pub mod mem;

@@ -1,0 +1,407 @@
+//! `Store` for [`SqliteStore`]: transactions, history, the dump, the log's reads, and the
+//! state kept outside batches (nonces, the development clock, the log's key, secrets, purges).
+
+use async_trait::async_trait;
+use hongbao_core::{AccountId, Fact, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+use crate::tx::{SqliteReadTx, SqliteWriteTx};
+use crate::{SqliteStore, db_error, rows};
+
+/// The history query, with or without the `before` bound. Each side of the transfer is read
+/// newest first from its own index and cut at `limit`, then the two are merged: an `OR` of the
+/// two columns would make SQLite scan or sort.
+macro_rules! history_query {
+    ($before:literal) => {
+        concat!(
+            "WITH mine (id) AS ( \
+                 SELECT id FROM (SELECT id FROM transfers WHERE debit = ?1",
+            $before,
+            " AND phase IN ('posted', 'pending') ORDER BY id DESC LIMIT ?3) \
+                 UNION ALL \
+                 SELECT id FROM (SELECT id FROM transfers WHERE credit = ?1",
+            $before,
+            " AND phase IN ('posted', 'pending') ORDER BY id DESC LIMIT ?3) \
+             ) \
+             SELECT ",
+            transfer_columns!(),
+            ", p.status AS pending_status \
+             FROM mine JOIN transfers t ON t.id = mine.id LEFT JOIN pendings p ON p.transfer_id = t.id \
+             ORDER BY t.id DESC LIMIT ?3"
+        )
+    };
+}
+
+fn decode_all<T>(found: &[SqliteRow], decode: fn(&SqliteRow) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    found.iter().map(decode).collect()
+}
+
+async fn fetch_all(conn: &mut SqliteConnection, sql: &'static str, what: &str) -> Result<Vec<SqliteRow>, StoreError> {
+    sqlx::query(sql).fetch_all(&mut *conn).await.map_err(|e| db_error(e, format_args!("read all {what}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn durability(&self) -> String {
+        self.durability.describe().to_owned()
+    }
+
+    async fn write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        // IMMEDIATE takes the write lock now: the batch's loads then see the state its commit
+        // will build on, and the commit cannot fail for want of the lock.
+        let mut conn = self.writer.acquire().await.map_err(|e| db_error(e, "begin a write"))?;
+        if let Err(err) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            // A connection that cannot begin is not trusted for the next batch either.
+            conn.close_on_drop();
+            return Err(db_error(err, "begin a write"));
+        }
+        Ok(Box::new(SqliteWriteTx { conn: Some(conn) }))
+    }
+
+    async fn read(&self) -> Result<Box<dyn ReadTx>, StoreError> {
+        // A deferred transaction: its snapshot is fixed by its first read, and every later load
+        // sees that same snapshot.
+        let tx = self.readers.begin().await.map_err(|e| db_error(e, "begin a read"))?;
+        Ok(Box::new(SqliteReadTx { tx }))
+    }
+
+    async fn history(
+        &self,
+        account: AccountId,
+        before: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>, StoreError> {
+        let query = match before {
+            Some(before) => sqlx::query(history_query!(" AND id < ?2")).bind(account.uuid()).bind(before.uuid()),
+            None => sqlx::query(history_query!("")).bind(account.uuid()).bind(None::<uuid::Uuid>),
+        };
+        let found = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read the history of {account}")))?;
+        found
+            .iter()
+            .map(|row| {
+                let transfer = rows::transfer(row)?;
+                Ok(HistoryItem {
+                    transfer_id: transfer.id,
+                    amount: transfer.amount,
+                    incoming: transfer.credit == account,
+                    kind: transfer.kind,
+                    pending: rows::opt_pending_status(row)?,
+                    packet_id: transfer.packet_id,
+                    claim_id: transfer.claim_id,
+                    note: transfer.note,
+                    created_at: transfer.created_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn dump(&self) -> Result<Dump, StoreError> {
+        // One read transaction, so the check sees one consistent state however long it takes.
+        let mut tx = self.readers.begin().await.map_err(|e| db_error(e, "begin a read"))?;
+        let conn: &mut SqliteConnection = &mut tx;
+        let mut facts = Vec::new();
+
+        let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
+        let users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
+        facts.extend(users.into_iter().map(|u| Fact::User(u.id, Some(u))));
+
+        let sql = concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
+        let accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
+        facts.extend(accounts.into_iter().map(|a| Fact::Account(a.id, Some(a))));
+
+        let sql = concat!("SELECT ", group_columns!(), " FROM groups ORDER BY id");
+        let mut groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
+        let sql = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
+        let members = decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?;
+        let mut by_group: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        for (group, user) in members {
+            by_group.entry(group).or_default().push(user);
+        }
+        for group in &mut groups {
+            let mut members = by_group.remove(&group.id).unwrap_or_default();
+            members.sort_unstable();
+            group.members = members;
+        }
+        if let Some(group) = by_group.keys().next() {
+            return Err(StoreError::Corrupt(format!("group_members names group {group}, which does not exist")));
+        }
+        facts.extend(groups.into_iter().map(|g| Fact::Group(g.id, Some(g))));
+
+        let sql = concat!("SELECT ", packet_columns!(), " FROM packets ORDER BY id");
+        let packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
+        facts.extend(packets.into_iter().map(|p| Fact::Packet(p.id, Some(p))));
+
+        let sql = concat!("SELECT ", claim_columns!(), " FROM claims ORDER BY id");
+        let claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
+        facts.extend(claims.into_iter().map(|c| Fact::Claim(c.id, Some(c))));
+
+        let sql = concat!(
+            "SELECT ",
+            transfer_columns!(),
+            ", p.status AS pending_status, p.resolved_at AS resolved_at \
+             FROM pendings p JOIN transfers t ON t.id = p.transfer_id ORDER BY p.transfer_id"
+        );
+        let pendings = decode_all(&fetch_all(conn, sql, "pending transfers").await?, rows::pending)?;
+        let pending_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM pendings")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "count pending transfers"))?;
+        if usize::try_from(pending_rows).ok() != Some(pendings.len()) {
+            return Err(StoreError::Corrupt(format!(
+                "{pending_rows} pending records but only {} have their transfer",
+                pendings.len()
+            )));
+        }
+        facts.extend(pendings.into_iter().map(|p| Fact::Pending(p.transfer.id, Some(p))));
+
+        let sql = concat!("SELECT ", transfer_columns!(), " FROM transfers t ORDER BY t.id");
+        let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
+        facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
+
+        let sql = concat!("SELECT ", principal_columns!(), " FROM principals ORDER BY key_id");
+        let principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
+        facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
+
+        let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
+        let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
+
+        let sql = "SELECT seq, body FROM events ORDER BY seq";
+        let events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
+
+        let sql = concat!("SELECT ", log_columns!(), " FROM log_entries ORDER BY idx");
+        let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
+
+        let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
+        let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
+        Ok(Dump { facts, idempotency, events, log, checkpoints })
+    }
+
+    async fn has_operator(&self) -> Result<bool, StoreError> {
+        // The condition matches the partial index `principals_operators`, so SQLite answers from
+        // it without scanning the users' keys.
+        let found: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM principals WHERE operator_name IS NOT NULL)")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "look for an operator"))?;
+        Ok(found != 0)
+    }
+
+    async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError> {
+        // No entry has an index past i64::MAX, so a start beyond it finds nothing.
+        let Ok(start) = i64::try_from(start) else { return Ok(Vec::new()) };
+        let sql = concat!("SELECT ", log_columns!(), " FROM log_entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2");
+        let found = sqlx::query(sql)
+            .bind(start)
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read log entries from {start}")))?;
+        decode_all(&found, rows::log_row)
+    }
+
+    async fn log_index_of(&self, transfer: TransferId) -> Result<Option<u64>, StoreError> {
+        let found = sqlx::query("SELECT idx FROM log_entries WHERE transfer_id = ?1")
+            .bind(transfer.uuid())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("find the log entry of transfer {transfer}")))?;
+        found.map(|row| rows::log_index(&row)).transpose()
+    }
+
+    async fn log_entries_of_packet(&self, packet: PacketId, limit: u32) -> Result<Vec<LogRow>, StoreError> {
+        // Read in index order straight from `log_entries_by_packet`.
+        let sql = concat!("SELECT ", log_columns!(), " FROM log_entries WHERE packet_id = ?1 ORDER BY idx LIMIT ?2");
+        let found = sqlx::query(sql)
+            .bind(packet.uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read the log entries of packet {packet}")))?;
+        decode_all(&found, rows::log_row)
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size DESC LIMIT 1");
+        let found = sqlx::query(sql)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "read the latest checkpoint"))?;
+        found.as_ref().map(rows::checkpoint).transpose()
+    }
+
+    async fn remember_nonce(
+        &self,
+        key: KeyId,
+        digest: [u8; 16],
+        expires_at_s: i64,
+        now_s: i64,
+    ) -> Result<bool, StoreError> {
+        // One statement: a new nonce is inserted, an expired record is renewed, and a live one is
+        // left alone, which changes no row. Through the writer, the one connection that writes.
+        let done = sqlx::query(
+            "INSERT INTO nonces (key_id, digest, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key_id, digest) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE nonces.expires_at <= ?4",
+        )
+        .bind(key.uuid())
+        .bind(&digest[..])
+        .bind(expires_at_s)
+        .bind(now_s)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, format_args!("remember a nonce of key {key}")))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn live_nonces(&self, now_s: i64, limit: u32) -> Result<Vec<NonceRecord>, StoreError> {
+        // In expiry order from `nonces_by_expiry`.
+        let found = sqlx::query(
+            "SELECT key_id, digest, expires_at FROM nonces WHERE expires_at > ?1 ORDER BY expires_at LIMIT ?2",
+        )
+        .bind(now_s)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(|e| db_error(e, "read the live nonces"))?;
+        decode_all(&found, rows::nonce)
+    }
+
+    async fn secrets_not_starting_with(
+        &self,
+        sealed_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(KeyId, String)>, StoreError> {
+        // `substr` rather than LIKE: the prefix is compared as text, whatever characters it has.
+        let found = sqlx::query(
+            "SELECT key_id, secret FROM principals WHERE substr(secret, 1, length(?1)) <> ?1 ORDER BY key_id LIMIT ?2",
+        )
+        .bind(sealed_prefix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "find the secrets stored in the clear"))?;
+        decode_all(&found, rows::stored_secret)
+    }
+
+    async fn secret_starting_with(&self, sealed_prefix: &str) -> Result<Option<(KeyId, String)>, StoreError> {
+        let found = sqlx::query(
+            "SELECT key_id, secret FROM principals WHERE substr(secret, 1, length(?1)) = ?1 ORDER BY key_id LIMIT 1",
+        )
+        .bind(sealed_prefix)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "find a sealed secret"))?;
+        found.as_ref().map(rows::stored_secret).transpose()
+    }
+
+    async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError> {
+        if replaced.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.writer.acquire().await.map_err(|e| db_error(e, "replace secrets"))?;
+        // Freed bytes zeroed, so the old value does not stay in the page it leaves.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "turn on secure_delete"))?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| db_error(e, "replace secrets"))?;
+        let mut count = 0;
+        for (key, old, new) in replaced {
+            let done = sqlx::query("UPDATE principals SET secret = ?1 WHERE key_id = ?2 AND secret = ?3")
+                .bind(new)
+                .bind(key.uuid())
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(e, format_args!("replace the secret of key {key}")))?;
+            count += done.rows_affected();
+        }
+        tx.commit().await.map_err(|e| db_error(e, "commit the replaced secrets"))?;
+        // The WAL still holds the pages as they were: copy it into the file and empty it.
+        // VACUUM then rewrites the file without the old pages anywhere in it.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "checkpoint the WAL after replacing secrets"))?;
+        sqlx::query("VACUUM").execute(&mut *conn).await.map_err(|e| db_error(e, "vacuum after replacing secrets"))?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "checkpoint the WAL after the vacuum"))?;
+        Ok(count)
+    }
+
+    async fn forget_nonces(&self, before_s: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM nonces WHERE (key_id, digest) IN \
+             (SELECT key_id, digest FROM nonces WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
+        )
+        .bind(before_s)
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "forget expired nonces"))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn dev_clock_offset(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT offset_ms FROM dev_clock WHERE id = 1")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "read the development clock"))
+    }
+
+    async fn advance_dev_clock(&self, by_ms: i64) -> Result<i64, StoreError> {
+        if by_ms < 0 {
+            return Err(StoreError::Corrupt(format!("the development clock cannot move back (by {by_ms} ms)")));
+        }
+        // The guard keeps the sum within i64: SQLite would turn an overflowing sum into a REAL.
+        let moved: Option<i64> = sqlx::query_scalar(
+            "UPDATE dev_clock SET offset_ms = offset_ms + ?1 \
+             WHERE id = 1 AND offset_ms <= 9223372036854775807 - ?1 RETURNING offset_ms",
+        )
+        .bind(by_ms)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "move the development clock"))?;
+        moved.ok_or_else(|| StoreError::Corrupt(format!("moving the development clock by {by_ms} ms overflows")))
+    }
+
+    async fn log_key(&self, proposed: &str) -> Result<String, StoreError> {
+        // Both through the writer: the select sees the row whichever call inserted it.
+        sqlx::query("INSERT INTO log_key (id, verifier) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING")
+            .bind(proposed)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "store the log's key"))?;
+        sqlx::query_scalar("SELECT verifier FROM log_key WHERE id = 1")
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| db_error(e, "read the log's key"))
+    }
+
+    async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        // Through the one writer, so a purge queues behind the engine's batch instead of
+        // competing with it for the lock.
+        let done = sqlx::query(
+            "DELETE FROM idempotency WHERE rowid IN \
+             (SELECT rowid FROM idempotency WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+        )
+        .bind(before.millis())
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, "purge idempotency records"))?;
+        Ok(done.rows_affected())
+    }
+}

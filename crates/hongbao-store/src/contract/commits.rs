@@ -1,0 +1,237 @@
+//! Cases about write transactions: a failing commit writes nothing, `written` is told only by a
+//! commit that lands, a dropped transaction rolls back, and `due`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hongbao_core::ledger::Transfer;
+use hongbao_core::ops::{Command, PacketSpec};
+use hongbao_core::principal::{Owner, Principal, Role};
+use hongbao_core::user::User;
+use hongbao_core::world::Write;
+use hongbao_core::{Changes, ClaimId, Fen, Key, PacketId, Timestamp, TransferId};
+use tokio::sync::Notify;
+
+use super::expect::assert_store_holds_world;
+use super::expect::comparable;
+use super::expect::dump;
+use super::expect::has_operator;
+use super::expect::record;
+use super::scenario::Scenario;
+use super::scenario::T0;
+use super::scenario::bounded;
+use super::scenario::commit_records;
+use super::scenario::refused;
+use crate::{Commit, IdempotencyRecord, Store};
+
+/// A commit that fails anywhere (a duplicate insert, an update of a missing row, a repeated
+/// transfer, principal key or idempotency key) writes nothing of its batch, its log rows
+/// included; the store stays usable.
+pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
+    let mut s = Scenario::new(5);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let stored_record = record("key_alice", "stored", T0);
+    commit_records(store, vec![stored_record.clone()]).await;
+    let delayed =
+        s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 7_200).await;
+    let stored_transfer = s.world.transfers().next().cloned().expect("a stored transfer");
+    let stored_user = s.world.user(alice).ok().flatten().cloned().expect("alice");
+    let stored_principal = s.principal(s.key_of(alice));
+    let before = comparable(&dump(store).await);
+    assert!(!has_operator(store).await);
+
+    // A valid batch touching every table: a new user and their key, an operator, a deposit, a
+    // packet, a claim (pending), account updates, events.
+    s.user_in_world_only("erin");
+    s.operator_in_world_only("ops", &[Role::Admin]);
+    s.run(Command::Deposit { user: bob, amount: Fen::new(5_000) });
+    s.run(Command::SendPacket {
+        actor: bob,
+        spec: PacketSpec::Lucky { group_id: group, count: 2, total: Fen::new(300) },
+        greeting: Some("新年快乐".to_owned()),
+        arrival_delay_s: 0,
+    });
+    s.run(Command::ClaimPacket { actor: bob, packet: delayed });
+    let changes = s.take_changes();
+    assert!(!changes.users.is_empty() && !changes.claims.is_empty() && !changes.pendings.is_empty());
+    assert_eq!(changes.principals.len(), 2, "erin's key and the operator's");
+    let fresh_record = record("key_bob", "fresh", s.now);
+    let batch = s.batch(changes, vec![fresh_record.clone()]);
+    assert!(!batch.log.is_empty(), "the batch appends to the log");
+    let nothing = s.mint_uuid();
+
+    type Spoil = fn(&mut Changes, &mut Vec<IdempotencyRecord>, &Spoilers);
+    let spoilers: [(&str, Spoil); 8] = [
+        ("an insert of an existing user", |c, _, x| c.users.push((Write::Insert, x.user.clone()))),
+        ("an update of a missing packet", |c, _, x| {
+            let mut packet = c.packets[0].1.clone();
+            packet.id = PacketId::from_uuid(x.nothing);
+            c.packets.push((Write::Update, packet));
+        }),
+        ("a transfer that already exists", |c, _, x| c.transfers.push(x.transfer.clone())),
+        ("an idempotency key already stored", |_, r, x| r.push(x.record.clone())),
+        ("an update of a missing pending transfer", |c, _, x| {
+            let mut pending = c.pendings[0].1.clone();
+            pending.transfer.id = TransferId::from_uuid(x.nothing);
+            c.pendings.push((Write::Update, pending));
+        }),
+        ("an update of a missing claim", |c, _, x| {
+            let mut claim = c.claims[0].1.clone();
+            claim.id = ClaimId::from_uuid(x.nothing);
+            c.claims.push((Write::Update, claim));
+        }),
+        ("a principal key already stored", |c, _, x| c.principals.push(x.principal.clone())),
+        ("a stored key id given to a new operator", |c, _, x| {
+            let operator = c.principals.iter().find(|p| matches!(p.owner, Owner::Operator { .. }));
+            let mut operator = operator.cloned().expect("the batch creates an operator");
+            operator.key_id = x.principal.key_id;
+            c.principals.push(operator);
+        }),
+    ];
+    let x = Spoilers {
+        user: stored_user,
+        transfer: stored_transfer,
+        principal: stored_principal,
+        record: stored_record,
+        nothing,
+    };
+    for (what, spoil) in spoilers {
+        let mut spoiled = batch.clone();
+        spoil(&mut spoiled.changes, &mut spoiled.idempotency, &x);
+        assert!(refused(store, spoiled).await, "a batch with {what} must not commit");
+        assert_eq!(comparable(&dump(store).await), before, "a batch with {what} wrote something");
+        assert!(!has_operator(store).await, "a batch with {what} left its operator behind");
+    }
+
+    // The batch itself was fine, and the store still accepts it.
+    s.save(store, batch).await;
+    assert_store_holds_world(store, &s.world).await;
+    let after = dump(store).await;
+    assert_eq!((after.events, after.log), (s.events, s.log));
+    assert!(after.idempotency.contains(&fresh_record));
+    assert!(has_operator(store).await, "the operator of the good batch");
+}
+
+/// What the spoilers of [`a_failing_commit_writes_nothing_at_all`] add to a valid batch.
+struct Spoilers {
+    user: User,
+    transfer: Transfer,
+    principal: Principal,
+    record: IdempotencyRecord,
+    nothing: uuid::Uuid,
+}
+
+/// A write transaction dropped without commit leaves nothing behind and does not keep the
+/// writer: the next write begins and commits.
+/// `written` promises that a commit's rows are written and only its flush remains: a writer that
+/// pipelines closes its next batch on it. A commit that lands has told it; one whose rows are
+/// refused never has.
+pub async fn written_is_told_by_a_commit_that_lands_and_not_by_one_whose_rows_are_refused(store: &dyn Store) {
+    async fn told(written: &Notify) -> bool {
+        // A notification given before anyone waited is kept, and taken by the first wait.
+        tokio::time::timeout(Duration::ZERO, written.notified()).await.is_ok()
+    }
+    let mut s = Scenario::new(31);
+    let alice = s.user(store, "alice").await;
+    s.run(Command::Deposit { user: alice, amount: Fen::new(100) });
+    let changes = s.take_changes();
+    let written = Arc::new(Notify::new());
+    let tx = store.write().await.expect("a write begins");
+    let batch = Commit { changes: changes.clone(), written: Some(written.clone()), ..Commit::default() };
+    tx.commit(batch).await.expect("the deposit commits");
+    assert!(told(&written).await, "a commit that landed told that its rows were written");
+    // The same deposit again: its transfer is already stored.
+    let refused = Arc::new(Notify::new());
+    let tx = store.write().await.expect("a write begins");
+    let again = tx.commit(Commit { changes, written: Some(refused.clone()), ..Commit::default() }).await;
+    assert!(again.is_err(), "a transfer is stored once");
+    assert!(!told(&refused).await, "a commit whose rows were refused never told they were written");
+}
+
+pub async fn dropping_a_write_transaction_rolls_it_back_and_frees_the_writer(store: &dyn Store) {
+    let mut s = Scenario::new(6);
+    let alice = s.user(store, "alice").await;
+    let before = comparable(&dump(store).await);
+
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    bounded("load", tx.load(&[Key::User(alice)])).await.expect("load");
+    bounded("due", tx.due(s.now, 10)).await.expect("due");
+    drop(tx);
+    assert_eq!(comparable(&dump(store).await), before);
+
+    // Twice in a row, in case a backend frees the writer lazily.
+    for _ in 0..2 {
+        let tx = bounded("the write after a dropped one", store.write()).await.expect("a write begins");
+        drop(tx);
+    }
+    s.step(store, Command::LockUser { user: alice }).await;
+    assert_store_holds_world(store, &s.world).await;
+}
+
+/// `due` lists active packets past expiry and open pending transfers past their deadline
+/// (inclusive), oldest deadline first, at most `limit` of each, and nothing else.
+pub async fn due_respects_time_status_limit_and_order(store: &dyn Store) {
+    let mut s = Scenario::new(7);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let normal = |count| PacketSpec::Normal { group_id: group, count, amount_each: Fen::new(100) };
+
+    // Created in one order, expiring in another, so "oldest first" cannot be the id order.
+    s.limits.expiry_s = 3 * 3_600;
+    let late = s.send(store, alice, normal(2), 0).await;
+    s.advance_s(1);
+    s.limits.expiry_s = 3_600;
+    let early = s.send(store, alice, normal(2), 0).await;
+    let exhausted = s.send(store, alice, normal(1), 0).await;
+    s.claim(store, bob, exhausted).await;
+    let recalled = s.send(store, alice, normal(1), 0).await;
+    s.step(store, Command::RecallPacket { actor: alice, packet: recalled }).await;
+    s.limits.expiry_s = 2 * 3_600;
+    let middle = s.send(store, alice, normal(2), 0).await;
+
+    let slow = s.transfer(store, alice, bob, 100, 24 * 3_600, None).await;
+    s.advance_s(1);
+    let fast = s.transfer(store, alice, bob, 100, 2 * 3_600, None).await;
+    let revoked = s.transfer(store, alice, bob, 100, 2 * 3_600, None).await;
+    s.step(store, Command::RevokeTransfer { actor: alice, transfer: revoked }).await;
+    let settled = s.transfer(store, alice, bob, 100, 2 * 3_600, None).await;
+
+    let deadline = |id| s.world.pending(id).ok().flatten().map(|p| p.deadline()).expect("pending");
+    let expiry = |id| s.world.packet(id).ok().flatten().map(|p| p.expires_at).expect("packet");
+    let (fast_at, early_at) = (deadline(fast), expiry(early));
+    let never = Timestamp::from_millis(i64::MAX);
+
+    let due = |at: Timestamp, limit: u32| async move {
+        let mut tx = bounded("write", store.write()).await.expect("a write begins");
+        bounded("due", tx.due(at, limit)).await.expect("due succeeds")
+    };
+    let nothing = due(T0, 100).await;
+    assert!(nothing.packets.is_empty() && nothing.pendings.is_empty(), "nothing is due at the start: {nothing:?}");
+    let just = due(early_at.plus_millis(-1), 100).await;
+    assert!(just.packets.is_empty(), "a packet is not due a millisecond before its expiry: {just:?}");
+    let at_expiry = due(early_at, 100).await;
+    assert_eq!(at_expiry.packets, vec![early], "a packet is due at its expiry");
+    let at_deadline = due(fast_at, 100).await;
+    assert!(at_deadline.pendings.contains(&fast) && !at_deadline.pendings.contains(&slow));
+
+    // Settle one pending transfer: posted ones are not due any more.
+    s.now = fast_at;
+    s.step(store, Command::SettlePending { transfer: settled }).await;
+
+    let all = due(never, 100).await;
+    assert_eq!(all.packets, vec![early, middle, late], "active packets only, by expiry");
+    assert_eq!(all.pendings, vec![fast, slow], "open pending transfers only, by deadline");
+    let one = due(never, 1).await;
+    assert_eq!((one.packets, one.pendings), (vec![early], vec![fast]));
+    let none = due(never, 0).await;
+    assert!(none.packets.is_empty() && none.pendings.is_empty());
+
+    // Once expired, a packet is not due any more.
+    s.step(store, Command::ExpirePacket { packet: early }).await;
+    assert_eq!(due(never, 100).await.packets, vec![middle, late]);
+}

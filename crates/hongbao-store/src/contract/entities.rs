@@ -1,0 +1,250 @@
+//! Cases about entities and idempotency records: what a new store holds, round trips, missing
+//! keys, a packet's claims and read snapshots.
+
+use hongbao_core::ledger::{PendingStatus, Phase, TransferKind};
+use hongbao_core::ops::{Command, PacketSpec};
+use hongbao_core::packet::{ClaimStatus, PacketStatus};
+use hongbao_core::principal::{Owner, Role};
+use hongbao_core::user::UserStatus;
+use hongbao_core::{
+    AccountId, ClaimId, Fact, Fen, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId, World,
+};
+
+use super::expect::assert_loads;
+use super::expect::assert_store_holds_world;
+use super::expect::dump;
+use super::expect::facts_of;
+use super::expect::latest_checkpoint;
+use super::expect::log_size;
+use super::expect::record;
+use super::expect::sorted;
+use super::scenario::Scenario;
+use super::scenario::T0;
+use super::scenario::bounded;
+use super::scenario::commit_records;
+use super::scenario::full_scenario;
+use crate::Store;
+
+/// A new store holds the external account (as [`World::genesis`] does) and nothing else.
+pub async fn a_new_store_holds_only_the_external_account(store: &dyn Store) {
+    assert!(!store.backend().is_empty(), "a backend names itself");
+    assert!(!store.durability().is_empty(), "a backend states its durability");
+    let genesis = World::genesis();
+    assert_store_holds_world(store, &genesis).await;
+    let dump = dump(store).await;
+    assert_eq!(dump.facts, facts_of(&genesis), "a new store holds only the external account");
+    assert!(dump.idempotency.is_empty());
+    assert!(dump.events.is_empty() && dump.log.is_empty() && dump.checkpoints.is_empty(), "{dump:?}");
+    assert_eq!(log_size(store).await, 0, "the log is empty");
+    assert_eq!(latest_checkpoint(store).await, None);
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    let due = bounded("due", tx.due(Timestamp::from_millis(i64::MAX), 100)).await.expect("due succeeds");
+    assert_eq!(due, crate::Due::default());
+    drop(tx);
+    let history = bounded("history", store.history(AccountId::EXTERNAL, None, 100)).await.expect("history");
+    assert!(history.is_empty());
+}
+
+/// Every entity, inserted and then updated by real commands, loads back exactly as the core
+/// left it, after every single commit, through a read snapshot and through a write transaction.
+pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store: &dyn Store) {
+    let mut s = Scenario::new(1);
+    let cast = full_scenario(store, &mut s, true).await;
+    let expected = facts_of(&s.world);
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    assert_loads(tx.as_mut(), &expected).await;
+    drop(tx);
+
+    // The scenario did reach every state it claims to, so the comparisons above covered them.
+    let w = &s.world;
+    let packet_status = |id| w.packet(id).ok().flatten().map(|p| p.status);
+    assert_eq!(packet_status(cast.lucky), Some(PacketStatus::Expired));
+    assert_eq!(packet_status(cast.delayed), Some(PacketStatus::Exhausted));
+    assert_eq!(packet_status(cast.exclusive), Some(PacketStatus::Exhausted));
+    assert_eq!(packet_status(cast.recalled), Some(PacketStatus::Recalled));
+    assert!(w.packet(cast.lucky).ok().flatten().is_some_and(|p| p.touched));
+    // A lucky packet's secret salt comes back exactly; the other kinds have none.
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    let keys = [cast.lucky, cast.delayed, cast.exclusive].map(Key::Packet);
+    let loaded = bounded("load", tx.load(&keys)).await.expect("load");
+    drop(tx);
+    let salt_of = |id: PacketId| {
+        let stored = loaded.iter().find_map(|f| match f {
+            Fact::Packet(at, Some(p)) if *at == id => Some(p.salt),
+            _ => None,
+        });
+        (stored.expect("the packet is stored"), w.packet(id).ok().flatten().and_then(|p| p.salt))
+    };
+    let (stored, drawn) = salt_of(cast.lucky);
+    assert!(drawn.is_some(), "the core drew a salt for the lucky packet");
+    assert!(stored == drawn, "the lucky packet's salt round-trips");
+    assert_eq!(salt_of(cast.delayed), (None, None), "a normal packet has no salt");
+    assert_eq!(salt_of(cast.exclusive), (None, None), "an exclusive packet has no salt");
+    let claim_status = |id| w.claim(id).ok().flatten().map(|c| c.status);
+    assert_eq!(claim_status(cast.bob_delayed_claim), Some(ClaimStatus::Revoked));
+    assert_eq!(claim_status(cast.carol_delayed_claim), Some(ClaimStatus::Arrived));
+    assert!(w.claims().any(|c| c.status == ClaimStatus::Returned));
+    let pending_status = |id| w.pending(id).ok().flatten().map(|p| p.status);
+    assert_eq!(pending_status(cast.revoked_transfer), Some(PendingStatus::Voided));
+    assert_eq!(pending_status(cast.settled_transfer), Some(PendingStatus::Posted));
+    assert!(w.users().all(|u| u.status == UserStatus::Active), "carol was locked and unlocked");
+    let bob_wallet = w.account(AccountId::wallet(cast.bob)).ok().flatten().map(|a| a.frozen());
+    assert_eq!(bob_wallet, Some(Fen::new(300)));
+    for phase in ["posted", "pending", "post_pending", "void_pending"] {
+        let found = w.transfers().any(|t| match t.phase {
+            Phase::Posted => phase == "posted",
+            Phase::Pending { .. } => phase == "pending",
+            Phase::PostPending { .. } => phase == "post_pending",
+            Phase::VoidPending { .. } => phase == "void_pending",
+        });
+        assert!(found, "the scenario makes a {phase} transfer");
+    }
+    assert!(w.transfers().any(|t| t.note.is_some()), "a transfer with a note");
+    for user in [cast.alice, cast.bob, cast.carol, cast.dave] {
+        let key = s.principal(s.key_of(user));
+        assert_eq!(key.owner, Owner::User { user_id: user }, "every user has a key of their own");
+    }
+    let owner = |key| s.principal(key).owner;
+    assert_eq!(owner(cast.root), Owner::Operator { name: "root".to_owned(), roles: Role::ALL.to_vec() });
+    let auditor_roles = vec![Role::RiskOfficer, Role::Auditor];
+    assert_eq!(owner(cast.auditor), Owner::Operator { name: "审计 auditor".to_owned(), roles: auditor_roles });
+    assert_eq!(w.principals().count(), 6, "four users' keys and two operators' keys");
+}
+
+/// A key naming nothing gets `None` (or an empty list of claims), one answer per key, the same
+/// in a read snapshot and in a write transaction.
+pub async fn missing_keys_load_as_none_or_an_empty_list(store: &dyn Store) {
+    let mut s = Scenario::new(2);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 10_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    let unclaimed =
+        s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(10) }, 0).await;
+
+    let nobody = UserId::from_uuid(s.mint_uuid());
+    let nothing = s.mint_uuid();
+    let expected = vec![
+        Fact::User(nobody, None),
+        Fact::Account(AccountId::from_uuid(nothing), None),
+        Fact::Group(GroupId::from_uuid(nothing), None),
+        Fact::Packet(PacketId::from_uuid(nothing), None),
+        Fact::Claim(ClaimId::from_uuid(nothing), None),
+        Fact::ClaimOf(PacketId::from_uuid(nothing), alice, None),
+        Fact::ClaimOf(unclaimed, bob, None),
+        Fact::ClaimOf(unclaimed, nobody, None),
+        Fact::ClaimsOf(PacketId::from_uuid(nothing), Vec::new()),
+        Fact::ClaimsOf(unclaimed, Vec::new()),
+        Fact::Pending(TransferId::from_uuid(nothing), None),
+        Fact::Transfer(TransferId::from_uuid(nothing), None),
+        Fact::Principal(KeyId::from_uuid(nothing), None),
+        // A user's id is not the id of their key.
+        Fact::Principal(KeyId::from_uuid(alice.uuid()), None),
+        // A key asked twice is answered twice.
+        Fact::User(nobody, None),
+        // Next to existing ones, and an existing transfer is not a pending one.
+        Fact::User(alice, s.world.user(alice).ok().flatten().cloned()),
+        Fact::Principal(s.key_of(alice), Some(s.principal(s.key_of(alice)))),
+    ];
+    let deposit = s.world.transfers().find(|t| t.kind == TransferKind::Deposit).map(|t| t.id);
+    let deposit = deposit.expect("the deposit transfer");
+    let mut expected = expected;
+    expected.push(Fact::Pending(deposit, None));
+
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(tx.as_mut(), &expected).await;
+    drop(tx);
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    assert_loads(tx.as_mut(), &expected).await;
+    let none = bounded("load", tx.load(&[])).await.expect("loading nothing succeeds");
+    assert!(none.is_empty());
+}
+
+/// `ClaimOf` finds the one claim a person made on a packet and `ClaimsOf` every claim of that
+/// packet and no other's.
+pub async fn claim_of_and_claims_of_find_exactly_a_packets_claims(store: &dyn Store) {
+    let mut s = Scenario::new(3);
+    let alice = s.user(store, "alice").await;
+    let mut members = Vec::new();
+    for name in ["bob", "carol", "dave", "erin"] {
+        members.push(s.user(store, name).await);
+    }
+    s.deposit(store, alice, 100_000).await;
+    let group = s.group(store, alice, &members).await;
+    let first = s.send(store, alice, PacketSpec::Lucky { group_id: group, count: 4, total: Fen::new(1_000) }, 0).await;
+    let second = s.send(store, alice, PacketSpec::Lucky { group_id: group, count: 4, total: Fen::new(400) }, 0).await;
+    let mut first_claims = Vec::new();
+    for &member in &members[..3] {
+        first_claims.push(s.claim(store, member, first).await);
+    }
+    let other = s.claim(store, members[3], second).await;
+
+    let claim = |id: ClaimId| s.world.claim(id).ok().flatten().cloned().expect("the claim exists");
+    let mut expected: Vec<Fact> =
+        first_claims.iter().map(|&id| claim(id)).map(|c| Fact::ClaimOf(first, c.user_id, Some(c))).collect();
+    expected.push(Fact::ClaimOf(first, members[3], None));
+    expected.push(Fact::ClaimOf(second, members[0], None));
+    expected.push(Fact::ClaimOf(second, members[3], Some(claim(other))));
+    expected.push(Fact::ClaimsOf(first, first_claims.iter().map(|&id| claim(id)).collect()));
+    expected.push(Fact::ClaimsOf(second, vec![claim(other)]));
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(tx.as_mut(), &expected).await;
+
+    // The claims come with their shares in order of claiming.
+    let loaded = bounded("load", tx.load(&[Key::ClaimsOf(first)])).await.expect("load");
+    let [Fact::ClaimsOf(_, claims)] = loaded.as_slice() else { panic!("one ClaimsOf fact, got {loaded:?}") };
+    let mut seqs: Vec<u32> = claims.iter().map(|c| c.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, vec![0, 1, 2]);
+}
+
+/// Loads in one read transaction see the state at its first load, not later commits.
+pub async fn a_read_transaction_sees_one_snapshot(store: &dyn Store) {
+    let mut s = Scenario::new(4);
+    let alice = s.user(store, "alice").await;
+    let before = s.world.user(alice).ok().flatten().cloned();
+    let mut snapshot = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(snapshot.as_mut(), &[Fact::User(alice, before.clone())]).await;
+
+    s.step(store, Command::LockUser { user: alice }).await;
+    let bob = s.user(store, "bob").await;
+    assert_loads(snapshot.as_mut(), &[Fact::User(alice, before), Fact::User(bob, None)]).await;
+    drop(snapshot);
+
+    let after = s.world.user(alice).ok().flatten().cloned();
+    assert_eq!(after.as_ref().map(|u| u.status), Some(UserStatus::Locked));
+    assert_store_holds_world(store, &s.world).await;
+}
+
+/// Idempotency records come back byte for byte, found by principal and key together.
+pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &dyn Store) {
+    let a1 = record("key_alice", "k1", T0);
+    let b1 = record("key_bob", "k1", T0.plus_millis(1));
+    let a2 = record("key_alice", "k2", T0.plus_millis(2));
+    commit_records(store, vec![a1.clone(), b1.clone()]).await;
+    commit_records(store, vec![a2.clone()]).await;
+
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    let ask = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs.iter().map(|(p, k)| ((*p).to_owned(), (*k).to_owned())).collect()
+    };
+    let keys =
+        ask(&[("key_alice", "k1"), ("key_bob", "k1"), ("key_alice", "k3"), ("key_carol", "k2"), ("key_bob", "k2")]);
+    let found = bounded("idempotency", tx.idempotency(&keys)).await.expect("the lookup succeeds");
+    assert_eq!(sorted(found), sorted(vec![a1.clone(), b1.clone()]));
+    let found = bounded("idempotency", tx.idempotency(&ask(&[("key_alice", "k2")]))).await.expect("lookup");
+    assert_eq!(found, vec![a2.clone()]);
+    let found = bounded("idempotency", tx.idempotency(&[])).await.expect("lookup");
+    assert!(found.is_empty());
+    drop(tx);
+
+    // A read snapshot finds the same (the engine decides from one while a batch commits).
+    let mut snapshot = bounded("read", store.read()).await.expect("a read begins");
+    let found = bounded("idempotency", snapshot.idempotency(&keys)).await.expect("the lookup succeeds");
+    assert_eq!(sorted(found), sorted(vec![a1.clone(), b1.clone()]));
+    let found = bounded("idempotency", snapshot.idempotency(&ask(&[("key_alice", "k2")]))).await.expect("lookup");
+    assert_eq!(found, vec![a2.clone()]);
+    drop(snapshot);
+
+    assert_eq!(sorted(dump(store).await.idempotency), sorted(vec![a1, b1, a2]));
+}

@@ -1,0 +1,146 @@
+//! What a store must answer, worked out from the world, and the assertions and small store calls
+//! every case shares.
+
+use hongbao_core::event::Event;
+use hongbao_core::{Fact, Key, Timestamp, World};
+
+use super::scenario::bounded;
+use crate::{CheckpointRow, Dump, IdempotencyRecord, LogRow, ReadTx, Store};
+
+/// The key a fact answers.
+pub fn fact_key(fact: &Fact) -> Key {
+    match fact {
+        Fact::User(id, _) => Key::User(*id),
+        Fact::Account(id, _) => Key::Account(*id),
+        Fact::Group(id, _) => Key::Group(*id),
+        Fact::Packet(id, _) => Key::Packet(*id),
+        Fact::Claim(id, _) => Key::Claim(*id),
+        Fact::ClaimOf(packet, user, _) => Key::ClaimOf(*packet, *user),
+        Fact::ClaimsOf(packet, _) => Key::ClaimsOf(*packet),
+        Fact::Pending(id, _) => Key::Pending(*id),
+        Fact::Transfer(id, _) => Key::Transfer(*id),
+        Fact::Principal(id, _) => Key::Principal(*id),
+    }
+}
+
+/// The claims of a packet may come in any order; compare them by share.
+pub(super) fn normalised(mut fact: Fact) -> Fact {
+    if let Fact::ClaimsOf(_, claims) = &mut fact {
+        claims.sort_by_key(|c| c.seq);
+    }
+    fact
+}
+
+/// What the store must answer for every entity of `world`, and for every packet's claims.
+pub fn facts_of(world: &World) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    facts.extend(world.users().map(|u| Fact::User(u.id, Some(u.clone()))));
+    facts.extend(world.accounts().map(|a| Fact::Account(a.id, Some(a.clone()))));
+    facts.extend(world.groups().map(|g| Fact::Group(g.id, Some(g.clone()))));
+    facts.extend(world.packets().map(|p| Fact::Packet(p.id, Some(p.clone()))));
+    facts.extend(world.claims().map(|c| Fact::Claim(c.id, Some(c.clone()))));
+    facts.extend(world.claims().map(|c| Fact::ClaimOf(c.packet_id, c.user_id, Some(c.clone()))));
+    for packet in world.packets() {
+        let claims = world.claims_of(packet.id).expect("a complete world knows every packet's claims");
+        facts.push(normalised(Fact::ClaimsOf(packet.id, claims.into_iter().cloned().collect())));
+    }
+    facts.extend(world.pendings().map(|p| Fact::Pending(p.transfer.id, Some(p.clone()))));
+    facts.extend(world.transfers().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
+    facts.extend(world.principals().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
+    facts
+}
+
+/// Loads the key of every expected fact through `tx` and asserts the answers equal them: one
+/// answer per key, in any order.
+pub async fn assert_loads(tx: &mut dyn ReadTx, expected: &[Fact]) {
+    let keys: Vec<Key> = expected.iter().map(fact_key).collect();
+    let loaded = bounded("load", tx.load(&keys)).await.expect("loading succeeds");
+    assert_eq!(loaded.len(), keys.len(), "one fact per key: asked {keys:?}, got {loaded:?}");
+    let mut loaded: Vec<Fact> = loaded.into_iter().map(normalised).collect();
+    for fact in expected {
+        let fact = normalised(fact.clone());
+        match loaded.iter().position(|f| *f == fact) {
+            Some(at) => {
+                loaded.swap_remove(at);
+            }
+            None => {
+                let key = fact_key(&fact);
+                let answered: Vec<&Fact> = loaded.iter().filter(|f| fact_key(f) == key).collect();
+                panic!("for {key:?} the store answered {answered:#?}\nbut the world has {fact:#?}");
+            }
+        }
+    }
+}
+
+/// Asserts that a read snapshot of the store holds exactly the world's entities.
+pub async fn assert_store_holds_world(store: &dyn Store, world: &World) {
+    let mut tx = bounded("read", store.read()).await.expect("a read transaction begins");
+    assert_loads(tx.as_mut(), &facts_of(world)).await;
+}
+
+/// A dump in a comparable form: facts and records sorted by their debug text, the rest in the
+/// order stored.
+#[derive(Debug, PartialEq)]
+pub(super) struct Comparable {
+    facts: Vec<String>,
+    records: Vec<String>,
+    events: Vec<Event>,
+    log: Vec<LogRow>,
+    checkpoints: Vec<CheckpointRow>,
+}
+
+pub(super) fn comparable(dump: &Dump) -> Comparable {
+    let mut facts: Vec<String> = dump.facts.iter().map(|f| format!("{f:?}")).collect();
+    facts.sort();
+    let mut records: Vec<String> = dump.idempotency.iter().map(|r| format!("{r:?}")).collect();
+    records.sort();
+    Comparable {
+        facts,
+        records,
+        events: dump.events.clone(),
+        log: dump.log.clone(),
+        checkpoints: dump.checkpoints.clone(),
+    }
+}
+
+pub(super) async fn log_size(store: &dyn Store) -> u64 {
+    let mut tx = bounded("write", store.write()).await.expect("a write begins");
+    bounded("log_size", tx.log_size()).await.expect("log_size succeeds")
+}
+
+pub(super) async fn latest_checkpoint(store: &dyn Store) -> Option<CheckpointRow> {
+    bounded("latest_checkpoint", store.latest_checkpoint()).await.expect("latest_checkpoint succeeds")
+}
+
+pub(super) async fn has_operator(store: &dyn Store) -> bool {
+    bounded("has_operator", store.has_operator()).await.expect("has_operator succeeds")
+}
+
+pub(super) async fn dump(store: &dyn Store) -> Dump {
+    bounded("dump", store.dump()).await.expect("the dump succeeds")
+}
+
+pub(super) fn record(principal: &str, key: &str, created_at: Timestamp) -> IdempotencyRecord {
+    // Distinct per record, and with 0x00 and 0xff bytes, which a text column would mangle.
+    let seed = principal.bytes().chain(key.bytes()).fold(7u8, |h, b| h.wrapping_mul(31).wrapping_add(b));
+    let mut fingerprint = [0u8; 32];
+    let mut next = seed;
+    for byte in &mut fingerprint {
+        next = next.wrapping_mul(37).wrapping_add(11);
+        *byte = next;
+    }
+    fingerprint[0] = 0;
+    fingerprint[31] = 0xff;
+    IdempotencyRecord {
+        principal: principal.to_owned(),
+        key: key.to_owned(),
+        fingerprint,
+        outcome: format!(r#"{{"reply":"moved","key":"{key}","note":"红包 🧧"}}"#),
+        created_at,
+    }
+}
+
+pub(super) fn sorted(mut records: Vec<IdempotencyRecord>) -> Vec<IdempotencyRecord> {
+    records.sort_by(|a, b| (&a.principal, &a.key).cmp(&(&b.principal, &b.key)));
+    records
+}

@@ -1,0 +1,244 @@
+//! The committed state: every table as an ordered map, the lookups a transaction answers
+//! from it, and the application of a validated commit.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use hongbao_core::event::Event;
+use hongbao_core::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Transfer};
+use hongbao_core::packet::{Claim, Packet, PacketStatus};
+use hongbao_core::principal::{Owner, Principal};
+use hongbao_core::user::{Group, User};
+use hongbao_core::{AccountId, ClaimId, Fact, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId};
+
+use super::len_u64;
+use crate::{CheckpointRow, Commit, Due, Dump, IdempotencyRecord, LogRow, StoreError};
+
+/// A pending transfer's fate; the transfer itself is the row in `transfers`, as in SQL.
+#[derive(Clone, Debug)]
+pub(super) struct PendingRow {
+    pub(super) deadline: Timestamp,
+    pub(super) status: PendingStatus,
+    pub(super) resolved_at: Option<Timestamp>,
+}
+
+/// Everything committed. Cloned only when a commit lands while a read snapshot holds it.
+#[derive(Clone, Debug)]
+pub(super) struct State {
+    pub(super) users: BTreeMap<UserId, User>,
+    pub(super) accounts: BTreeMap<AccountId, Account>,
+    pub(super) groups: BTreeMap<GroupId, Group>,
+    pub(super) packets: BTreeMap<PacketId, Packet>,
+    pub(super) claims: BTreeMap<ClaimId, Claim>,
+    /// The unique (packet, person) and (packet, share) of claims.
+    pub(super) claim_of: HashMap<(PacketId, UserId), ClaimId>,
+    pub(super) claims_of: HashMap<PacketId, BTreeMap<u32, ClaimId>>,
+    pub(super) pendings: BTreeMap<TransferId, PendingRow>,
+    pub(super) transfers: BTreeMap<TransferId, Transfer>,
+    /// Each account's original (posted or pending) transfers, for its history.
+    pub(super) history: HashMap<AccountId, BTreeSet<TransferId>>,
+    pub(super) principals: BTreeMap<KeyId, Principal>,
+    pub(super) operators: usize,
+    pub(super) idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    pub(super) events: Vec<Event>,
+    pub(super) log: Vec<LogRow>,
+    pub(super) log_of_transfer: HashMap<TransferId, u64>,
+    pub(super) log_of_packet: HashMap<PacketId, Vec<u64>>,
+    pub(super) checkpoints: BTreeMap<u64, CheckpointRow>,
+    /// Active packets by expiry, and open pending transfers by deadline: the jobs' work lists.
+    pub(super) due_packets: BTreeSet<(Timestamp, PacketId)>,
+    pub(super) due_pendings: BTreeSet<(Timestamp, TransferId)>,
+}
+
+impl State {
+    /// A new store holds the external account and nothing else, as a migrated database does.
+    pub(super) fn genesis() -> State {
+        let external = Account::open(AccountId::EXTERNAL, AccountKind::External);
+        State {
+            users: BTreeMap::new(),
+            accounts: BTreeMap::from([(external.id, external)]),
+            groups: BTreeMap::new(),
+            packets: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            claim_of: HashMap::new(),
+            claims_of: HashMap::new(),
+            pendings: BTreeMap::new(),
+            transfers: BTreeMap::new(),
+            history: HashMap::new(),
+            principals: BTreeMap::new(),
+            operators: 0,
+            idempotency: BTreeMap::new(),
+            events: Vec::new(),
+            log: Vec::new(),
+            log_of_transfer: HashMap::new(),
+            log_of_packet: HashMap::new(),
+            checkpoints: BTreeMap::new(),
+            due_packets: BTreeSet::new(),
+            due_pendings: BTreeSet::new(),
+        }
+    }
+
+    pub(super) fn log_size(&self) -> u64 {
+        len_u64(self.log.len())
+    }
+
+    pub(super) fn pending(&self, id: TransferId) -> Result<Option<PendingTransfer>, StoreError> {
+        let Some(row) = self.pendings.get(&id) else { return Ok(None) };
+        let transfer = self
+            .transfers
+            .get(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("pending record {id} has no transfer")))?;
+        Ok(Some(PendingTransfer { transfer: transfer.clone(), status: row.status, resolved_at: row.resolved_at }))
+    }
+
+    pub(super) fn claims_of(&self, packet: PacketId) -> Vec<Claim> {
+        self.claims_of
+            .get(&packet)
+            .map(|by_seq| by_seq.values().filter_map(|id| self.claims.get(id)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The stored records among `keys`, once each.
+    pub(super) fn idempotency(&self, keys: &[(String, String)]) -> Vec<IdempotencyRecord> {
+        let distinct: BTreeSet<&(String, String)> = keys.iter().collect();
+        distinct.into_iter().filter_map(|key| self.idempotency.get(key)).cloned().collect()
+    }
+
+    pub(super) fn load(&self, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
+        keys.iter()
+            .map(|key| {
+                Ok(match *key {
+                    Key::User(id) => Fact::User(id, self.users.get(&id).cloned()),
+                    Key::Account(id) => Fact::Account(id, self.accounts.get(&id).cloned()),
+                    Key::Group(id) => Fact::Group(id, self.groups.get(&id).cloned()),
+                    Key::Packet(id) => Fact::Packet(id, self.packets.get(&id).cloned()),
+                    Key::Claim(id) => Fact::Claim(id, self.claims.get(&id).cloned()),
+                    Key::ClaimOf(packet, user) => Fact::ClaimOf(
+                        packet,
+                        user,
+                        self.claim_of.get(&(packet, user)).and_then(|id| self.claims.get(id)).cloned(),
+                    ),
+                    Key::ClaimsOf(packet) => Fact::ClaimsOf(packet, self.claims_of(packet)),
+                    Key::Pending(id) => Fact::Pending(id, self.pending(id)?),
+                    Key::Transfer(id) => Fact::Transfer(id, self.transfers.get(&id).cloned()),
+                    Key::Principal(id) => Fact::Principal(id, self.principals.get(&id).cloned()),
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn due(&self, now: Timestamp, limit: u32) -> Due {
+        let limit = limit as usize;
+        Due {
+            packets: self.due_packets.iter().take_while(|(at, _)| *at <= now).take(limit).map(|(_, id)| *id).collect(),
+            pendings: self
+                .due_pendings
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .take(limit)
+                .map(|(_, id)| *id)
+                .collect(),
+        }
+    }
+
+    pub(super) fn dump(&self) -> Result<Dump, StoreError> {
+        let mut facts = Vec::new();
+        facts.extend(self.users.values().map(|u| Fact::User(u.id, Some(u.clone()))));
+        facts.extend(self.accounts.values().map(|a| Fact::Account(a.id, Some(a.clone()))));
+        facts.extend(self.groups.values().map(|g| Fact::Group(g.id, Some(g.clone()))));
+        facts.extend(self.packets.values().map(|p| Fact::Packet(p.id, Some(p.clone()))));
+        facts.extend(self.claims.values().map(|c| Fact::Claim(c.id, Some(c.clone()))));
+        for &id in self.pendings.keys() {
+            facts.push(Fact::Pending(id, self.pending(id)?));
+        }
+        facts.extend(self.transfers.values().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
+        facts.extend(self.principals.values().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
+        Ok(Dump {
+            facts,
+            idempotency: self.idempotency.values().cloned().collect(),
+            events: self.events.clone(),
+            log: self.log.clone(),
+            checkpoints: self.checkpoints.values().cloned().collect(),
+        })
+    }
+}
+
+impl State {
+    /// Writes a commit [`validate`] accepted.
+    pub(super) fn apply(&mut self, commit: Commit) {
+        // The nonces were taken out by `MemStore::apply`: they live with the shared state.
+        let Commit { changes, idempotency, log, checkpoint, nonces: _, written: _ } = commit;
+        for (_, user) in changes.users {
+            self.users.insert(user.id, user);
+        }
+        for (_, account) in changes.accounts {
+            self.accounts.insert(account.id, account);
+        }
+        for (_, mut group) in changes.groups {
+            // Members come back sorted whatever order they were written in, as from SQL.
+            group.members.sort_unstable();
+            self.groups.insert(group.id, group);
+        }
+        for (_, packet) in changes.packets {
+            if let Some(old) = self.packets.get(&packet.id) {
+                self.due_packets.remove(&(old.expires_at, old.id));
+            }
+            if packet.status == PacketStatus::Active {
+                self.due_packets.insert((packet.expires_at, packet.id));
+            }
+            self.packets.insert(packet.id, packet);
+        }
+        for (_, claim) in changes.claims {
+            if let Some(old) = self.claims.get(&claim.id) {
+                self.claim_of.remove(&(old.packet_id, old.user_id));
+                if let Some(by_seq) = self.claims_of.get_mut(&old.packet_id) {
+                    by_seq.remove(&old.seq);
+                }
+            }
+            self.claim_of.insert((claim.packet_id, claim.user_id), claim.id);
+            self.claims_of.entry(claim.packet_id).or_default().insert(claim.seq, claim.id);
+            self.claims.insert(claim.id, claim);
+        }
+        for principal in changes.principals {
+            if matches!(principal.owner, Owner::Operator { .. }) {
+                self.operators += 1;
+            }
+            self.principals.insert(principal.key_id, principal);
+        }
+        for transfer in changes.transfers {
+            if transfer.phase.is_original() {
+                for account in [transfer.debit, transfer.credit] {
+                    self.history.entry(account).or_default().insert(transfer.id);
+                }
+            }
+            self.transfers.insert(transfer.id, transfer);
+        }
+        for (_, pending) in changes.pendings {
+            let id = pending.transfer.id;
+            if let Some(old) = self.pendings.get(&id) {
+                self.due_pendings.remove(&(old.deadline, id));
+            }
+            let row =
+                PendingRow { deadline: pending.deadline(), status: pending.status, resolved_at: pending.resolved_at };
+            if row.status == PendingStatus::Pending {
+                self.due_pendings.insert((row.deadline, id));
+            }
+            self.pendings.insert(id, row);
+        }
+        self.events.extend(changes.events);
+        for record in idempotency {
+            self.idempotency.insert((record.principal.clone(), record.key.clone()), record);
+        }
+        for row in log {
+            if let Some(transfer) = row.transfer_id {
+                self.log_of_transfer.insert(transfer, row.index);
+            }
+            if let Some(packet) = row.packet_id {
+                self.log_of_packet.entry(packet).or_default().push(row.index);
+            }
+            self.log.push(row);
+        }
+        if let Some(checkpoint) = checkpoint {
+            self.checkpoints.insert(checkpoint.size, checkpoint);
+        }
+    }
+}
