@@ -46,6 +46,7 @@ mod connect;
 mod load;
 mod options;
 mod store;
+mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tx;

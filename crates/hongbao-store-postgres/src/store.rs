@@ -4,13 +4,14 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use hongbao_core::{AccountId, Fact, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 
 use crate::tx::{PgReadTx, PgWriteTx};
 use crate::{PostgresStore, db_error, rows};
+use hongbao_store::assemble::{self, Tables};
 
 /// The history query, with or without the `before` bound. Each side of the transfer is read
 /// newest first from its own index and cut at `limit`, then the two are merged: an `OR` of the
@@ -87,20 +88,7 @@ impl Store for PostgresStore {
             .map_err(|e| db_error(e, format_args!("read the history of {account}")))?;
         found
             .iter()
-            .map(|row| {
-                let transfer = rows::transfer(row)?;
-                Ok(HistoryItem {
-                    transfer_id: transfer.id,
-                    amount: transfer.amount,
-                    incoming: transfer.credit == account,
-                    kind: transfer.kind,
-                    pending: rows::opt_pending_status(row)?,
-                    packet_id: transfer.packet_id,
-                    claim_id: transfer.claim_id,
-                    note: transfer.note,
-                    created_at: transfer.created_at,
-                })
-            })
+            .map(|row| Ok(assemble::history_item(account, rows::transfer(row)?, rows::opt_pending_status(row)?)))
             .collect()
     }
 
@@ -108,42 +96,18 @@ impl Store for PostgresStore {
         // One snapshot, so the check sees one consistent state however long it takes.
         let mut tx = self.begin_read().await?;
         let conn: &mut PgConnection = &mut tx;
-        let mut facts = Vec::new();
-
         let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
         let users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
-        facts.extend(users.into_iter().map(|u| Fact::User(u.id, Some(u))));
-
         let sql = concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
         let accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
-        facts.extend(accounts.into_iter().map(|a| Fact::Account(a.id, Some(a))));
-
         let sql = concat!("SELECT ", group_columns!(), " FROM groups ORDER BY id");
         let mut groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
         let sql = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
-        let members = decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?;
-        let mut by_group: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
-        for (group, user) in members {
-            by_group.entry(group).or_default().push(user);
-        }
-        for group in &mut groups {
-            let mut members = by_group.remove(&group.id).unwrap_or_default();
-            members.sort_unstable();
-            group.members = members;
-        }
-        if let Some(group) = by_group.keys().next() {
-            return Err(StoreError::Corrupt(format!("group_members names group {group}, which does not exist")));
-        }
-        facts.extend(groups.into_iter().map(|g| Fact::Group(g.id, Some(g))));
-
+        assemble::with_members(&mut groups, decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?)?;
         let sql = concat!("SELECT ", packet_columns!(), " FROM packets ORDER BY id");
         let packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
-        facts.extend(packets.into_iter().map(|p| Fact::Packet(p.id, Some(p))));
-
         let sql = concat!("SELECT ", claim_columns!(), " FROM claims c ORDER BY c.id");
         let claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
-        facts.extend(claims.into_iter().map(|c| Fact::Claim(c.id, Some(c))));
-
         // A LEFT JOIN, so that a pending record without its transfer is seen, not skipped.
         let sql = concat!(
             "SELECT ",
@@ -151,6 +115,7 @@ impl Store for PostgresStore {
             ", p.transfer_id AS pending_transfer_id, p.status AS pending_status, p.resolved_at AS resolved_at \
              FROM pendings p LEFT JOIN transfers t ON t.id = p.transfer_id ORDER BY p.transfer_id"
         );
+        let mut pendings = Vec::new();
         for row in fetch_all(conn, sql, "pending transfers").await? {
             let transfer: Option<uuid::Uuid> = sqlx::Row::try_get(&row, "id")
                 .map_err(|e| StoreError::Corrupt(format!("pendings.transfer_id: {e}")))?;
@@ -159,30 +124,35 @@ impl Store for PostgresStore {
                     .map_err(|e| StoreError::Corrupt(format!("pendings.transfer_id: {e}")))?;
                 return Err(StoreError::Corrupt(format!("pending record {orphan} has no transfer")));
             }
-            let pending = rows::pending(&row)?;
-            facts.push(Fact::Pending(pending.transfer.id, Some(pending)));
+            pendings.push(rows::pending(&row)?);
         }
-
         let sql = concat!("SELECT ", transfer_columns!(), " FROM transfers t ORDER BY t.id");
         let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
-        facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
-
         let sql = concat!("SELECT ", principal_columns!(), " FROM principals ORDER BY key_id");
         let principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
-        facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
-
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
-
         let sql = "SELECT seq, body::text AS body FROM events ORDER BY seq";
         let events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
-
         let sql = concat!("SELECT ", log_columns!(), " FROM log_entries ORDER BY idx");
         let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
-
         let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
         let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
-        Ok(Dump { facts, idempotency, events, log, checkpoints })
+        let tables = Tables {
+            users,
+            accounts,
+            groups,
+            packets,
+            claims,
+            pendings,
+            transfers,
+            principals,
+            idempotency,
+            events,
+            log,
+            checkpoints,
+        };
+        Ok(tables.into_dump())
     }
 
     async fn has_operator(&self) -> Result<bool, StoreError> {

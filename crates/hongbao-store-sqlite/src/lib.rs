@@ -27,6 +27,7 @@ mod durability;
 mod load;
 mod open;
 mod store;
+mod tables;
 mod tx;
 mod write;
 

@@ -2,13 +2,14 @@
 //! state kept outside batches (nonces, the development clock, the log's key, secrets, purges).
 
 use async_trait::async_trait;
-use hongbao_core::{AccountId, Fact, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
 use crate::tx::{SqliteReadTx, SqliteWriteTx};
 use crate::{SqliteStore, db_error, rows};
+use hongbao_store::assemble::{self, Tables};
 
 /// The history query, with or without the `before` bound. Each side of the transfer is read
 /// newest first from its own index and cut at `limit`, then the two are merged: an `OR` of the
@@ -88,20 +89,7 @@ impl Store for SqliteStore {
             .map_err(|e| db_error(e, format_args!("read the history of {account}")))?;
         found
             .iter()
-            .map(|row| {
-                let transfer = rows::transfer(row)?;
-                Ok(HistoryItem {
-                    transfer_id: transfer.id,
-                    amount: transfer.amount,
-                    incoming: transfer.credit == account,
-                    kind: transfer.kind,
-                    pending: rows::opt_pending_status(row)?,
-                    packet_id: transfer.packet_id,
-                    claim_id: transfer.claim_id,
-                    note: transfer.note,
-                    created_at: transfer.created_at,
-                })
-            })
+            .map(|row| Ok(assemble::history_item(account, rows::transfer(row)?, rows::opt_pending_status(row)?)))
             .collect()
     }
 
@@ -109,42 +97,18 @@ impl Store for SqliteStore {
         // One read transaction, so the check sees one consistent state however long it takes.
         let mut tx = self.readers.begin().await.map_err(|e| db_error(e, "begin a read"))?;
         let conn: &mut SqliteConnection = &mut tx;
-        let mut facts = Vec::new();
-
         let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
         let users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
-        facts.extend(users.into_iter().map(|u| Fact::User(u.id, Some(u))));
-
         let sql = concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
         let accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
-        facts.extend(accounts.into_iter().map(|a| Fact::Account(a.id, Some(a))));
-
         let sql = concat!("SELECT ", group_columns!(), " FROM groups ORDER BY id");
         let mut groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
         let sql = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
-        let members = decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?;
-        let mut by_group: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
-        for (group, user) in members {
-            by_group.entry(group).or_default().push(user);
-        }
-        for group in &mut groups {
-            let mut members = by_group.remove(&group.id).unwrap_or_default();
-            members.sort_unstable();
-            group.members = members;
-        }
-        if let Some(group) = by_group.keys().next() {
-            return Err(StoreError::Corrupt(format!("group_members names group {group}, which does not exist")));
-        }
-        facts.extend(groups.into_iter().map(|g| Fact::Group(g.id, Some(g))));
-
+        assemble::with_members(&mut groups, decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?)?;
         let sql = concat!("SELECT ", packet_columns!(), " FROM packets ORDER BY id");
         let packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
-        facts.extend(packets.into_iter().map(|p| Fact::Packet(p.id, Some(p))));
-
         let sql = concat!("SELECT ", claim_columns!(), " FROM claims ORDER BY id");
         let claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
-        facts.extend(claims.into_iter().map(|c| Fact::Claim(c.id, Some(c))));
-
         let sql = concat!(
             "SELECT ",
             transfer_columns!(),
@@ -162,28 +126,33 @@ impl Store for SqliteStore {
                 pendings.len()
             )));
         }
-        facts.extend(pendings.into_iter().map(|p| Fact::Pending(p.transfer.id, Some(p))));
-
         let sql = concat!("SELECT ", transfer_columns!(), " FROM transfers t ORDER BY t.id");
         let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
-        facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
-
         let sql = concat!("SELECT ", principal_columns!(), " FROM principals ORDER BY key_id");
         let principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
-        facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
-
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
-
         let sql = "SELECT seq, body FROM events ORDER BY seq";
         let events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
-
         let sql = concat!("SELECT ", log_columns!(), " FROM log_entries ORDER BY idx");
         let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
-
         let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
         let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
-        Ok(Dump { facts, idempotency, events, log, checkpoints })
+        let tables = Tables {
+            users,
+            accounts,
+            groups,
+            packets,
+            claims,
+            pendings,
+            transfers,
+            principals,
+            idempotency,
+            events,
+            log,
+            checkpoints,
+        };
+        Ok(tables.into_dump())
     }
 
     async fn has_operator(&self) -> Result<bool, StoreError> {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 pub mod append;
+pub mod assemble;
 pub mod columns;
 #[cfg(feature = "contract")]
 pub mod contract;

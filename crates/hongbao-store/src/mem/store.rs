@@ -12,6 +12,7 @@ use super::len_u64;
 use super::lock;
 use super::tx::MemReadTx;
 use super::tx::MemWriteTx;
+use crate::assemble::history_item;
 use crate::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 
 #[async_trait]
@@ -58,17 +59,7 @@ impl Store for MemStore {
             .map(|id| {
                 let transfer =
                     state.transfers.get(id).ok_or_else(|| corrupt(format_args!("transfer {id} is missing")))?;
-                Ok(HistoryItem {
-                    transfer_id: transfer.id,
-                    amount: transfer.amount,
-                    incoming: transfer.credit == account,
-                    kind: transfer.kind,
-                    pending: state.pendings.get(id).map(|p| p.status),
-                    packet_id: transfer.packet_id,
-                    claim_id: transfer.claim_id,
-                    note: transfer.note.clone(),
-                    created_at: transfer.created_at,
-                })
+                Ok(history_item(account, transfer.clone(), state.pendings.get(id).map(|p| p.status)))
             })
             .collect()
     }
