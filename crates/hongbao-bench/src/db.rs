@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::ValueEnum;
 use hongbao_store::Store;
-use hongbao_store_postgres::{PostgresOptions, PostgresStore};
+use hongbao_store_postgres::{PostgresOptions, PostgresStore, server_name, with_database};
 use hongbao_store_sqlite::{Durability, SqliteStore};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -140,36 +140,11 @@ impl Databases {
 }
 
 async fn admin(url: &str) -> anyhow::Result<PgConnection> {
-    let where_ = server_name(url);
+    let where_ = server_name(url).unwrap_or_else(|| "an unparsable URL".to_owned());
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(url)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(anyhow::anyhow!("cannot reach PostgreSQL at {where_}: {e}")),
         Err(_) => Err(anyhow::anyhow!("cannot reach PostgreSQL at {where_}: no answer within {CONNECT_TIMEOUT:?}")),
-    }
-}
-
-/// Host, port and database of a URL, never its password.
-fn server_name(url: &str) -> String {
-    match url.parse::<PgConnectOptions>() {
-        Ok(o) => format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("")),
-        Err(_) => "an unparsable URL".to_owned(),
-    }
-}
-
-/// `url` with its database replaced by `database`, the query (if any) kept.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_at = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority_at..].find('/') {
-        Some(slash) => &base[..authority_at + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{server}/{database}?{query}"),
-        None => format!("{server}/{database}"),
     }
 }
 
@@ -548,16 +523,5 @@ impl RawPool {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn with_database_replaces_only_the_database() {
-        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u:p@h/test?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
     }
 }

@@ -38,7 +38,7 @@
 //! By concern: `connect.rs` (the pools, the schema, the durability), `options.rs`, `store.rs`
 //! (the `Store` methods), `tx.rs` (the transactions), `load.rs` (a batch's reads and locks),
 //! `write.rs` (its commit), `rows.rs` (PostgreSQL's values for `hongbao_store::columns`) and
-//! `testing.rs` (feature `testing`).
+//! `url.rs` (another database on the same server) and `testing.rs` (feature `testing`).
 
 #[macro_use]
 mod rows;
@@ -50,6 +50,7 @@ mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tx;
+mod url;
 mod write;
 
 use std::fmt::Display;
@@ -58,6 +59,7 @@ use hongbao_store::StoreError;
 
 pub use crate::connect::PostgresStore;
 pub use crate::options::{InvalidOption, PostgresOptions, Schema};
+pub use crate::url::{server_name, with_database};
 
 /// Turns a database error into a [`StoreError`], saying what was being done.
 ///

@@ -9,7 +9,8 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::{PostgresOptions, PostgresStore};
+pub use crate::with_database;
+use crate::{PostgresOptions, PostgresStore, server_name};
 use sqlx::{Connection, Executor, PgConnection};
 
 /// The server the tests use when `HONGBAO_TEST_POSTGRES` is not set: the local one, trusted.
@@ -20,31 +21,6 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn server_url() -> String {
     std::env::var("HONGBAO_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-/// `url` with its database replaced by `database` (the rest, query included, kept).
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_at = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority_at..].find('/') {
-        Some(slash) => &base[..authority_at + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{server}/{database}?{query}"),
-        None => format!("{server}/{database}"),
-    }
-}
-
-/// Where the server is, for messages: host, port and database, never a password.
-fn server_name(url: &str) -> String {
-    match url.parse::<sqlx::postgres::PgConnectOptions>() {
-        Ok(o) => format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("")),
-        Err(_) => "an unparsable HONGBAO_TEST_POSTGRES".to_owned(),
-    }
 }
 
 async fn admin(url: &str) -> Result<PgConnection, String> {
@@ -88,7 +64,7 @@ impl Drop for TestDatabase {
 
 /// Says the server cannot be reached: a failure where `CI` is set, one line otherwise.
 fn unreachable(url: &str, why: &str) {
-    let at = server_name(url);
+    let at = server_name(url).unwrap_or_else(|| "an unparsable HONGBAO_TEST_POSTGRES".to_owned());
     if std::env::var_os("CI").is_some() {
         panic!(
             "PostgreSQL not reachable at {at}: {why}. CI runs the PostgreSQL suite: start the server before the \
