@@ -10,10 +10,10 @@ use std::sync::Arc;
 use hongbao_core::Fen;
 use hongbao_core::packet::Packet;
 use hongbao_store::StoreError;
-use hongbao_store::columns::{Columns, Place};
+use hongbao_store::columns::Columns;
 pub(crate) use hongbao_store::columns::{owner_columns, phase_columns};
+use sqlx::Postgres;
 use sqlx::postgres::PgRow;
-use sqlx::{Decode, Postgres, Row as _, Type};
 use uuid::Uuid;
 
 // The columns each decoder below reads (by name), as macros so that `concat!` builds every
@@ -74,63 +74,7 @@ macro_rules! checkpoint_columns {
     };
 }
 
-/// One row being decoded, with what is needed to say precisely which value is bad.
-pub(crate) struct Row<'r> {
-    row: &'r PgRow,
-    place: Place,
-}
-
-impl<'r> Row<'r> {
-    pub(crate) fn new(row: &'r PgRow, table: &'static str) -> Row<'r> {
-        Row { row, place: Place::new(table) }
-    }
-
-    fn get<T: Decode<'r, Postgres> + Type<Postgres>>(&self, column: &str) -> Result<T, StoreError> {
-        self.row.try_get(column).map_err(|e| self.fail(column, e))
-    }
-}
-
-impl Columns for Row<'_> {
-    fn place(&self) -> &Place {
-        &self.place
-    }
-
-    fn place_mut(&mut self) -> &mut Place {
-        &mut self.place
-    }
-
-    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
-        self.get(column)
-    }
-
-    fn int(&self, column: &str) -> Result<i64, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        self.get(column)
-    }
-
-    fn text(&self, column: &str) -> Result<String, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        self.get(column)
-    }
-
-    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(column)
-    }
-
+hongbao_store::driver_row!(PgRow, Postgres, {
     fn shares(&self, column: &str) -> Result<Arc<[Fen]>, StoreError> {
         let shares: Vec<Option<i64>> = self.get(column)?;
         shares.into_iter().map(|share| share.map(Fen::new).ok_or_else(|| self.fail(column, "a NULL share"))).collect()
@@ -139,7 +83,7 @@ impl Columns for Row<'_> {
     fn flag(&self, column: &str) -> Result<bool, StoreError> {
         self.get(column)
     }
-}
+});
 
 hongbao_store::decoders!(PgRow, Row::new);
 

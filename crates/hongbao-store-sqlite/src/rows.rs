@@ -9,11 +9,9 @@ use std::sync::Arc;
 use hongbao_core::Fen;
 use hongbao_core::packet::Packet;
 use hongbao_store::StoreError;
-use hongbao_store::columns::{Columns, Place};
 pub(crate) use hongbao_store::columns::{owner_columns, phase_columns};
+use sqlx::Sqlite;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Decode, Row as _, Sqlite, Type};
-use uuid::Uuid;
 
 // The columns each decoder below reads (by name), as macros so that `concat!` builds every
 // query as a `&'static str` that selects exactly those.
@@ -73,63 +71,7 @@ macro_rules! checkpoint_columns {
     };
 }
 
-/// One row being decoded, with what is needed to say precisely which value is bad.
-pub(crate) struct Row<'r> {
-    row: &'r SqliteRow,
-    place: Place,
-}
-
-impl<'r> Row<'r> {
-    pub(crate) fn new(row: &'r SqliteRow, table: &'static str) -> Row<'r> {
-        Row { row, place: Place::new(table) }
-    }
-
-    fn get<T: Decode<'r, Sqlite> + Type<Sqlite>>(&self, column: &str) -> Result<T, StoreError> {
-        self.row.try_get(column).map_err(|e| self.fail(column, e))
-    }
-}
-
-impl Columns for Row<'_> {
-    fn place(&self) -> &Place {
-        &self.place
-    }
-
-    fn place_mut(&mut self) -> &mut Place {
-        &mut self.place
-    }
-
-    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
-        self.get(column)
-    }
-
-    fn int(&self, column: &str) -> Result<i64, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        self.get(column)
-    }
-
-    fn text(&self, column: &str) -> Result<String, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        self.get(column)
-    }
-
-    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
-        self.get(column)
-    }
-
-    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(column)
-    }
-
+hongbao_store::driver_row!(SqliteRow, Sqlite, {
     fn shares(&self, column: &str) -> Result<Arc<[Fen]>, StoreError> {
         let json = self.text(column)?;
         let shares: Vec<i64> =
@@ -145,7 +87,7 @@ impl Columns for Row<'_> {
             other => Err(self.fail(column, format_args!("{other} is not 0 or 1"))),
         }
     }
-}
+});
 
 hongbao_store::decoders!(SqliteRow, Row::new);
 

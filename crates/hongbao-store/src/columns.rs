@@ -117,6 +117,65 @@ pub trait Columns {
     }
 }
 
+/// Defines, in a backend's `rows` module, `Row`: one row of its driver (`$row`, of the sqlx
+/// database `$db`) being decoded, with its [`Place`], implementing [`Columns`] with the values
+/// the driver reads as they are (uuids, integers, texts, bytes, and their NULLs). The backend
+/// gives the rest of [`Columns`] (`shares` and `flag`, which each stores its own way) as
+/// `$own`. The backend's crate must depend on `sqlx` and `uuid`.
+#[macro_export]
+macro_rules! driver_row {
+    ($row:ty, $db:ty, { $($own:tt)* }) => {
+        /// One row being decoded, with what is needed to say precisely which value is bad.
+        pub(crate) struct Row<'r> {
+            row: &'r $row,
+            place: $crate::columns::Place,
+        }
+
+        impl<'r> Row<'r> {
+            pub(crate) fn new(row: &'r $row, table: &'static str) -> Row<'r> {
+                Row { row, place: $crate::columns::Place::new(table) }
+            }
+
+            fn get<T: ::sqlx::Decode<'r, $db> + ::sqlx::Type<$db>>(
+                &self,
+                column: &str,
+            ) -> ::std::result::Result<T, $crate::StoreError> {
+                ::sqlx::Row::try_get(self.row, column).map_err(|e| $crate::columns::Columns::fail(self, column, e))
+            }
+        }
+
+        impl $crate::columns::Columns for Row<'_> {
+            fn place(&self) -> &$crate::columns::Place {
+                &self.place
+            }
+
+            fn place_mut(&mut self) -> &mut $crate::columns::Place {
+                &mut self.place
+            }
+
+            $crate::driver_row!(@get self;
+                uuid => ::uuid::Uuid,
+                opt_uuid => ::std::option::Option<::uuid::Uuid>,
+                int => i64,
+                opt_int => ::std::option::Option<i64>,
+                text => ::std::string::String,
+                opt_text => ::std::option::Option<::std::string::String>,
+                bytes => ::std::vec::Vec<u8>,
+                opt_bytes => ::std::option::Option<::std::vec::Vec<u8>>,
+            );
+
+            $($own)*
+        }
+    };
+    (@get $self:ident; $($name:ident => $out:ty,)*) => {
+        $(
+            fn $name(&$self, column: &str) -> ::std::result::Result<$out, $crate::StoreError> {
+                $self.get(column)
+            }
+        )*
+    };
+}
+
 /// Defines, in a backend's `rows` module, one `pub(crate) fn NAME(row: &$row) -> Result<T,
 /// StoreError>` per decoder of this module, reading through `$new(row, table)`.
 #[macro_export]
