@@ -27,16 +27,16 @@
 //! a deadlock is still possible, and PostgreSQL breaks it by failing one transaction, which the
 //! store reports as [`StoreError::Conflict`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use hongbao_core::packet::Claim;
-use hongbao_core::{Fact, Key, PacketId, UserId};
+use hongbao_core::{Fact, Key};
 use hongbao_store::StoreError;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::{db_error, rows};
+use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, ids, index};
 
 /// Whether a load locks the rows it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,34 +128,6 @@ async fn fetch(
     sqlx::query(sql).bind(ids).fetch_all(&mut *conn).await.map_err(|e| db_error(e, format_args!("load {what}")))
 }
 
-/// Decodes rows and indexes them by the id `key` gives.
-fn index<T>(
-    rows: &[PgRow],
-    decode: fn(&PgRow) -> Result<T, StoreError>,
-    key: fn(&T) -> Uuid,
-) -> Result<HashMap<Uuid, T>, StoreError> {
-    rows.iter().map(|row| decode(row).map(|value| (key(&value), value))).collect()
-}
-
-/// The distinct ids of each kind of key.
-#[derive(Default)]
-struct Wanted {
-    users: BTreeSet<Uuid>,
-    accounts: BTreeSet<Uuid>,
-    groups: BTreeSet<Uuid>,
-    packets: BTreeSet<Uuid>,
-    claims: BTreeSet<Uuid>,
-    claim_of: BTreeSet<(PacketId, UserId)>,
-    claims_of: BTreeSet<Uuid>,
-    pendings: BTreeSet<Uuid>,
-    transfers: BTreeSet<Uuid>,
-    principals: BTreeSet<Uuid>,
-}
-
-fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
-    set.iter().copied().collect()
-}
-
 /// Loads one fact per key (a key given twice gets two equal facts), in the order of `keys`,
 /// locking what a batch may change when `lock` says so (see the module documentation).
 ///
@@ -164,21 +136,7 @@ fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
 /// timeout included), [`StoreError::Conflict`] when PostgreSQL broke a deadlock by failing this
 /// transaction, [`StoreError::Corrupt`] when a row does not decode.
 pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> Result<Vec<Fact>, StoreError> {
-    let mut want = Wanted::default();
-    for key in keys {
-        match *key {
-            Key::User(id) => want.users.insert(id.uuid()),
-            Key::Account(id) => want.accounts.insert(id.uuid()),
-            Key::Group(id) => want.groups.insert(id.uuid()),
-            Key::Packet(id) => want.packets.insert(id.uuid()),
-            Key::Claim(id) => want.claims.insert(id.uuid()),
-            Key::ClaimOf(packet, user) => want.claim_of.insert((packet, user)),
-            Key::ClaimsOf(packet) => want.claims_of.insert(packet.uuid()),
-            Key::Pending(id) => want.pendings.insert(id.uuid()),
-            Key::Transfer(id) => want.transfers.insert(id.uuid()),
-            Key::Principal(id) => want.principals.insert(id.uuid()),
-        };
-    }
+    let want = Wanted::of(keys);
 
     let found = fetch(conn, USERS.sql(lock), ids(&want.users), "users").await?;
     let users = index(&found, rows::user, |u| u.id.uuid())?;
@@ -189,16 +147,8 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let group_ids = ids(&want.groups);
     let found = fetch(conn, GROUPS.sql(lock), group_ids.clone(), "groups").await?;
     let mut groups = index(&found, rows::group, |g| g.id.uuid())?;
-    for row in fetch(conn, MEMBERS, group_ids, "group members").await? {
-        let (group, user) = rows::member(&row)?;
-        if let Some(group) = groups.get_mut(&group.uuid()) {
-            group.members.push(user);
-        }
-    }
-    for group in groups.values_mut() {
-        // The core searches members by bisection: keep them sorted whatever order was read.
-        group.members.sort_unstable();
-    }
+    let members = fetch(conn, MEMBERS, group_ids, "group members").await?;
+    add_members(&mut groups, members.iter().map(rows::member).collect::<Result<_, _>>()?);
 
     // Packets first, and with the packets whose claims are asked for: their locks guard the
     // claims read below.
@@ -213,14 +163,8 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, CLAIMS.sql(lock), ids(&want.claims), "claims").await?;
     let claims = index(&found, rows::claim, |c| c.id.uuid())?;
 
-    let mut claims_of: HashMap<Uuid, Vec<Claim>> = HashMap::new();
-    for row in fetch(conn, CLAIMS_OF.sql(lock), ids(&want.claims_of), "claims of packets").await? {
-        let claim = rows::claim(&row)?;
-        claims_of.entry(claim.packet_id.uuid()).or_default().push(claim);
-    }
-    for list in claims_of.values_mut() {
-        list.sort_unstable_by_key(|c| c.seq);
-    }
+    let found = fetch(conn, CLAIMS_OF.sql(lock), ids(&want.claims_of), "claims of packets").await?;
+    let claims_of = claims_by_packet(found.iter().map(rows::claim).collect::<Result<_, _>>()?);
 
     let mut claim_of = HashMap::new();
     if !want.claim_of.is_empty() {
@@ -247,19 +191,7 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, PRINCIPALS, ids(&want.principals), "principals").await?;
     let principals = index(&found, rows::principal, |p| p.key_id.uuid())?;
 
-    Ok(keys
-        .iter()
-        .map(|key| match *key {
-            Key::User(id) => Fact::User(id, users.get(&id.uuid()).cloned()),
-            Key::Account(id) => Fact::Account(id, accounts.get(&id.uuid()).cloned()),
-            Key::Group(id) => Fact::Group(id, groups.get(&id.uuid()).cloned()),
-            Key::Packet(id) => Fact::Packet(id, packets.get(&id.uuid()).cloned()),
-            Key::Claim(id) => Fact::Claim(id, claims.get(&id.uuid()).cloned()),
-            Key::ClaimOf(packet, user) => Fact::ClaimOf(packet, user, claim_of.get(&(packet, user)).cloned()),
-            Key::ClaimsOf(packet) => Fact::ClaimsOf(packet, claims_of.get(&packet.uuid()).cloned().unwrap_or_default()),
-            Key::Pending(id) => Fact::Pending(id, pendings.get(&id.uuid()).cloned()),
-            Key::Transfer(id) => Fact::Transfer(id, transfers.get(&id.uuid()).cloned()),
-            Key::Principal(id) => Fact::Principal(id, principals.get(&id.uuid()).cloned()),
-        })
-        .collect())
+    let found =
+        Found { users, accounts, groups, packets, claims, claim_of, claims_of, pendings, transfers, principals };
+    Ok(found.facts(keys))
 }

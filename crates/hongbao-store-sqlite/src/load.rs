@@ -1,8 +1,7 @@
 //! [`load`]: the facts a batch of keys names, in one query per kind of key where that is easy.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use hongbao_core::packet::Claim;
 use hongbao_core::{Fact, Key, PacketId, UserId};
 use hongbao_store::StoreError;
 use sqlx::sqlite::SqliteRow;
@@ -10,6 +9,7 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 use uuid::Uuid;
 
 use crate::{db_error, rows};
+use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, ids, index};
 
 /// Ids per `IN (…)` list: far below SQLite's limit on bound parameters, and a power of two so
 /// that the padding in [`fetch_in`] never goes past it.
@@ -76,55 +76,13 @@ async fn fetch_pairs(conn: &mut SqliteConnection, pairs: &[(PacketId, UserId)]) 
     Ok(rows)
 }
 
-/// Decodes rows and indexes them by the id `key` gives.
-fn index<T>(
-    rows: &[SqliteRow],
-    decode: fn(&SqliteRow) -> Result<T, StoreError>,
-    key: fn(&T) -> Uuid,
-) -> Result<HashMap<Uuid, T>, StoreError> {
-    rows.iter().map(|row| decode(row).map(|value| (key(&value), value))).collect()
-}
-
-/// The distinct ids of each kind of key.
-#[derive(Default)]
-struct Wanted {
-    users: BTreeSet<Uuid>,
-    accounts: BTreeSet<Uuid>,
-    groups: BTreeSet<Uuid>,
-    packets: BTreeSet<Uuid>,
-    claims: BTreeSet<Uuid>,
-    claim_of: BTreeSet<(PacketId, UserId)>,
-    claims_of: BTreeSet<Uuid>,
-    pendings: BTreeSet<Uuid>,
-    transfers: BTreeSet<Uuid>,
-    principals: BTreeSet<Uuid>,
-}
-
-fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
-    set.iter().copied().collect()
-}
-
 /// Loads one fact per key (a key given twice gets two equal facts), in the order of `keys`.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] when a query fails, [`StoreError::Corrupt`] when a row does not
 /// decode.
 pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Vec<Fact>, StoreError> {
-    let mut want = Wanted::default();
-    for key in keys {
-        match *key {
-            Key::User(id) => want.users.insert(id.uuid()),
-            Key::Account(id) => want.accounts.insert(id.uuid()),
-            Key::Group(id) => want.groups.insert(id.uuid()),
-            Key::Packet(id) => want.packets.insert(id.uuid()),
-            Key::Claim(id) => want.claims.insert(id.uuid()),
-            Key::ClaimOf(packet, user) => want.claim_of.insert((packet, user)),
-            Key::ClaimsOf(packet) => want.claims_of.insert(packet.uuid()),
-            Key::Pending(id) => want.pendings.insert(id.uuid()),
-            Key::Transfer(id) => want.transfers.insert(id.uuid()),
-            Key::Principal(id) => want.principals.insert(id.uuid()),
-        };
-    }
+    let want = Wanted::of(keys);
 
     let head = concat!("SELECT ", user_columns!(), " FROM users WHERE id IN (");
     let users = index(&fetch_in(conn, head, &ids(&want.users), "users").await?, rows::user, |u| u.id.uuid())?;
@@ -137,16 +95,8 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let head = concat!("SELECT ", group_columns!(), " FROM groups WHERE id IN (");
     let mut groups = index(&fetch_in(conn, head, &group_ids, "groups").await?, rows::group, |g| g.id.uuid())?;
     let head = "SELECT group_id, user_id FROM group_members WHERE group_id IN (";
-    for row in fetch_in(conn, head, &group_ids, "group members").await? {
-        let (group, user) = rows::member(&row)?;
-        if let Some(group) = groups.get_mut(&group.uuid()) {
-            group.members.push(user);
-        }
-    }
-    for group in groups.values_mut() {
-        // The core searches members by bisection: keep them sorted whatever order SQLite used.
-        group.members.sort_unstable();
-    }
+    let members = fetch_in(conn, head, &group_ids, "group members").await?;
+    add_members(&mut groups, members.iter().map(rows::member).collect::<Result<_, _>>()?);
 
     let head = concat!("SELECT ", packet_columns!(), " FROM packets WHERE id IN (");
     let packets = index(&fetch_in(conn, head, &ids(&want.packets), "packets").await?, rows::packet, |p| p.id.uuid())?;
@@ -154,21 +104,15 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let head = concat!("SELECT ", claim_columns!(), " FROM claims WHERE id IN (");
     let claims = index(&fetch_in(conn, head, &ids(&want.claims), "claims").await?, rows::claim, |c| c.id.uuid())?;
 
-    let mut claims_of: HashMap<Uuid, Vec<Claim>> = HashMap::new();
     let head = concat!("SELECT ", claim_columns!(), " FROM claims WHERE packet_id IN (");
-    for row in fetch_in(conn, head, &ids(&want.claims_of), "claims of packets").await? {
-        let claim = rows::claim(&row)?;
-        claims_of.entry(claim.packet_id.uuid()).or_default().push(claim);
-    }
-    for list in claims_of.values_mut() {
-        list.sort_unstable_by_key(|c| c.seq);
-    }
+    let found = fetch_in(conn, head, &ids(&want.claims_of), "claims of packets").await?;
+    let claims_of = claims_by_packet(found.iter().map(rows::claim).collect::<Result<_, _>>()?);
 
     let pairs: Vec<(PacketId, UserId)> = want.claim_of.iter().copied().collect();
-    let mut claim_of: HashMap<(PacketId, UserId), Option<Claim>> = pairs.iter().map(|&pair| (pair, None)).collect();
+    let mut claim_of = HashMap::new();
     for row in fetch_pairs(conn, &pairs).await? {
         let claim = rows::claim(&row)?;
-        claim_of.insert((claim.packet_id, claim.user_id), Some(claim));
+        claim_of.insert((claim.packet_id, claim.user_id), claim);
     }
 
     let head = concat!(
@@ -188,19 +132,7 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&want.principals), "principals").await?;
     let principals = index(&found, rows::principal, |p| p.key_id.uuid())?;
 
-    Ok(keys
-        .iter()
-        .map(|key| match *key {
-            Key::User(id) => Fact::User(id, users.get(&id.uuid()).cloned()),
-            Key::Account(id) => Fact::Account(id, accounts.get(&id.uuid()).cloned()),
-            Key::Group(id) => Fact::Group(id, groups.get(&id.uuid()).cloned()),
-            Key::Packet(id) => Fact::Packet(id, packets.get(&id.uuid()).cloned()),
-            Key::Claim(id) => Fact::Claim(id, claims.get(&id.uuid()).cloned()),
-            Key::ClaimOf(packet, user) => Fact::ClaimOf(packet, user, claim_of.get(&(packet, user)).cloned().flatten()),
-            Key::ClaimsOf(packet) => Fact::ClaimsOf(packet, claims_of.get(&packet.uuid()).cloned().unwrap_or_default()),
-            Key::Pending(id) => Fact::Pending(id, pendings.get(&id.uuid()).cloned()),
-            Key::Transfer(id) => Fact::Transfer(id, transfers.get(&id.uuid()).cloned()),
-            Key::Principal(id) => Fact::Principal(id, principals.get(&id.uuid()).cloned()),
-        })
-        .collect())
+    let found =
+        Found { users, accounts, groups, packets, claims, claim_of, claims_of, pendings, transfers, principals };
+    Ok(found.facts(keys))
 }

@@ -28,6 +28,7 @@ pub mod assemble;
 pub mod columns;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod loaded;
 #[cfg(any(test, feature = "mem"))]
 pub mod mem;
 

@@ -12,16 +12,8 @@ use hongbao_core::world::Write;
 use hongbao_core::{Changes, ClaimId, Fen, Key, PacketId, Timestamp, TransferId};
 use tokio::sync::Notify;
 
-use super::expect::assert_store_holds_world;
-use super::expect::comparable;
-use super::expect::dump;
-use super::expect::has_operator;
-use super::expect::record;
-use super::scenario::Scenario;
-use super::scenario::T0;
-use super::scenario::bounded;
-use super::scenario::commit_records;
-use super::scenario::refused;
+use super::expect::{assert_store_holds_world, comparable, dump, has_operator, record};
+use super::scenario::{Scenario, T0, bounded, commit_records, refused};
 use crate::{Commit, IdempotencyRecord, Store};
 
 /// A commit that fails anywhere (a duplicate insert, an update of a missing row, a repeated

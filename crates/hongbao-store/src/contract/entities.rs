@@ -10,19 +10,10 @@ use hongbao_core::{
     AccountId, ClaimId, Fact, Fen, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId, World,
 };
 
-use super::expect::assert_loads;
-use super::expect::assert_store_holds_world;
-use super::expect::dump;
-use super::expect::facts_of;
-use super::expect::latest_checkpoint;
-use super::expect::log_size;
-use super::expect::record;
-use super::expect::sorted;
-use super::scenario::Scenario;
-use super::scenario::T0;
-use super::scenario::bounded;
-use super::scenario::commit_records;
-use super::scenario::full_scenario;
+use super::expect::{
+    assert_loads, assert_store_holds_world, dump, facts_of, latest_checkpoint, log_size, record, sorted,
+};
+use super::scenario::{Scenario, T0, bounded, commit_records, full_scenario};
 use crate::Store;
 
 /// A new store holds the external account (as [`World::genesis`] does) and nothing else.

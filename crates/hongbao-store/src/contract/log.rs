@@ -8,19 +8,8 @@ use hongbao_core::ops::{Command, PacketSpec};
 use hongbao_core::world::Write;
 use hongbao_core::{Changes, Fen, PacketId, TransferId, UserId};
 
-use super::expect::assert_store_holds_world;
-use super::expect::comparable;
-use super::expect::dump;
-use super::expect::latest_checkpoint;
-use super::expect::log_size;
-use super::expect::record;
-use super::scenario::Scenario;
-use super::scenario::bounded;
-use super::scenario::checkpoint;
-use super::scenario::full_scenario;
-use super::scenario::len_u64;
-use super::scenario::log_rows;
-use super::scenario::refused;
+use super::expect::{assert_store_holds_world, comparable, dump, latest_checkpoint, log_size, record};
+use super::scenario::{Scenario, bounded, checkpoint, full_scenario, len_u64, log_rows, refused};
 use crate::{Commit, LogRow, Store};
 
 /// A scenario with a log: two users, a deposit, a group and a lucky packet, committed one

@@ -6,17 +6,8 @@ use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::principal::{Owner, Role};
 use hongbao_core::{AccountId, Fact, TransferId, World};
 
-use super::expect::assert_store_holds_world;
-use super::expect::dump;
-use super::expect::facts_of;
-use super::expect::has_operator;
-use super::expect::record;
-use super::expect::sorted;
-use super::scenario::Scenario;
-use super::scenario::T0;
-use super::scenario::bounded;
-use super::scenario::commit_records;
-use super::scenario::full_scenario;
+use super::expect::{assert_store_holds_world, dump, facts_of, has_operator, record, sorted};
+use super::scenario::{Scenario, T0, bounded, commit_records, full_scenario};
 use crate::{HistoryItem, IdempotencyRecord, Store};
 
 /// The history a wallet should show: its own original transfers, newest first, computed from

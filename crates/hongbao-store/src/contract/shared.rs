@@ -4,11 +4,7 @@
 use hongbao_core::ops::Command;
 use hongbao_core::{Fact, Key, KeyId};
 
-use super::scenario::Scenario;
-use super::scenario::T0;
-use super::scenario::bounded;
-use super::scenario::commit;
-use super::scenario::refused;
+use super::scenario::{Scenario, T0, bounded, commit, refused};
 use crate::{Commit, NonceRecord, Store};
 
 /// Unix seconds of [`T0`], for the nonce records.

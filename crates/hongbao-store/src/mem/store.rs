@@ -6,12 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hongbao_core::{AccountId, KeyId, PacketId, Timestamp, TransferId};
 
-use super::MemStore;
-use super::corrupt;
-use super::len_u64;
-use super::lock;
-use super::tx::MemReadTx;
-use super::tx::MemWriteTx;
+use super::tx::{MemReadTx, MemWriteTx};
+use super::{MemStore, corrupt, len_u64, lock};
 use crate::assemble::history_item;
 use crate::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 

@@ -6,10 +6,9 @@ use async_trait::async_trait;
 use hongbao_core::{Fact, Key, Timestamp};
 use tokio::sync::OwnedMutexGuard;
 
-use super::MemStore;
 use super::faults::CommitFault;
-use super::lock;
 use super::state::State;
+use super::{MemStore, lock};
 use crate::{Commit, Due, IdempotencyRecord, ReadTx, StoreError, WriteTx};
 
 /// A read snapshot: the committed state when it began.

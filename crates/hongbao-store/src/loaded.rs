@@ -1,0 +1,137 @@
+//! What [`ReadTx::load`](crate::ReadTx::load) does around its queries, the same for every SQL
+//! store: a batch's keys become the ids each table is asked for ([`Wanted`]), and the rows found
+//! become one fact per key ([`Found::facts`]). The queries themselves stay with each backend.
+
+use std::collections::{BTreeSet, HashMap};
+
+use hongbao_core::ledger::{Account, PendingTransfer, Transfer};
+use hongbao_core::packet::{Claim, Packet};
+use hongbao_core::principal::Principal;
+use hongbao_core::user::{Group, User};
+use hongbao_core::{Fact, GroupId, Key, PacketId, UserId};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// The distinct ids of each kind of key.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    pub users: BTreeSet<Uuid>,
+    pub accounts: BTreeSet<Uuid>,
+    pub groups: BTreeSet<Uuid>,
+    pub packets: BTreeSet<Uuid>,
+    pub claims: BTreeSet<Uuid>,
+    pub claim_of: BTreeSet<(PacketId, UserId)>,
+    pub claims_of: BTreeSet<Uuid>,
+    pub pendings: BTreeSet<Uuid>,
+    pub transfers: BTreeSet<Uuid>,
+    pub principals: BTreeSet<Uuid>,
+}
+
+impl Wanted {
+    /// The ids `keys` ask for, each once.
+    #[must_use]
+    pub fn of(keys: &[Key]) -> Wanted {
+        let mut want = Wanted::default();
+        for key in keys {
+            match *key {
+                Key::User(id) => want.users.insert(id.uuid()),
+                Key::Account(id) => want.accounts.insert(id.uuid()),
+                Key::Group(id) => want.groups.insert(id.uuid()),
+                Key::Packet(id) => want.packets.insert(id.uuid()),
+                Key::Claim(id) => want.claims.insert(id.uuid()),
+                Key::ClaimOf(packet, user) => want.claim_of.insert((packet, user)),
+                Key::ClaimsOf(packet) => want.claims_of.insert(packet.uuid()),
+                Key::Pending(id) => want.pendings.insert(id.uuid()),
+                Key::Transfer(id) => want.transfers.insert(id.uuid()),
+                Key::Principal(id) => want.principals.insert(id.uuid()),
+            };
+        }
+        want
+    }
+}
+
+/// The ids of `set`, in order, to bind to a query.
+#[must_use]
+pub fn ids(set: &BTreeSet<Uuid>) -> Vec<Uuid> {
+    set.iter().copied().collect()
+}
+
+/// Decodes rows and indexes them by the id `key` gives.
+///
+/// # Errors
+/// The first error of `decode`.
+pub fn index<R, T>(
+    rows: &[R],
+    decode: fn(&R) -> Result<T, StoreError>,
+    key: fn(&T) -> Uuid,
+) -> Result<HashMap<Uuid, T>, StoreError> {
+    rows.iter().map(|row| decode(row).map(|value| (key(&value), value))).collect()
+}
+
+/// Gives the groups found their members, from the `(group, member)` rows read for them, sorted:
+/// the core searches members by bisection, whatever order the database used.
+pub fn add_members(groups: &mut HashMap<Uuid, Group>, members: Vec<(GroupId, UserId)>) {
+    for (group, user) in members {
+        if let Some(group) = groups.get_mut(&group.uuid()) {
+            group.members.push(user);
+        }
+    }
+    for group in groups.values_mut() {
+        group.members.sort_unstable();
+    }
+}
+
+/// Claims by their packet's id, each packet's in share order.
+#[must_use]
+pub fn claims_by_packet(claims: Vec<Claim>) -> HashMap<Uuid, Vec<Claim>> {
+    let mut by_packet: HashMap<Uuid, Vec<Claim>> = HashMap::new();
+    for claim in claims {
+        by_packet.entry(claim.packet_id.uuid()).or_default().push(claim);
+    }
+    for list in by_packet.values_mut() {
+        list.sort_unstable_by_key(|c| c.seq);
+    }
+    by_packet
+}
+
+/// The rows found for a [`Wanted`], by id.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub users: HashMap<Uuid, User>,
+    pub accounts: HashMap<Uuid, Account>,
+    /// With their members ([`add_members`]).
+    pub groups: HashMap<Uuid, Group>,
+    pub packets: HashMap<Uuid, Packet>,
+    pub claims: HashMap<Uuid, Claim>,
+    /// The claim each person made on each packet, where they made one.
+    pub claim_of: HashMap<(PacketId, UserId), Claim>,
+    /// Every claim of each packet asked for ([`claims_by_packet`]).
+    pub claims_of: HashMap<Uuid, Vec<Claim>>,
+    pub pendings: HashMap<Uuid, PendingTransfer>,
+    pub transfers: HashMap<Uuid, Transfer>,
+    pub principals: HashMap<Uuid, Principal>,
+}
+
+impl Found {
+    /// One fact per key (a key given twice gets two equal facts), in the order of `keys`.
+    #[must_use]
+    pub fn facts(&self, keys: &[Key]) -> Vec<Fact> {
+        keys.iter()
+            .map(|key| match *key {
+                Key::User(id) => Fact::User(id, self.users.get(&id.uuid()).cloned()),
+                Key::Account(id) => Fact::Account(id, self.accounts.get(&id.uuid()).cloned()),
+                Key::Group(id) => Fact::Group(id, self.groups.get(&id.uuid()).cloned()),
+                Key::Packet(id) => Fact::Packet(id, self.packets.get(&id.uuid()).cloned()),
+                Key::Claim(id) => Fact::Claim(id, self.claims.get(&id.uuid()).cloned()),
+                Key::ClaimOf(packet, user) => Fact::ClaimOf(packet, user, self.claim_of.get(&(packet, user)).cloned()),
+                Key::ClaimsOf(packet) => {
+                    Fact::ClaimsOf(packet, self.claims_of.get(&packet.uuid()).cloned().unwrap_or_default())
+                }
+                Key::Pending(id) => Fact::Pending(id, self.pendings.get(&id.uuid()).cloned()),
+                Key::Transfer(id) => Fact::Transfer(id, self.transfers.get(&id.uuid()).cloned()),
+                Key::Principal(id) => Fact::Principal(id, self.principals.get(&id.uuid()).cloned()),
+            })
+            .collect()
+    }
+}
