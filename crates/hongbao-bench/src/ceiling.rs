@@ -6,7 +6,8 @@
 //! `lucky_shares_revealed` event when a packet's last share goes) — as `events` rows when the
 //! log is off, as log entries next to the transfer's when it is on, as hongbao keeps them —
 //! and the updates of the claimant's wallet, the
-//! packet's escrow and the packet. Like hongbao's batches, a transaction updates each account
+//! packet's escrow and the packet, and, when the packet's last share goes, the removal of its
+//! expiry from the schedule of due work. Like hongbao's batches, a transaction updates each account
 //! and packet row once however many of its claims touch it. Statements are multi-row (SQLite:
 //! `INSERT … VALUES (…), (…)` and `UPDATE … FROM (VALUES …)`; PostgreSQL: `UNNEST` arrays), one
 //! writer, one transaction per batch, with the durability of the hongbao runs.
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use hongbao_core::due::DueKind;
 use hongbao_core::event::{Event, EventKind};
 use hongbao_core::fairness::Salt;
 use hongbao_core::ledger::{Phase, Transfer, TransferKind};
@@ -109,6 +111,7 @@ impl Ceiling {
         let mut accounts: Vec<Vec<V>> = users.iter().map(|&id| account(id, "wallet", 0)).collect();
         let mut packets = Vec::with_capacity(shape.packets.len());
         let mut rows = Vec::with_capacity(shape.packets.len());
+        let mut schedule = Vec::with_capacity(shape.packets.len());
         for plan in &shape.packets {
             let id = PacketId::mint(now, &mut rng).uuid();
             let shares = hongbao_core::split::split_lucky(Fen::new(plan.total()), plan.count, limits, &mut rng)
@@ -135,6 +138,8 @@ impl Ceiling {
                 V::Bool(false),
                 V::Bytes(salt.to_vec()),
             ]);
+            let expires_at = now.plus_seconds(limits.expiry_s).millis();
+            schedule.push(vec![V::Text(DueKind::PacketExpiry.name().to_owned()), V::Uuid(id), V::Int(expires_at)]);
             packets.push(PacketState { id, shares, claimed: 0, claimed_amount: 0, salt });
         }
         let head = "INSERT INTO accounts (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, \
@@ -144,6 +149,7 @@ impl Ceiling {
                     arrival_delay_s, created_at, expires_at, status, claimed_count, claimed_amount, touched, salt) \
                     VALUES";
         pool.insert_rows(head, 16, rows).await?;
+        pool.insert_rows("INSERT INTO deadlines (kind, id, due_at) VALUES", 3, schedule).await?;
         Ok(Ceiling { pool, _store: store, users, packets, rng, log_next: 0 })
     }
 
@@ -327,16 +333,24 @@ async fn write_sqlite(conn: &mut sqlx::SqliteConnection, batch: Batch, packets: 
         accounts,
     )
     .await?;
-    let packets = batch.packets.iter().map(|&p| packet_update(&packets[p])).collect();
+    let updates = batch.packets.iter().map(|&p| packet_update(&packets[p])).collect();
     values_sqlite(
         conn,
         "UPDATE packets SET claimed_count = v.column2, claimed_amount = v.column3, status = v.column4, touched = 1 \
          FROM (VALUES",
         ") AS v WHERE packets.id = v.column1",
         4,
-        packets,
+        updates,
     )
-    .await
+    .await?;
+    let done = exhausted(&batch.packets, packets)
+        .map(|id| vec![V::Text(DueKind::PacketExpiry.name().to_owned()), V::Uuid(id)]);
+    values_sqlite(conn, "DELETE FROM deadlines WHERE (kind, id) IN (VALUES", ")", 2, done.collect()).await
+}
+
+/// The packets among `changed` whose last share the batch took: their expiry leaves the schedule.
+fn exhausted<'a>(changed: &'a BTreeSet<usize>, packets: &'a [PacketState]) -> impl Iterator<Item = Uuid> + 'a {
+    changed.iter().map(|&p| &packets[p]).filter(|s| s.claimed as usize == s.shares.len()).map(|s| s.id)
 }
 
 fn packet_update(state: &PacketState) -> Vec<V> {
@@ -444,5 +458,14 @@ async fn write_pg(conn: &mut sqlx::PgConnection, batch: Batch, packets: &[Packet
     )
     .execute(&mut *conn)
     .await?;
+    let done: Vec<Uuid> = exhausted(&batch.packets, packets).collect();
+    if !done.is_empty() {
+        let kinds = vec![DueKind::PacketExpiry.name(); done.len()];
+        sqlx::query("DELETE FROM deadlines WHERE (kind, id) IN (SELECT * FROM UNNEST($1::text[], $2::uuid[]))")
+            .bind(kinds)
+            .bind(done)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }

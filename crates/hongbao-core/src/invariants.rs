@@ -1,4 +1,4 @@
-//! The five invariants of docs/DESIGN.md, checked over a complete [`World`].
+//! The six invariants of docs/DESIGN.md, checked over a complete [`World`].
 //!
 //! The check is a second, independent path to the same numbers: it recomputes every account's
 //! totals from the transfers alone and compares them with the stored totals the commands kept
@@ -9,16 +9,18 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::config::Limits;
+use crate::due::{self, DueItem, DueKind};
 use crate::id::{AccountId, ClaimId, TransferId};
 use crate::ledger::{AccountKind, Balances, PendingStatus, Phase, TransferKind};
 use crate::ops::Reply;
 use crate::packet::{Claim, ClaimStatus, PacketStatus};
+use crate::time::Timestamp;
 use crate::world::World;
 
 /// One broken invariant, in words precise enough to find the row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant of docs/DESIGN.md (1 to 5).
+    /// Which invariant of docs/DESIGN.md (1 to 6).
     pub invariant: u8,
     pub message: String,
 }
@@ -372,6 +374,37 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
         if !found {
             report.fail(5, format!("an acknowledged answer names something that is not stored: {reply:?}"));
         }
+    }
+    report.violations
+}
+
+/// Invariant 6: what is scheduled is exactly what the state implies. `stored` is the stores'
+/// table of due work; every active packet has one expiry item at its `expires_at`, every open
+/// pending transfer one arrival item at its deadline, and nothing else is there.
+pub fn check_deadlines(world: &World, stored: &[DueItem]) -> Vec<Violation> {
+    let mut report = Report { violations: Vec::new() };
+    let implied: HashMap<(DueKind, uuid::Uuid), Timestamp> =
+        due::implied(world).into_iter().map(|item| ((item.kind, item.id), item.at)).collect();
+    let mut seen = HashSet::new();
+    for item in stored {
+        if !seen.insert((item.kind, item.id)) {
+            report.fail(6, format!("{} for {} is scheduled twice", item.kind, item.id));
+            continue;
+        }
+        match implied.get(&(item.kind, item.id)) {
+            Some(&at) if at == item.at => {}
+            Some(&at) => {
+                report.fail(6, format!("{} for {} is scheduled at {} but due at {at}", item.kind, item.id, item.at))
+            }
+            None => {
+                report.fail(6, format!("{} for {} is scheduled at {} but nothing is due", item.kind, item.id, item.at))
+            }
+        }
+    }
+    let mut missing: Vec<_> = implied.iter().filter(|(key, _)| !seen.contains(*key)).collect();
+    missing.sort_unstable();
+    for ((kind, id), at) in missing {
+        report.fail(6, format!("{kind} for {id} is due at {at} but not scheduled"));
     }
     report.violations
 }

@@ -12,6 +12,7 @@
 //! [`ops::execute`], and stores what it decided in one transaction.
 
 pub mod config;
+pub mod due;
 pub mod error;
 pub mod event;
 pub mod fairness;

@@ -13,6 +13,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use uuid::Uuid;
+
+use crate::due::{self, Deadline, DueKind};
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
@@ -21,6 +24,7 @@ use crate::log::LogRecord;
 use crate::money::MoneyError;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
+use crate::time::Timestamp;
 use crate::user::{Group, User};
 
 mod draft;
@@ -108,6 +112,8 @@ pub struct Changes {
     /// The transfers and events again, interleaved in the order they happened (each command's
     /// transfers, then its events): what the transparency log appends.
     pub log: Vec<LogRecord>,
+    /// What falls due changed: new deadlines, moved ones, and those no longer due.
+    pub deadlines: Vec<Deadline>,
 }
 
 impl Changes {
@@ -122,6 +128,7 @@ impl Changes {
             && self.transfers.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
+            && self.deadlines.is_empty()
     }
 }
 
@@ -140,6 +147,15 @@ struct Dirty {
     transfers: Vec<Transfer>,
     events: Vec<Event>,
     log: Vec<LogRecord>,
+    /// For each deadline an entity of the batch implied: what it was before the batch and
+    /// what it is now.
+    deadlines: BTreeMap<(DueKind, Uuid), (Option<Timestamp>, Option<Timestamp>)>,
+}
+
+impl Dirty {
+    fn note_deadline(&mut self, kind: DueKind, id: Uuid, before: Option<Timestamp>, after: Option<Timestamp>) {
+        self.deadlines.entry((kind, id)).or_insert((before, after)).1 = after;
+    }
 }
 
 fn mark<K: Ord>(dirty: &mut BTreeMap<K, Write>, key: K, existed: bool) {
@@ -398,6 +414,8 @@ impl World {
                 packet.id
             );
             let id = packet.id;
+            let before = self.packets.get(&id).and_then(Option::as_ref).and_then(due::of_packet);
+            self.dirty.note_deadline(DueKind::PacketExpiry, id.uuid(), before, due::of_packet(&packet));
             if !put(&mut self.packets, &mut self.dirty.packets, id, packet) {
                 // A new packet has no claims: its (empty) list is known.
                 self.claims_of.entry(id).or_default();
@@ -413,6 +431,9 @@ impl World {
             }
         }
         for pending in draft.pendings {
+            let id = pending.transfer.id;
+            let before = self.pendings.get(&id).and_then(Option::as_ref).and_then(due::of_pending);
+            self.dirty.note_deadline(DueKind::PendingArrival, id.uuid(), before, due::of_pending(&pending));
             put(&mut self.pendings, &mut self.dirty.pendings, pending.transfer.id, pending);
         }
         for principal in draft.principals {
@@ -448,6 +469,12 @@ impl World {
             transfers: dirty.transfers,
             events: dirty.events,
             log: dirty.log,
+            deadlines: dirty
+                .deadlines
+                .into_iter()
+                .filter(|(_, (before, after))| before != after)
+                .map(|((kind, id), (_, at))| Deadline { kind, id, at })
+                .collect(),
         }
     }
 

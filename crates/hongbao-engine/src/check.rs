@@ -73,7 +73,7 @@ impl fmt::Display for CheckReport {
             }
         }
         if self.violations.is_empty() {
-            return write!(f, "all five invariants hold");
+            return write!(f, "all six invariants hold");
         }
         writeln!(f, "{} violation(s):", self.violations.len())?;
         for violation in &self.violations {
@@ -83,10 +83,10 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Loads everything from `store` and checks the five invariants: double entry (against the
+/// Loads everything from `store` and checks the six invariants: double entry (against the
 /// transfers, independently of the stored totals), no negative wallet, escrow equal to what is
-/// unclaimed, shares and claims that add up, and every stored idempotent answer backed by
-/// what it names.
+/// unclaimed, shares and claims that add up, every stored idempotent answer backed by what it
+/// names, and the due work scheduled exactly as the state implies.
 ///
 /// # Errors
 /// [`StoreError`] when the store cannot be read.
@@ -114,6 +114,7 @@ pub async fn check(
         }
     }
     violations.extend(invariants::check_replies(&world, &replies));
+    violations.extend(invariants::check_deadlines(&world, &dump.deadlines));
     Ok(CheckReport {
         backend: store.backend(),
         users: world.users().count(),

@@ -1,6 +1,7 @@
 //! What the engine is configured with ([`EngineConfig`], [`StartOptions`]), what it answers
 //! besides the core's replies ([`Receipt`], [`JobOutcome`]), and how it fails ([`EngineError`]).
 
+use hongbao_core::due::DueKind;
 use hongbao_core::{CoreError, KeyId, UserId};
 use hongbao_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ pub struct EngineConfig {
     pub queue_capacity: usize,
     /// Commands applied in one storage transaction.
     pub batch_max: usize,
-    /// Due packets and due pending transfers handled per job run (each).
+    /// Items of due work (of every kind together) handled per job run.
     pub job_batch_max: u32,
     /// Job runs one `run_due_jobs` call makes at most before it yields.
     pub job_rounds_max: u32,
@@ -172,6 +173,15 @@ pub struct JobOutcome {
 }
 
 impl JobOutcome {
+    /// Counts one piece of due work of `kind` done.
+    pub(crate) fn count(&mut self, kind: DueKind) {
+        let counter = match kind {
+            DueKind::PacketExpiry => &mut self.expired,
+            DueKind::PendingArrival => &mut self.settled,
+        };
+        *counter = counter.saturating_add(1);
+    }
+
     pub(crate) fn add(&mut self, other: JobOutcome) {
         self.expired = self.expired.saturating_add(other.expired);
         self.settled = self.settled.saturating_add(other.settled);

@@ -502,23 +502,16 @@ impl Writer {
     ) -> Result<JobOutcome, StoreError> {
         let limit = self.config.job_batch_max;
         let due = tx.due(now, limit).await?;
-        let limit = limit as usize;
-        let more = due.packets.len() >= limit || due.pendings.len() >= limit;
-        let commands: Vec<Command> = due
-            .packets
-            .iter()
-            .map(|&packet| Command::ExpirePacket { packet })
-            .chain(due.pendings.iter().map(|&transfer| Command::SettlePending { transfer }))
-            .collect();
+        let more = due.len() >= limit as usize;
+        let commands: Vec<Command> = due.iter().map(|item| item.kind.command(item.id)).collect();
         self.prefetch(tx, world, &commands, now).await?;
         let mut outcome = JobOutcome { more, ..JobOutcome::default() };
-        for command in &commands {
+        for (item, command) in due.iter().zip(&commands) {
             match self.decide_one(tx, world, command, now).await? {
-                Ok(Reply::Settled { changed: true }) => match command {
-                    Command::ExpirePacket { .. } => outcome.expired += 1,
-                    _ => outcome.settled += 1,
-                },
-                Ok(_) => {}
+                Ok(Reply::Settled { changed: true }) => outcome.count(item.kind),
+                // Nothing to do: a command of this batch got there first (and its change takes the
+                // item off the schedule), or the store is damaged (`hongbao check`: invariant 6).
+                Ok(_) => tracing::debug!(kind = %item.kind, ?command, "due work found nothing to do"),
                 // A refused job means the stored data contradicts the rules: say so loudly.
                 Err(err) => return Err(StoreError::Corrupt(format!("background job {command:?} refused: {err}"))),
             }

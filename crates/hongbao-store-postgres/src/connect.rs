@@ -13,7 +13,10 @@ use crate::options::{PostgresOptions, Schema};
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the database); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "deadlines", include_str!("../migrations/0002_deadlines.sql")),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

@@ -11,8 +11,9 @@
 //! - new rows rely on primary and unique keys: a row two nodes both insert fails the second
 //!   batch at once, as [`StoreError::Conflict`], as do a deadlock and a serialization failure;
 //!   nothing of that batch is written and it may be tried again;
-//! - the background jobs take their work with `FOR NO KEY UPDATE SKIP LOCKED`, so two nodes never
-//!   expire the same packet or settle the same arrival;
+//! - the background jobs take their items of due work with advisory try-locks, skipping what
+//!   another node's job holds, and the core re-checks each entity under its load's lock, so two
+//!   nodes never expire the same packet or settle the same arrival (see `deadlines`);
 //! - appends to the transparency log (and events, and checkpoints) are serialised by the lock
 //!   on the one row of `log_head`, held from [`WriteTx::log_size`](hongbao_store::WriteTx::log_size) to the commit;
 //! - idempotency keys are locked (advisory, per transaction) before they are looked up, so the
@@ -43,6 +44,7 @@
 #[macro_use]
 mod rows;
 mod connect;
+mod deadlines;
 mod load;
 mod options;
 mod store;

@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 
 use crate::tx::{PgReadTx, PgWriteTx};
-use crate::{PostgresStore, db_error, rows};
+use crate::{PostgresStore, db_error, deadlines, rows};
 use hongbao_store::assemble::{self, Tables};
 
 /// The history query, with or without the `before` bound. Each side of the transfer is read
@@ -138,6 +138,7 @@ impl Store for PostgresStore {
         let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
         let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
         let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
+        let deadlines = deadlines::all(conn).await?;
         let tables = Tables {
             users,
             accounts,
@@ -151,6 +152,7 @@ impl Store for PostgresStore {
             events,
             log,
             checkpoints,
+            deadlines,
         };
         Ok(tables.into_dump())
     }

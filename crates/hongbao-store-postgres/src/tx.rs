@@ -1,13 +1,14 @@
 //! The read snapshot and the write transaction of a batch, with the log's lock.
 
 use async_trait::async_trait;
+use hongbao_core::due::DueItem;
 use hongbao_core::{Fact, Key, Timestamp};
-use hongbao_store::{Commit, Due, IdempotencyRecord, ReadTx, StoreError, WriteTx};
+use hongbao_store::{Commit, IdempotencyRecord, ReadTx, StoreError, WriteTx};
 use sqlx::{Postgres, Transaction};
 
 use crate::load::Lock;
 
-use crate::{db_error, load, write};
+use crate::{db_error, deadlines, load, write};
 
 /// A read snapshot. Dropping it ends the transaction.
 #[derive(Debug)]
@@ -48,8 +49,8 @@ impl ReadTx for PgWriteTx {
 
 #[async_trait]
 impl WriteTx for PgWriteTx {
-    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
-        write::due(&mut self.tx, now, limit).await
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DueItem>, StoreError> {
+        deadlines::due(&mut self.tx, now, limit).await
     }
 
     async fn rollback(self: Box<Self>) {

@@ -1,6 +1,6 @@
 //! What runs inside the write transaction: writing a batch (its changes, idempotency records,
-//! log entries and checkpoint), taking the log's lock, finding due work, and looking up
-//! idempotency records.
+//! log entries and checkpoint; the schedule of due work is `deadlines`'), taking the log's lock,
+//! and looking up idempotency records.
 //!
 //! Every table is written with a fixed number of statements whatever the batch's size: new rows
 //! with `INSERT … SELECT … FROM UNNEST($1::uuid[], $2::text[], …)` (one array per column, so the
@@ -10,11 +10,11 @@
 
 use std::collections::BTreeSet;
 
+use hongbao_core::Changes;
 use hongbao_core::ledger::Transfer;
 use hongbao_core::principal::Principal;
-use hongbao_core::{Changes, PacketId, Timestamp, TransferId};
 use hongbao_store::append::{LogWriters, check_append};
-use hongbao_store::{Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
+use hongbao_store::{Commit, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::PgConnection;
 
 use crate::load::Lock;
@@ -22,7 +22,7 @@ use crate::tables::{
     ACCOUNTS, CLAIMS, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE, PACKETS, PENDINGS, PRINCIPALS, TRANSFERS, USERS,
     check_pendings, groups, insert_all, insert_events, write_all, write_split,
 };
-use crate::{db_error, rows};
+use crate::{db_error, deadlines, rows};
 
 /// Takes the log's lock and answers the log's size: one past the last index, read from the end of
 /// the primary key's index. Equal to the count because [`check_append`] keeps the indexes
@@ -117,47 +117,8 @@ async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), Store
     insert_all(conn, &TRANSFERS, &transfers).await?;
     check_pendings(&changes.pendings)?;
     write_all(conn, &PENDINGS, &changes.pendings).await?;
+    deadlines::write(conn, &changes.deadlines).await?;
     insert_events(conn, &changes.events).await
-}
-
-/// Active packets past their expiry and open pending transfers past their deadline, oldest
-/// first, at most `limit` of each, locked for this transaction.
-///
-/// `FOR NO KEY UPDATE SKIP LOCKED` (the lock of the loads, see `load`): a row another
-/// transaction holds (another node's job, or a batch claiming from that packet) is skipped
-/// rather than waited for, and a row that another node
-/// expired or settled after this statement began is re-checked against the `WHERE` clause once
-/// locked and dropped. So two nodes running the jobs at once get disjoint work, and each expiry
-/// and each arrival is processed once.
-///
-/// # Errors
-/// [`StoreError`] when a query fails or an id does not decode.
-pub(crate) async fn due(conn: &mut PgConnection, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
-    let found = sqlx::query(
-        "SELECT id FROM packets WHERE status = 'active' AND expires_at <= $1 \
-         ORDER BY expires_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
-    )
-    .bind(now.millis())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| db_error(e, "find expired packets"))?;
-    let packets =
-        found.iter().map(|row| rows::id(row, "packets", "id").map(PacketId::from_uuid)).collect::<Result<_, _>>()?;
-    let found = sqlx::query(
-        "SELECT transfer_id FROM pendings WHERE status = 'pending' AND deadline <= $1 \
-         ORDER BY deadline, transfer_id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
-    )
-    .bind(now.millis())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| db_error(e, "find due pending transfers"))?;
-    let pendings = found
-        .iter()
-        .map(|row| rows::id(row, "pendings", "transfer_id").map(TransferId::from_uuid))
-        .collect::<Result<_, _>>()?;
-    Ok(Due { packets, pendings })
 }
 
 /// The class of hongbao's advisory locks on idempotency keys (`'hb'` in ASCII), so that they

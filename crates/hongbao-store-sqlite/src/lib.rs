@@ -23,6 +23,7 @@
 
 #[macro_use]
 mod rows;
+mod deadlines;
 mod durability;
 mod load;
 mod open;

@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
 use crate::tx::{SqliteReadTx, SqliteWriteTx};
-use crate::{SqliteStore, db_error, rows};
+use crate::{SqliteStore, db_error, deadlines, rows};
 use hongbao_store::assemble::{self, Tables};
 
 /// The history query, with or without the `before` bound. Each side of the transfer is read
@@ -138,6 +138,7 @@ impl Store for SqliteStore {
         let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
         let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
         let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
+        let deadlines = deadlines::all(conn).await?;
         let tables = Tables {
             users,
             accounts,
@@ -151,6 +152,7 @@ impl Store for SqliteStore {
             events,
             log,
             checkpoints,
+            deadlines,
         };
         Ok(tables.into_dump())
     }

@@ -1,12 +1,13 @@
 //! The read snapshot and the hand-driven write transaction of a batch.
 
 use async_trait::async_trait;
+use hongbao_core::due::DueItem;
 use hongbao_core::{Fact, Key, Timestamp};
-use hongbao_store::{Commit, Due, IdempotencyRecord, ReadTx, StoreError, WriteTx};
+use hongbao_store::{Commit, IdempotencyRecord, ReadTx, StoreError, WriteTx};
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use crate::{db_error, load, write};
+use crate::{db_error, deadlines, load, write};
 
 /// A read snapshot. Dropping it ends the transaction.
 #[derive(Debug)]
@@ -72,8 +73,8 @@ impl ReadTx for SqliteWriteTx {
 
 #[async_trait]
 impl WriteTx for SqliteWriteTx {
-    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
-        write::due(self.conn(), now, limit).await
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DueItem>, StoreError> {
+        deadlines::due(self.conn(), now, limit).await
     }
 
     async fn commit(mut self: Box<Self>, commit: Commit) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! What runs inside the write transaction: writing a batch (its changes, idempotency records,
-//! log entries and checkpoint), finding due work, and looking up idempotency records.
+//! log entries and checkpoint; the schedule of due work is `deadlines`'), and looking up
+//! idempotency records.
 //!
 //! New rows go in with multi-row `INSERT … VALUES (…), (…)` statements: a batch of a thousand
 //! claims inserts about six thousand rows, and one statement per row spends most of its time
@@ -9,12 +10,12 @@
 
 use std::collections::BTreeSet;
 
+use hongbao_core::Changes;
 use hongbao_core::ledger::Transfer;
 use hongbao_core::packet::Packet;
 use hongbao_core::principal::Principal;
-use hongbao_core::{Changes, PacketId, Timestamp, TransferId};
 use hongbao_store::append::{LogWriters, check_append};
-use hongbao_store::{Commit, Due, IdempotencyRecord, LogRow, NonceRecord, StoreError};
+use hongbao_store::{Commit, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::SqliteConnection;
 
 use crate::tables::{
@@ -23,7 +24,7 @@ use crate::tables::{
     bind_packet, bind_packet_state, bind_pending, bind_principal, bind_record, bind_transfer, bind_user,
     check_pendings, groups, insert_all, insert_all_then, write_all, write_split,
 };
-use crate::{db_error, rows};
+use crate::{db_error, deadlines, rows};
 
 /// The number of log entries: one past the last index, read from the end of the rowid b-tree.
 /// Equal to the count because [`check_append`] keeps the indexes contiguous from 0.
@@ -99,6 +100,7 @@ async fn changes(conn: &mut SqliteConnection, changes: &Changes) -> Result<(), S
     insert_all(conn, &TRANSFERS, &transfers, bind_transfer, |t| t.id.to_string()).await?;
     check_pendings(&changes.pendings)?;
     write_all(conn, &changes.pendings, &PENDINGS, bind_pending, |p| p.transfer.id.to_string()).await?;
+    deadlines::write(conn, &changes.deadlines).await?;
     let events = changes
         .events
         .iter()
@@ -111,43 +113,6 @@ async fn changes(conn: &mut SqliteConnection, changes: &Changes) -> Result<(), S
         .collect::<Result<Vec<_>, _>>()?;
     let events: Vec<&EventRow<'_>> = events.iter().collect();
     insert_all(conn, &EVENTS, &events, bind_event, |row| format!("{} at {}", row.event.what.name(), row.event.at)).await
-}
-
-/// Active packets past their expiry and open pending transfers past their deadline, oldest
-/// first, at most `limit` of each.
-///
-/// # Errors
-/// [`StoreError`] when a query fails or an id does not decode.
-pub(crate) async fn due(conn: &mut SqliteConnection, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
-    // The literal statuses match the partial indexes' WHERE clauses, so SQLite uses them.
-    let found = sqlx::query(
-        "SELECT id FROM packets WHERE status = 'active' AND expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2",
-    )
-    .bind(now.millis())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| db_error(e, "find expired packets"))?;
-    let packets = found
-        .iter()
-        .map(|row| sqlx::Row::try_get(row, "id").map(PacketId::from_uuid))
-        .collect::<Result<_, _>>()
-        .map_err(|e| StoreError::Corrupt(format!("packets.id: {e}")))?;
-    let found = sqlx::query(
-        "SELECT transfer_id FROM pendings WHERE status = 'pending' AND deadline <= ?1 \
-         ORDER BY deadline, transfer_id LIMIT ?2",
-    )
-    .bind(now.millis())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| db_error(e, "find due pending transfers"))?;
-    let pendings = found
-        .iter()
-        .map(|row| sqlx::Row::try_get(row, "transfer_id").map(TransferId::from_uuid))
-        .collect::<Result<_, _>>()
-        .map_err(|e| StoreError::Corrupt(format!("pendings.transfer_id: {e}")))?;
-    Ok(Due { packets, pendings })
 }
 
 /// The stored records among `keys`, once each.

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
@@ -67,6 +68,7 @@ pub struct Tables {
     pub events: Vec<Event>,
     pub log: Vec<LogRow>,
     pub checkpoints: Vec<CheckpointRow>,
+    pub deadlines: Vec<DueItem>,
 }
 
 impl Tables {
@@ -87,6 +89,7 @@ impl Tables {
             events,
             log,
             checkpoints,
+            deadlines,
         } = self;
         let mut facts = Vec::new();
         facts.extend(users.into_iter().map(|u| Fact::User(u.id, Some(u))));
@@ -97,6 +100,6 @@ impl Tables {
         facts.extend(pendings.into_iter().map(|p| Fact::Pending(p.transfer.id, Some(p))));
         facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
         facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
-        Dump { facts, idempotency, events, log, checkpoints }
+        Dump { facts, idempotency, events, log, checkpoints, deadlines }
     }
 }

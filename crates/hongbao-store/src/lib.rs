@@ -2,7 +2,8 @@
 //!
 //! A store remembers; it never decides. It loads the entities the core asks for
 //! ([`hongbao_core::Key`] → [`hongbao_core::Fact`]), writes the [`hongbao_core::Changes`] a batch
-//! of commands decided, together with the idempotency records, the transparency-log entries and
+//! of commands decided (the schedule of due work among them, see [`deadlines`]), together with
+//! the idempotency records, the transparency-log entries and
 //! the checkpoint of that batch, in **one** transaction ([`Commit`]), and answers the read-only
 //! queries of the API. Every backend passes the same contract suite (`contract`, compiled only
 //! with the feature `contract`, which the backends' tests enable), so the engine behaves the
@@ -17,6 +18,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
@@ -28,6 +30,7 @@ pub mod assemble;
 pub mod columns;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod deadlines;
 pub mod loaded;
 #[cfg(any(test, feature = "mem"))]
 pub mod mem;
@@ -64,15 +67,6 @@ pub struct IdempotencyRecord {
     pub created_at: Timestamp,
 }
 
-/// Work that has come due, found by [`WriteTx::due`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Due {
-    /// Active packets whose `expires_at` has passed.
-    pub packets: Vec<PacketId>,
-    /// Pending transfers whose deadline has passed.
-    pub pendings: Vec<TransferId>,
-}
-
 /// One line of a user's history: a transfer that moved money in or out of their wallet.
 /// Transfers that only resolve a pending one are not shown; the pending one carries the status.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +97,8 @@ pub struct Dump {
     pub log: Vec<LogRow>,
     /// Every signed checkpoint, by size.
     pub checkpoints: Vec<CheckpointRow>,
+    /// The schedule of due work, oldest first.
+    pub deadlines: Vec<DueItem>,
 }
 
 /// One entry of the transparency log, at its position.
@@ -189,12 +185,12 @@ pub trait ReadTx: Send {
 /// The one write transaction of a batch. Dropping it without `commit` rolls it back.
 #[async_trait]
 pub trait WriteTx: ReadTx {
-    /// Up to `limit` packets and up to `limit` pending transfers due at `now`, oldest first.
-    /// On a shared database, rows another transaction is working on are skipped.
+    /// Up to `limit` items of the schedule due at `now` (every kind together), oldest first.
+    /// On a shared database, items another transaction is working on are skipped.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
-    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError>;
+    /// [`StoreError`] when the database fails or a row does not decode.
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DueItem>, StoreError>;
 
     /// Writes the changes, the new idempotency records, the log entries and the checkpoint, and
     /// commits, atomically.

@@ -309,3 +309,36 @@ fn a_locked_user_cannot_pay_but_money_still_reaches_them() {
     }
     assert_eq!(f.h.balance(f.bob), 8_000 - 3);
 }
+
+#[test]
+fn the_schedule_of_due_work_changes_only_when_a_deadline_does() {
+    use hongbao_core::due::{Deadline, DueKind};
+    let mut f = Family::new();
+    f.h.world.take_changes();
+    let packet = f.h.send(f.alice, f.normal(2, 100), 7200);
+    let expires_at = f.h.world.packet(packet).expect("complete").expect("sent").expires_at;
+    let expiry = |at| Deadline { kind: DueKind::PacketExpiry, id: packet.uuid(), at };
+    assert_eq!(f.h.world.take_changes().deadlines, vec![expiry(Some(expires_at))], "a sent packet is due to expire");
+
+    // A claim that leaves the packet active changes its row but not its expiry: nothing to
+    // reschedule for it, only the claim's own arrival.
+    let first = f.h.claim(f.bob, packet);
+    let first_transfer = f.h.claim_record(first.claim_id).transfer_id;
+    let arrival =
+        |transfer: hongbao_core::TransferId, at| Deadline { kind: DueKind::PendingArrival, id: transfer.uuid(), at };
+    assert_eq!(f.h.world.take_changes().deadlines, vec![arrival(first_transfer, Some(first.arrives_at))]);
+
+    // The last share: the packet no longer expires.
+    let second = f.h.claim(f.carol, packet);
+    let second_transfer = f.h.claim_record(second.claim_id).transfer_id;
+    let changed = f.h.world.take_changes().deadlines;
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert!(changed.contains(&expiry(None)) && changed.contains(&arrival(second_transfer, Some(second.arrives_at))));
+
+    // Arrival takes the claim off the schedule; running it again changes nothing more.
+    f.h.now = first.arrives_at;
+    assert!(f.h.settle(first_transfer));
+    assert_eq!(f.h.world.take_changes().deadlines, vec![arrival(first_transfer, None)]);
+    assert!(!f.h.settle(first_transfer));
+    assert!(f.h.world.take_changes().deadlines.is_empty());
+}

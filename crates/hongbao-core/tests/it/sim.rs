@@ -19,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::ledger::{AccountKind, PendingStatus};
 use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
@@ -272,6 +273,8 @@ struct Episode {
     claims: Vec<ClaimId>,
     transfers: Vec<TransferId>,
     replies: Vec<Reply>,
+    /// The schedule of due work as a store keeps it: every change's deadlines applied in turn.
+    schedule: BTreeMap<(DueKind, uuid::Uuid), Timestamp>,
     /// Money that entered and left the system through deposits and withdrawals.
     deposited: i128,
     withdrawn: i128,
@@ -307,6 +310,7 @@ impl Episode {
             claims: Vec::new(),
             transfers: Vec::new(),
             replies: Vec::new(),
+            schedule: BTreeMap::new(),
             deposited: 0,
             withdrawn: 0,
             stats: Stats::default(),
@@ -852,6 +856,20 @@ impl Episode {
         Before { print: fingerprint(&self.world), packet, claim, pending, wallets }
     }
 
+    /// Writes a batch's changes of schedule as the stores do: upsert a deadline, delete one no
+    /// longer due. A change that names nothing to delete is a bug of the world's bookkeeping.
+    fn keep_schedule(&mut self, deadlines: &[Deadline]) {
+        for deadline in deadlines {
+            let key = (deadline.kind, deadline.id);
+            match deadline.at {
+                Some(at) => {
+                    self.schedule.insert(key, at);
+                }
+                None => assert!(self.schedule.remove(&key).is_some(), "{deadline:?} removes what was never scheduled"),
+            }
+        }
+    }
+
     /// Runs one command, checks everything the simulation can see, and returns the answer.
     fn execute(&mut self, command: Command, expect: Expect) -> Option<Reply> {
         self.step += 1;
@@ -861,9 +879,13 @@ impl Episode {
         let before = self.before(&command);
         let result = support::run(&mut self.world, &self.limits, &mut self.core_rng, self.now, &command);
         let changes = self.world.take_changes();
+        self.keep_schedule(&changes.deadlines);
 
         let violations = invariants::check(&self.world, &self.limits);
         assert!(violations.is_empty(), "invariants broken after {command:?} -> {result:?}:\n{}", join(&violations));
+        let scheduled: Vec<DueItem> = self.schedule.iter().map(|(&(kind, id), &at)| DueItem { at, kind, id }).collect();
+        let violations = invariants::check_deadlines(&self.world, &scheduled);
+        assert!(violations.is_empty(), "schedule wrong after {command:?} -> {result:?}:\n{}", join(&violations));
 
         let reply = match result {
             Err(err) => {

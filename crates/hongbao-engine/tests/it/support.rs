@@ -271,7 +271,7 @@ impl ReadTx for GateTx {
 
 #[async_trait]
 impl WriteTx for GateTx {
-    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<hongbao_store::Due, StoreError> {
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<hongbao_core::due::DueItem>, StoreError> {
         self.inner.due(now, limit).await
     }
 

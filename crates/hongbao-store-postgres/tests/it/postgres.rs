@@ -9,8 +9,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use hongbao_core::due::{DueItem, DueKind};
 use hongbao_core::ops::{Command, PacketSpec};
-use hongbao_core::{Fact, Fen, Key, KeyId};
+use hongbao_core::packet::PacketStatus;
+use hongbao_core::{Fact, Fen, Key, KeyId, PacketId, TransferId};
 use hongbao_store::contract::{self, Scenario};
 use hongbao_store::{Commit, IdempotencyRecord, Store, StoreError};
 use hongbao_store_postgres::{PostgresOptions, PostgresStore, Schema};
@@ -71,6 +73,16 @@ async fn packet_scenario(
     let spec = PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) };
     let packet = s.send(store, alice, spec, 0).await;
     (s, [alice, bob, carol], packet)
+}
+
+/// The packets among due items, in their order.
+fn packets_of(items: &[DueItem]) -> Vec<PacketId> {
+    items.iter().filter(|i| i.kind == DueKind::PacketExpiry).map(|i| PacketId::from_uuid(i.id)).collect()
+}
+
+/// The pending transfers among due items, in their order.
+fn pendings_of(items: &[DueItem]) -> Vec<TransferId> {
+    items.iter().filter(|i| i.kind == DueKind::PendingArrival).map(|i| TransferId::from_uuid(i.id)).collect()
 }
 
 #[tokio::test]
@@ -195,18 +207,19 @@ async fn due_in_two_concurrent_write_transactions_returns_disjoint_work() {
     let now = s.now;
 
     let mut first = store.write().await.expect("node A begins");
-    let taken_a = bounded("node A's due", first.due(now, 2)).await.expect("due");
-    assert_eq!((taken_a.packets.clone(), taken_a.pendings.clone()), (packets[..2].to_vec(), pendings[..2].to_vec()));
+    // Oldest first: the four packets expire in a minute, the transfers arrive in two hours.
+    let taken_a = bounded("node A's due", first.due(now, 6)).await.expect("due");
+    assert_eq!((packets_of(&taken_a), pendings_of(&taken_a)), (packets.clone(), pendings[..2].to_vec()));
     let mut second = node_b.write().await.expect("node B begins");
     let taken_b = bounded("node B's due, which must not wait", second.due(now, 100)).await.expect("due");
-    assert_eq!((taken_b.packets.clone(), taken_b.pendings.clone()), (packets[2..].to_vec(), pendings[2..].to_vec()));
+    assert_eq!((packets_of(&taken_b), pendings_of(&taken_b)), (Vec::new(), pendings[2..].to_vec()));
 
     // Node A gives up its work (a failed batch): it is due again for whoever asks next, node A
     // itself included, whose next write cannot begin before the dropped one is rolled back.
     drop(first);
     let mut third = store.write().await.expect("node A begins again");
     let retaken = bounded("node A's second due", third.due(now, 100)).await.expect("due");
-    assert_eq!((retaken.packets, retaken.pendings), (taken_a.packets, taken_a.pendings));
+    assert_eq!(retaken, taken_a);
     drop(third);
     drop(second);
 }
@@ -222,9 +235,9 @@ async fn work_done_by_one_node_is_not_due_for_the_other() {
     let now = s.now;
 
     let mut first = store.write().await.expect("node A begins");
-    assert_eq!(bounded("due", first.due(now, 10)).await.expect("due").packets, vec![packet]);
+    assert_eq!(packets_of(&bounded("due", first.due(now, 10)).await.expect("due")), vec![packet]);
     let mut second = node_b.write().await.expect("node B begins");
-    assert!(bounded("due", second.due(now, 10)).await.expect("due").packets.is_empty(), "node A has it");
+    assert!(bounded("due", second.due(now, 10)).await.expect("due").is_empty(), "node A has it");
     drop(second);
     s.run(Command::ExpirePacket { packet });
     let changes = s.take_changes();
@@ -232,8 +245,50 @@ async fn work_done_by_one_node_is_not_due_for_the_other() {
     bounded("commit", first.commit(batch.clone())).await.expect("node A expires the packet");
     s.remember(batch);
     let mut again = node_b.write().await.expect("node B begins again");
-    assert!(bounded("due", again.due(now, 10)).await.expect("due").packets.is_empty(), "expired once, for good");
+    assert!(bounded("due", again.due(now, 10)).await.expect("due").is_empty(), "expired once, for good");
     drop(again);
+    contract::assert_store_holds_world(&store, &s.world).await;
+}
+
+/// A batch taking a packet's last share while another node's job holds the packet's expiry
+/// commits without waiting for that job (and takes the expiry off the schedule); the job, which
+/// then loads the packet under its lock, finds it exhausted, so nothing is refunded. With a row
+/// lock on the schedule instead of an advisory one, the two would deadlock.
+#[tokio::test]
+async fn a_last_claim_racing_another_nodes_expiry_neither_waits_nor_refunds() {
+    let Some((store, database)) = fresh_store().await else { return };
+    let node_b = second_node(&database).await;
+    let (mut s, [_, bob, carol], packet) = packet_scenario(&store, 54).await;
+    s.claim(&store, bob, packet).await;
+    let expires_at = s.world.packet(packet).ok().flatten().expect("sent").expires_at;
+
+    // Node B's batch for the last share begins just before expiry: its load locks the packet.
+    s.now = expires_at.plus_millis(-1);
+    let mut claiming = node_b.write().await.expect("node B begins");
+    bounded("node B's load", claiming.load(&[Key::Packet(packet)])).await.expect("load");
+    // Node A's job, at expiry, takes the packet's expiry.
+    let mut job = store.write().await.expect("node A begins");
+    let due = bounded("node A's due", job.due(expires_at, 10)).await.expect("due");
+    assert_eq!(packets_of(&due), vec![packet]);
+
+    s.run(Command::ClaimPacket { actor: carol, packet });
+    let changes = s.take_changes();
+    assert!(changes.deadlines.iter().any(|d| d.id == packet.uuid() && d.at.is_none()), "{changes:?}");
+    let batch = s.batch(changes, Vec::new());
+    bounded("node B's commit, which must not wait for the job", claiming.commit(batch.clone()))
+        .await
+        .expect("node B commits");
+    s.remember(batch);
+
+    let facts = bounded("node A's load", job.load(&[Key::Packet(packet)])).await.expect("load");
+    assert!(
+        matches!(&facts[..], [Fact::Packet(_, Some(p))] if p.status == PacketStatus::Exhausted),
+        "the job sees the last claim: {facts:?}"
+    );
+    drop(job);
+    let mut next = store.write().await.expect("node A begins again");
+    assert!(bounded("due", next.due(expires_at, 10)).await.expect("due").is_empty(), "nothing left to expire");
+    drop(next);
     contract::assert_store_holds_world(&store, &s.world).await;
 }
 
@@ -404,9 +459,9 @@ async fn several_nodes_starting_at_once_migrate_the_schema_once() {
     for start in starts {
         nodes.push(bounded("a node's start", start).await.expect("the task").expect("every node starts"));
     }
-    assert_eq!(applied_migrations(&database).await, vec![1]);
+    assert_eq!(applied_migrations(&database).await, vec![1, 2]);
     nodes[0].migrate().await.expect("migrating again is harmless");
-    assert_eq!(applied_migrations(&database).await, vec![1]);
+    assert_eq!(applied_migrations(&database).await, vec![1, 2]);
     let mut s = Scenario::new(58);
     s.user(&nodes[1], "alice").await;
     contract::assert_store_holds_world(&nodes[3], &s.world).await;
@@ -626,11 +681,11 @@ async fn a_dropped_write_has_released_its_locks_when_the_next_write_begins() {
     for _ in 0..20 {
         let mut failed = store.write().await.expect("a write begins");
         bounded("a load", failed.load(&[Key::Packet(packet)])).await.expect("locks the packet");
-        assert_eq!(bounded("due", failed.due(s.now, 10)).await.expect("due").packets, vec![packet]);
+        assert_eq!(packets_of(&bounded("due", failed.due(s.now, 10)).await.expect("due")), vec![packet]);
         drop(failed);
         let mut next = bounded("the next write", store.write()).await.expect("the next write begins");
         let due = bounded("the next due", next.due(s.now, 10)).await.expect("due");
-        assert_eq!(due.packets, vec![packet], "the dropped write's lock is gone");
+        assert_eq!(packets_of(&due), vec![packet], "the dropped write's lock is gone");
     }
 }
 
@@ -662,4 +717,31 @@ async fn a_store_recovers_by_itself_when_its_database_comes_back() {
         }
     }
     assert!(back, "the store did not serve again after the database came back");
+}
+
+/// A database of schema version 1 had no schedule: its jobs locked due packets and pending
+/// transfers through partial indexes. Migration 2 builds the schedule from what is active and
+/// pending, and nothing else, and drops those indexes.
+#[tokio::test]
+async fn a_database_at_schema_version_1_gains_the_schedule_of_what_is_due() {
+    let Some((store, database)) = fresh_store().await else { return };
+    let s = contract::a_world_with_due_work(&store, 55).await;
+    drop(store);
+    let mut conn = PgConnection::connect(&database.url).await.expect("connects");
+    for statement in [
+        "DROP TABLE deadlines",
+        "CREATE INDEX packets_due ON packets (expires_at, id) WHERE status = 'active'",
+        "CREATE INDEX pendings_due ON pendings (deadline, transfer_id) WHERE status = 'pending'",
+        "DELETE FROM _sqlx_migrations WHERE version = 2",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.expect("the database goes back to version 1");
+    }
+    let migrated = PostgresStore::connect(&database.url, PostgresOptions::default()).await.expect("connects, migrates");
+    contract::assert_store_holds_world(&migrated, &s.world).await;
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_indexes WHERE indexname IN ('packets_due', 'pendings_due')")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the catalog is readable");
+    assert_eq!(left, 0, "the jobs' old indexes are gone");
 }

@@ -109,7 +109,7 @@ async fn reopening_a_file_keeps_its_data_and_does_not_rerun_migrations() {
     s.deposit(&store, alice, 5_000).await;
     store.close().await;
     let migrations = applied_migrations(&path).await;
-    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2, 3, 4], "each migration, applied once");
+    assert_eq!(migrations.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5], "each migration, applied once");
 
     let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file reopens");
     contract::assert_store_holds_world(&reopened, &s.world).await;
@@ -380,7 +380,7 @@ async fn a_file_at_schema_version_1_gains_principals_and_keeps_its_data() {
     assert!(store.has_operator().await.expect("has_operator"));
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
 }
 
 /// The plan SQLite chooses for `sql`, one step a line.
@@ -530,7 +530,7 @@ async fn a_file_at_schema_version_2_gains_the_log_and_keeps_its_packets_and_even
     assert!(dump.log.is_empty() && dump.checkpoints.is_empty());
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
 }
 
 /// The development clock, the log's key and the nonces live in the file: a reopened store keeps
@@ -552,4 +552,35 @@ async fn the_dev_clock_log_key_and_nonces_survive_reopening() {
     assert!(!reopened.remember_nonce(key, [9; 16], 2_000, 1_001).await.expect("remember_nonce"), "still a replay");
     reopened.close().await;
     drop(dir);
+}
+
+/// A file of schema version 4 had no schedule: its jobs found due work through partial indexes
+/// on packets and pending transfers. Migration 5 builds the schedule from what is active and
+/// pending, and nothing else, and drops those indexes.
+#[tokio::test]
+async fn a_file_at_schema_version_4_gains_the_schedule_of_what_is_due() {
+    let (store, _dir) = fresh_store().await;
+    let path = store.path().to_owned();
+    let s = contract::a_world_with_due_work(&store, 33).await;
+    store.close().await;
+    let mut conn = inspect(&path).await;
+    for statement in [
+        "DROP TABLE deadlines",
+        "CREATE INDEX packets_due ON packets (expires_at, id) WHERE status = 'active'",
+        "CREATE INDEX pendings_due ON pendings (deadline) WHERE status = 'pending'",
+        "DELETE FROM _sqlx_migrations WHERE version = 5",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.expect("the file goes back to version 4");
+    }
+    conn.close().await.expect("closes");
+
+    let reopened = SqliteStore::open(&path, Durability::Full).await.expect("the file opens and migrates");
+    contract::assert_store_holds_world(&reopened, &s.world).await;
+    let mut conn = inspect(&path).await;
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('packets_due', 'pendings_due')")
+            .fetch_one(&mut conn)
+            .await
+            .expect("the schema is readable");
+    assert_eq!(left, 0, "the jobs' old indexes are gone");
 }

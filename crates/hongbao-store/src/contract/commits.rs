@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::ledger::Transfer;
 use hongbao_core::ops::{Command, PacketSpec};
 use hongbao_core::principal::{Owner, Principal, Role};
@@ -163,8 +164,9 @@ pub async fn dropping_a_write_transaction_rolls_it_back_and_frees_the_writer(sto
     assert_store_holds_world(store, &s.world).await;
 }
 
-/// `due` lists active packets past expiry and open pending transfers past their deadline
-/// (inclusive), oldest deadline first, at most `limit` of each, and nothing else.
+/// `due` lists the schedule's items due at a time (inclusive) — active packets past expiry and
+/// open pending transfers past their deadline, nothing else — every kind in one list, oldest
+/// first, at most `limit` of them.
 pub async fn due_respects_time_status_limit_and_order(store: &dyn Store) {
     let mut s = Scenario::new(7);
     let alice = s.user(store, "alice").await;
@@ -202,28 +204,85 @@ pub async fn due_respects_time_status_limit_and_order(store: &dyn Store) {
         let mut tx = bounded("write", store.write()).await.expect("a write begins");
         bounded("due", tx.due(at, limit)).await.expect("due succeeds")
     };
+    let expiry_of = |id: PacketId| (DueKind::PacketExpiry, id.uuid());
+    let arrival_of = |id: TransferId| (DueKind::PendingArrival, id.uuid());
+    let keys = |items: Vec<DueItem>| items.into_iter().map(|item| (item.kind, item.id)).collect::<Vec<_>>();
     let nothing = due(T0, 100).await;
-    assert!(nothing.packets.is_empty() && nothing.pendings.is_empty(), "nothing is due at the start: {nothing:?}");
+    assert!(nothing.is_empty(), "nothing is due at the start: {nothing:?}");
     let just = due(early_at.plus_millis(-1), 100).await;
-    assert!(just.packets.is_empty(), "a packet is not due a millisecond before its expiry: {just:?}");
+    assert!(just.is_empty(), "a packet is not due a millisecond before its expiry: {just:?}");
     let at_expiry = due(early_at, 100).await;
-    assert_eq!(at_expiry.packets, vec![early], "a packet is due at its expiry");
-    let at_deadline = due(fast_at, 100).await;
-    assert!(at_deadline.pendings.contains(&fast) && !at_deadline.pendings.contains(&slow));
+    assert_eq!(at_expiry, vec![DueItem { at: early_at, kind: DueKind::PacketExpiry, id: early.uuid() }]);
+    let at_deadline = keys(due(fast_at, 100).await);
+    assert!(at_deadline.contains(&arrival_of(fast)) && !at_deadline.contains(&arrival_of(slow)));
 
     // Settle one pending transfer: posted ones are not due any more.
     s.now = fast_at;
     s.step(store, Command::SettlePending { transfer: settled }).await;
 
-    let all = due(never, 100).await;
-    assert_eq!(all.packets, vec![early, middle, late], "active packets only, by expiry");
-    assert_eq!(all.pendings, vec![fast, slow], "open pending transfers only, by deadline");
-    let one = due(never, 1).await;
-    assert_eq!((one.packets, one.pendings), (vec![early], vec![fast]));
-    let none = due(never, 0).await;
-    assert!(none.packets.is_empty() && none.pendings.is_empty());
+    // Both kinds in one list, by time: early (1 h), middle (2 h), fast (2 h and a second),
+    // late (3 h), slow (a day).
+    let all = keys(due(never, 100).await);
+    let expected = vec![expiry_of(early), expiry_of(middle), arrival_of(fast), expiry_of(late), arrival_of(slow)];
+    assert_eq!(all, expected, "active packets and open pending transfers only, oldest first");
+    assert_eq!(keys(due(never, 2).await), expected[..2], "the limit counts every kind together");
+    assert!(due(never, 0).await.is_empty());
 
     // Once expired, a packet is not due any more.
     s.step(store, Command::ExpirePacket { packet: early }).await;
-    assert_eq!(due(never, 100).await.packets, vec![middle, late]);
+    assert_eq!(keys(due(never, 100).await), expected[1..]);
+    assert_store_holds_world(store, &s.world).await;
+}
+
+/// The schedule is written from `Changes::deadlines` by kind and entity: an item is inserted,
+/// moved by a later upsert (never doubled), and deleted, and deleting one that is not there is
+/// no error. The store does not look at the entity: the kind is a name it keeps.
+pub async fn the_schedule_upserts_moves_and_deletes_items_by_kind_and_entity(store: &dyn Store) {
+    let (a, b) = (PacketId::from_uuid(uuid::Uuid::from_u128(0xa)), TransferId::from_uuid(uuid::Uuid::from_u128(0xb)));
+    let at = |s: u32| T0.plus_seconds(s);
+    let write = |deadlines: Vec<Deadline>| async move {
+        let tx = bounded("write", store.write()).await.expect("a write begins");
+        let changes = Changes { deadlines, ..Changes::default() };
+        bounded("commit", tx.commit(Commit { changes, ..Commit::default() })).await.expect("the schedule commits");
+    };
+    let due = |now: Timestamp| async move {
+        let mut tx = bounded("write", store.write()).await.expect("a write begins");
+        bounded("due", tx.due(now, 10)).await.expect("due succeeds")
+    };
+    let expiry = |when| Deadline { kind: DueKind::PacketExpiry, id: a.uuid(), at: when };
+    let arrival = |when| Deadline { kind: DueKind::PendingArrival, id: b.uuid(), at: when };
+    let item = |d: Deadline, s| DueItem { at: at(s), kind: d.kind, id: d.id };
+
+    write(vec![expiry(Some(at(20))), arrival(Some(at(10)))]).await;
+    assert_eq!(due(at(9)).await, Vec::new());
+    assert_eq!(due(at(20)).await, vec![item(arrival(None), 10), item(expiry(None), 20)]);
+
+    // Moved later: once, at its new time.
+    write(vec![arrival(Some(at(30)))]).await;
+    assert_eq!(due(at(20)).await, vec![item(expiry(None), 20)]);
+    assert_eq!(dump(store).await.deadlines, vec![item(expiry(None), 20), item(arrival(None), 30)]);
+
+    // Deleted, twice: the second finds nothing and is no error.
+    write(vec![expiry(None)]).await;
+    write(vec![expiry(None)]).await;
+    assert_eq!(due(Timestamp::from_millis(i64::MAX)).await, vec![item(arrival(None), 30)]);
+}
+
+/// A world with work of every kind scheduled and some that is no longer due: an active packet, an
+/// exhausted one, a pending transfer and a revoked one. For the backends' migration tests, which
+/// take the schedule away as an older schema lacked it and check that migrating rebuilds it.
+pub async fn a_world_with_due_work(store: &dyn Store, seed: u64) -> Scenario {
+    let mut s = Scenario::new(seed);
+    let alice = s.user(store, "alice").await;
+    let bob = s.user(store, "bob").await;
+    s.deposit(store, alice, 10_000).await;
+    let group = s.group(store, alice, &[bob]).await;
+    s.send(store, alice, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 0).await;
+    let exhausted = s.send(store, alice, PacketSpec::Exclusive { recipient: bob, amount: Fen::new(10) }, 0).await;
+    s.claim(store, bob, exhausted).await;
+    s.transfer(store, alice, bob, 100, 7_200, None).await;
+    let revoked = s.transfer(store, alice, bob, 100, 7_200, None).await;
+    s.step(store, Command::RevokeTransfer { actor: alice, transfer: revoked }).await;
+    assert_eq!(dump(store).await.deadlines.len(), 2, "one packet and one transfer are due");
+    s
 }

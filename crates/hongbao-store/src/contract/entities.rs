@@ -30,7 +30,7 @@ pub async fn a_new_store_holds_only_the_external_account(store: &dyn Store) {
     assert_eq!(latest_checkpoint(store).await, None);
     let mut tx = bounded("write", store.write()).await.expect("a write begins");
     let due = bounded("due", tx.due(Timestamp::from_millis(i64::MAX), 100)).await.expect("due succeeds");
-    assert_eq!(due, crate::Due::default());
+    assert!(due.is_empty(), "nothing is scheduled: {due:?}");
     drop(tx);
     let history = bounded("history", store.history(AccountId::EXTERNAL, None, 100)).await.expect("history");
     assert!(history.is_empty());

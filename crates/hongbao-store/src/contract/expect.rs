@@ -1,6 +1,7 @@
 //! What a store must answer, worked out from the world, and the assertions and small store calls
 //! every case shares.
 
+use hongbao_core::due::{self, DueItem};
 use hongbao_core::event::Event;
 use hongbao_core::{Fact, Key, Timestamp, World};
 
@@ -76,6 +77,9 @@ pub async fn assert_loads(tx: &mut dyn ReadTx, expected: &[Fact]) {
 pub async fn assert_store_holds_world(store: &dyn Store, world: &World) {
     let mut tx = bounded("read", store.read()).await.expect("a read transaction begins");
     assert_loads(tx.as_mut(), &facts_of(world)).await;
+    drop(tx);
+    let scheduled = dump(store).await.deadlines;
+    assert_eq!(scheduled, due::implied(world), "the schedule of due work is what the world implies");
 }
 
 /// A dump in a comparable form: facts and records sorted by their debug text, the rest in the
@@ -87,6 +91,7 @@ pub(super) struct Comparable {
     events: Vec<Event>,
     log: Vec<LogRow>,
     checkpoints: Vec<CheckpointRow>,
+    deadlines: Vec<DueItem>,
 }
 
 pub(super) fn comparable(dump: &Dump) -> Comparable {
@@ -100,6 +105,7 @@ pub(super) fn comparable(dump: &Dump) -> Comparable {
         events: dump.events.clone(),
         log: dump.log.clone(),
         checkpoints: dump.checkpoints.clone(),
+        deadlines: dump.deadlines.clone(),
     }
 }
 

@@ -30,8 +30,9 @@ mod scenario;
 mod shared;
 
 pub use commits::{
-    a_failing_commit_writes_nothing_at_all, dropping_a_write_transaction_rolls_it_back_and_frees_the_writer,
-    due_respects_time_status_limit_and_order,
+    a_failing_commit_writes_nothing_at_all, a_world_with_due_work,
+    dropping_a_write_transaction_rolls_it_back_and_frees_the_writer, due_respects_time_status_limit_and_order,
+    the_schedule_upserts_moves_and_deletes_items_by_kind_and_entity,
     written_is_told_by_a_commit_that_lands_and_not_by_one_whose_rows_are_refused,
 };
 pub use entities::{
@@ -96,6 +97,7 @@ macro_rules! contract_tests {
             written_is_told_by_a_commit_that_lands_and_not_by_one_whose_rows_are_refused,
             dropping_a_write_transaction_rolls_it_back_and_frees_the_writer,
             due_respects_time_status_limit_and_order,
+            the_schedule_upserts_moves_and_deletes_items_by_kind_and_entity,
             history_shows_a_wallets_own_transfers_newest_first_with_their_status,
             history_pages_with_before_without_gaps_or_repeats,
             dump_rebuilds_a_world_that_passes_the_invariant_check,

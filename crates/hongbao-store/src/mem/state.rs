@@ -3,20 +3,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Transfer};
-use hongbao_core::packet::{Claim, Packet, PacketStatus};
+use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::{Owner, Principal};
 use hongbao_core::user::{Group, User};
 use hongbao_core::{AccountId, ClaimId, Fact, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId};
+use uuid::Uuid;
 
 use super::len_u64;
-use crate::{CheckpointRow, Commit, Due, Dump, IdempotencyRecord, LogRow, StoreError};
+use crate::deadlines::ScheduleWrites;
+use crate::{CheckpointRow, Commit, Dump, IdempotencyRecord, LogRow, StoreError};
 
 /// A pending transfer's fate; the transfer itself is the row in `transfers`, as in SQL.
 #[derive(Clone, Debug)]
 pub(super) struct PendingRow {
-    pub(super) deadline: Timestamp,
     pub(super) status: PendingStatus,
     pub(super) resolved_at: Option<Timestamp>,
 }
@@ -44,9 +46,9 @@ pub(super) struct State {
     pub(super) log_of_transfer: HashMap<TransferId, u64>,
     pub(super) log_of_packet: HashMap<PacketId, Vec<u64>>,
     pub(super) checkpoints: BTreeMap<u64, CheckpointRow>,
-    /// Active packets by expiry, and open pending transfers by deadline: the jobs' work lists.
-    pub(super) due_packets: BTreeSet<(Timestamp, PacketId)>,
-    pub(super) due_pendings: BTreeSet<(Timestamp, TransferId)>,
+    /// The schedule of due work by time (the jobs' work list), and each item's time by key.
+    pub(super) due: BTreeSet<DueItem>,
+    pub(super) due_at: HashMap<(DueKind, Uuid), Timestamp>,
 }
 
 impl State {
@@ -72,8 +74,8 @@ impl State {
             log_of_transfer: HashMap::new(),
             log_of_packet: HashMap::new(),
             checkpoints: BTreeMap::new(),
-            due_packets: BTreeSet::new(),
-            due_pendings: BTreeSet::new(),
+            due: BTreeSet::new(),
+            due_at: HashMap::new(),
         }
     }
 
@@ -126,17 +128,23 @@ impl State {
             .collect()
     }
 
-    pub(super) fn due(&self, now: Timestamp, limit: u32) -> Due {
-        let limit = limit as usize;
-        Due {
-            packets: self.due_packets.iter().take_while(|(at, _)| *at <= now).take(limit).map(|(_, id)| *id).collect(),
-            pendings: self
-                .due_pendings
-                .iter()
-                .take_while(|(at, _)| *at <= now)
-                .take(limit)
-                .map(|(_, id)| *id)
-                .collect(),
+    pub(super) fn due(&self, now: Timestamp, limit: u32) -> Vec<DueItem> {
+        self.due.iter().take_while(|item| item.at <= now).take(limit as usize).copied().collect()
+    }
+
+    /// Writes a batch's changes of schedule, as the SQL stores' upserts and deletes do.
+    fn schedule(&mut self, deadlines: &[Deadline]) {
+        let writes = ScheduleWrites::of(deadlines);
+        for (kind, id) in writes.deletes {
+            if let Some(at) = self.due_at.remove(&(kind, id)) {
+                self.due.remove(&DueItem { at, kind, id });
+            }
+        }
+        for item in writes.upserts {
+            if let Some(at) = self.due_at.insert((item.kind, item.id), item.at) {
+                self.due.remove(&DueItem { at, ..item });
+            }
+            self.due.insert(item);
         }
     }
 
@@ -158,6 +166,7 @@ impl State {
             events: self.events.clone(),
             log: self.log.clone(),
             checkpoints: self.checkpoints.values().cloned().collect(),
+            deadlines: self.due.iter().copied().collect(),
         })
     }
 }
@@ -178,13 +187,8 @@ impl State {
             group.members.sort_unstable();
             self.groups.insert(group.id, group);
         }
+        self.schedule(&changes.deadlines);
         for (_, packet) in changes.packets {
-            if let Some(old) = self.packets.get(&packet.id) {
-                self.due_packets.remove(&(old.expires_at, old.id));
-            }
-            if packet.status == PacketStatus::Active {
-                self.due_packets.insert((packet.expires_at, packet.id));
-            }
             self.packets.insert(packet.id, packet);
         }
         for (_, claim) in changes.claims {
@@ -214,14 +218,7 @@ impl State {
         }
         for (_, pending) in changes.pendings {
             let id = pending.transfer.id;
-            if let Some(old) = self.pendings.get(&id) {
-                self.due_pendings.remove(&(old.deadline, id));
-            }
-            let row =
-                PendingRow { deadline: pending.deadline(), status: pending.status, resolved_at: pending.resolved_at };
-            if row.status == PendingStatus::Pending {
-                self.due_pendings.insert((row.deadline, id));
-            }
+            let row = PendingRow { status: pending.status, resolved_at: pending.resolved_at };
             self.pendings.insert(id, row);
         }
         self.events.extend(changes.events);

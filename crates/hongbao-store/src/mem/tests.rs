@@ -1,11 +1,12 @@
 //! The tests of `MemStore` itself, the contract suite on it included.
 
+use hongbao_core::due::DueKind;
 use hongbao_core::ops::{Command, PacketSpec};
 use hongbao_core::{AccountId, Fen, Key, KeyId, Timestamp};
 
 use super::{CommitFault, MemStore};
 use crate::contract::Scenario;
-use crate::{Commit, Due, Store, StoreError};
+use crate::{Commit, Store, StoreError};
 
 /// A new store; nothing else must outlive it, so the guard is an empty string (`()` would
 /// make the macro's `drop(guard)` a lint).
@@ -140,8 +141,10 @@ async fn due_work_follows_packet_status_and_pending_fate_through_updates() {
     let delayed = s.transfer(&store, alice, bob, 100, 7_200, None).await;
     let never = Timestamp::from_millis(i64::MAX);
     let due = |store: MemStore| async move { store.write().await.expect("write").due(never, 10).await.expect("due") };
-    assert_eq!(due(store.clone()).await, Due { packets: vec![packet], pendings: vec![delayed] });
+    let ids: Vec<_> = due(store.clone()).await.iter().map(|item| (item.kind, item.id)).collect();
+    // Oldest first: the transfer arrives in two hours, the packet expires in a day.
+    assert_eq!(ids, vec![(DueKind::PendingArrival, delayed.uuid()), (DueKind::PacketExpiry, packet.uuid())]);
     s.claim(&store, bob, packet).await;
     s.step(&store, Command::RevokeTransfer { actor: alice, transfer: delayed }).await;
-    assert_eq!(due(store.clone()).await, Due::default(), "an exhausted packet and a voided transfer are not due");
+    assert_eq!(due(store.clone()).await, Vec::new(), "an exhausted packet and a voided transfer are not due");
 }

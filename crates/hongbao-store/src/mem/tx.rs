@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hongbao_core::due::DueItem;
 use hongbao_core::{Fact, Key, Timestamp};
 use tokio::sync::OwnedMutexGuard;
 
 use super::faults::CommitFault;
 use super::state::State;
 use super::{MemStore, lock};
-use crate::{Commit, Due, IdempotencyRecord, ReadTx, StoreError, WriteTx};
+use crate::{Commit, IdempotencyRecord, ReadTx, StoreError, WriteTx};
 
 /// A read snapshot: the committed state when it began.
 pub(super) struct MemReadTx {
@@ -53,7 +54,7 @@ impl ReadTx for MemWriteTx {
 
 #[async_trait]
 impl WriteTx for MemWriteTx {
-    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Due, StoreError> {
+    async fn due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DueItem>, StoreError> {
         self.store.read_starts().await?;
         Ok(lock(&self.store.inner.state).due(now, limit))
     }
