@@ -13,7 +13,7 @@ use hongbao_wire::SendPacketRequest;
 use super::{Created, IdempotencyHeader};
 use crate::auth::UserCaller;
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, NoBody, path_id};
+use crate::extract::{AppJson, IdempotencyKey, NoBody};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
@@ -52,9 +52,7 @@ pub async fn packet(
     caller: UserCaller,
     Path(packet_id): Path<String>,
 ) -> Result<Json<PacketView>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let view = app.ask(Query::Packet { actor: caller.user, packet }).await?;
-    Ok(Json(view))
+    app.ask_about(&caller, (&packet_id, "packet"), |actor, packet| Query::Packet { actor, packet }).await
 }
 
 /// Open a packet: records that a recipient touched it (the sender opening it does not count),
@@ -72,9 +70,7 @@ pub async fn open(
     Path(packet_id): Path<String>,
     _: NoBody,
 ) -> Result<Json<PacketView>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let view = app.exec(caller.signer(), idem, Command::OpenPacket { actor: caller.user, packet }).await?;
-    Ok(Json(view))
+    app.act_on(caller, idem, (&packet_id, "packet"), |actor, packet| Command::OpenPacket { actor, packet }).await
 }
 
 /// Claim one share. With a delayed arrival the claim is `pending` until `arrives_at`.
@@ -95,9 +91,7 @@ pub async fn claim(
     Path(packet_id): Path<String>,
     _: NoBody,
 ) -> Result<Json<ClaimReceipt>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let receipt = app.exec(caller.signer(), idem, Command::ClaimPacket { actor: caller.user, packet }).await?;
-    Ok(Json(receipt))
+    app.act_on(caller, idem, (&packet_id, "packet"), |actor, packet| Command::ClaimPacket { actor, packet }).await
 }
 
 /// Recall an untouched, unclaimed normal or exclusive packet: its money returns to the sender.
@@ -116,9 +110,7 @@ pub async fn recall(
     Path(packet_id): Path<String>,
     _: NoBody,
 ) -> Result<Json<Recalled>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let recalled = app.exec(caller.signer(), idem, Command::RecallPacket { actor: caller.user, packet }).await?;
-    Ok(Json(recalled))
+    app.act_on(caller, idem, (&packet_id, "packet"), |actor, packet| Command::RecallPacket { actor, packet }).await
 }
 
 /// Revoke a pending claim of the caller's packet: the money goes back to the sender.
@@ -137,9 +129,7 @@ pub async fn revoke_claim(
     Path(claim_id): Path<String>,
     _: NoBody,
 ) -> Result<Json<ClaimDetail>, ApiError> {
-    let claim = path_id(&claim_id, "claim")?;
-    let detail = app.exec(caller.signer(), idem, Command::RevokeClaim { actor: caller.user, claim }).await?;
-    Ok(Json(detail))
+    app.act_on(caller, idem, (&claim_id, "claim"), |actor, claim| Command::RevokeClaim { actor, claim }).await
 }
 
 /// Give an arrived claim back to the packet's sender, once.
@@ -159,7 +149,5 @@ pub async fn return_claim(
     Path(claim_id): Path<String>,
     _: NoBody,
 ) -> Result<Json<ClaimDetail>, ApiError> {
-    let claim = path_id(&claim_id, "claim")?;
-    let detail = app.exec(caller.signer(), idem, Command::ReturnClaim { actor: caller.user, claim }).await?;
-    Ok(Json(detail))
+    app.act_on(caller, idem, (&claim_id, "claim"), |actor, claim| Command::ReturnClaim { actor, claim }).await
 }

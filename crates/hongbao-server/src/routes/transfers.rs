@@ -10,7 +10,7 @@ use hongbao_wire::TransferRequest;
 use super::{Created, IdempotencyHeader};
 use crate::auth::UserCaller;
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, NoBody, path_id};
+use crate::extract::{AppJson, IdempotencyKey, NoBody};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
@@ -57,7 +57,6 @@ pub async fn revoke_transfer(
     Path(transfer_id): Path<String>,
     _: NoBody,
 ) -> Result<Json<TransferReceipt>, ApiError> {
-    let transfer = path_id(&transfer_id, "transfer")?;
-    let receipt = app.exec(caller.signer(), idem, Command::RevokeTransfer { actor: caller.user, transfer }).await?;
-    Ok(Json(receipt))
+    app.act_on(caller, idem, (&transfer_id, "transfer"), |actor, transfer| Command::RevokeTransfer { actor, transfer })
+        .await
 }
