@@ -13,7 +13,9 @@
 use std::str::FromStr;
 
 use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use hongbao_core::UserId;
 use hongbao_core::ops::{self, Command, Reply};
 use hongbao_core::query::{Answer, Query};
@@ -22,7 +24,7 @@ use utoipa::IntoParams;
 
 use crate::auth::{NonceTicket, Signer, UserCaller};
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, path_id};
+use crate::extract::{IdempotencyKey, NoBody, path_id};
 use crate::state::AppState;
 
 pub mod audit;
@@ -63,21 +65,6 @@ impl AppState {
         Ok(self.engine.ask(&query).await?)
     }
 
-    /// The shape of a user's POST on the one entity its path names (`…/{packet_id}/claim`,
-    /// `…/{claim_id}/return`, …): the path's `id` (`404` naming `what` when malformed), then the
-    /// command `act` makes of it for the caller, run as [`AppState::exec`] runs it.
-    async fn act_on<I: FromStr, T: TryFrom<Reply, Error = Reply>>(
-        &self,
-        caller: UserCaller,
-        idem: IdempotencyKey,
-        (id, what): (&str, &str),
-        act: impl FnOnce(UserId, I) -> Command,
-    ) -> Result<Json<T>, ApiError> {
-        let id = path_id(id, what)?;
-        let answer = self.exec(caller.signer(), idem, act(caller.user, id)).await?;
-        Ok(Json(answer))
-    }
-
     /// The shape of a user's GET of the one entity its path names: the path's `id` (`404`
     /// naming `what` when malformed), then the question `question` makes of it for the caller.
     async fn ask_about<I: FromStr, T: TryFrom<Answer, Error = Answer>>(
@@ -88,6 +75,45 @@ impl AppState {
     ) -> Result<Json<T>, ApiError> {
         let id = path_id(id, what)?;
         Ok(Json(self.ask(question(caller.user, id)).await?))
+    }
+}
+
+/// What a user's POST on the one entity its path names carries (`…/{packet_id}/claim`,
+/// `…/{claim_id}/return`, …): the caller, the `Idempotency-Key`, the path's id as sent, and no
+/// body; taken in that order, each refusal the one its own extractor gives.
+#[derive(Debug)]
+pub struct UserAction {
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    id: String,
+}
+
+impl FromRequest<AppState> for UserAction {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let caller = UserCaller::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let idem = IdempotencyKey::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let Path(id) =
+            Path::<String>::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        NoBody::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        Ok(UserAction { caller, idem, id })
+    }
+}
+
+impl UserAction {
+    /// The command `act` makes of the path's id (`404` naming `what` when malformed) for the
+    /// caller, run as [`AppState::exec`] runs it.
+    async fn run<I: FromStr, T: TryFrom<Reply, Error = Reply>>(
+        self,
+        app: &AppState,
+        what: &str,
+        act: impl FnOnce(UserId, I) -> Command,
+    ) -> Result<Json<T>, ApiError> {
+        let id = path_id(&self.id, what)?;
+        let answer = app.exec(self.caller.signer(), self.idem, act(self.caller.user, id)).await?;
+        Ok(Json(answer))
     }
 }
 

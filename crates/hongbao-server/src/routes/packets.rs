@@ -10,10 +10,10 @@ use hongbao_core::query::Query;
 use hongbao_core::{ClaimId, PacketId};
 use hongbao_wire::SendPacketRequest;
 
-use super::{Created, IdempotencyHeader};
+use super::{Created, IdempotencyHeader, UserAction};
 use crate::auth::UserCaller;
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, NoBody};
+use crate::extract::{AppJson, IdempotencyKey};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
@@ -63,14 +63,8 @@ pub async fn packet(
         (status = 200, description = "The packet", body = PacketView),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
-pub async fn open(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(packet_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<PacketView>, ApiError> {
-    app.act_on(caller, idem, (&packet_id, "packet"), |actor, packet| Command::OpenPacket { actor, packet }).await
+pub async fn open(State(app): State<AppState>, action: UserAction) -> Result<Json<PacketView>, ApiError> {
+    action.run(&app, "packet", |actor, packet| Command::OpenPacket { actor, packet }).await
 }
 
 /// Claim one share. With a delayed arrival the claim is `pending` until `arrives_at`.
@@ -84,14 +78,8 @@ pub async fn open(
         (status = 410, description = "`packet_expired`", body = ErrorBody),
         (status = 423, description = "`account_frozen`", body = ErrorBody),
     ))]
-pub async fn claim(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(packet_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<ClaimReceipt>, ApiError> {
-    app.act_on(caller, idem, (&packet_id, "packet"), |actor, packet| Command::ClaimPacket { actor, packet }).await
+pub async fn claim(State(app): State<AppState>, action: UserAction) -> Result<Json<ClaimReceipt>, ApiError> {
+    action.run(&app, "packet", |actor, packet| Command::ClaimPacket { actor, packet }).await
 }
 
 /// Recall an untouched, unclaimed normal or exclusive packet: its money returns to the sender.
@@ -103,14 +91,8 @@ pub async fn claim(
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`recall_not_allowed` with `reason`: the first of `not_active`, `lucky_packet`, `claimed`, `touched`", body = ErrorBody),
     ))]
-pub async fn recall(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(packet_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<Recalled>, ApiError> {
-    app.act_on(caller, idem, (&packet_id, "packet"), |actor, packet| Command::RecallPacket { actor, packet }).await
+pub async fn recall(State(app): State<AppState>, action: UserAction) -> Result<Json<Recalled>, ApiError> {
+    action.run(&app, "packet", |actor, packet| Command::RecallPacket { actor, packet }).await
 }
 
 /// Revoke a pending claim of the caller's packet: the money goes back to the sender.
@@ -122,14 +104,8 @@ pub async fn recall(
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`not_pending`: it has arrived, or was revoked or returned", body = ErrorBody),
     ))]
-pub async fn revoke_claim(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(claim_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<ClaimDetail>, ApiError> {
-    app.act_on(caller, idem, (&claim_id, "claim"), |actor, claim| Command::RevokeClaim { actor, claim }).await
+pub async fn revoke_claim(State(app): State<AppState>, action: UserAction) -> Result<Json<ClaimDetail>, ApiError> {
+    action.run(&app, "claim", |actor, claim| Command::RevokeClaim { actor, claim }).await
 }
 
 /// Give an arrived claim back to the packet's sender, once.
@@ -142,12 +118,6 @@ pub async fn revoke_claim(
         (status = 409, description = "`conflict` (not arrived yet, already returned or revoked, own packet), `insufficient_funds`", body = ErrorBody),
         (status = 423, description = "`account_frozen`", body = ErrorBody),
     ))]
-pub async fn return_claim(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(claim_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<ClaimDetail>, ApiError> {
-    app.act_on(caller, idem, (&claim_id, "claim"), |actor, claim| Command::ReturnClaim { actor, claim }).await
+pub async fn return_claim(State(app): State<AppState>, action: UserAction) -> Result<Json<ClaimDetail>, ApiError> {
+    action.run(&app, "claim", |actor, claim| Command::ReturnClaim { actor, claim }).await
 }
