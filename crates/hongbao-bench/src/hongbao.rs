@@ -171,13 +171,7 @@ async fn run_on(bench: &Bench, work: &Work, log: bool, fresh: &Fresh) -> anyhow:
     bench.dbs.settle().await;
 
     let users: Vec<Uuid> = realised.users.iter().map(|u| u.0.uuid()).collect();
-    let slots: Vec<Slot> = work
-        .shape
-        .packets
-        .iter()
-        .zip(&realised.packets)
-        .map(|(plan, &id)| Slot { id, group: plan.group, sender: plan.sender, kind: plan.kind })
-        .collect();
+    let slots = Slot::planned(&work.shape, &realised.packets);
     let packets = Arc::new(realised.packets.clone());
     let postgres = bench.dbs.kind == super::db::StoreKind::Postgres;
     bench.say(&format!("hongbao (log {}): measuring via {}", if log { "on" } else { "off" }, bench.via.as_str()));

@@ -324,13 +324,7 @@ async fn naive_run(bench: &Bench, work: &Work) -> anyhow::Result<RunReport> {
     }
     let naive = Arc::new(naive);
     bench.dbs.settle().await;
-    let slots: Vec<Slot> = work
-        .shape
-        .packets
-        .iter()
-        .zip(&seeded.packets)
-        .map(|(plan, &id)| Slot { id, group: plan.group, sender: plan.sender, kind: plan.kind })
-        .collect();
+    let slots = Slot::planned(&work.shape, &seeded.packets);
     let packets = Arc::new(seeded.packets);
     let target = Arc::new(Target { driver: Driver::Naive(naive.clone()), users: seeded.users, groups: seeded.groups });
     let clients = naive::CLIENTS as usize;

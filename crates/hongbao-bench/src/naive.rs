@@ -269,12 +269,8 @@ impl Naive {
             else {
                 return Err(Code::Borrowed("not_found"));
             };
-            let group: Uuid = col(&row, 1)?;
-            let kind: String = col(&row, 2)?;
-            let (total, count): (i64, i64) = (col(&row, 3)?, col(&row, 4)?);
-            let (remaining_count, remaining_amount): (i64, i64) = (col(&row, 5)?, col(&row, 6)?);
-            let status: String = col(&row, 7)?;
-            let expires_at: i64 = col(&row, 8)?;
+            let Locked { group, kind, total, count, remaining_count, remaining_amount, status, expires_at, .. } =
+                Locked::read(&row)?;
             let member = sqlx::query(q(&sql.member)).bind(group).bind(user).fetch_optional(&mut *tx).await;
             if member.map_err(db_code)?.is_none() {
                 return Err(Code::Borrowed("not_found"));
@@ -414,49 +410,17 @@ impl Naive {
     /// # Errors
     /// As [`Naive::claim`]; `recall_not_allowed`, `forbidden`.
     pub async fn recall(&self, sender: Uuid, packet: Uuid, seed: u64) -> Result<(), Code> {
-        let now = now();
-        let sql = &self.sql;
-        let id = mint_uuid(now, &mut StdRng::seed_from_u64(seed));
-        transaction!(&self.pool, |tx| {
-            let Some(row) =
-                sqlx::query(q(&sql.lock_packet)).bind(packet).fetch_optional(&mut *tx).await.map_err(db_code)?
-            else {
-                return Err(Code::Borrowed("not_found"));
-            };
-            let owner: Uuid = col(&row, 0)?;
-            let kind: String = col(&row, 2)?;
-            let count: i64 = col(&row, 4)?;
-            let (remaining_count, remaining_amount): (i64, i64) = (col(&row, 5)?, col(&row, 6)?);
-            let status: String = col(&row, 7)?;
-            let expires_at: i64 = col(&row, 8)?;
-            if owner != sender {
-                return Err(Code::Borrowed("forbidden"));
-            }
-            if status != "active" || now.millis() >= expires_at || kind == "lucky" || remaining_count != count {
-                return Err(Code::Borrowed("recall_not_allowed"));
-            }
-            let steps = [
-                sqlx::query(q(&sql.close_packet)).bind(packet).bind("recalled"),
-                sqlx::query(q(&sql.add_balance)).bind(packet).bind(-remaining_amount),
-                sqlx::query(q(&sql.add_balance)).bind(sender).bind(remaining_amount),
-                sqlx::query(q(&sql.insert_transfer))
-                    .bind(id)
-                    .bind(packet)
-                    .bind(sender)
-                    .bind(remaining_amount)
-                    .bind("packet_recall")
-                    .bind(now.millis()),
-            ];
-            for step in steps {
-                step.execute(&mut *tx).await.map_err(db_code)?;
-            }
-            tx.commit().await.map_err(db_code)?;
-            Ok(())
-        })
+        self.refund(packet, seed, Refund::Recall { by: sender }).await.map(drop)
     }
 
     /// Refunds one expired packet, in its own transaction; `false` when it was not due after all.
     async fn expire(&self, packet: Uuid, seed: u64) -> Result<bool, Code> {
+        self.refund(packet, seed, Refund::Expiry).await
+    }
+
+    /// Closes `packet` and gives what remains of it back to its sender, in one transaction
+    /// holding the packet's lock, if `refund` allows it: `false` when there was nothing to do.
+    async fn refund(&self, packet: Uuid, seed: u64, refund: Refund) -> Result<bool, Code> {
         let now = now();
         let sql = &self.sql;
         let id = mint_uuid(now, &mut StdRng::seed_from_u64(seed));
@@ -464,25 +428,22 @@ impl Naive {
             let Some(row) =
                 sqlx::query(q(&sql.lock_packet)).bind(packet).fetch_optional(&mut *tx).await.map_err(db_code)?
             else {
-                return Ok(false);
+                return refund.missing();
             };
-            let sender: Uuid = col(&row, 0)?;
-            let remaining_amount: i64 = col(&row, 6)?;
-            let status: String = col(&row, 7)?;
-            let expires_at: i64 = col(&row, 8)?;
-            if status != "active" || now.millis() < expires_at {
+            let locked = Locked::read(&row)?;
+            if !refund.allowed(&locked, now)? {
                 return Ok(false);
             }
             let steps = [
-                sqlx::query(q(&sql.close_packet)).bind(packet).bind("expired"),
-                sqlx::query(q(&sql.add_balance)).bind(packet).bind(-remaining_amount),
-                sqlx::query(q(&sql.add_balance)).bind(sender).bind(remaining_amount),
+                sqlx::query(q(&sql.close_packet)).bind(packet).bind(refund.status()),
+                sqlx::query(q(&sql.add_balance)).bind(packet).bind(-locked.remaining_amount),
+                sqlx::query(q(&sql.add_balance)).bind(locked.sender).bind(locked.remaining_amount),
                 sqlx::query(q(&sql.insert_transfer))
                     .bind(id)
                     .bind(packet)
-                    .bind(sender)
-                    .bind(remaining_amount)
-                    .bind("packet_refund")
+                    .bind(locked.sender)
+                    .bind(locked.remaining_amount)
+                    .bind(refund.kind())
                     .bind(now.millis()),
             ];
             for step in steps {
@@ -528,6 +489,94 @@ impl Naive {
                 }
             }
         })
+    }
+}
+
+/// A packet's row as `lock_packet` reads it, under its lock.
+#[derive(Debug)]
+struct Locked {
+    sender: Uuid,
+    group: Uuid,
+    kind: String,
+    total: i64,
+    count: i64,
+    remaining_count: i64,
+    remaining_amount: i64,
+    status: String,
+    expires_at: i64,
+}
+
+impl Locked {
+    fn read<'r, R>(row: &'r R) -> Result<Locked, Code>
+    where
+        R: Row,
+        usize: sqlx::ColumnIndex<R>,
+        Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(Locked {
+            sender: col(row, 0)?,
+            group: col(row, 1)?,
+            kind: col(row, 2)?,
+            total: col(row, 3)?,
+            count: col(row, 4)?,
+            remaining_count: col(row, 5)?,
+            remaining_amount: col(row, 6)?,
+            status: col(row, 7)?,
+            expires_at: col(row, 8)?,
+        })
+    }
+}
+
+/// Why a packet's remaining money goes back to its sender: they recalled it, or it expired.
+#[derive(Clone, Copy, Debug)]
+enum Refund {
+    Recall { by: Uuid },
+    Expiry,
+}
+
+impl Refund {
+    /// A packet that is not there: the recall's refusal; for the expiry job, nothing to do.
+    fn missing(self) -> Result<bool, Code> {
+        match self {
+            Refund::Recall { .. } => Err(Code::Borrowed("not_found")),
+            Refund::Expiry => Ok(false),
+        }
+    }
+
+    /// Whether the locked packet may be refunded at `now`: a recall's refusals are errors, a
+    /// packet the expiry job finds no longer due is `false`.
+    fn allowed(self, packet: &Locked, now: Timestamp) -> Result<bool, Code> {
+        match self {
+            Refund::Recall { by } => {
+                if packet.sender != by {
+                    return Err(Code::Borrowed("forbidden"));
+                }
+                let untouched = packet.kind != "lucky" && packet.remaining_count == packet.count;
+                if packet.status != "active" || now.millis() >= packet.expires_at || !untouched {
+                    return Err(Code::Borrowed("recall_not_allowed"));
+                }
+                Ok(true)
+            }
+            Refund::Expiry => Ok(packet.status == "active" && now.millis() >= packet.expires_at),
+        }
+    }
+
+    /// The packet's status once refunded.
+    fn status(self) -> &'static str {
+        match self {
+            Refund::Recall { .. } => "recalled",
+            Refund::Expiry => "expired",
+        }
+    }
+
+    /// The kind of the transfer that gives the money back.
+    fn kind(self) -> &'static str {
+        match self {
+            Refund::Recall { .. } => "packet_recall",
+            Refund::Expiry => "packet_refund",
+        }
     }
 }
 

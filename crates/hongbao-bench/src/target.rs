@@ -193,6 +193,18 @@ pub struct Slot {
     pub kind: Kind,
 }
 
+impl Slot {
+    /// The slots of the packets `shape` planned, given the ids they were written with.
+    pub fn planned(shape: &Shape, ids: &[Uuid]) -> Vec<Slot> {
+        shape
+            .packets
+            .iter()
+            .zip(ids)
+            .map(|(plan, &id)| Slot { id, group: plan.group, sender: plan.sender, kind: plan.kind })
+            .collect()
+    }
+}
+
 /// The packets sent most recently, which the mixed run's claims and recalls go to.
 #[derive(Debug)]
 struct Recent {

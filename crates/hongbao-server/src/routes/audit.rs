@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hongbao_audit::Hash;
 use hongbao_core::log::decode;
 use hongbao_core::ops::{self, Actor, EntriesView, PacketLogReader};
 use hongbao_core::packet::PacketView;
@@ -57,6 +58,10 @@ fn text(body: String) -> impl IntoResponse {
 
 fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
+}
+
+fn b64_each(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(|h| b64(h)).collect()
 }
 
 fn decoded(entry: &[u8]) -> serde_json::Value {
@@ -120,9 +125,16 @@ pub async fn entries(
     Ok(Json(EntriesPage { entries, next }))
 }
 
-async fn latest_size(app: &AppState) -> Result<u64, ApiError> {
-    let latest = app.engine.latest_checkpoint().await?;
-    Ok(latest.map_or(0, |c| c.size))
+/// The log, with its tree brought up to `size` (by default the latest checkpoint's), for a
+/// proof in the tree of that size.
+async fn log_up_to(app: &AppState, size: Option<u64>) -> Result<(&Audit, u64), ApiError> {
+    let log = audit(app)?;
+    let size = match size {
+        Some(size) => size,
+        None => app.engine.latest_checkpoint().await?.map_or(0, |c| c.size),
+    };
+    app.engine.catch_up_log(size).await?;
+    Ok((log, size))
 }
 
 /// An inclusion proof of entry `index` in the tree of `size`.
@@ -135,14 +147,9 @@ pub async fn inclusion(
     State(app): State<AppState>,
     AppQuery(params): AppQuery<InclusionParams>,
 ) -> Result<Json<InclusionProof>, ApiError> {
-    let log = audit(&app)?;
-    let size = match params.size {
-        Some(size) => size,
-        None => latest_size(&app).await?,
-    };
-    app.engine.catch_up_log(size).await?;
+    let (log, size) = log_up_to(&app, params.size).await?;
     let hashes = log.inclusion_proof(params.index, size)?;
-    Ok(Json(InclusionProof { index: params.index, size, hashes: hashes.iter().map(|h| b64(h)).collect() }))
+    Ok(Json(InclusionProof { index: params.index, size, hashes: b64_each(&hashes) }))
 }
 
 /// A consistency proof: the tree of `new` extends the tree of `old`.
@@ -155,14 +162,9 @@ pub async fn consistency(
     State(app): State<AppState>,
     AppQuery(params): AppQuery<ConsistencyParams>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
-    let log = audit(&app)?;
-    let new = match params.new {
-        Some(new) => new,
-        None => latest_size(&app).await?,
-    };
-    app.engine.catch_up_log(new).await?;
+    let (log, new) = log_up_to(&app, params.new).await?;
     let hashes = log.consistency_proof(params.old, new)?;
-    Ok(Json(ConsistencyProof { old: params.old, new, hashes: hashes.iter().map(|h| b64(h)).collect() }))
+    Ok(Json(ConsistencyProof { old: params.old, new, hashes: b64_each(&hashes) }))
 }
 
 /// The log's entries about one packet, with proofs: for its sender, those who may claim it,

@@ -12,7 +12,7 @@ use hongbao_wire::CreateGroupRequest;
 use super::{Created, IdempotencyHeader};
 use crate::auth::UserCaller;
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, path_id};
+use crate::extract::{AppJson, IdempotencyKey};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
@@ -47,7 +47,5 @@ pub async fn group(
     caller: UserCaller,
     Path(group_id): Path<String>,
 ) -> Result<Json<GroupView>, ApiError> {
-    let group = path_id(&group_id, "group")?;
-    let group = app.ask(Query::Group { actor: caller.user, group }).await?;
-    Ok(Json(group))
+    app.ask_about(&caller, (&group_id, "group"), |actor, group| Query::Group { actor, group }).await
 }

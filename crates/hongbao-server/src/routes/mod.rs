@@ -10,16 +10,21 @@
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
 //! the API is a new file here, its routes listed in `api_router` (lib.rs).
 
+use std::str::FromStr;
+
 use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hongbao_core::UserId;
 use hongbao_core::ops::{self, Command, Reply};
 use hongbao_core::query::{Answer, Query};
 use hongbao_engine::{EngineError, Idempotency};
 use utoipa::IntoParams;
 
-use crate::auth::{NonceTicket, Signer};
+use crate::auth::{NonceTicket, Signer, UserCaller};
 use crate::error::ApiError;
-use crate::extract::IdempotencyKey;
+use crate::extract::{IdempotencyKey, NoBody, path_id};
 use crate::state::AppState;
 
 pub mod audit;
@@ -59,16 +64,66 @@ impl AppState {
     async fn ask<T: TryFrom<Answer, Error = Answer>>(&self, query: Query) -> Result<T, ApiError> {
         Ok(self.engine.ask(&query).await?)
     }
+
+    /// The shape of a user's GET of the one entity its path names: the path's `id` (`404`
+    /// naming `what` when malformed), then the question `question` makes of it for the caller.
+    async fn ask_about<I: FromStr, T: TryFrom<Answer, Error = Answer>>(
+        &self,
+        caller: &UserCaller,
+        (id, what): (&str, &str),
+        question: impl FnOnce(UserId, I) -> Query,
+    ) -> Result<Json<T>, ApiError> {
+        let id = path_id(id, what)?;
+        Ok(Json(self.ask(question(caller.user, id)).await?))
+    }
+}
+
+/// What a user's POST on the one entity its path names carries (`…/{packet_id}/claim`,
+/// `…/{claim_id}/return`, …): the caller, the `Idempotency-Key`, the path's id as sent, and no
+/// body; taken in that order, each refusal the one its own extractor gives.
+#[derive(Debug)]
+pub struct UserAction {
+    caller: UserCaller,
+    idem: IdempotencyKey,
+    id: String,
+}
+
+impl FromRequest<AppState> for UserAction {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let caller = UserCaller::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let idem = IdempotencyKey::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let Path(id) =
+            Path::<String>::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        NoBody::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        Ok(UserAction { caller, idem, id })
+    }
+}
+
+impl UserAction {
+    /// The command `act` makes of the path's id (`404` naming `what` when malformed) for the
+    /// caller, run as [`AppState::exec`] runs it.
+    async fn run<I: FromStr, T: TryFrom<Reply, Error = Reply>>(
+        self,
+        app: &AppState,
+        what: &str,
+        act: impl FnOnce(UserId, I) -> Command,
+    ) -> Result<Json<T>, ApiError> {
+        let id = path_id(&self.id, what)?;
+        let answer = app.exec(self.caller.signer(), self.idem, act(self.caller.user, id)).await?;
+        Ok(Json(answer))
+    }
 }
 
 /// The `Idempotency-Key` header, shared by every POST.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
-#[allow(dead_code)]
 pub struct IdempotencyHeader {
     /// 1–255 printable ASCII. The same key and request again answers the first answer and does
     /// nothing else; the same key with another request is `422 idempotency_key_reused`. Kept
     /// at least 24 h.
     #[param(rename = "Idempotency-Key")]
-    idempotency_key: Option<String>,
+    pub idempotency_key: Option<String>,
 }

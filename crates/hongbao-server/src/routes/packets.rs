@@ -10,10 +10,10 @@ use hongbao_core::query::Query;
 use hongbao_core::{ClaimId, PacketId};
 use hongbao_wire::SendPacketRequest;
 
-use super::{Created, IdempotencyHeader};
+use super::{Created, IdempotencyHeader, UserAction};
 use crate::auth::UserCaller;
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, NoBody, path_id};
+use crate::extract::{AppJson, IdempotencyKey};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
@@ -52,9 +52,7 @@ pub async fn packet(
     caller: UserCaller,
     Path(packet_id): Path<String>,
 ) -> Result<Json<PacketView>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let view = app.ask(Query::Packet { actor: caller.user, packet }).await?;
-    Ok(Json(view))
+    app.ask_about(&caller, (&packet_id, "packet"), |actor, packet| Query::Packet { actor, packet }).await
 }
 
 /// Open a packet: records that a recipient touched it (the sender opening it does not count),
@@ -65,16 +63,8 @@ pub async fn packet(
         (status = 200, description = "The packet", body = PacketView),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
-pub async fn open(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(packet_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<PacketView>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let view = app.exec(caller.signer(), idem, Command::OpenPacket { actor: caller.user, packet }).await?;
-    Ok(Json(view))
+pub async fn open(State(app): State<AppState>, action: UserAction) -> Result<Json<PacketView>, ApiError> {
+    action.run(&app, "packet", |actor, packet| Command::OpenPacket { actor, packet }).await
 }
 
 /// Claim one share. With a delayed arrival the claim is `pending` until `arrives_at`.
@@ -88,16 +78,8 @@ pub async fn open(
         (status = 410, description = "`packet_expired`", body = ErrorBody),
         (status = 423, description = "`account_frozen`", body = ErrorBody),
     ))]
-pub async fn claim(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(packet_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<ClaimReceipt>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let receipt = app.exec(caller.signer(), idem, Command::ClaimPacket { actor: caller.user, packet }).await?;
-    Ok(Json(receipt))
+pub async fn claim(State(app): State<AppState>, action: UserAction) -> Result<Json<ClaimReceipt>, ApiError> {
+    action.run(&app, "packet", |actor, packet| Command::ClaimPacket { actor, packet }).await
 }
 
 /// Recall an untouched, unclaimed normal or exclusive packet: its money returns to the sender.
@@ -109,16 +91,8 @@ pub async fn claim(
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`recall_not_allowed` with `reason`: the first of `not_active`, `lucky_packet`, `claimed`, `touched`", body = ErrorBody),
     ))]
-pub async fn recall(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(packet_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<Recalled>, ApiError> {
-    let packet = path_id(&packet_id, "packet")?;
-    let recalled = app.exec(caller.signer(), idem, Command::RecallPacket { actor: caller.user, packet }).await?;
-    Ok(Json(recalled))
+pub async fn recall(State(app): State<AppState>, action: UserAction) -> Result<Json<Recalled>, ApiError> {
+    action.run(&app, "packet", |actor, packet| Command::RecallPacket { actor, packet }).await
 }
 
 /// Revoke a pending claim of the caller's packet: the money goes back to the sender.
@@ -130,16 +104,8 @@ pub async fn recall(
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`not_pending`: it has arrived, or was revoked or returned", body = ErrorBody),
     ))]
-pub async fn revoke_claim(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(claim_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<ClaimDetail>, ApiError> {
-    let claim = path_id(&claim_id, "claim")?;
-    let detail = app.exec(caller.signer(), idem, Command::RevokeClaim { actor: caller.user, claim }).await?;
-    Ok(Json(detail))
+pub async fn revoke_claim(State(app): State<AppState>, action: UserAction) -> Result<Json<ClaimDetail>, ApiError> {
+    action.run(&app, "claim", |actor, claim| Command::RevokeClaim { actor, claim }).await
 }
 
 /// Give an arrived claim back to the packet's sender, once.
@@ -152,14 +118,6 @@ pub async fn revoke_claim(
         (status = 409, description = "`conflict` (not arrived yet, already returned or revoked, own packet), `insufficient_funds`", body = ErrorBody),
         (status = 423, description = "`account_frozen`", body = ErrorBody),
     ))]
-pub async fn return_claim(
-    State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(claim_id): Path<String>,
-    _: NoBody,
-) -> Result<Json<ClaimDetail>, ApiError> {
-    let claim = path_id(&claim_id, "claim")?;
-    let detail = app.exec(caller.signer(), idem, Command::ReturnClaim { actor: caller.user, claim }).await?;
-    Ok(Json(detail))
+pub async fn return_claim(State(app): State<AppState>, action: UserAction) -> Result<Json<ClaimDetail>, ApiError> {
+    action.run(&app, "claim", |actor, claim| Command::ReturnClaim { actor, claim }).await
 }

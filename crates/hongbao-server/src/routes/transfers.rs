@@ -1,16 +1,16 @@
 //! Transfers (docs/API.md "Transfers"): money to another user, and revoking it before it arrives.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hongbao_core::ops::{Command, TransferReceipt};
 use hongbao_core::{Fen, TransferId};
 use hongbao_wire::TransferRequest;
 
-use super::{Created, IdempotencyHeader};
+use super::{Created, IdempotencyHeader, UserAction};
 use crate::auth::UserCaller;
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, NoBody, path_id};
+use crate::extract::{AppJson, IdempotencyKey};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
@@ -52,12 +52,7 @@ pub async fn transfer(
     ))]
 pub async fn revoke_transfer(
     State(app): State<AppState>,
-    caller: UserCaller,
-    idem: IdempotencyKey,
-    Path(transfer_id): Path<String>,
-    _: NoBody,
+    action: UserAction,
 ) -> Result<Json<TransferReceipt>, ApiError> {
-    let transfer = path_id(&transfer_id, "transfer")?;
-    let receipt = app.exec(caller.signer(), idem, Command::RevokeTransfer { actor: caller.user, transfer }).await?;
-    Ok(Json(receipt))
+    action.run(&app, "transfer", |actor, transfer| Command::RevokeTransfer { actor, transfer }).await
 }

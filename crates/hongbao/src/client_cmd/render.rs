@@ -194,3 +194,32 @@ pub(super) fn render_transfer(amount: Fen, to: UserId, t: &TransferReceipt) -> S
 pub(super) fn render_transfer_revoked(t: &TransferReceipt) -> String {
     format!("transfer {}: {}", t.transfer_id, transfer_status(t.status))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "usr_0190f0a0b0c0d0e0f000000000000000";
+
+    #[test]
+    fn balances_show_in_yuan() {
+        let me: MeView = serde_json::from_value(serde_json::json!({
+            "user_id": USER, "name": "alice", "balance": 1050, "available": 1000,
+            "pending_in": 0, "pending_out": 50, "frozen": 0, "status": "active"
+        }))
+        .unwrap();
+        let text = render_me(&me);
+        assert!(text.contains("balance      ¥10.50") && text.contains("pending out  ¥0.50"), "{text}");
+    }
+
+    #[test]
+    fn a_saved_secret_is_not_printed() {
+        let user: UserCreated = serde_json::from_value(serde_json::json!({
+            "user_id": USER, "name": "alice", "key_id": "key_0190f0a0b0c0d0e0f000000000000000", "secret": "hbs_s3cret"
+        }))
+        .unwrap();
+        assert!(render_user_created(&user, None).contains("hbs_s3cret"));
+        let saved = render_user_created(&user, Some(Path::new("alice.json")));
+        assert!(!saved.contains("hbs_s3cret") && saved.contains("alice.json"), "{saved}");
+    }
+}

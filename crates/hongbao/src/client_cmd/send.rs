@@ -259,3 +259,42 @@ pub(super) fn print_created(conn: &Conn, raw: &str, summary: &str) -> anyhow::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "usr_0190f0a0b0c0d0e0f000000000000000";
+
+    #[test]
+    fn refusals_say_their_amounts_in_yuan() {
+        assert_eq!(
+            fen_to_yuan("share 200 fen is above the limit of 100 fen"),
+            "share ¥2.00 is above the limit of ¥1.00"
+        );
+        assert_eq!(fen_to_yuan("balance 5 fen, asked 1234 fen."), "balance ¥0.05, asked ¥12.34.");
+        for unchanged in ["amount must be at least 1 fens", "share_max_fen is 100", "no amounts here", "x200 fen"] {
+            assert_eq!(fen_to_yuan(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn the_command_to_run_again_carries_the_key_and_survives_a_shell() {
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            command_with_key(args(&["transfer", "--to", USER, "--note", "rent for 12B", "--amount", "1"]), "cli-1"),
+            format!("transfer --to {USER} --note 'rent for 12B' --amount 1 --idempotency-key cli-1")
+        );
+        let given = args(&["claim", "pkt_x", "--idempotency-key", "mine"]);
+        assert_eq!(command_with_key(given, "mine"), "claim pkt_x --idempotency-key mine");
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+        assert_eq!(shell_quoted(""), "''");
+    }
+
+    #[test]
+    fn fresh_idempotency_keys_are_valid_and_differ() {
+        let (a, b) = (fresh_idempotency_key().unwrap(), fresh_idempotency_key().unwrap());
+        assert_ne!(a, b);
+        assert!(a.starts_with("cli-") && a.len() == 36 && signing::is_valid_idempotency_key(&a), "{a}");
+    }
+}
