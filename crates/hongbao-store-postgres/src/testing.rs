@@ -200,15 +200,3 @@ fn as_postgres(program: &std::path::Path, args: &[&str]) -> bool {
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(55_432)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn with_database_replaces_only_the_database() {
-        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u:p@h/test?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-    }
-}

@@ -37,5 +37,6 @@ mod tests {
     fn with_database_replaces_only_the_database() {
         assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
         assert_eq!(with_database("postgres://u:p@h/test?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
     }
 }
