@@ -41,6 +41,10 @@
 //! `write.rs` (its commit), `rows.rs` (PostgreSQL's values for `hongbao_store::columns`) and
 //! `url.rs` (another database on the same server) and `testing.rs` (feature `testing`).
 
+// The shared column lists (`user_columns!` …) of `hongbao_store::columns`.
+#[macro_use]
+extern crate hongbao_store;
+
 #[macro_use]
 mod rows;
 mod connect;

@@ -16,61 +16,17 @@ use sqlx::Postgres;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-// The columns each decoder below reads (by name), as macros so that `concat!` builds every
-// query as a `&'static str` that selects exactly those.
-macro_rules! user_columns {
-    () => {
-        "id, name, status, created_at"
-    };
-}
-macro_rules! account_columns {
-    () => {
-        "id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen"
-    };
-}
-macro_rules! group_columns {
-    () => {
-        "id, name, owner, created_at"
-    };
-}
-macro_rules! packet_columns {
-    () => {
-        "id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, created_at, expires_at, \
-         status, claimed_count, claimed_amount, touched, salt"
-    };
-}
+// The columns of the decoders whose queries differ by dialect, as macros so that `concat!` builds
+// every query as a `&'static str`; the other tables' lists are `hongbao_store::columns`'.
 macro_rules! claim_columns {
     () => {
         "c.id AS id, c.packet_id AS packet_id, c.user_id AS user_id, c.seq AS seq, c.amount AS amount, \
          c.claimed_at AS claimed_at, c.status AS status, c.arrives_at AS arrives_at, c.transfer_id AS transfer_id"
     };
 }
-/// Qualified with `t.` because transfers are joined with their pending record.
-macro_rules! transfer_columns {
-    () => {
-        "t.id AS id, t.debit AS debit, t.credit AS credit, t.amount AS amount, t.kind AS kind, t.phase AS phase, \
-         t.deadline AS deadline, t.pending_id AS pending_id, t.packet_id AS packet_id, t.claim_id AS claim_id, \
-         t.note AS note, t.created_at AS created_at"
-    };
-}
 macro_rules! principal_columns {
     () => {
         "key_id, secret, user_id, operator_name, roles::text AS roles, created_at"
-    };
-}
-macro_rules! idempotency_columns {
-    () => {
-        "principal, key, fingerprint, outcome, created_at"
-    };
-}
-macro_rules! log_columns {
-    () => {
-        "idx, entry, transfer_id, packet_id"
-    };
-}
-macro_rules! checkpoint_columns {
-    () => {
-        "size, note, created_at"
     };
 }
 

@@ -96,18 +96,22 @@ impl Store for PostgresStore {
         // One snapshot, so the check sees one consistent state however long it takes.
         let mut tx = self.begin_read().await?;
         let conn: &mut PgConnection = &mut tx;
+        let mut tables = Tables::default();
         let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
-        let users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
+        tables.users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
         let sql = concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
-        let accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
+        tables.accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
         let sql = concat!("SELECT ", group_columns!(), " FROM groups ORDER BY id");
-        let mut groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
+        tables.groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
         let sql = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
-        assemble::with_members(&mut groups, decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?)?;
+        assemble::with_members(
+            &mut tables.groups,
+            decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?,
+        )?;
         let sql = concat!("SELECT ", packet_columns!(), " FROM packets ORDER BY id");
-        let packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
+        tables.packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
         let sql = concat!("SELECT ", claim_columns!(), " FROM claims c ORDER BY c.id");
-        let claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
+        tables.claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
         // A LEFT JOIN, so that a pending record without its transfer is seen, not skipped.
         let sql = concat!(
             "SELECT ",
@@ -115,7 +119,6 @@ impl Store for PostgresStore {
             ", p.transfer_id AS pending_transfer_id, p.status AS pending_status, p.resolved_at AS resolved_at \
              FROM pendings p LEFT JOIN transfers t ON t.id = p.transfer_id ORDER BY p.transfer_id"
         );
-        let mut pendings = Vec::new();
         for row in fetch_all(conn, sql, "pending transfers").await? {
             let transfer: Option<uuid::Uuid> = sqlx::Row::try_get(&row, "id")
                 .map_err(|e| StoreError::Corrupt(format!("pendings.transfer_id: {e}")))?;
@@ -124,36 +127,21 @@ impl Store for PostgresStore {
                     .map_err(|e| StoreError::Corrupt(format!("pendings.transfer_id: {e}")))?;
                 return Err(StoreError::Corrupt(format!("pending record {orphan} has no transfer")));
             }
-            pendings.push(rows::pending(&row)?);
+            tables.pendings.push(rows::pending(&row)?);
         }
         let sql = concat!("SELECT ", transfer_columns!(), " FROM transfers t ORDER BY t.id");
-        let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
+        tables.transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
         let sql = concat!("SELECT ", principal_columns!(), " FROM principals ORDER BY key_id");
-        let principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
+        tables.principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
-        let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
+        tables.idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
         let sql = "SELECT seq, body::text AS body FROM events ORDER BY seq";
-        let events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
+        tables.events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
         let sql = concat!("SELECT ", log_columns!(), " FROM log_entries ORDER BY idx");
-        let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
+        tables.log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
         let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
-        let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
-        let deadlines = deadlines::all(conn).await?;
-        let tables = Tables {
-            users,
-            accounts,
-            groups,
-            packets,
-            claims,
-            pendings,
-            transfers,
-            principals,
-            idempotency,
-            events,
-            log,
-            checkpoints,
-            deadlines,
-        };
+        tables.checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
+        tables.deadlines = deadlines::all(conn).await?;
         Ok(tables.into_dump())
     }
 

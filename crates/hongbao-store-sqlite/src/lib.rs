@@ -21,6 +21,10 @@
 //! (the `Store` methods), `tx.rs` (the transactions), `load.rs` (a batch's reads), `write.rs`
 //! (its commit) and `rows.rs` (SQLite's values for `hongbao_store::columns`).
 
+// The shared column lists (`user_columns!` …) of `hongbao_store::columns`.
+#[macro_use]
+extern crate hongbao_store;
+
 #[macro_use]
 mod rows;
 mod deadlines;

@@ -13,61 +13,16 @@ pub(crate) use hongbao_store::columns::{owner_columns, phase_columns};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqliteRow;
 
-// The columns each decoder below reads (by name), as macros so that `concat!` builds every
-// query as a `&'static str` that selects exactly those.
-macro_rules! user_columns {
-    () => {
-        "id, name, status, created_at"
-    };
-}
-macro_rules! account_columns {
-    () => {
-        "id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen"
-    };
-}
-macro_rules! group_columns {
-    () => {
-        "id, name, owner, created_at"
-    };
-}
-macro_rules! packet_columns {
-    () => {
-        "id, kind, sender, group_id, recipient, total, shares, greeting, arrival_delay_s, created_at, expires_at, \
-         status, claimed_count, claimed_amount, touched, salt"
-    };
-}
+// The columns of the decoders whose queries differ by dialect, as macros so that `concat!` builds
+// every query as a `&'static str`; the other tables' lists are `hongbao_store::columns`'.
 macro_rules! claim_columns {
     () => {
         "id, packet_id, user_id, seq, amount, claimed_at, status, arrives_at, transfer_id"
     };
 }
-/// Qualified with `t.` because transfers are joined with their pending record, and named with
-/// `AS` so the result columns have the plain names whatever SQLite's naming rules.
-macro_rules! transfer_columns {
-    () => {
-        "t.id AS id, t.debit AS debit, t.credit AS credit, t.amount AS amount, t.kind AS kind, t.phase AS phase, \
-         t.deadline AS deadline, t.pending_id AS pending_id, t.packet_id AS packet_id, t.claim_id AS claim_id, \
-         t.note AS note, t.created_at AS created_at"
-    };
-}
 macro_rules! principal_columns {
     () => {
         "key_id, secret, user_id, operator_name, roles, created_at"
-    };
-}
-macro_rules! idempotency_columns {
-    () => {
-        "principal, key, fingerprint, outcome, created_at"
-    };
-}
-macro_rules! log_columns {
-    () => {
-        "idx, entry, transfer_id, packet_id"
-    };
-}
-macro_rules! checkpoint_columns {
-    () => {
-        "size, note, created_at"
     };
 }
 

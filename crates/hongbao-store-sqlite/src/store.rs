@@ -97,63 +97,52 @@ impl Store for SqliteStore {
         // One read transaction, so the check sees one consistent state however long it takes.
         let mut tx = self.readers.begin().await.map_err(|e| db_error(e, "begin a read"))?;
         let conn: &mut SqliteConnection = &mut tx;
+        let mut tables = Tables::default();
         let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
-        let users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
+        tables.users = decode_all(&fetch_all(conn, sql, "users").await?, rows::user)?;
         let sql = concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
-        let accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
+        tables.accounts = decode_all(&fetch_all(conn, sql, "accounts").await?, rows::account)?;
         let sql = concat!("SELECT ", group_columns!(), " FROM groups ORDER BY id");
-        let mut groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
+        tables.groups = decode_all(&fetch_all(conn, sql, "groups").await?, rows::group)?;
         let sql = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
-        assemble::with_members(&mut groups, decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?)?;
+        assemble::with_members(
+            &mut tables.groups,
+            decode_all(&fetch_all(conn, sql, "group members").await?, rows::member)?,
+        )?;
         let sql = concat!("SELECT ", packet_columns!(), " FROM packets ORDER BY id");
-        let packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
+        tables.packets = decode_all(&fetch_all(conn, sql, "packets").await?, rows::packet)?;
         let sql = concat!("SELECT ", claim_columns!(), " FROM claims ORDER BY id");
-        let claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
+        tables.claims = decode_all(&fetch_all(conn, sql, "claims").await?, rows::claim)?;
         let sql = concat!(
             "SELECT ",
             transfer_columns!(),
             ", p.status AS pending_status, p.resolved_at AS resolved_at \
              FROM pendings p JOIN transfers t ON t.id = p.transfer_id ORDER BY p.transfer_id"
         );
-        let pendings = decode_all(&fetch_all(conn, sql, "pending transfers").await?, rows::pending)?;
+        tables.pendings = decode_all(&fetch_all(conn, sql, "pending transfers").await?, rows::pending)?;
         let pending_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM pendings")
             .fetch_one(&mut *conn)
             .await
             .map_err(|e| db_error(e, "count pending transfers"))?;
-        if usize::try_from(pending_rows).ok() != Some(pendings.len()) {
+        if usize::try_from(pending_rows).ok() != Some(tables.pendings.len()) {
             return Err(StoreError::Corrupt(format!(
                 "{pending_rows} pending records but only {} have their transfer",
-                pendings.len()
+                tables.pendings.len()
             )));
         }
         let sql = concat!("SELECT ", transfer_columns!(), " FROM transfers t ORDER BY t.id");
-        let transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
+        tables.transfers = decode_all(&fetch_all(conn, sql, "transfers").await?, rows::transfer)?;
         let sql = concat!("SELECT ", principal_columns!(), " FROM principals ORDER BY key_id");
-        let principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
+        tables.principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
-        let idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
+        tables.idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
         let sql = "SELECT seq, body FROM events ORDER BY seq";
-        let events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
+        tables.events = decode_all(&fetch_all(conn, sql, "events").await?, rows::event)?;
         let sql = concat!("SELECT ", log_columns!(), " FROM log_entries ORDER BY idx");
-        let log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
+        tables.log = decode_all(&fetch_all(conn, sql, "log entries").await?, rows::log_row)?;
         let sql = concat!("SELECT ", checkpoint_columns!(), " FROM checkpoints ORDER BY size");
-        let checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
-        let deadlines = deadlines::all(conn).await?;
-        let tables = Tables {
-            users,
-            accounts,
-            groups,
-            packets,
-            claims,
-            pendings,
-            transfers,
-            principals,
-            idempotency,
-            events,
-            log,
-            checkpoints,
-            deadlines,
-        };
+        tables.checkpoints = decode_all(&fetch_all(conn, sql, "checkpoints").await?, rows::checkpoint)?;
+        tables.deadlines = deadlines::all(conn).await?;
         Ok(tables.into_dump())
     }
 
