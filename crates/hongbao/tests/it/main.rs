@@ -73,6 +73,11 @@ fn check_passes_on_the_demo_database_and_fails_precisely_on_a_tampered_one() {
         .await
         .unwrap();
         assert_eq!(changed.rows_affected(), 1);
+        // And schedule an expiry for a packet that does not exist.
+        sqlx::query("INSERT INTO deadlines (kind, id, due_at) VALUES ('packet_expiry', zeroblob(16), 0)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
     });
 
     let tampered = hongbao(&["check", "--database", db_arg]);
@@ -80,6 +85,8 @@ fn check_passes_on_the_demo_database_and_fails_precisely_on_a_tampered_one() {
     assert_eq!(tampered.status.code(), Some(1), "{out}");
     assert!(out.contains("invariant 1: posted balances sum to 1 fen, not 0"), "{out}");
     assert!(out.contains("but its transfers add up to"), "{out}");
+    assert!(out.contains("invariant 6: packet_expiry for 00000000-0000-0000-0000-000000000000"), "{out}");
+    assert!(out.contains("but nothing is due"), "{out}");
 }
 
 #[test]
