@@ -18,32 +18,21 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
+use crate::tables::{DEADLINES, insert_all};
 use crate::{db_error, rows};
 
 /// The class of the jobs' advisory locks (`'hd'` in ASCII), apart from the idempotency keys'.
 const DEADLINE_LOCK_CLASS: i32 = 0x6864;
 
-/// Writes a batch's changes of schedule: new and moved items upserted, finished ones deleted.
+/// Writes a batch's changes of schedule: new and moved items upserted (as the other tables are
+/// written), finished ones deleted; deleting an item that is not there is no error.
 ///
 /// # Errors
 /// [`StoreError`] when a statement fails.
 pub(crate) async fn write(conn: &mut PgConnection, deadlines: &[Deadline]) -> Result<(), StoreError> {
     let writes = ScheduleWrites::of(deadlines);
-    if !writes.upserts.is_empty() {
-        let kinds: Vec<&str> = writes.upserts.iter().map(|item| item.kind.name()).collect();
-        let ids: Vec<Uuid> = writes.upserts.iter().map(|item| item.id).collect();
-        let ats: Vec<i64> = writes.upserts.iter().map(|item| item.at.millis()).collect();
-        sqlx::query(
-            "INSERT INTO deadlines (kind, id, due_at) SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::bigint[]) \
-             ON CONFLICT (kind, id) DO UPDATE SET due_at = excluded.due_at",
-        )
-        .bind(kinds)
-        .bind(ids)
-        .bind(ats)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| db_error(e, "schedule due work"))?;
-    }
+    let upserts: Vec<&DueItem> = writes.upserts.iter().collect();
+    insert_all(conn, &DEADLINES, &upserts).await?;
     if !writes.deletes.is_empty() {
         let (kinds, ids): (Vec<&str>, Vec<Uuid>) = writes.deletes.iter().map(|(kind, id)| (kind.name(), *id)).unzip();
         sqlx::query("DELETE FROM deadlines WHERE (kind, id) IN (SELECT * FROM UNNEST($1::text[], $2::uuid[]))")

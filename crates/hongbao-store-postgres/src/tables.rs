@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use hongbao_core::Timestamp;
+use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
@@ -452,6 +453,25 @@ fn bind_nonces(sql: &'static str, rows: &[&NonceRecord]) -> PgQuery {
         .bind(column(rows, |n| n.key.uuid()))
         .bind(column(rows, |n| n.digest.to_vec()))
         .bind(column(rows, |n| n.expires_at_s))
+}
+
+/// New and moved items of the schedule of due work, in key order (a batch's come from an ordered
+/// map): an item already scheduled takes its new time; each row counts once.
+pub(crate) const DEADLINES: Table<DueItem> = Table {
+    name: "deadlines",
+    insert: "INSERT INTO deadlines (kind, id, due_at) \
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::bigint[]) \
+             ON CONFLICT (kind, id) DO UPDATE SET due_at = EXCLUDED.due_at",
+    update: "",
+    bind: bind_deadlines,
+    key: |item| format!("{} of {}", item.kind, item.id),
+};
+
+fn bind_deadlines(sql: &'static str, rows: &[&DueItem]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |item| item.kind.name()))
+        .bind(column(rows, |item| item.id))
+        .bind(column(rows, |item| item.at.millis()))
 }
 
 pub(crate) const LOG_ENTRIES: Table<LogRow> = Table {

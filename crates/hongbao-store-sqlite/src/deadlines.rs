@@ -10,29 +10,24 @@ use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
 use uuid::Uuid;
 
 use crate::db_error;
+use crate::tables::{DEADLINES, DEADLINES_UPSERT, bind_deadline, insert_all_then};
 
-/// Rows per statement at most (three parameters each, well within SQLite's 999).
-const ROWS_PER_STATEMENT_MAX: usize = 64;
+/// Items taken off the schedule per `DELETE` at most (two parameters each).
+const DELETES_PER_STATEMENT_MAX: usize = 64;
 
-/// Writes a batch's changes of schedule: new and moved items upserted, finished ones deleted.
+/// Writes a batch's changes of schedule: new and moved items upserted (with the other tables'
+/// multi-row statements), finished ones deleted; deleting an item that is not there is no error.
 ///
 /// # Errors
 /// [`StoreError`] when a statement fails.
 pub(crate) async fn write(conn: &mut SqliteConnection, deadlines: &[Deadline]) -> Result<(), StoreError> {
     let writes = ScheduleWrites::of(deadlines);
-    for chunk in writes.upserts.chunks(ROWS_PER_STATEMENT_MAX) {
-        let sql = format!(
-            "INSERT INTO deadlines (kind, id, due_at) VALUES {} \
-             ON CONFLICT (kind, id) DO UPDATE SET due_at = excluded.due_at",
-            vec!["(?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for item in chunk {
-            query = query.bind(item.kind.name()).bind(item.id).bind(item.at.millis());
-        }
-        query.execute(&mut *conn).await.map_err(|e| db_error(e, "schedule due work"))?;
-    }
-    for chunk in writes.deletes.chunks(ROWS_PER_STATEMENT_MAX) {
+    let upserts: Vec<&DueItem> = writes.upserts.iter().collect();
+    insert_all_then(conn, &DEADLINES, DEADLINES_UPSERT, &upserts, bind_deadline, |item| {
+        format!("{} of {}", item.kind, item.id)
+    })
+    .await?;
+    for chunk in writes.deletes.chunks(DELETES_PER_STATEMENT_MAX) {
         let sql =
             format!("DELETE FROM deadlines WHERE (kind, id) IN (VALUES {})", vec!["(?, ?)"; chunk.len()].join(", "));
         let mut query = sqlx::query(AssertSqlSafe(sql));

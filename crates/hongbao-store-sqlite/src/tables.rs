@@ -2,6 +2,7 @@
 //! rows, and updates batched the same way (`UPDATE … FROM (VALUES …)`), each checked to have
 //! found every one of its rows.
 
+use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
@@ -417,6 +418,15 @@ pub(crate) const NONCES_UPSERT: &str =
 
 pub(crate) fn bind_nonce(query: SqliteQuery, nonce: &NonceRecord) -> SqliteQuery {
     query.bind(nonce.key.uuid()).bind(&nonce.digest[..]).bind(nonce.expires_at_s)
+}
+
+/// New and moved items of the schedule of due work: an item already scheduled takes its new time.
+pub(crate) const DEADLINES: Insert =
+    Insert { table: "deadlines", head: "INSERT INTO deadlines (kind, id, due_at) VALUES ", columns: 3 };
+pub(crate) const DEADLINES_UPSERT: &str = " ON CONFLICT (kind, id) DO UPDATE SET due_at = excluded.due_at";
+
+pub(crate) fn bind_deadline(query: SqliteQuery, item: &DueItem) -> SqliteQuery {
+    query.bind(item.kind.name()).bind(item.id).bind(item.at.millis())
 }
 
 pub(crate) const LOG_ENTRIES: Insert = Insert {
