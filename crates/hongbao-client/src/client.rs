@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use hongbao_wire::{
     AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
-    ReceiptView, SendPacketRequest, TransactionsPage, TransferRequest,
+    ReasonRequest, ReceiptView, SendPacketRequest, TransactionsPage, TransferRequest,
 };
 
 use crate::answers::{PacketOptions, TransferOptions};
@@ -366,6 +366,18 @@ impl Client {
     /// `POST /v1/transfers/{id}/revoke` (sender), while the transfer is pending.
     pub fn revoke_transfer(&self, transfer: TransferId) -> Call<'_, TransferReceipt> {
         self.post(format!("/v1/transfers/{transfer}/revoke"), None::<&()>)
+    }
+
+    // Risk control and legal holds.
+
+    /// `POST /v1/users/{user}/lock` (risk_officer): the user may receive but not pay or claim.
+    pub fn lock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
+        self.post(format!("/v1/users/{user}/lock"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `POST /v1/users/{user}/unlock` (risk_officer).
+    pub fn unlock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
+        self.post(format!("/v1/users/{user}/unlock"), Some(&ReasonRequest { reason: reason.to_owned() }))
     }
 
     // Development and public endpoints.

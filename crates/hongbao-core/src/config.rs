@@ -25,6 +25,8 @@ pub struct Limits {
     pub greeting_chars_max: u32,
     /// The longest user or group name, in characters.
     pub name_chars_max: u32,
+    /// The longest `reason` an operator gives for an action, in characters.
+    pub reason_chars_max: u32,
     /// Whether the sender of a group packet may claim a share of it, as in WeChat.
     pub sender_may_claim: bool,
     /// The largest single deposit, in fen. Deposits are the only way money enters, so this
@@ -43,6 +45,7 @@ impl Default for Limits {
             group_members_max: 500,
             greeting_chars_max: 64,
             name_chars_max: 64,
+            reason_chars_max: 500,
             sender_may_claim: true,
             deposit_max_fen: 1_000_000_000,
         }
@@ -87,6 +90,9 @@ impl Limits {
         }
         if self.greeting_chars_max > 1024 || self.name_chars_max < 1 || self.name_chars_max > 1024 {
             return fail("greeting_chars_max must be at most 1024 and name_chars_max between 1 and 1024");
+        }
+        if self.reason_chars_max < 1 || self.reason_chars_max > 4096 {
+            return fail("reason_chars_max must be between 1 and 4096");
         }
         Ok(())
     }

@@ -40,6 +40,36 @@ impl RecallRefusal {
     }
 }
 
+/// Why money may not leave an account (`423 account_frozen`, its `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum FrozenReason {
+    /// Risk control locked the user: they may receive money but not pay or claim.
+    Locked,
+    /// The money is there but a freeze holds it.
+    Held,
+}
+
+impl FrozenReason {
+    pub const fn explain(self) -> &'static str {
+        match self {
+            FrozenReason::Locked => {
+                "this account is locked by risk control: it can receive money, but cannot send, transfer, withdraw \
+                 or claim"
+            }
+            FrozenReason::Held => "this money is held by a freeze and cannot be spent",
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FrozenReason::Locked => "locked",
+            FrozenReason::Held => "held",
+        }
+    }
+}
+
 /// A command the rules refuse. Refusing changes nothing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
@@ -71,8 +101,8 @@ pub enum CoreError {
     InsufficientFunds { needed: Fen, available: Fen },
     #[error("{message}")]
     Conflict { message: String },
-    #[error("the account is frozen")]
-    AccountFrozen,
+    #[error("{}", reason.explain())]
+    AccountFrozen { reason: FrozenReason },
 }
 
 impl CoreError {
@@ -107,7 +137,7 @@ impl CoreError {
             CoreError::NotPending => "not_pending",
             CoreError::InsufficientFunds { .. } => "insufficient_funds",
             CoreError::Conflict { .. } => "conflict",
-            CoreError::AccountFrozen => "account_frozen",
+            CoreError::AccountFrozen { .. } => "account_frozen",
         }
     }
 }

@@ -88,11 +88,21 @@ pub enum EventKind {
     TransferRevoked {
         transfer_id: TransferId,
     },
+    /// Risk control locked a user. `actor` is the operator's key (none: the service itself, by a
+    /// rule); both fields are absent from entries written before operators could lock.
     UserLocked {
         user_id: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<KeyId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     UserUnlocked {
         user_id: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<KeyId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     FundsFrozen {
         user_id: UserId,

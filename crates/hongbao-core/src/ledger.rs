@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CoreError;
+use crate::error::{CoreError, FrozenReason};
 use crate::id::{AccountId, ClaimId, PacketId, TransferId};
 use crate::money::{Fen, MoneyError};
 use crate::time::Timestamp;
@@ -111,6 +111,10 @@ impl Account {
         }
         let available = self.available()?;
         if available < amount {
+            // Enough money but for what a freeze holds: the hold is the reason, not the balance.
+            if available.checked_add(self.balances.frozen)? >= amount {
+                return Err(CoreError::AccountFrozen { reason: FrozenReason::Held });
+            }
             return Err(CoreError::InsufficientFunds { needed: amount, available });
         }
         Ok(())
@@ -190,7 +194,10 @@ impl Account {
     /// # Errors
     /// [`CoreError::InsufficientFunds`] when less is available.
     pub fn freeze(&mut self, amount: Fen) -> Result<(), CoreError> {
-        self.ensure_spendable(amount)?;
+        let available = self.available()?;
+        if available < amount {
+            return Err(CoreError::InsufficientFunds { needed: amount, available });
+        }
         self.balances.frozen = self.balances.frozen.checked_add(amount)?;
         Ok(())
     }
@@ -370,9 +377,11 @@ mod tests {
         account.freeze(Fen::new(20)).unwrap();
         assert_eq!(account.available(), Ok(Fen::new(50)));
         let before = account.clone();
+        // Short only by what is frozen: the hold is the reason. Short of more: insufficient.
+        assert_eq!(account.debit_posted(Fen::new(70)), Err(CoreError::AccountFrozen { reason: FrozenReason::Held }));
         assert_eq!(
-            account.debit_posted(Fen::new(51)),
-            Err(CoreError::InsufficientFunds { needed: Fen::new(51), available: Fen::new(50) })
+            account.debit_posted(Fen::new(71)),
+            Err(CoreError::InsufficientFunds { needed: Fen::new(71), available: Fen::new(50) })
         );
         assert_eq!(account, before, "a refused debit changes nothing");
         account.debit_posted(Fen::new(50)).unwrap();

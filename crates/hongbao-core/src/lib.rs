@@ -35,7 +35,7 @@ pub mod user;
 pub mod world;
 
 pub use config::Limits;
-pub use error::{CoreError, RecallRefusal};
+pub use error::{CoreError, FrozenReason, RecallRefusal};
 pub use id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};

@@ -156,9 +156,17 @@ enum EventKindV1 {
     },
     UserLocked {
         user_id: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<KeyId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     UserUnlocked {
         user_id: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<KeyId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     FundsFrozen {
         user_id: UserId,
@@ -266,8 +274,8 @@ impl From<&EventKind> for EventKindV1 {
             ClaimReturned { claim_id, amount };
             TransferArrived { transfer_id };
             TransferRevoked { transfer_id };
-            UserLocked { user_id };
-            UserUnlocked { user_id };
+            UserLocked { user_id, actor, reason };
+            UserUnlocked { user_id, actor, reason };
             FundsFrozen { user_id, amount };
             FundsUnfrozen { user_id, amount };
         })
@@ -291,8 +299,8 @@ impl From<EventKindV1> for EventKind {
             ClaimReturned { claim_id, amount };
             TransferArrived { transfer_id };
             TransferRevoked { transfer_id };
-            UserLocked { user_id };
-            UserUnlocked { user_id };
+            UserLocked { user_id, actor, reason };
+            UserUnlocked { user_id, actor, reason };
             FundsFrozen { user_id, amount };
             FundsUnfrozen { user_id, amount };
         })

@@ -39,8 +39,8 @@ mod reply;
 mod shared;
 
 pub use authority::{
-    Actor, Authority, EntriesView, PacketLogReader, authorize, entries_view, packet_log_reader, require_role,
-    require_user,
+    Actor, Authority, EntriesView, PacketLogReader, authorize, entries_view, packet_log_reader, require_any_role,
+    require_role, require_user,
 };
 pub use command::{Command, PacketSpec};
 pub use packets::recall_refusal;
@@ -86,8 +86,12 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
             money::transfer(&mut d, ctx, *actor, *to, *amount, note.as_deref(), *arrival_delay_s)?
         }
         Command::RevokeTransfer { actor, transfer } => money::revoke_transfer(&mut d, ctx, *actor, *transfer)?,
-        Command::LockUser { user } => holds::set_status(&mut d, ctx, *user, UserStatus::Locked)?,
-        Command::UnlockUser { user } => holds::set_status(&mut d, ctx, *user, UserStatus::Active)?,
+        Command::LockUser { officer, user, reason } => {
+            holds::set_status(&mut d, ctx, (*officer, reason), *user, UserStatus::Locked)?
+        }
+        Command::UnlockUser { officer, user, reason } => {
+            holds::set_status(&mut d, ctx, (*officer, reason), *user, UserStatus::Active)?
+        }
         Command::FreezeFunds { user, amount } => holds::freeze(&mut d, ctx, *user, *amount, true)?,
         Command::UnfreezeFunds { user, amount } => holds::freeze(&mut d, ctx, *user, *amount, false)?,
         Command::ExpirePacket { packet } => jobs::expire_packet(&mut d, ctx, *packet)?,

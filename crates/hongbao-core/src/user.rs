@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CoreError;
+use crate::error::{CoreError, FrozenReason};
 use crate::id::{GroupId, UserId};
 use crate::ledger::Account;
 use crate::money::{Fen, MoneyError};
@@ -42,7 +42,7 @@ impl User {
     pub fn ensure_may_pay(&self) -> Result<(), CoreError> {
         match self.status {
             UserStatus::Active => Ok(()),
-            UserStatus::Locked => Err(CoreError::AccountFrozen),
+            UserStatus::Locked => Err(CoreError::AccountFrozen { reason: FrozenReason::Locked }),
         }
     }
 }

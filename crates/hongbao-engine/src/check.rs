@@ -371,7 +371,7 @@ impl<'a> Ledger<'a> {
             }
             // A lock or unlock is logged only when it changes the user's status, so they take
             // turns; the last one must be the status the ledger ended with (see `unmatched`).
-            EventKind::UserLocked { user_id } | EventKind::UserUnlocked { user_id } => {
+            EventKind::UserLocked { user_id, .. } | EventKind::UserUnlocked { user_id, .. } => {
                 let lock = matches!(what, EventKind::UserLocked { .. });
                 if !self.users.contains_key(user_id) {
                     return Some(format!("user {user_id} is not in the ledger"));

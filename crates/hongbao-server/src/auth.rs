@@ -6,6 +6,7 @@
 //! window; the key is under its rate limit. Only then does the handler run, with the caller's
 //! [`Principal`] in the request's extensions.
 
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -256,29 +257,55 @@ impl<S: Send + Sync> FromRequestParts<S> for UserCaller {
     }
 }
 
-/// A request signed by an operator with the `admin` role.
-#[derive(Clone, Debug)]
-pub struct AdminCaller {
-    pub key_id: KeyId,
-    pub actor: Actor,
+/// The roles an endpoint needs, as a type, for [`Officer`] to check.
+pub trait Roles: Send + Sync + 'static {
+    /// The operator needs at least one of these.
+    const ROLES: &'static [Role];
 }
 
-impl AdminCaller {
+/// Creating users and operators, deposits, the development clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Admin;
+
+impl Roles for Admin {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// Locks, and the rules' table.
+#[derive(Clone, Copy, Debug)]
+pub struct Risk;
+
+impl Roles for Risk {
+    const ROLES: &'static [Role] = &[Role::RiskOfficer];
+}
+
+/// A request signed by an operator holding one of `R`'s roles.
+#[derive(Clone, Debug)]
+pub struct Officer<R> {
+    pub key_id: KeyId,
+    pub actor: Actor,
+    roles: PhantomData<R>,
+}
+
+/// A request signed by an operator with the `admin` role.
+pub type AdminCaller = Officer<Admin>;
+
+impl<R> Officer<R> {
     /// Who signed, for the command the handler builds.
     pub fn signer(&self) -> Signer {
         Signer { key_id: self.key_id, actor: self.actor.clone() }
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AdminCaller {
+impl<S: Send + Sync, R: Roles> FromRequestParts<S> for Officer<R> {
     type Rejection = ApiError;
 
     // As for `UserCaller`: the core's rule, before the body is read.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let principal = caller(parts)?;
         let actor = Actor::of(&principal);
-        ops::require_role(&actor, Role::Admin)?;
-        Ok(AdminCaller { key_id: principal.key_id, actor })
+        ops::require_any_role(&actor, R::ROLES)?;
+        Ok(Officer { key_id: principal.key_id, actor, roles: PhantomData })
     }
 }
 

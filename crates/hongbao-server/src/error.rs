@@ -94,7 +94,7 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
             CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
             CoreError::PacketExpired => StatusCode::GONE,
-            CoreError::AccountFrozen => StatusCode::LOCKED,
+            CoreError::AccountFrozen { .. } => StatusCode::LOCKED,
             CoreError::AlreadyClaimed
             | CoreError::PacketExhausted
             | CoreError::PacketRecalled
@@ -107,6 +107,7 @@ impl From<CoreError> for ApiError {
         let api = ApiError::new(status, err.code(), err.to_string());
         match err {
             CoreError::RecallNotAllowed { reason } => api.with("reason", reason.as_str()),
+            CoreError::AccountFrozen { reason } => api.with("reason", reason.as_str()),
             CoreError::InsufficientFunds { needed, available } => {
                 api.with("needed", needed.get()).with("available", available.get())
             }

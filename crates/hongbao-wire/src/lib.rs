@@ -29,5 +29,5 @@ pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
     AmountRequest, ConsistencyParams, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest,
-    EntriesParams, HistoryParams, InclusionParams, SendPacketRequest, TransferRequest,
+    EntriesParams, HistoryParams, InclusionParams, ReasonRequest, SendPacketRequest, TransferRequest,
 };

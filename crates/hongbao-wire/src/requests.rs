@@ -34,6 +34,18 @@ pub struct CreateOperatorRequest {
     pub roles: Vec<Role>,
 }
 
+/// Why an operator acts: recorded with the action (the log names the officer), never shown to
+/// the user it concerns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"reason": "three fraud reports with evidence"})))]
+pub struct ReasonRequest {
+    /// 1 to 500 characters, not blank.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+}
+
 /// An amount in fen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

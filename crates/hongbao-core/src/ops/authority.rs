@@ -45,13 +45,18 @@ pub enum Authority {
     /// An operator holding at least one of these roles, or the service itself doing an
     /// operator's work (at start it creates the root operator).
     AnyRole(&'static [Role]),
+    /// The operator with this key, holding one of these roles, acting in their own name (the
+    /// command records them), or the service itself applying a rule.
+    Officer { key: KeyId, roles: &'static [Role] },
     /// Only the service itself: work that falls due.
     System,
 }
 
 /// Creating users and operators, and deposits (money arriving from a bank card).
 const ADMIN: &[Role] = &[Role::Admin];
-/// Locks and freezes: risk control and legal holds. No endpoint issues them yet.
+/// Locks: risk control.
+const RISK: &[Role] = &[Role::RiskOfficer];
+/// Freezes: risk control and legal holds. No endpoint issues them yet.
 const HOLDS: &[Role] = &[Role::RiskOfficer, Role::LegalOfficer];
 
 impl Command {
@@ -71,10 +76,10 @@ impl Command {
             | Command::ReturnClaim { actor, .. }
             | Command::Transfer { actor, .. }
             | Command::RevokeTransfer { actor, .. } => Authority::User(actor),
-            Command::LockUser { .. }
-            | Command::UnlockUser { .. }
-            | Command::FreezeFunds { .. }
-            | Command::UnfreezeFunds { .. } => Authority::AnyRole(HOLDS),
+            Command::LockUser { officer, .. } | Command::UnlockUser { officer, .. } => {
+                Authority::Officer { key: officer, roles: RISK }
+            }
+            Command::FreezeFunds { .. } | Command::UnfreezeFunds { .. } => Authority::AnyRole(HOLDS),
             Command::ExpirePacket { .. } | Command::SettlePending { .. } => Authority::System,
         }
     }
@@ -99,6 +104,15 @@ pub fn authorize(actor: &Actor, command: &Command) -> Result<(), CoreError> {
             }
         }
         Authority::AnyRole(roles) => require_any_role(actor, roles),
+        Authority::Officer { key, roles } => {
+            require_any_role(actor, roles)?;
+            match actor {
+                Actor::Operator { key: signer, .. } if *signer != key => {
+                    Err(CoreError::forbidden("an operator's key acts in that operator's own name only"))
+                }
+                _ => Ok(()),
+            }
+        }
         Authority::System if *actor == Actor::System => Ok(()),
         Authority::System => Err(CoreError::forbidden("only the service itself does work that falls due")),
     }
@@ -125,7 +139,11 @@ pub fn require_role(actor: &Actor, role: Role) -> Result<(), CoreError> {
     require_any_role(actor, std::slice::from_ref(&role))
 }
 
-fn require_any_role(actor: &Actor, roles: &[Role]) -> Result<(), CoreError> {
+/// That `actor` is an operator with one of `roles` (or the service itself).
+///
+/// # Errors
+/// [`CoreError::Forbidden`] naming the roles.
+pub fn require_any_role(actor: &Actor, roles: &[Role]) -> Result<(), CoreError> {
     if *actor == Actor::System || roles.iter().any(|&role| actor.has_role(role)) {
         return Ok(());
     }

@@ -1,9 +1,9 @@
 //! What the core can be asked to do: [`Command`] and the [`PacketSpec`] of a packet to send.
-//! Who may ask for each is decided in `actor.rs`.
+//! Who may ask for each is decided in `authority.rs`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, GroupId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Role;
 
@@ -80,11 +80,17 @@ pub enum Command {
         actor: UserId,
         transfer: TransferId,
     },
+    /// Risk control stops a user paying or claiming; money still arrives. `officer` is the key
+    /// of the operator who acts (the log names them), `reason` why.
     LockUser {
+        officer: KeyId,
         user: UserId,
+        reason: String,
     },
     UnlockUser {
+        officer: KeyId,
         user: UserId,
+        reason: String,
     },
     FreezeFunds {
         user: UserId,

@@ -4,13 +4,13 @@
 use rand::CryptoRng;
 
 use crate::event::{Event, EventKind};
-use crate::id::{AccountId, UserId};
+use crate::id::{AccountId, KeyId, UserId};
 use crate::money::Fen;
 use crate::user::{MeView, User, UserStatus};
 use crate::world::Draft;
 
 use super::reply::Reply;
-use super::shared::{positive, user};
+use super::shared::{check_reason, positive, user};
 use super::{Ctx, Decision};
 
 pub fn me(d: &mut Draft<'_>, user: &User) -> Decision {
@@ -18,13 +18,23 @@ pub fn me(d: &mut Draft<'_>, user: &User) -> Decision {
     Ok(Reply::Me(MeView::new(user, wallet)?))
 }
 
-pub fn set_status<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: UserId, status: UserStatus) -> Decision {
+/// Locks or unlocks `id`, recording who acted and why. Asking for the status a user already
+/// has changes nothing and logs nothing.
+pub fn set_status<R: CryptoRng>(
+    d: &mut Draft<'_>,
+    ctx: &mut Ctx<'_, R>,
+    (officer, reason): (KeyId, &str),
+    id: UserId,
+    status: UserStatus,
+) -> Decision {
+    check_reason(reason, ctx.limits)?;
     let mut person = user(d, id)?.clone();
     if person.status != status {
         person.status = status;
+        let (actor, reason) = (Some(officer), Some(reason.to_owned()));
         let what = match status {
-            UserStatus::Locked => EventKind::UserLocked { user_id: id },
-            UserStatus::Active => EventKind::UserUnlocked { user_id: id },
+            UserStatus::Locked => EventKind::UserLocked { user_id: id, actor, reason },
+            UserStatus::Active => EventKind::UserUnlocked { user_id: id, actor, reason },
         };
         d.emit(Event { at: ctx.now, what });
         d.put_user(person.clone());

@@ -53,6 +53,11 @@ pub fn check_text(field: &str, text: &str, limits: &Limits) -> Result<(), Fail> 
     Ok(())
 }
 
+/// An operator's `reason`: 1 to `reason_chars_max` characters, not blank, nothing hidden.
+pub fn check_reason(reason: &str, limits: &Limits) -> Result<(), Fail> {
+    Ok(crate::user::check_name("reason", reason, limits.reason_chars_max)?)
+}
+
 pub fn check_delay(delay_s: u32, limits: &Limits) -> Result<(), Fail> {
     if !limits.arrival_delays_s.contains(&delay_s) {
         let allowed: Vec<String> = limits.arrival_delays_s.iter().map(u32::to_string).collect();

@@ -12,6 +12,8 @@ use hongbao_core::{
 const NOT_A_USER: &str = "this endpoint acts for a user; sign with a user's key";
 const NOT_ADMIN: &str = "this endpoint needs an operator with the admin role";
 const NOT_OFFICER: &str = "this endpoint needs an operator with the risk_officer or legal_officer role";
+const NOT_RISK: &str = "this endpoint needs an operator with the risk_officer role";
+const NOT_IN_THEIR_NAME: &str = "an operator's key acts in that operator's own name only";
 const NOT_THEM: &str = "a user's key acts for that user only";
 const NOT_SYSTEM: &str = "only the service itself does work that falls due";
 
@@ -19,8 +21,13 @@ fn user(n: u128) -> UserId {
     UserId::from_uuid(Uuid::from_u128(n))
 }
 
+/// The key every operator of the table signs with.
+fn officer_key() -> KeyId {
+    KeyId::from_uuid(Uuid::from_u128(99))
+}
+
 fn operator(roles: &[Role]) -> Actor {
-    Actor::Operator { key: KeyId::from_uuid(Uuid::from_u128(99)), roles: roles.to_vec() }
+    Actor::Operator { key: officer_key(), roles: roles.to_vec() }
 }
 
 /// Who may issue a command, as the table below says it.
@@ -31,6 +38,8 @@ enum May {
     Admin,
     Officer,
     System,
+    /// A risk officer, in their own name.
+    Risk,
 }
 
 /// One command of every kind, each acting for user 1 where it acts for a user.
@@ -63,8 +72,8 @@ fn commands() -> Vec<(Command, May)> {
         (Command::ReturnClaim { actor: me, claim }, May::Own),
         (Command::Transfer { actor: me, to: other, amount, note: None, arrival_delay_s: 0 }, May::Own),
         (Command::RevokeTransfer { actor: me, transfer }, May::Own),
-        (Command::LockUser { user: other }, May::Officer),
-        (Command::UnlockUser { user: other }, May::Officer),
+        (Command::LockUser { officer: officer_key(), user: other, reason: "fraud".to_owned() }, May::Risk),
+        (Command::UnlockUser { officer: officer_key(), user: other, reason: "cleared".to_owned() }, May::Risk),
         (Command::FreezeFunds { user: other, amount }, May::Officer),
         (Command::UnfreezeFunds { user: other, amount }, May::Officer),
         (Command::ExpirePacket { packet }, May::System),
@@ -73,25 +82,47 @@ fn commands() -> Vec<(Command, May)> {
 }
 
 /// Every kind of caller, and what each is refused for each kind of command (`None`: allowed).
-fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 4])> {
-    // Columns: Own, Admin, Officer, System.
+fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 5])> {
+    // Columns: Own, Admin, Officer, System, Risk.
+    let other_key = Actor::Operator { key: KeyId::from_uuid(Uuid::from_u128(98)), roles: Role::ALL.to_vec() };
     vec![
-        ("the user it acts for", Actor::User(user(1)), [None, Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM)]),
-        ("another user", Actor::User(user(2)), [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM)]),
-        ("an admin", operator(&[Role::Admin]), [Some(NOT_A_USER), None, Some(NOT_OFFICER), Some(NOT_SYSTEM)]),
-        ("a risk officer", operator(&[Role::RiskOfficer]), [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM)]),
+        (
+            "the user it acts for",
+            Actor::User(user(1)),
+            [None, Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+        ),
+        (
+            "another user",
+            Actor::User(user(2)),
+            [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+        ),
+        (
+            "an admin",
+            operator(&[Role::Admin]),
+            [Some(NOT_A_USER), None, Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+        ),
+        (
+            "a risk officer",
+            operator(&[Role::RiskOfficer]),
+            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), None],
+        ),
         (
             "a legal officer",
             operator(&[Role::LegalOfficer]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM)],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), Some(NOT_RISK)],
         ),
         (
             "an auditor",
             operator(&[Role::Auditor]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM)],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
         ),
-        ("root (every role)", operator(&Role::ALL), [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM)]),
-        ("the service itself", Actor::System, [Some(NOT_A_USER), None, None, None]),
+        ("root (every role)", operator(&Role::ALL), [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), None]),
+        (
+            "another operator with every role, naming the table's officer",
+            other_key,
+            [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), Some(NOT_IN_THEIR_NAME)],
+        ),
+        ("the service itself", Actor::System, [Some(NOT_A_USER), None, None, None, None]),
     ]
 }
 
@@ -110,7 +141,7 @@ fn every_command_is_allowed_exactly_to_those_the_table_names_and_refused_to_othe
         }
     }
     // Every kind of command is in the table: a new one must say who may issue it.
-    assert_eq!(checked, 8 * 19);
+    assert_eq!(checked, 9 * 19);
 }
 
 #[test]

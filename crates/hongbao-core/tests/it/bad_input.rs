@@ -4,7 +4,7 @@
 
 use hongbao_core::{ClaimId, Command, Fen, GroupId, Limits, PacketId, PacketSpec, Reply, TransferId, UserId};
 
-use crate::support::Harness;
+use crate::support::{Harness, lock, officer};
 
 const ALICE_FEN: i64 = 1_000_000;
 const CAROL_FEN: i64 = 10_000;
@@ -278,17 +278,17 @@ fn cases() -> Vec<Case> {
                 s.h.ok(Command::FreezeFunds { user: s.carol, amount: Fen::new(1) });
                 Command::Withdraw { actor: s.carol, amount: Fen::new(CAROL_FEN) }
             },
-            "insufficient_funds",
-            "insufficient",
+            "account_frozen",
+            "held by a freeze",
         ),
         (
             "a packet sent by a locked user",
             |s| {
-                s.h.ok(Command::LockUser { user: s.alice });
+                s.h.ok(lock(s.alice));
                 s.send(s.normal(1, 100))
             },
             "account_frozen",
-            "frozen",
+            "locked by risk control",
         ),
         (
             "a revocation of a claim that does not exist",
@@ -341,7 +341,19 @@ fn cases() -> Vec<Case> {
             "not_found",
             "user",
         ),
-        ("locking someone unknown", |s| Command::LockUser { user: s.h.unknown_user() }, "not_found", "user"),
+        ("locking someone unknown", |s| lock(s.h.unknown_user()), "not_found", "user"),
+        (
+            "a lock without a reason",
+            |s| Command::LockUser { officer: officer(), user: s.bob, reason: " ".into() },
+            "invalid_request",
+            "reason must be 1 to 500 characters",
+        ),
+        (
+            "an unlock with a reason over 500 characters",
+            |s| Command::UnlockUser { officer: officer(), user: s.bob, reason: "x".repeat(501) },
+            "invalid_request",
+            "reason must be 1 to 500 characters",
+        ),
     ]
 }
 

@@ -1,11 +1,12 @@
 //! Scenarios the engine and the API rely on: delayed arrival, revoking and returning claims,
 //! expiry refunds, 手气最佳 and a crowd grabbing one packet.
 
+use hongbao_core::event::EventKind;
 use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, PacketStatus};
-use hongbao_core::{Command, CoreError, Fen, Limits, PacketSpec, UserId};
+use hongbao_core::{Command, CoreError, Fen, FrozenReason, Limits, PacketSpec, UserId};
 
-use crate::support::Harness;
+use crate::support::{Harness, lock, officer, unlock};
 
 const FUNDS_FEN: i64 = 1_000_000;
 
@@ -285,29 +286,62 @@ fn a_thousand_claimers_on_a_hundred_share_packet_get_exactly_a_hundred_shares() 
 }
 
 #[test]
-fn a_locked_user_cannot_pay_but_money_still_reaches_them() {
+fn a_locked_user_cannot_pay_or_claim_but_money_still_reaches_them() {
     let mut f = Family::new();
     f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(5_000) });
     let packet = f.h.send(f.bob, PacketSpec::Exclusive { recipient: f.carol, amount: Fen::new(100) }, 0);
-    f.h.ok(Command::LockUser { user: f.bob });
+    let to_bob = f.h.send(f.alice, PacketSpec::Exclusive { recipient: f.bob, amount: Fen::new(30) }, 0);
+    let earlier = f.h.send(f.alice, PacketSpec::Exclusive { recipient: f.bob, amount: Fen::new(20) }, 0);
+    let kept = f.h.claim(f.bob, earlier).claim_id;
+    f.h.ok(lock(f.bob));
     let pays = [
         Command::Withdraw { actor: f.bob, amount: Fen::new(1) },
         Command::Transfer { actor: f.bob, to: f.carol, amount: Fen::new(1), note: None, arrival_delay_s: 0 },
         Command::SendPacket { actor: f.bob, spec: f.normal(1, 1), greeting: None, arrival_delay_s: 0 },
+        Command::ClaimPacket { actor: f.bob, packet: to_bob },
+        Command::ReturnClaim { actor: f.bob, claim: kept },
     ];
     for command in pays.clone() {
-        assert_eq!(f.h.refused(command), CoreError::AccountFrozen);
+        let refusal = f.h.refused(command);
+        assert_eq!(refusal, CoreError::AccountFrozen { reason: FrozenReason::Locked });
+        assert_eq!(refusal.code(), "account_frozen");
     }
     // Money arriving is not paying: deposits, transfers and a recall still reach a locked wallet.
     f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(1_000) });
     f.h.transfer(f.alice, f.bob, 2_000, 0);
     assert_eq!(f.h.recall(f.bob, packet).refunded, Fen::new(100));
-    assert_eq!(f.h.balance(f.bob), 8_000);
-    f.h.ok(Command::UnlockUser { user: f.bob });
+    assert_eq!(f.h.balance(f.bob), 8_020);
+    f.h.ok(unlock(f.bob));
     for command in pays {
         f.h.ok(command);
     }
-    assert_eq!(f.h.balance(f.bob), 8_000 - 3);
+    // Withdrew 1, transferred 1, sent 1, claimed 30, returned 20.
+    assert_eq!(f.h.balance(f.bob), 8_020 - 3 + 30 - 20);
+}
+
+#[test]
+fn locking_records_who_and_why_once_and_locking_again_changes_nothing() {
+    let mut f = Family::new();
+    f.h.world.take_changes();
+    f.h.ok(lock(f.bob));
+    let events = f.h.world.take_changes().events;
+    let expected =
+        EventKind::UserLocked { user_id: f.bob, actor: Some(officer()), reason: Some("fraud reports".to_owned()) };
+    assert_eq!(events.iter().map(|e| e.what.clone()).collect::<Vec<_>>(), vec![expected]);
+    f.h.ok(lock(f.bob));
+    assert!(f.h.world.take_changes().events.is_empty(), "a user already locked is left as is, unlogged");
+}
+
+#[test]
+fn money_held_by_a_freeze_is_refused_as_held_and_money_that_is_not_there_as_insufficient() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(1_000) });
+    f.h.ok(Command::FreezeFunds { user: f.bob, amount: Fen::new(600) });
+    let pay = |amount| Command::Withdraw { actor: f.bob, amount: Fen::new(amount) };
+    f.h.ok(pay(400));
+    assert_eq!(f.h.refused(pay(1)), CoreError::AccountFrozen { reason: FrozenReason::Held });
+    assert_eq!(f.h.refused(pay(600)), CoreError::AccountFrozen { reason: FrozenReason::Held });
+    assert!(matches!(f.h.refused(pay(601)), CoreError::InsufficientFunds { .. }));
 }
 
 #[test]

@@ -25,14 +25,14 @@ use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
 use hongbao_core::user::UserStatus;
 use hongbao_core::{
-    AccountId, ClaimId, Command, CoreError, Fen, GroupId, Limits, PacketId, PacketSpec, RecallRefusal, Reply,
-    Timestamp, TransferId, UserId, World, invariants,
+    AccountId, ClaimId, Command, CoreError, Fen, FrozenReason, GroupId, Limits, PacketId, PacketSpec, RecallRefusal,
+    Reply, Timestamp, TransferId, UserId, World, invariants,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
-use crate::support::{self, Wallet, fingerprint, join, wallet_of};
+use crate::support::{self, Wallet, fingerprint, join, lock, unlock, wallet_of};
 
 /// Operations in the default run (`cargo test`): comfortably more than 100 000.
 const DEFAULT_OPS: u64 = 120_000;
@@ -545,12 +545,12 @@ impl Episode {
             850..=859 => {
                 let user = if self.chance(0.05) { self.unknown_user() } else { self.any_user() };
                 let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
-                (Command::LockUser { user }, expect)
+                (lock(user), expect)
             }
             860..=904 => {
                 let user = if self.chance(0.05) { self.unknown_user() } else { self.user_where(Episode::is_locked) };
                 let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
-                (Command::UnlockUser { user }, expect)
+                (unlock(user), expect)
             }
             905..=924 => {
                 let user = self.any_user();
@@ -814,8 +814,8 @@ impl Episode {
             Command::CreateUser { .. } | Command::CreateOperator { .. } => {}
             Command::CreateGroup { actor, .. } => users.push(*actor),
             Command::Deposit { user, .. }
-            | Command::LockUser { user }
-            | Command::UnlockUser { user }
+            | Command::LockUser { user, .. }
+            | Command::UnlockUser { user, .. }
             | Command::FreezeFunds { user, .. }
             | Command::UnfreezeFunds { user, .. } => users.push(*user),
             Command::Withdraw { actor, .. } => users.push(*actor),
@@ -988,19 +988,28 @@ impl Episode {
             (_, CoreError::InsufficientFunds { needed, available }) => {
                 assert!(available < needed, "{err:?}");
             }
-            (_, CoreError::AccountFrozen) => {
-                let actor = match command {
-                    Command::Withdraw { actor, .. }
-                    | Command::SendPacket { actor, .. }
-                    | Command::ClaimPacket { actor, .. }
-                    | Command::ReturnClaim { actor, .. }
-                    | Command::Transfer { actor, .. } => *actor,
-                    other => panic!("{other:?} is not refused for a locked account"),
-                };
-                let user = self.world.user(actor).expect("complete world").expect("actor exists");
+            (_, CoreError::AccountFrozen { reason: FrozenReason::Held }) => {
+                // Only money a freeze holds stood in the way: it is a wallet with frozen money.
+                let actor = Self::payer(command);
+                assert!(self.wallet(actor).frozen > 0, "{command:?} refused as held, with nothing frozen");
+            }
+            (_, CoreError::AccountFrozen { reason: FrozenReason::Locked }) => {
+                let user = self.world.user(Self::payer(command)).expect("complete world").expect("actor exists");
                 assert_eq!(user.status, UserStatus::Locked);
             }
             _ => {}
+        }
+    }
+
+    /// Who pays in a command that a lock or a hold can refuse.
+    fn payer(command: &Command) -> UserId {
+        match command {
+            Command::Withdraw { actor, .. }
+            | Command::SendPacket { actor, .. }
+            | Command::ClaimPacket { actor, .. }
+            | Command::ReturnClaim { actor, .. }
+            | Command::Transfer { actor, .. } => *actor,
+            other => panic!("{other:?} is not refused for a locked or held account"),
         }
     }
 
@@ -1153,11 +1162,11 @@ impl Episode {
                 assert_eq!(wallet(self, *actor).balance, mine.balance);
                 assert_eq!(moved, 1);
             }
-            (Command::LockUser { user }, Reply::Me(me)) => {
+            (Command::LockUser { user, .. }, Reply::Me(me)) => {
                 assert_eq!(me.status, UserStatus::Locked);
                 assert_eq!(wallet(self, *user), Self::wallet_before(before, *user), "locking moves no money");
             }
-            (Command::UnlockUser { user }, Reply::Me(me)) => {
+            (Command::UnlockUser { user, .. }, Reply::Me(me)) => {
                 assert_eq!(me.status, UserStatus::Active);
                 assert_eq!(wallet(self, *user), Self::wallet_before(before, *user), "unlocking moves no money");
             }

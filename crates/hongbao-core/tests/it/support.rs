@@ -9,14 +9,29 @@ use hongbao_core::ops::{self, ClaimDetail, Recalled, TransferReceipt};
 use hongbao_core::packet::{Claim, ClaimReceipt, Packet, PacketView};
 use hongbao_core::user::{Group, User};
 use hongbao_core::{
-    AccountId, ClaimId, Command, CoreError, Ctx, Fail, Fen, GroupId, Limits, PacketId, PacketSpec, Reply, Timestamp,
-    TransferId, UserId, World, invariants,
+    AccountId, ClaimId, Command, CoreError, Ctx, Fail, Fen, GroupId, KeyId, Limits, PacketId, PacketSpec, Reply,
+    Timestamp, TransferId, UserId, World, invariants,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
 /// The business time every scenario starts at (2026-11-18, a plausible "now").
 pub const T0: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+
+/// The key the tests' risk officer acts with (the core records it; the shell authorises it).
+pub fn officer() -> KeyId {
+    KeyId::from_uuid(hongbao_core::id::Uuid::from_u128(0x0ff1ce))
+}
+
+/// Risk control locks `user`.
+pub fn lock(user: UserId) -> Command {
+    Command::LockUser { officer: officer(), user, reason: "fraud reports".to_owned() }
+}
+
+/// Risk control unlocks `user`.
+pub fn unlock(user: UserId) -> Command {
+    Command::UnlockUser { officer: officer(), user, reason: "cleared after review".to_owned() }
+}
 
 /// Runs `command` against `world` and turns a request for more state into a test failure: a
 /// complete world holds everything, so asking for more is a bug in the core.

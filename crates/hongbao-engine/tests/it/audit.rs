@@ -307,7 +307,12 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
         let (ann, ben) = (app.user("ann", 0).await, app.user("ben", 0).await);
         let group = app.group(sender, &[ann, ben]).await;
         app.engine.checkpoint_now().await.unwrap();
-        app.exec(Command::LockUser { user: ben }).await;
+        app.exec(Command::LockUser {
+            officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
+            user: ben,
+            reason: "a test".to_owned(),
+        })
+        .await;
         app.exec(Command::FreezeFunds { user: sender, amount: Fen::new(25) }).await;
         let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(300) }, 0).await;
         let normal =

@@ -577,11 +577,11 @@ impl Model {
                 let (from, amount) = (known.from, known.amount);
                 self.guess(from, amount);
             }
-            (Command::LockUser { user }, Reply::Me(me)) => {
+            (Command::LockUser { user, .. }, Reply::Me(me)) => {
                 assert_eq!(me.status, UserStatus::Locked);
                 self.locked.insert(*user);
             }
-            (Command::UnlockUser { user }, Reply::Me(me)) => {
+            (Command::UnlockUser { user, .. }, Reply::Me(me)) => {
                 assert_eq!(me.status, UserStatus::Active);
                 self.locked.remove(user);
             }
@@ -850,6 +850,11 @@ struct Slots {
 }
 
 /// One episode: a store, the node running on it, the clients and what they were told.
+/// The risk officer the episode's locks name (the engine records, the server authorises).
+fn officer() -> hongbao_core::KeyId {
+    hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::from_u128(0x0ff1ce))
+}
+
 struct Episode {
     dice: ChaCha8Rng,
     store: MemStore,
@@ -1011,7 +1016,7 @@ impl Episode {
             }
             55..=61 => {
                 let user = if self.chance(0.05) { self.unknown(UserId::from_uuid) } else { user };
-                Command::LockUser { user }
+                Command::LockUser { officer: officer(), user, reason: "sim".to_owned() }
             }
             62..=73 => {
                 let locked: Vec<UserId> = self.model.locked.iter().copied().collect();
@@ -1020,7 +1025,7 @@ impl Episode {
                     _ if self.chance(0.1) => self.unknown(UserId::from_uuid),
                     _ => user,
                 };
-                Command::UnlockUser { user }
+                Command::UnlockUser { officer: officer(), user, reason: "sim".to_owned() }
             }
             74..=85 => {
                 let guess = self.model.estimate.get(&user).copied().unwrap_or(0);

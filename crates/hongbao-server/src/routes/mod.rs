@@ -5,7 +5,8 @@
 //!
 //! - `users.rs` — users and operators; `money.rs` — deposits, balances, withdrawals, history;
 //!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
-//!   transparency log and receipts; `dev.rs` — the development clock.
+//!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks); `dev.rs`
+//!   — the development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
 //! the API is a new file here, its routes listed in `api_router` (lib.rs).
@@ -32,6 +33,7 @@ pub mod dev;
 pub mod groups;
 pub mod money;
 pub mod packets;
+pub mod risk;
 pub mod transfers;
 pub mod users;
 

@@ -13,6 +13,7 @@ mod lifecycle;
 mod openapi;
 mod rate_limit;
 mod regressions;
+mod risk;
 mod security;
 mod smoke;
 mod transport;

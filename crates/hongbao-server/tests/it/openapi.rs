@@ -35,6 +35,8 @@ const API_MD: &[&str] = &[
     "POST /v1/transfers/{transfer_id}/revoke",
     "POST /v1/users",
     "POST /v1/users/{user_id}/deposits",
+    "POST /v1/users/{user_id}/lock",
+    "POST /v1/users/{user_id}/unlock",
 ];
 
 fn operations(document: &serde_json::Value) -> BTreeSet<String> {

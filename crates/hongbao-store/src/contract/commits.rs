@@ -160,7 +160,15 @@ pub async fn dropping_a_write_transaction_rolls_it_back_and_frees_the_writer(sto
         let tx = bounded("the write after a dropped one", store.write()).await.expect("a write begins");
         drop(tx);
     }
-    s.step(store, Command::LockUser { user: alice }).await;
+    s.step(
+        store,
+        Command::LockUser {
+            officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
+            user: alice,
+            reason: "a test".to_owned(),
+        },
+    )
+    .await;
     assert_store_holds_world(store, &s.world).await;
 }
 

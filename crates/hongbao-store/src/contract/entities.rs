@@ -197,7 +197,15 @@ pub async fn a_read_transaction_sees_one_snapshot(store: &dyn Store) {
     let mut snapshot = bounded("read", store.read()).await.expect("a read begins");
     assert_loads(snapshot.as_mut(), &[Fact::User(alice, before.clone())]).await;
 
-    s.step(store, Command::LockUser { user: alice }).await;
+    s.step(
+        store,
+        Command::LockUser {
+            officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
+            user: alice,
+            reason: "a test".to_owned(),
+        },
+    )
+    .await;
     let bob = s.user(store, "bob").await;
     assert_loads(snapshot.as_mut(), &[Fact::User(alice, before), Fact::User(bob, None)]).await;
     drop(snapshot);

@@ -346,8 +346,28 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let settled_transfer = checked!(s.transfer(store, alice, dave, 3_000, 7_200, None).await);
     checked!(s.transfer(store, bob, carol, 100, 0, Some("奶茶 🧋")).await);
     checked!(s.step(store, Command::Withdraw { actor: bob, amount: Fen::new(1_000) }).await);
-    checked!(s.step(store, Command::LockUser { user: carol }).await);
-    checked!(s.step(store, Command::UnlockUser { user: carol }).await);
+    checked!(
+        s.step(
+            store,
+            Command::LockUser {
+                officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
+                user: carol,
+                reason: "a test".to_owned()
+            }
+        )
+        .await
+    );
+    checked!(
+        s.step(
+            store,
+            Command::UnlockUser {
+                officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
+                user: carol,
+                reason: "a test".to_owned()
+            }
+        )
+        .await
+    );
     checked!(s.step(store, Command::FreezeFunds { user: bob, amount: Fen::new(500) }).await);
     checked!(s.step(store, Command::UnfreezeFunds { user: bob, amount: Fen::new(200) }).await);
 

@@ -1,14 +1,15 @@
 //! `user create` and `operator create` (admin): a new principal, whose secret is printed once
-//! or saved to a credentials file, never lost.
+//! or saved to a credentials file, never lost; `user lock` and `user unlock` (risk_officer).
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use hongbao_core::UserId;
 use hongbao_core::ops::{OperatorCreated, UserCreated};
 use hongbao_core::principal::Role;
 
-use super::render::{render_operator_created, render_user_created};
-use super::send::{connect, credentials_out, print_created, with_key};
+use super::render::{render_me, render_operator_created, render_user_created};
+use super::send::{connect, credentials_out, print_created, show_moving, with_key};
 use super::{Conn, Idem};
 
 /// `hongbao user …`.
@@ -32,6 +33,24 @@ pub(crate) enum UserCmd {
         #[command(flatten)]
         idem: Idem,
     },
+    /// Lock a user (risk_officer): they may still receive money, but cannot send, transfer,
+    /// withdraw, return or claim until unlocked
+    Lock(StatusArgs),
+    /// Unlock a user (risk_officer)
+    Unlock(StatusArgs),
+}
+
+/// `hongbao user lock|unlock USER_ID --reason …`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The user (usr_…)
+    #[arg(value_name = "USER_ID")]
+    user: UserId,
+    /// Why, 1 to 500 characters: the log records it with your key id; the user never sees it
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    idem: Idem,
 }
 
 /// `hongbao operator …`.
@@ -85,7 +104,18 @@ impl From<RoleArg> for Role {
 
 impl UserArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
-        let UserArgs { conn, cmd: UserCmd::Create { name, save, idem } } = self;
+        let UserArgs { conn, cmd } = self;
+        let (name, save, idem) = match cmd {
+            UserCmd::Create { name, save, idem } => (name, save, idem),
+            UserCmd::Lock(StatusArgs { user, reason, idem }) => {
+                let client = connect(&conn)?;
+                return show_moving(&conn, &client, client.lock_user(user, &reason), idem, render_me).await;
+            }
+            UserCmd::Unlock(StatusArgs { user, reason, idem }) => {
+                let client = connect(&conn)?;
+                return show_moving(&conn, &client, client.unlock_user(user, &reason), idem, render_me).await;
+            }
+        };
         let client = connect(&conn)?;
         let call = with_key(client.create_user(&name), idem);
         let (raw, user) = credentials_out(&client, call, save.as_deref(), |u: &UserCreated| {
@@ -126,6 +156,17 @@ mod tests {
             };
             assert_eq!((conn.url.as_deref(), conn.json, name.as_str()), (Some("http://127.0.0.1:1"), true, "bob"));
         }
+    }
+
+    #[test]
+    fn a_lock_needs_a_user_and_a_reason() {
+        let cmd = parse(&["user", "lock", "usr_0190f0a0b0c0d0e0f000000000000000", "--reason", "reports"]).unwrap();
+        let ClientCmd::User(UserArgs { cmd: UserCmd::Lock(StatusArgs { reason, .. }), .. }) = cmd else {
+            panic!("{cmd:?}")
+        };
+        assert_eq!(reason, "reports");
+        assert!(parse(&["user", "unlock", "usr_0190f0a0b0c0d0e0f000000000000000"]).is_err());
+        assert!(parse(&["user", "lock", "bob", "--reason", "r"]).is_err());
     }
 
     #[test]

@@ -1,0 +1,61 @@
+//! Risk control and legal holds (docs/API.md "Risk control and legal holds"): locks.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use hongbao_core::UserId;
+use hongbao_core::ops::Command;
+use hongbao_core::user::MeView;
+use hongbao_wire::{ErrorBody, ReasonRequest};
+
+use super::IdempotencyHeader;
+use crate::auth::{Officer, Risk};
+use crate::error::ApiError;
+use crate::extract::{AppJson, IdempotencyKey, path_id};
+use crate::state::AppState;
+
+/// Lock a user (risk_officer): they can still receive money, but every send, transfer,
+/// withdrawal, return and claim is `423 account_frozen` with `reason: "locked"` until unlocked.
+/// Locking a user who is locked already changes nothing. The log records the officer and the
+/// reason; the user is never shown the reason.
+#[utoipa::path(post, path = "/v1/users/{user_id}/lock", tag = "risk", security(("signed" = [])),
+    request_body = ReasonRequest,
+    params(("user_id" = UserId, Path, description = "The user to lock"), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The user's balances and `status: \"locked\"`", body = MeView),
+        (status = 400, description = "`invalid_request`: no reason, or one over 500 characters", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a risk officer", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+    ))]
+pub async fn lock(
+    State(app): State<AppState>,
+    caller: Officer<Risk>,
+    idem: IdempotencyKey,
+    Path(user_id): Path<String>,
+    AppJson(body): AppJson<ReasonRequest>,
+) -> Result<Json<MeView>, ApiError> {
+    let user = path_id(&user_id, "user")?;
+    let command = Command::LockUser { officer: caller.key_id, user, reason: body.reason };
+    Ok(Json(app.exec(caller.signer(), idem, command).await?))
+}
+
+/// Unlock a user (risk_officer). Unlocking a user who is not locked changes nothing.
+#[utoipa::path(post, path = "/v1/users/{user_id}/unlock", tag = "risk", security(("signed" = [])),
+    request_body = ReasonRequest,
+    params(("user_id" = UserId, Path, description = "The user to unlock"), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The user's balances and `status: \"active\"`", body = MeView),
+        (status = 400, description = "`invalid_request`: no reason, or one over 500 characters", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a risk officer", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+    ))]
+pub async fn unlock(
+    State(app): State<AppState>,
+    caller: Officer<Risk>,
+    idem: IdempotencyKey,
+    Path(user_id): Path<String>,
+    AppJson(body): AppJson<ReasonRequest>,
+) -> Result<Json<MeView>, ApiError> {
+    let user = path_id(&user_id, "user")?;
+    let command = Command::UnlockUser { officer: caller.key_id, user, reason: body.reason };
+    Ok(Json(app.exec(caller.signer(), idem, command).await?))
+}
