@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
 use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::principal::{Role, Secret};
+use hongbao_core::risk::RiskRules;
 use hongbao_core::user::{GroupView, MeView};
 use hongbao_core::{ClaimId, Fen, GroupId, PacketId, TransferId, UserId};
 use rand::TryRng;
@@ -378,6 +379,11 @@ impl Client {
     /// `POST /v1/users/{user}/unlock` (risk_officer).
     pub fn unlock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
         self.post(format!("/v1/users/{user}/unlock"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `GET /v1/risk/rules` (any operator): freeze terms, rule thresholds, warning tiers in force.
+    pub fn risk_rules(&self) -> Call<'_, RiskRules> {
+        self.get("/v1/risk/rules".into())
     }
 
     // Development and public endpoints.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::money::Fen;
+use crate::risk::RiskRules;
 
 /// Limits and defaults of the red-packet rules. Build with [`Limits::default`] and check with
 /// [`Limits::validate`]; the core trusts a validated value.
@@ -32,6 +33,9 @@ pub struct Limits {
     /// The largest single deposit, in fen. Deposits are the only way money enters, so this
     /// bound also keeps every running total far from the edge of a 64-bit count.
     pub deposit_max_fen: i64,
+    /// Risk control and legal holds: freeze terms, the rules that fire, the warning tiers
+    /// (`[limits.risk]`, see [`RiskRules`]).
+    pub risk: RiskRules,
 }
 
 impl Default for Limits {
@@ -48,6 +52,7 @@ impl Default for Limits {
             reason_chars_max: 500,
             sender_may_claim: true,
             deposit_max_fen: 1_000_000_000,
+            risk: RiskRules::default(),
         }
     }
 }
@@ -94,7 +99,7 @@ impl Limits {
         if self.reason_chars_max < 1 || self.reason_chars_max > 4096 {
             return fail("reason_chars_max must be between 1 and 4096");
         }
-        Ok(())
+        self.risk.validate().map_err(LimitsError)
     }
 
     pub fn share_min(&self) -> Fen {

@@ -28,6 +28,7 @@ pub mod ops;
 pub mod packet;
 pub mod principal;
 pub mod query;
+pub mod risk;
 pub mod split;
 pub mod text;
 pub mod time;

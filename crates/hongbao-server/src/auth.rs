@@ -279,6 +279,14 @@ impl Roles for Risk {
     const ROLES: &'static [Role] = &[Role::RiskOfficer];
 }
 
+/// Any operator: reading what is configured.
+#[derive(Clone, Copy, Debug)]
+pub struct AnyOperator;
+
+impl Roles for AnyOperator {
+    const ROLES: &'static [Role] = &Role::ALL;
+}
+
 /// A request signed by an operator holding one of `R`'s roles.
 #[derive(Clone, Debug)]
 pub struct Officer<R> {

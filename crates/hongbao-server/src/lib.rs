@@ -78,7 +78,7 @@ impl utoipa::Modify for Signed {
         (name = "groups", description = "Chat groups"),
         (name = "packets", description = "Red packets and their claims"),
         (name = "transfers", description = "User-to-user transfers (转账)"),
-        (name = "risk", description = "Risk control and legal holds (风控与冻结): locks"),
+        (name = "risk", description = "Risk control and legal holds (风控与冻结): locks, the rules in force"),
         (name = "development", description = "Only with `serve --dev-clock`"),
         (name = "audit", description = "The transparency log: every transfer and legally relevant event in an \
             append-only Merkle log (RFC 6962 hashing), signed checkpoints (C2SP tlog-checkpoint, Ed25519), \
@@ -110,6 +110,7 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::transfers::revoke_transfer))
         .routes(routes!(routes::risk::lock))
         .routes(routes!(routes::risk::unlock))
+        .routes(routes!(routes::risk::rules))
         .routes(routes!(routes::dev::dev_clock))
         .routes(routes!(routes::audit::receipt))
         .routes(routes!(routes::audit::packet))

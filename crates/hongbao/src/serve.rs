@@ -226,4 +226,22 @@ mod tests {
             "a lowercase variable is checked as figment reads it: {lower}"
         );
     }
+
+    #[test]
+    fn the_risk_table_is_read_from_the_config_file_and_refused_naming_the_field_when_unsound() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hongbao.toml");
+        std::fs::write(
+            &file,
+            "[limits.risk.fraud_reports]\nreporters_min = 4\n[limits.risk.freezes.court]\nterm_max_s = 86400\n",
+        )
+        .unwrap();
+        let read = settings(Some(&file)).unwrap();
+        assert_eq!(read.limits.risk.fraud_reports.reporters_min, 4);
+        assert_eq!(read.limits.risk.freezes.court.term_max_s, Some(86_400));
+        assert_eq!(read.limits.risk.fraud_reports.window_s, 7 * 24 * 3600, "a field left out keeps its default");
+        std::fs::write(&file, "[limits.risk.aml_fan_in]\nwithdrawn_percent_min = 120\n").unwrap();
+        let err = settings(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("risk.aml_fan_in.withdrawn_percent_min is 120"), "{err}");
+    }
 }

@@ -1,14 +1,16 @@
-//! Risk control and legal holds (docs/API.md "Risk control and legal holds"): locks.
+//! Risk control and legal holds (docs/API.md "Risk control and legal holds"): locks, and the
+//! table of rules and terms in force.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use hongbao_core::UserId;
 use hongbao_core::ops::Command;
+use hongbao_core::risk::RiskRules;
 use hongbao_core::user::MeView;
 use hongbao_wire::{ErrorBody, ReasonRequest};
 
 use super::IdempotencyHeader;
-use crate::auth::{Officer, Risk};
+use crate::auth::{AnyOperator, Officer, Risk};
 use crate::error::ApiError;
 use crate::extract::{AppJson, IdempotencyKey, path_id};
 use crate::state::AppState;
@@ -58,4 +60,16 @@ pub async fn unlock(
     let user = path_id(&user_id, "user")?;
     let command = Command::UnlockUser { officer: caller.key_id, user, reason: body.reason };
     Ok(Json(app.exec(caller.signer(), idem, command).await?))
+}
+
+/// The rules in force (any operator): each kind of freeze's term and renewals, the thresholds of
+/// the rules that fire by themselves, and the warning tiers — the `[limits.risk]` table of the
+/// configuration, with every default filled in.
+#[utoipa::path(get, path = "/v1/risk/rules", tag = "risk", security(("signed" = [])),
+    responses(
+        (status = 200, description = "The table in force", body = RiskRules),
+        (status = 403, description = "`forbidden`: not an operator", body = ErrorBody),
+    ))]
+pub async fn rules(State(app): State<AppState>, _caller: Officer<AnyOperator>) -> Json<RiskRules> {
+    Json(app.engine.limits().risk.clone())
 }

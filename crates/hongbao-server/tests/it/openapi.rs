@@ -21,6 +21,7 @@ const API_MD: &[&str] = &[
     "GET /v1/me",
     "GET /v1/me/transactions",
     "GET /v1/packets/{packet_id}",
+    "GET /v1/risk/rules",
     "POST /v1/claims/{claim_id}/return",
     "POST /v1/claims/{claim_id}/revoke",
     "POST /v1/dev/clock",

@@ -119,3 +119,24 @@ async fn only_a_risk_officer_locks_and_only_with_a_reason() {
     risk.lock_user(created.user_id, &"x".repeat(500)).send().await.unwrap();
     assert_eq!(alice.me().send().await.unwrap().status, UserStatus::Locked);
 }
+
+#[tokio::test]
+async fn any_operator_reads_the_rules_in_force_and_a_user_may_not() {
+    let app = spawn_app().await;
+    let (alice, _) = app.user("alice", 0).await;
+    let auditor = officer(&app, "audit desk", &[Role::Auditor]).await;
+    let rules = auditor.risk_rules().send().await.unwrap();
+    assert_eq!(rules, hongbao_core::risk::RiskRules::default());
+    let raw = json(&auditor.risk_rules().send_raw().await.unwrap());
+    assert_eq!(raw["fraud_reports"]["reporters_min"], 3, "{raw}");
+    assert_eq!(raw["freezes"]["police"]["major_case_term_max_s"], 365 * 24 * 3600, "{raw}");
+    assert_eq!(raw["warnings"]["confirm_amount_min_fen"], 500_000, "{raw}");
+    refused(alice.risk_rules().send().await, 403, "forbidden");
+
+    let mut settings = hongbao_server::run::Settings::default();
+    settings.limits.risk.fraud_reports.reporters_min = 5;
+    settings.limits.risk.anomaly_receipts_new_region.enabled = false;
+    let configured = crate::support::spawn_app_with(settings, false).await;
+    let rules = configured.root.risk_rules().send().await.unwrap();
+    assert_eq!((rules.fraud_reports.reporters_min, rules.anomaly_receipts_new_region.enabled), (5, false));
+}
