@@ -171,11 +171,7 @@ async fn a_row_two_nodes_insert_at_once_fails_the_second_as_a_conflict() {
     bounded("node A's commit", first.commit(Commit { idempotency: vec![record.clone()], ..Commit::default() }))
         .await
         .expect("node A commits");
-    s.run(Command::LockUser {
-        officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
-        user: alice,
-        reason: "a test".to_owned(),
-    });
+    s.run(contract::lock(alice));
     let changes = s.take_changes();
     let batch = s.batch(changes, vec![record.clone()]);
     match bounded("node B's commit", second.commit(batch)).await {

@@ -14,7 +14,7 @@ use hongbao_core::{Changes, ClaimId, Fen, Key, PacketId, Timestamp, TransferId};
 use tokio::sync::Notify;
 
 use super::expect::{assert_store_holds_world, comparable, dump, has_operator, record};
-use super::scenario::{Scenario, T0, bounded, commit_records, refused};
+use super::scenario::{Scenario, T0, bounded, commit_records, lock, refused};
 use crate::{Commit, IdempotencyRecord, Store};
 
 /// A commit that fails anywhere (a duplicate insert, an update of a missing row, a repeated
@@ -160,15 +160,7 @@ pub async fn dropping_a_write_transaction_rolls_it_back_and_frees_the_writer(sto
         let tx = bounded("the write after a dropped one", store.write()).await.expect("a write begins");
         drop(tx);
     }
-    s.step(
-        store,
-        Command::LockUser {
-            officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
-            user: alice,
-            reason: "a test".to_owned(),
-        },
-    )
-    .await;
+    s.step(store, lock(alice)).await;
     assert_store_holds_world(store, &s.world).await;
 }
 

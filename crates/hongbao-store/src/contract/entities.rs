@@ -2,7 +2,7 @@
 //! keys, a packet's claims and read snapshots.
 
 use hongbao_core::ledger::{PendingStatus, Phase, TransferKind};
-use hongbao_core::ops::{Command, PacketSpec};
+use hongbao_core::ops::PacketSpec;
 use hongbao_core::packet::{ClaimStatus, PacketStatus};
 use hongbao_core::principal::{Owner, Role};
 use hongbao_core::user::UserStatus;
@@ -13,7 +13,7 @@ use hongbao_core::{
 use super::expect::{
     assert_loads, assert_store_holds_world, dump, facts_of, latest_checkpoint, log_size, record, sorted,
 };
-use super::scenario::{Scenario, T0, bounded, commit_records, full_scenario};
+use super::scenario::{Scenario, T0, bounded, commit_records, full_scenario, lock};
 use crate::Store;
 
 /// A new store holds the external account (as [`World::genesis`] does) and nothing else.
@@ -197,15 +197,7 @@ pub async fn a_read_transaction_sees_one_snapshot(store: &dyn Store) {
     let mut snapshot = bounded("read", store.read()).await.expect("a read begins");
     assert_loads(snapshot.as_mut(), &[Fact::User(alice, before.clone())]).await;
 
-    s.step(
-        store,
-        Command::LockUser {
-            officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
-            user: alice,
-            reason: "a test".to_owned(),
-        },
-    )
-    .await;
+    s.step(store, lock(alice)).await;
     let bob = s.user(store, "bob").await;
     assert_loads(snapshot.as_mut(), &[Fact::User(alice, before), Fact::User(bob, None)]).await;
     drop(snapshot);

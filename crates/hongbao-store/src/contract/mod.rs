@@ -55,7 +55,7 @@ pub use queries::{
     history_shows_a_wallets_own_transfers_newest_first_with_their_status,
     purge_idempotency_deletes_only_older_records_up_to_the_limit,
 };
-pub use scenario::{Cast, Scenario, T0, checkpoint, commit, full_scenario, log_rows};
+pub use scenario::{Cast, Scenario, T0, checkpoint, commit, full_scenario, lock, log_rows, unlock};
 pub use shared::{
     a_covered_nonce_is_one_record_with_the_nonces_remembered_plainly,
     a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires,

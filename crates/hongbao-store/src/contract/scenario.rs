@@ -246,6 +246,17 @@ pub(super) async fn commit_records(store: &dyn Store, records: Vec<IdempotencyRe
 /// The log rows the engine appends for `records` to a log of `size` entries: each record
 /// encoded as [`hongbao_core::log`] says, at the next index, with the transfer and the packet
 /// it names.
+/// A risk officer's lock of `user` (the officer's key is recorded, not looked up: the shell
+/// authorises it).
+pub fn lock(user: UserId) -> Command {
+    Command::LockUser { officer: KeyId::from_uuid(uuid::Uuid::nil()), user, reason: "a test".to_owned() }
+}
+
+/// The unlock to [`lock`].
+pub fn unlock(user: UserId) -> Command {
+    Command::UnlockUser { officer: KeyId::from_uuid(uuid::Uuid::nil()), user, reason: "a test".to_owned() }
+}
+
 pub fn log_rows(size: u64, records: &[LogRecord]) -> Vec<LogRow> {
     (size..)
         .zip(records)
@@ -346,28 +357,8 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let settled_transfer = checked!(s.transfer(store, alice, dave, 3_000, 7_200, None).await);
     checked!(s.transfer(store, bob, carol, 100, 0, Some("奶茶 🧋")).await);
     checked!(s.step(store, Command::Withdraw { actor: bob, amount: Fen::new(1_000) }).await);
-    checked!(
-        s.step(
-            store,
-            Command::LockUser {
-                officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
-                user: carol,
-                reason: "a test".to_owned()
-            }
-        )
-        .await
-    );
-    checked!(
-        s.step(
-            store,
-            Command::UnlockUser {
-                officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()),
-                user: carol,
-                reason: "a test".to_owned()
-            }
-        )
-        .await
-    );
+    checked!(s.step(store, lock(carol)).await);
+    checked!(s.step(store, unlock(carol)).await);
     checked!(s.step(store, Command::FreezeFunds { user: bob, amount: Fen::new(500) }).await);
     checked!(s.step(store, Command::UnfreezeFunds { user: bob, amount: Fen::new(200) }).await);
 
