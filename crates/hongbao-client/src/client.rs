@@ -1,4 +1,5 @@
-//! [`Client`]: signed requests, one method per endpoint, and a raw [`Client::send`] for tests.
+//! [`Client`]: signed requests and a raw [`Client::send`] for tests; its one method per endpoint
+//! is in `endpoints.rs`.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -7,12 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
-use hongbao_core::packet::{ClaimReceipt, PacketView};
-use hongbao_core::principal::{Role, Secret};
-use hongbao_core::risk::RiskRules;
-use hongbao_core::user::{GroupView, MeView};
-use hongbao_core::{ClaimId, Fen, GroupId, PacketId, TransferId, UserId};
+use hongbao_core::ops::{OperatorCreated, UserCreated};
+use hongbao_core::principal::Secret;
 use rand::TryRng;
 use rand::rngs::SysRng;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -20,12 +17,6 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use hongbao_wire::{
-    AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
-    ReasonRequest, ReceiptView, SendPacketRequest, TransactionsPage, TransferRequest,
-};
-
-use crate::answers::{PacketOptions, TransferOptions};
 use crate::error::ClientError;
 use crate::raw::{RawRequest, RawResponse, SignParts, Signing};
 use crate::signing;
@@ -223,11 +214,21 @@ impl Client {
         Ok(RawResponse { status, headers, body })
     }
 
-    fn call<T>(&self, method: Method, path_and_query: String, body: Option<&impl Serialize>) -> Call<'_, T> {
+    pub(crate) fn call<T>(&self, method: Method, path_and_query: String, body: Option<&impl Serialize>) -> Call<'_, T> {
         let body = match body {
             Some(body) => serde_json::to_vec(body).map_err(|e| e.to_string()),
             None => Ok(Vec::new()),
         };
+        self.call_with(method, path_and_query, body)
+    }
+
+    /// A call whose body is `body` as it is (encoded already, or why it could not be).
+    pub(crate) fn call_with<T>(
+        &self,
+        method: Method,
+        path_and_query: String,
+        body: Result<Vec<u8>, String>,
+    ) -> Call<'_, T> {
         Call {
             client: self,
             request: RawRequest {
@@ -242,156 +243,12 @@ impl Client {
         }
     }
 
-    fn get<T>(&self, path: String) -> Call<'_, T> {
+    pub(crate) fn get<T>(&self, path: String) -> Call<'_, T> {
         self.call(Method::GET, path, None::<&()>)
     }
 
-    fn post<T>(&self, path: String, body: Option<&impl Serialize>) -> Call<'_, T> {
+    pub(crate) fn post<T>(&self, path: String, body: Option<&impl Serialize>) -> Call<'_, T> {
         self.call(Method::POST, path, body)
-    }
-
-    // Users and money: docs/API.md "Users and operators" and "Money".
-
-    /// `POST /v1/users` (admin): a user and their credentials, the only time the secret is shown.
-    pub fn create_user(&self, name: &str) -> Call<'_, UserCreated> {
-        self.post("/v1/users".into(), Some(&CreateUserRequest { name: name.to_owned() }))
-    }
-
-    /// `POST /v1/operators` (admin).
-    pub fn create_operator(&self, name: &str, roles: &[Role]) -> Call<'_, OperatorCreated> {
-        self.post("/v1/operators".into(), Some(&CreateOperatorRequest { name: name.to_owned(), roles: roles.to_vec() }))
-    }
-
-    /// `POST /v1/users/{user}/deposits` (admin): money arriving from a bank card.
-    pub fn deposit(&self, user: UserId, amount: Fen) -> Call<'_, Moved> {
-        self.post(format!("/v1/users/{user}/deposits"), Some(&AmountRequest::new(amount)))
-    }
-
-    /// `GET /v1/me` (user).
-    pub fn me(&self) -> Call<'_, MeView> {
-        self.get("/v1/me".into())
-    }
-
-    /// `POST /v1/me/withdrawals` (user).
-    pub fn withdraw(&self, amount: Fen) -> Call<'_, Moved> {
-        self.post("/v1/me/withdrawals".into(), Some(&AmountRequest::new(amount)))
-    }
-
-    /// `GET /v1/me/transactions?limit=&cursor=` (user), newest first. The cursor is
-    /// percent-encoded; parameters left `None` are left out.
-    pub fn transactions(&self, limit: Option<u32>, cursor: Option<&str>) -> Call<'_, TransactionsPage> {
-        let mut query = Vec::new();
-        if let Some(limit) = limit {
-            query.push(format!("limit={limit}"));
-        }
-        if let Some(cursor) = cursor {
-            query.push(format!("cursor={}", percent_encode(cursor)));
-        }
-        let path = if query.is_empty() {
-            "/v1/me/transactions".to_owned()
-        } else {
-            format!("/v1/me/transactions?{}", query.join("&"))
-        };
-        self.get(path)
-    }
-
-    // Groups.
-
-    /// `POST /v1/groups` (user); the caller is always a member.
-    pub fn create_group(&self, name: &str, members: &[UserId]) -> Call<'_, GroupView> {
-        self.post("/v1/groups".into(), Some(&CreateGroupRequest { name: name.to_owned(), members: members.to_vec() }))
-    }
-
-    /// `GET /v1/groups/{group}` (member).
-    pub fn group(&self, group: GroupId) -> Call<'_, GroupView> {
-        self.get(format!("/v1/groups/{group}"))
-    }
-
-    // Red packets.
-
-    /// `POST /v1/packets` (user): sends a normal, lucky or exclusive packet. The body is
-    /// `spec` (its `kind` tag and fields are the API's) plus the options that are set.
-    pub fn send_packet(&self, spec: &PacketSpec, options: &PacketOptions) -> Call<'_, PacketView> {
-        let body = SendPacketRequest::new(spec, options.greeting.clone(), options.arrival_delay_seconds);
-        self.post("/v1/packets".into(), Some(&body))
-    }
-
-    /// `GET /v1/packets/{id}` (sender, eligible): does not touch the packet.
-    pub fn packet(&self, packet: PacketId) -> Call<'_, PacketView> {
-        self.get(format!("/v1/packets/{packet}"))
-    }
-
-    /// `GET /v1/receipts/{transfer_id}` (a party to the transfer): its receipt.
-    pub fn receipt(&self, transfer: TransferId) -> Call<'_, ReceiptView> {
-        self.get(format!("/v1/receipts/{transfer}"))
-    }
-
-    /// `POST /v1/packets/{id}/open` (eligible): a recipient opening it touches it.
-    pub fn open(&self, packet: PacketId) -> Call<'_, PacketView> {
-        self.post(format!("/v1/packets/{packet}/open"), None::<&()>)
-    }
-
-    /// `POST /v1/packets/{id}/claim` (eligible).
-    pub fn claim(&self, packet: PacketId) -> Call<'_, ClaimReceipt> {
-        self.post(format!("/v1/packets/{packet}/claim"), None::<&()>)
-    }
-
-    /// `POST /v1/packets/{id}/recall` (sender).
-    pub fn recall(&self, packet: PacketId) -> Call<'_, Recalled> {
-        self.post(format!("/v1/packets/{packet}/recall"), None::<&()>)
-    }
-
-    /// `POST /v1/claims/{id}/revoke` (the packet's sender), while the claim is pending.
-    pub fn revoke_claim(&self, claim: ClaimId) -> Call<'_, ClaimDetail> {
-        self.post(format!("/v1/claims/{claim}/revoke"), None::<&()>)
-    }
-
-    /// `POST /v1/claims/{id}/return` (claimant): gives the amount back to the sender.
-    pub fn return_claim(&self, claim: ClaimId) -> Call<'_, ClaimDetail> {
-        self.post(format!("/v1/claims/{claim}/return"), None::<&()>)
-    }
-
-    // Transfers.
-
-    /// `POST /v1/transfers` (user).
-    pub fn transfer(&self, to: UserId, amount: Fen, options: &TransferOptions) -> Call<'_, TransferReceipt> {
-        let body = TransferRequest {
-            to,
-            amount: amount.get(),
-            note: options.note.clone(),
-            arrival_delay_seconds: options.arrival_delay_seconds,
-        };
-        self.post("/v1/transfers".into(), Some(&body))
-    }
-
-    /// `POST /v1/transfers/{id}/revoke` (sender), while the transfer is pending.
-    pub fn revoke_transfer(&self, transfer: TransferId) -> Call<'_, TransferReceipt> {
-        self.post(format!("/v1/transfers/{transfer}/revoke"), None::<&()>)
-    }
-
-    // Risk control and legal holds.
-
-    /// `POST /v1/users/{user}/lock` (risk_officer): the user may receive but not pay or claim.
-    pub fn lock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
-        self.post(format!("/v1/users/{user}/lock"), Some(&ReasonRequest { reason: reason.to_owned() }))
-    }
-
-    /// `POST /v1/users/{user}/unlock` (risk_officer).
-    pub fn unlock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
-        self.post(format!("/v1/users/{user}/unlock"), Some(&ReasonRequest { reason: reason.to_owned() }))
-    }
-
-    /// `GET /v1/risk/rules` (any operator): freeze terms, rule thresholds, warning tiers in force.
-    pub fn risk_rules(&self) -> Call<'_, RiskRules> {
-        self.get("/v1/risk/rules".into())
-    }
-
-    // Development and public endpoints.
-
-    /// `POST /v1/dev/clock` (admin, `serve --dev-clock` only): moves the business clock
-    /// forward and runs every job that became due.
-    pub fn dev_clock(&self, advance_seconds: u32) -> Call<'_, DevClockAnswer> {
-        self.post("/v1/dev/clock".into(), Some(&DevClockRequest { advance_seconds }))
     }
 
     /// `GET /healthz`, unsigned. Any status is an answer, not an error.
@@ -553,7 +410,7 @@ fn fresh_nonce() -> Result<String, ClientError> {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -604,18 +461,6 @@ mod tests {
         let parts = SignParts { secret: Some("hbs_other_secret".to_owned()), ..SignParts::default() };
         let shown = format!("{client:?} {parts:?} {:?}", client.me());
         assert!(!shown.contains("top_secret") && !shown.contains("other_secret"), "{shown}");
-    }
-
-    #[test]
-    fn packet_bodies_are_the_api_shape() {
-        let group: GroupId = "grp_0190f0a0b0c0d0e0f000000000000000".parse().unwrap();
-        let spec = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(1000) };
-        let options = PacketOptions::default().greeting("大吉");
-        let body = SendPacketRequest::new(&spec, options.greeting.clone(), options.arrival_delay_seconds);
-        assert_eq!(
-            serde_json::to_value(&body).unwrap(),
-            serde_json::json!({"kind": "lucky", "group_id": group.to_string(), "count": 3, "total": 1000, "greeting": "大吉"})
-        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ mod client;
 #[cfg(feature = "http")]
 mod credentials;
 #[cfg(feature = "http")]
+mod endpoints;
+#[cfg(feature = "http")]
 mod error;
 #[cfg(feature = "http")]
 mod raw;

@@ -17,6 +17,7 @@ use rand::CryptoRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use crate::hex::{hex, unhex32};
 use crate::money::Fen;
 
 /// The domain separator of version 1 of the commitment.
@@ -32,21 +33,6 @@ impl Salt {
         rng.fill_bytes(&mut bytes);
         Salt(bytes)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 impl fmt::Display for Salt {

@@ -138,6 +138,14 @@ define_id!(
     KeyId, "key", "key"
 );
 define_id!(
+    /// A file a principal uploaded as evidence (a screenshot, a scan, a chat export).
+    EvidenceId, "evd", "evidence file"
+);
+define_id!(
+    /// A registered legal or business document (a court ruling, a police notice, a licence).
+    DocumentId, "doc", "document"
+);
+define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the
     /// account of a user or packet is found without an index, and tables keyed by account id
     /// distribute with the user or packet they belong to.

@@ -15,7 +15,9 @@ pub mod config;
 pub mod due;
 pub mod error;
 pub mod event;
+pub mod evidence;
 pub mod fairness;
+pub mod hex;
 pub mod id;
 pub mod invariants;
 pub mod ledger;
@@ -37,7 +39,7 @@ pub mod world;
 
 pub use config::Limits;
 pub use error::{CoreError, FrozenReason, RecallRefusal};
-pub use id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
+pub use id::{AccountId, ClaimId, DocumentId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};
 pub use time::Timestamp;

@@ -23,8 +23,7 @@ impl Secret {
     pub fn mint(rng: &mut impl CryptoRng) -> Secret {
         let mut bytes = [0u8; 32];
         rng.fill_bytes(&mut bytes);
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Secret(format!("hbs_{hex}"))
+        Secret(format!("hbs_{}", crate::hex::hex(&bytes)))
     }
 
     /// A secret as stored.

@@ -17,6 +17,7 @@ mod check;
 mod clock;
 mod config;
 mod engine;
+mod evidence;
 pub mod jobs;
 mod load;
 pub mod nonces;

@@ -109,7 +109,8 @@ async fn verify(state: &AppState, request: Request) -> Result<(Request, Option<N
     if !signing::is_valid_nonce(nonce) {
         return Err(ApiError::unauthenticated("X-Hongbao-Nonce must be 16 to 64 characters of [A-Za-z0-9_-]"));
     }
-    let body = read_body(body, state.config.body_max_bytes, state.config.body_timeout()).await?;
+    let limit = state.config.body_limit(&parts.method, parts.uri.path());
+    let body = read_body(body, limit, state.config.body_timeout()).await?;
 
     // An unknown or malformed key id is the same answer: nothing to learn from probing.
     let unknown = || ApiError::unauthenticated("unknown key");

@@ -79,6 +79,8 @@ impl utoipa::Modify for Signed {
         (name = "packets", description = "Red packets and their claims"),
         (name = "transfers", description = "User-to-user transfers (转账)"),
         (name = "risk", description = "Risk control and legal holds (风控与冻结): locks, the rules in force"),
+        (name = "evidence", description = "Evidence files: screenshots, scans and texts that reports, disputes \
+            and documents cite by id and SHA-256"),
         (name = "development", description = "Only with `serve --dev-clock`"),
         (name = "audit", description = "The transparency log: every transfer and legally relevant event in an \
             append-only Merkle log (RFC 6962 hashing), signed checkpoints (C2SP tlog-checkpoint, Ed25519), \
@@ -111,6 +113,8 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::risk::lock))
         .routes(routes!(routes::risk::unlock))
         .routes(routes!(routes::risk::rules))
+        .routes(routes!(routes::evidence::upload))
+        .routes(routes!(routes::evidence::download))
         .routes(routes!(routes::dev::dev_clock))
         .routes(routes!(routes::audit::receipt))
         .routes(routes!(routes::audit::packet))
@@ -178,14 +182,27 @@ async fn render_metrics() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics().render())
 }
 
-/// Reads the request's body (within `http.body_max_bytes` and `http.body_timeout_ms`), then
+/// Reads the request's body (within `http.body_max_bytes`, or `http.evidence_max_bytes` for an
+/// upload, which also takes one of `http.evidence_uploads_max` permits first, and within
+/// `http.body_timeout_ms`), then
 /// bounds the requests in flight (beyond the bound: an immediate `503 overloaded`, never a
 /// queue), then logs each request once, counts it and times it. A body still arriving holds no
 /// in-flight permit, so slow senders cannot crowd out the requests being answered. Never logs
 /// bodies or headers, so no secret or signature reaches the log.
 async fn observe(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match extract::read_body(body, app.config.body_max_bytes, app.config.body_timeout()).await {
+    let limit = app.config.body_limit(&parts.method, parts.uri.path());
+    // A large body is read only with an upload's permit, so they cannot fill the memory.
+    let _upload = if limit > app.config.body_max_bytes {
+        let Ok(permit) = app.uploads.try_acquire() else {
+            metrics::counter!("hongbao_http_shed_total").increment(1);
+            return ApiError::overloaded().into_response();
+        };
+        Some(permit)
+    } else {
+        None
+    };
+    let body = match extract::read_body(body, limit, app.config.body_timeout()).await {
         Ok(body) => body,
         Err(err) => {
             metrics::counter!("hongbao_http_body_refused_total", "code" => err.code).increment(1);

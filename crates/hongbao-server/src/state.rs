@@ -3,6 +3,8 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use axum::http::Method;
+use hongbao_core::evidence::EVIDENCE_BYTES_MAX;
 use hongbao_engine::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,12 @@ use hongbao_engine::nonces::NonceWriter;
 pub struct HttpConfig {
     /// Largest request body accepted (docs/API.md: 64 KiB).
     pub body_max_bytes: usize,
+    /// Largest evidence file accepted by `POST /v1/evidence`, the one endpoint whose body may
+    /// be larger than `body_max_bytes` (docs/API.md: 5 MiB, also the most it may be set to).
+    pub evidence_max_bytes: usize,
+    /// Evidence uploads being received or handled at once; beyond this the answer is an
+    /// immediate 503, so large bodies cannot fill the memory.
+    pub evidence_uploads_max: usize,
     /// Requests per second one key may make, on average.
     pub rate_per_key_per_s: u32,
     /// Requests one key may make in a burst above its average.
@@ -46,6 +54,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_max_bytes: 64 * 1024,
+            evidence_max_bytes: EVIDENCE_BYTES_MAX,
+            evidence_uploads_max: 16,
             rate_per_key_per_s: 100,
             rate_per_key_burst: 200,
             inflight_max: 4_096,
@@ -60,7 +70,15 @@ impl Default for HttpConfig {
     }
 }
 
+/// The one route whose body may be larger than `body_max_bytes`.
+pub const EVIDENCE_UPLOAD: (&Method, &str) = (&Method::POST, "/v1/evidence");
+
 impl HttpConfig {
+    /// The largest body a request to `path` by `method` may have.
+    pub fn body_limit(&self, method: &Method, path: &str) -> usize {
+        if (method, path) == EVIDENCE_UPLOAD { self.evidence_max_bytes } else { self.body_max_bytes }
+    }
+
     /// `body_timeout_ms` as a duration.
     pub fn body_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.body_timeout_ms)
@@ -71,6 +89,8 @@ impl HttpConfig {
     pub fn validate(&self) -> Result<(), String> {
         let fields = [
             ("body_max_bytes", self.body_max_bytes as u64),
+            ("evidence_max_bytes", self.evidence_max_bytes as u64),
+            ("evidence_uploads_max", self.evidence_uploads_max as u64),
             ("rate_per_key_per_s", u64::from(self.rate_per_key_per_s)),
             ("rate_per_key_burst", u64::from(self.rate_per_key_burst)),
             ("inflight_max", self.inflight_max as u64),
@@ -86,6 +106,9 @@ impl HttpConfig {
         }
         if self.body_max_bytes > 16 * 1024 * 1024 {
             return Err("http.body_max_bytes must be at most 16 MiB".to_owned());
+        }
+        if self.evidence_max_bytes > EVIDENCE_BYTES_MAX {
+            return Err(format!("http.evidence_max_bytes must be at most {EVIDENCE_BYTES_MAX} (5 MiB)"));
         }
         let hour_ms = 3_600_000;
         if let Some((name, _)) =
@@ -121,6 +144,8 @@ pub struct Inner {
     pub rate_limits: RateLimits,
     /// Permits for requests in flight (`inflight_max`).
     pub inflight: tokio::sync::Semaphore,
+    /// Permits for evidence uploads (`evidence_uploads_max`), taken before the body is read.
+    pub uploads: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for AppState {
@@ -147,6 +172,7 @@ impl AppState {
                 principals: PrincipalCache::new(config.principal_cache_max),
                 rate_limits: RateLimits::new(per_s, burst),
                 inflight: tokio::sync::Semaphore::new(config.inflight_max),
+                uploads: tokio::sync::Semaphore::new(config.evidence_uploads_max),
                 engine,
                 config,
                 dev_clock,

@@ -13,9 +13,10 @@ use crate::options::{PostgresOptions, Schema};
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the database); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "deadlines", include_str!("../migrations/0002_deadlines.sql")),
+    (3, "evidence", include_str!("../migrations/0003_evidence.sql")),
 ];
 
 fn migrator() -> Migrator {

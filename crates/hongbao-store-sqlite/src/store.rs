@@ -2,7 +2,8 @@
 //! state kept outside batches (nonces, the development clock, the log's key, secrets, purges).
 
 use async_trait::async_trait;
-use hongbao_core::{AccountId, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
@@ -348,6 +349,46 @@ impl Store for SqliteStore {
             .fetch_one(&self.writer)
             .await
             .map_err(|e| db_error(e, "read the log's key"))
+    }
+
+    async fn put_evidence(&self, file: &EvidenceFile) -> Result<EvidenceId, StoreError> {
+        // The same uploader's same file is the one stored first: insert unless it is there,
+        // then read back whichever row holds it.
+        let inserted = sqlx::query(
+            "INSERT INTO evidence (id, uploader, content_type, sha256, bytes, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (uploader, sha256, content_type) DO NOTHING",
+        )
+        .bind(file.id.uuid())
+        .bind(file.uploader.uuid())
+        .bind(file.content_type.as_str())
+        .bind(&file.sha256[..])
+        .bind(&file.bytes)
+        .bind(file.created_at.millis())
+        .execute(&self.writer)
+        .await
+        .map_err(|e| db_error(e, format_args!("store evidence file {}", file.id)))?;
+        if inserted.rows_affected() == 1 {
+            return Ok(file.id);
+        }
+        let found: uuid::Uuid =
+            sqlx::query_scalar("SELECT id FROM evidence WHERE uploader = ?1 AND sha256 = ?2 AND content_type = ?3")
+                .bind(file.uploader.uuid())
+                .bind(&file.sha256[..])
+                .bind(file.content_type.as_str())
+                .fetch_one(&self.writer)
+                .await
+                .map_err(|e| db_error(e, "find the evidence file stored before"))?;
+        Ok(EvidenceId::from_uuid(found))
+    }
+
+    async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError> {
+        let sql = concat!("SELECT ", evidence_columns!(), " FROM evidence WHERE id = ?1");
+        let found = sqlx::query(sql)
+            .bind(id.uuid())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("read evidence file {id}")))?;
+        found.as_ref().map(rows::evidence).transpose()
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

@@ -13,13 +13,15 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use hongbao_core::event::Event;
+use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::fairness::Salt;
 use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::user::{Group, User};
-use hongbao_core::{AccountId, ClaimId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId};
+use hongbao_core::{AccountId, ClaimId, EvidenceId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId};
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{CheckpointRow, IdempotencyRecord, LogRow, NonceRecord, StoreError};
@@ -199,6 +201,7 @@ macro_rules! decoders {
             event "events" => ::hongbao_core::event::Event,
             nonce "nonces" => $crate::NonceRecord,
             stored_secret "principals" => (::hongbao_core::KeyId, ::std::string::String),
+            evidence "evidence" => ::hongbao_core::evidence::EvidenceFile,
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -440,6 +443,24 @@ pub fn checkpoint(r: &mut impl Columns) -> Result<CheckpointRow, StoreError> {
     Ok(CheckpointRow { size, note: r.text("note")?, created_at: r.time("created_at")? })
 }
 
+/// An evidence file, whose bytes must still hash to its stored SHA-256.
+pub fn evidence(r: &mut impl Columns) -> Result<EvidenceFile, StoreError> {
+    let id = EvidenceId::from_uuid(r.key("id")?);
+    let sha256 = r.bytes32("sha256")?.ok_or_else(|| r.fail("sha256", "missing"))?;
+    let bytes = r.bytes("bytes")?;
+    if <[u8; 32]>::from(Sha256::digest(&bytes)) != sha256 {
+        return Err(r.fail("bytes", "the bytes no longer match the stored SHA-256"));
+    }
+    Ok(EvidenceFile {
+        id,
+        uploader: KeyId::from_uuid(r.uuid("uploader")?),
+        content_type: r.variant("content_type")?,
+        sha256,
+        bytes,
+        created_at: r.time("created_at")?,
+    })
+}
+
 /// A stored event: its JSON body (as text), decoded. `seq` names the
 /// row in the message of a body that does not decode.
 pub fn event(r: &mut impl Columns) -> Result<Event, StoreError> {
@@ -452,6 +473,13 @@ pub fn event(r: &mut impl Columns) -> Result<Event, StoreError> {
 // The columns the decoders of this module read (by name), for the SQL stores' queries: macros,
 // so that `concat!` builds every query as a `&'static str` selecting exactly those. Those that
 // differ by dialect (claims, principals) stay with their backend.
+
+#[macro_export]
+macro_rules! evidence_columns {
+    () => {
+        "id, uploader, content_type, sha256, bytes, created_at"
+    };
+}
 
 #[macro_export]
 macro_rules! user_columns {

@@ -20,8 +20,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
+use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
-use hongbao_core::{AccountId, Changes, ClaimId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, Changes, ClaimId, EvidenceId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -415,6 +416,23 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the database fails.
     async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError>;
+
+    /// Keeps an evidence file, once and for good, and answers the id it is stored under: the
+    /// file's own, or that of the file the same uploader already stored with the same bytes
+    /// and content type (an upload sent again is the same file). Written at once and durably,
+    /// outside any batch: no entity refers to a file before it is stored.
+    ///
+    /// # Errors
+    /// [`StoreError`] when another file has this id (a constraint, as in a commit) or the
+    /// database fails; nothing is stored then.
+    async fn put_evidence(&self, file: &EvidenceFile) -> Result<EvidenceId, StoreError>;
+
+    /// The evidence file stored under `id`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when its bytes no longer match its SHA-256; [`StoreError`] when
+    /// the database fails.
+    async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

@@ -6,8 +6,8 @@
 //! own, with its commands' arguments and what running them does: `users.rs` (users,
 //! operators), `money.rs` (deposits, withdrawals, balances, history), `groups.rs`,
 //! `packets.rs` (sending, showing, opening, claiming, recalling and returning), `transfers.rs`
-//! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `dev.rs` (the
-//! development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
+//! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `evidence.rs`
+//! (evidence files), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
 //! command reaches the service, `render.rs` what it prints.
 //!
 //! Amounts are typed in yuan and converted exactly (`Fen::from_yuan`, no floats). Secrets are
@@ -22,6 +22,7 @@ use hongbao_client::signing;
 mod args;
 mod audit;
 mod dev;
+mod evidence;
 mod groups;
 mod money;
 mod packets;
@@ -109,6 +110,8 @@ pub(crate) enum ClientCmd {
     Return(packets::ReturnArgs),
     /// Send money to another user (转账)
     Transfer(transfers::TransferArgs),
+    /// Upload evidence files (screenshots, scans, texts) and download your own
+    Evidence(evidence::EvidenceArgs),
 }
 
 /// Runs one client command. API refusals come back as errors whose text is
@@ -132,6 +135,7 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::Revoke(cmd) => cmd.run().await?,
         ClientCmd::Return(cmd) => cmd.run().await?,
         ClientCmd::Transfer(cmd) => cmd.run().await?,
+        ClientCmd::Evidence(cmd) => cmd.run().await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -167,6 +167,20 @@ impl Store for Gate {
         self.inner.has_operator().await
     }
 
+    async fn put_evidence(
+        &self,
+        file: &hongbao_core::evidence::EvidenceFile,
+    ) -> Result<hongbao_core::EvidenceId, StoreError> {
+        self.inner.put_evidence(file).await
+    }
+
+    async fn evidence(
+        &self,
+        id: hongbao_core::EvidenceId,
+    ) -> Result<Option<hongbao_core::evidence::EvidenceFile>, StoreError> {
+        self.inner.evidence(id).await
+    }
+
     async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError> {
         self.inner.log_entries(start, limit).await
     }

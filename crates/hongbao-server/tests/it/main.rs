@@ -8,6 +8,7 @@ mod bad_input;
 mod clock;
 mod concurrency;
 mod contract;
+mod evidence;
 mod idempotency;
 mod lifecycle;
 mod openapi;

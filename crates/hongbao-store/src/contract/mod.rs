@@ -59,6 +59,7 @@ pub use scenario::{Cast, Scenario, T0, checkpoint, commit, full_scenario, lock, 
 pub use shared::{
     a_covered_nonce_is_one_record_with_the_nonces_remembered_plainly,
     a_nonce_is_accepted_once_per_key_and_refused_again_until_it_expires,
+    evidence_files_round_trip_exactly_and_the_same_upload_is_one_file,
     forget_nonces_deletes_only_records_expired_before_the_bound_up_to_the_limit,
     live_nonces_are_the_unexpired_records_soonest_first_up_to_the_limit, log_key_keeps_the_first_value_proposed,
     nonces_of_a_commit_are_stored_with_its_changes_and_only_with_them,
@@ -120,6 +121,7 @@ macro_rules! contract_tests {
             nonces_of_a_commit_are_stored_with_its_changes_and_only_with_them,
             live_nonces_are_the_unexpired_records_soonest_first_up_to_the_limit,
             secrets_are_found_by_prefix_and_replaced_only_where_unchanged,
+            evidence_files_round_trip_exactly_and_the_same_upload_is_one_file,
         );
     };
     (@cases required $fresh:expr; $($case:ident),+ $(,)?) => {

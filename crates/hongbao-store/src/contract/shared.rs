@@ -269,3 +269,50 @@ pub async fn secrets_are_found_by_prefix_and_replaced_only_where_unchanged(store
         other => panic!("loading the principal answered {other:?}"),
     }
 }
+
+/// An evidence file reads back byte for byte (bytes 0x00 and 0xff included, and a file of the
+/// largest size); the same uploader's same file stored again answers the first id; another
+/// uploader's copy, or the same bytes as another type, is a file of its own; an id taken is a
+/// refused; an unknown id is none.
+pub async fn evidence_files_round_trip_exactly_and_the_same_upload_is_one_file(store: &dyn Store) {
+    use hongbao_core::EvidenceId;
+    use hongbao_core::evidence::{ContentType, EVIDENCE_BYTES_MAX, EvidenceFile};
+    use rand::SeedableRng;
+
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
+    let mut id = || EvidenceId::mint(T0, &mut rng);
+    let (alice, bob) = (KeyId::from_uuid(uuid::Uuid::from_u128(1)), KeyId::from_uuid(uuid::Uuid::from_u128(2)));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..=255u8).cycle().take(70_000));
+    let file = |id, uploader, content_type, bytes: &[u8]| {
+        EvidenceFile::new(id, uploader, content_type, bytes.to_vec(), T0).expect("a valid file")
+    };
+    let put = |f: EvidenceFile| async move { bounded("put_evidence", store.put_evidence(&f)).await };
+    let get = |id| async move { bounded("evidence", store.evidence(id)).await.expect("evidence reads") };
+
+    let first = file(id(), alice, ContentType::Png, &png);
+    assert_eq!(put(first.clone()).await.expect("stored"), first.id);
+    assert_eq!(get(first.id).await, Some(first.clone()), "read back exactly");
+
+    let again = file(id(), alice, ContentType::Png, &png);
+    assert_eq!(put(again.clone()).await.expect("stored"), first.id, "the same upload is the first file");
+    assert_eq!(get(again.id).await, None, "and no second row");
+
+    let bobs = file(id(), bob, ContentType::Png, &png);
+    assert_eq!(put(bobs.clone()).await.expect("stored"), bobs.id, "another uploader's copy is its own");
+    let text = b"%PDF-1.7 but sent as text".to_vec();
+    let as_text = file(id(), alice, ContentType::Text, &text);
+    let as_pdf = file(id(), alice, ContentType::Pdf, &text);
+    assert_eq!(put(as_text.clone()).await.expect("stored"), as_text.id);
+    assert_eq!(put(as_pdf.clone()).await.expect("stored"), as_pdf.id, "another type is another file");
+    assert_eq!(get(as_pdf.id).await.map(|f| f.content_type), Some(ContentType::Pdf));
+
+    let taken = file(first.id, bob, ContentType::Text, b"other bytes");
+    assert!(put(taken).await.is_err(), "an id is never reused");
+    assert_eq!(get(first.id).await, Some(first), "the stored file is unchanged");
+
+    let largest = file(id(), bob, ContentType::Text, &vec![b'z'; EVIDENCE_BYTES_MAX]);
+    assert_eq!(put(largest.clone()).await.expect("stored"), largest.id);
+    assert_eq!(get(largest.id).await.map(|f| f.bytes.len()), Some(EVIDENCE_BYTES_MAX));
+    assert_eq!(get(id()).await, None);
+}

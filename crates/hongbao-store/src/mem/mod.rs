@@ -41,7 +41,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use hongbao_core::KeyId;
+use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::{EvidenceId, KeyId};
 
 use self::state::State;
 use self::validate::validate;
@@ -67,6 +68,7 @@ struct Shared {
     nonces: BTreeMap<(KeyId, [u8; 16]), i64>,
     dev_clock_offset_ms: i64,
     log_key: Option<String>,
+    evidence: BTreeMap<EvidenceId, EvidenceFile>,
 }
 
 struct Inner {

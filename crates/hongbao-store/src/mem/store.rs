@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hongbao_core::{AccountId, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
 
 use super::tx::{MemReadTx, MemWriteTx};
 use super::{MemStore, corrupt, len_u64, lock};
@@ -203,6 +204,26 @@ impl Store for MemStore {
 
     async fn log_key(&self, proposed: &str) -> Result<String, StoreError> {
         Ok(lock(&self.inner.shared).log_key.get_or_insert_with(|| proposed.to_owned()).clone())
+    }
+
+    async fn put_evidence(&self, file: &EvidenceFile) -> Result<EvidenceId, StoreError> {
+        let mut shared = lock(&self.inner.shared);
+        let same = |f: &&EvidenceFile| {
+            f.uploader == file.uploader && f.sha256 == file.sha256 && f.content_type == file.content_type
+        };
+        if let Some(stored) = shared.evidence.values().find(same) {
+            return Ok(stored.id);
+        }
+        if shared.evidence.contains_key(&file.id) {
+            return Err(corrupt(format_args!("evidence file {} already exists", file.id)));
+        }
+        shared.evidence.insert(file.id, file.clone());
+        Ok(file.id)
+    }
+
+    async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError> {
+        self.read_starts().await?;
+        Ok(lock(&self.inner.shared).evidence.get(&id).cloned())
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

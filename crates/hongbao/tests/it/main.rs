@@ -198,6 +198,21 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let bad_amount = client(&served, &alice_file, &["withdraw", "1.234"]);
     assert!(!bad_amount.status.success() && text(&bad_amount).contains("two decimals"), "{}", text(&bad_amount));
 
+    // Evidence: uploaded from a file, its type from the name, and downloaded byte for byte.
+    let screenshot = served.data_dir.path().join("chat.png");
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..=255u8).cycle().take(5_000)).collect();
+    std::fs::write(&screenshot, &png).unwrap();
+    let uploaded =
+        json_of(&client(&served, &alice_file, &["evidence", "upload", screenshot.to_str().unwrap(), "--json"]));
+    assert_eq!((uploaded["content_type"].as_str(), uploaded["size"].as_u64()), (Some("image/png"), Some(5_008)));
+    let copy = served.data_dir.path().join("copy.png");
+    let evidence = uploaded["evidence_id"].as_str().unwrap();
+    let got = client(&served, &alice_file, &["evidence", "get", evidence, "--save", copy.to_str().unwrap()]);
+    assert!(got.status.success(), "{}", text(&got));
+    assert_eq!(std::fs::read(&copy).unwrap(), png);
+    let theirs = client(&served, &bob_file, &["evidence", "get", evidence, "--save", copy.to_str().unwrap()]);
+    assert!(!theirs.status.success() && text(&theirs).contains("not_found"), "{}", text(&theirs));
+
     assert!(client(&served, &root, &["clock", "86400"]).status.success());
     let me = json_of(&client(&served, &alice_file, &["me", "--json"]));
     assert_eq!(me["balance"], 10_005 - 150, "the unclaimed share came back at expiry");

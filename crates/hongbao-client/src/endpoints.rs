@@ -1,0 +1,201 @@
+//! One [`Client`] method per endpoint of docs/API.md, by section: each builds its [`Call`].
+
+use hongbao_core::evidence::{ContentType, EvidenceView};
+use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
+use hongbao_core::packet::{ClaimReceipt, PacketView};
+use hongbao_core::principal::Role;
+use hongbao_core::risk::RiskRules;
+use hongbao_core::user::{GroupView, MeView};
+use hongbao_core::{ClaimId, EvidenceId, Fen, GroupId, PacketId, TransferId, UserId};
+use hongbao_wire::{
+    AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
+    ReasonRequest, ReceiptView, SendPacketRequest, TransactionsPage, TransferRequest,
+};
+use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
+
+use crate::answers::{PacketOptions, TransferOptions};
+use crate::client::{Call, Client, percent_encode};
+use crate::error::ClientError;
+
+impl Client {
+    // Users and money: docs/API.md "Users and operators" and "Money".
+
+    /// `POST /v1/users` (admin): a user and their credentials, the only time the secret is shown.
+    pub fn create_user(&self, name: &str) -> Call<'_, UserCreated> {
+        self.post("/v1/users".into(), Some(&CreateUserRequest { name: name.to_owned() }))
+    }
+
+    /// `POST /v1/operators` (admin).
+    pub fn create_operator(&self, name: &str, roles: &[Role]) -> Call<'_, OperatorCreated> {
+        self.post("/v1/operators".into(), Some(&CreateOperatorRequest { name: name.to_owned(), roles: roles.to_vec() }))
+    }
+
+    /// `POST /v1/users/{user}/deposits` (admin): money arriving from a bank card.
+    pub fn deposit(&self, user: UserId, amount: Fen) -> Call<'_, Moved> {
+        self.post(format!("/v1/users/{user}/deposits"), Some(&AmountRequest::new(amount)))
+    }
+
+    /// `GET /v1/me` (user).
+    pub fn me(&self) -> Call<'_, MeView> {
+        self.get("/v1/me".into())
+    }
+
+    /// `POST /v1/me/withdrawals` (user).
+    pub fn withdraw(&self, amount: Fen) -> Call<'_, Moved> {
+        self.post("/v1/me/withdrawals".into(), Some(&AmountRequest::new(amount)))
+    }
+
+    /// `GET /v1/me/transactions?limit=&cursor=` (user), newest first. The cursor is
+    /// percent-encoded; parameters left `None` are left out.
+    pub fn transactions(&self, limit: Option<u32>, cursor: Option<&str>) -> Call<'_, TransactionsPage> {
+        let mut query = Vec::new();
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        if let Some(cursor) = cursor {
+            query.push(format!("cursor={}", percent_encode(cursor)));
+        }
+        let path = if query.is_empty() {
+            "/v1/me/transactions".to_owned()
+        } else {
+            format!("/v1/me/transactions?{}", query.join("&"))
+        };
+        self.get(path)
+    }
+
+    // Groups.
+
+    /// `POST /v1/groups` (user); the caller is always a member.
+    pub fn create_group(&self, name: &str, members: &[UserId]) -> Call<'_, GroupView> {
+        self.post("/v1/groups".into(), Some(&CreateGroupRequest { name: name.to_owned(), members: members.to_vec() }))
+    }
+
+    /// `GET /v1/groups/{group}` (member).
+    pub fn group(&self, group: GroupId) -> Call<'_, GroupView> {
+        self.get(format!("/v1/groups/{group}"))
+    }
+
+    // Red packets.
+
+    /// `POST /v1/packets` (user): sends a normal, lucky or exclusive packet. The body is
+    /// `spec` (its `kind` tag and fields are the API's) plus the options that are set.
+    pub fn send_packet(&self, spec: &PacketSpec, options: &PacketOptions) -> Call<'_, PacketView> {
+        let body = SendPacketRequest::new(spec, options.greeting.clone(), options.arrival_delay_seconds);
+        self.post("/v1/packets".into(), Some(&body))
+    }
+
+    /// `GET /v1/packets/{id}` (sender, eligible): does not touch the packet.
+    pub fn packet(&self, packet: PacketId) -> Call<'_, PacketView> {
+        self.get(format!("/v1/packets/{packet}"))
+    }
+
+    /// `GET /v1/receipts/{transfer_id}` (a party to the transfer): its receipt.
+    pub fn receipt(&self, transfer: TransferId) -> Call<'_, ReceiptView> {
+        self.get(format!("/v1/receipts/{transfer}"))
+    }
+
+    /// `POST /v1/packets/{id}/open` (eligible): a recipient opening it touches it.
+    pub fn open(&self, packet: PacketId) -> Call<'_, PacketView> {
+        self.post(format!("/v1/packets/{packet}/open"), None::<&()>)
+    }
+
+    /// `POST /v1/packets/{id}/claim` (eligible).
+    pub fn claim(&self, packet: PacketId) -> Call<'_, ClaimReceipt> {
+        self.post(format!("/v1/packets/{packet}/claim"), None::<&()>)
+    }
+
+    /// `POST /v1/packets/{id}/recall` (sender).
+    pub fn recall(&self, packet: PacketId) -> Call<'_, Recalled> {
+        self.post(format!("/v1/packets/{packet}/recall"), None::<&()>)
+    }
+
+    /// `POST /v1/claims/{id}/revoke` (the packet's sender), while the claim is pending.
+    pub fn revoke_claim(&self, claim: ClaimId) -> Call<'_, ClaimDetail> {
+        self.post(format!("/v1/claims/{claim}/revoke"), None::<&()>)
+    }
+
+    /// `POST /v1/claims/{id}/return` (claimant): gives the amount back to the sender.
+    pub fn return_claim(&self, claim: ClaimId) -> Call<'_, ClaimDetail> {
+        self.post(format!("/v1/claims/{claim}/return"), None::<&()>)
+    }
+
+    // Transfers.
+
+    /// `POST /v1/transfers` (user).
+    pub fn transfer(&self, to: UserId, amount: Fen, options: &TransferOptions) -> Call<'_, TransferReceipt> {
+        let body = TransferRequest {
+            to,
+            amount: amount.get(),
+            note: options.note.clone(),
+            arrival_delay_seconds: options.arrival_delay_seconds,
+        };
+        self.post("/v1/transfers".into(), Some(&body))
+    }
+
+    /// `POST /v1/transfers/{id}/revoke` (sender), while the transfer is pending.
+    pub fn revoke_transfer(&self, transfer: TransferId) -> Call<'_, TransferReceipt> {
+        self.post(format!("/v1/transfers/{transfer}/revoke"), None::<&()>)
+    }
+
+    // Risk control and legal holds.
+
+    /// `POST /v1/users/{user}/lock` (risk_officer): the user may receive but not pay or claim.
+    pub fn lock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
+        self.post(format!("/v1/users/{user}/lock"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `POST /v1/users/{user}/unlock` (risk_officer).
+    pub fn unlock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
+        self.post(format!("/v1/users/{user}/unlock"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `GET /v1/risk/rules` (any operator): freeze terms, rule thresholds, warning tiers in force.
+    pub fn risk_rules(&self) -> Call<'_, RiskRules> {
+        self.get("/v1/risk/rules".into())
+    }
+
+    // Evidence files.
+
+    /// `POST /v1/evidence` (any principal): stores `bytes` as a file of `content_type`; the
+    /// same bytes again answer the same file.
+    pub fn upload_evidence(&self, content_type: ContentType, bytes: Vec<u8>) -> Call<'_, EvidenceView> {
+        self.call_with::<EvidenceView>(Method::POST, "/v1/evidence".into(), Ok(bytes))
+            .header(CONTENT_TYPE.as_str(), content_type.as_str())
+    }
+
+    /// `GET /v1/evidence/{id}` (its uploader): the file's bytes, exactly as uploaded.
+    ///
+    /// # Errors
+    /// [`ClientError::Api`] for the API's refusals (`not_found`), and what [`Client::send`]
+    /// fails with.
+    pub async fn evidence(&self, evidence: EvidenceId) -> Result<Vec<u8>, ClientError> {
+        let call = self.get::<()>(format!("/v1/evidence/{evidence}"));
+        Ok(call.send_raw().await?.error_for_status()?.body)
+    }
+
+    // Development and public endpoints.
+
+    /// `POST /v1/dev/clock` (admin, `serve --dev-clock` only): moves the business clock
+    /// forward and runs every job that became due.
+    pub fn dev_clock(&self, advance_seconds: u32) -> Call<'_, DevClockAnswer> {
+        self.post("/v1/dev/clock".into(), Some(&DevClockRequest { advance_seconds }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_bodies_are_the_api_shape() {
+        let group: GroupId = "grp_0190f0a0b0c0d0e0f000000000000000".parse().unwrap();
+        let spec = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(1000) };
+        let options = PacketOptions::default().greeting("大吉");
+        let body = SendPacketRequest::new(&spec, options.greeting.clone(), options.arrival_delay_seconds);
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"kind": "lucky", "group_id": group.to_string(), "count": 3, "total": 1000, "greeting": "大吉"})
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! Evidence files for the edges: kept at once, outside the writer's batches (no command reads a
+//! file's bytes; what cites a file carries its id and SHA-256), and read back only by who may.
+
+use hongbao_core::evidence::{ContentType, EvidenceFile, EvidenceView};
+use hongbao_core::{CoreError, EvidenceId, KeyId};
+use rand::rngs::StdRng;
+
+use crate::config::EngineError;
+use crate::engine::Engine;
+
+impl Engine {
+    /// Checks and stores a file `uploader` sent, answering what was stored: the same uploader's
+    /// same file sent again answers the file stored first.
+    ///
+    /// # Errors
+    /// [`EngineError::Refused`] with `invalid_request` when the file is empty, too large or not
+    /// what its type says; [`EngineError::Unavailable`].
+    pub async fn store_evidence(
+        &self,
+        uploader: KeyId,
+        content_type: ContentType,
+        bytes: Vec<u8>,
+    ) -> Result<EvidenceView, EngineError> {
+        let now = self.clock().now();
+        let id = EvidenceId::mint(now, &mut rand::make_rng::<StdRng>());
+        let file = EvidenceFile::new(id, uploader, content_type, bytes, now).map_err(EngineError::Refused)?;
+        let stored = self.store().put_evidence(&file).await?;
+        if stored == file.id {
+            return Ok(file.view());
+        }
+        let first = self.store().evidence(stored).await?;
+        first.map(|f| f.view()).ok_or_else(|| EngineError::Unavailable(format!("evidence file {stored} vanished")))
+    }
+
+    /// The file `id`, if `reader` may read it.
+    ///
+    /// # Errors
+    /// [`EngineError::Refused`] with `not_found` when it does not exist or `reader` may not see
+    /// it (never telling which); [`EngineError::Unavailable`].
+    pub async fn evidence(&self, reader: KeyId, id: EvidenceId) -> Result<EvidenceFile, EngineError> {
+        match self.store().evidence(id).await? {
+            Some(file) if file.readable_by(reader) => Ok(file),
+            _ => Err(EngineError::Refused(CoreError::not_found("evidence file"))),
+        }
+    }
+}
