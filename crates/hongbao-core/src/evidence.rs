@@ -46,6 +46,16 @@ impl ContentType {
         }
     }
 
+    /// The file-name extensions of the type, the usual one first.
+    pub const fn extensions(self) -> &'static [&'static str] {
+        match self {
+            ContentType::Png => &["png"],
+            ContentType::Jpeg => &["jpg", "jpeg"],
+            ContentType::Pdf => &["pdf"],
+            ContentType::Text => &["txt", "text"],
+        }
+    }
+
     /// The type a `Content-Type` header names: the media type in any case, with no parameter
     /// but `charset=utf-8` on `text/plain`.
     ///

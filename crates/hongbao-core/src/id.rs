@@ -142,10 +142,6 @@ define_id!(
     EvidenceId, "evd", "evidence file"
 );
 define_id!(
-    /// A registered legal or business document (a court ruling, a police notice, a licence).
-    DocumentId, "doc", "document"
-);
-define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the
     /// account of a user or packet is found without an index, and tables keyed by account id
     /// distribute with the user or packet they belong to.

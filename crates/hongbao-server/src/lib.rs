@@ -183,12 +183,12 @@ async fn render_metrics() -> impl IntoResponse {
 }
 
 /// Reads the request's body (within `http.body_max_bytes`, or `http.evidence_max_bytes` for an
-/// upload, which also takes one of `http.evidence_uploads_max` permits first, and within
-/// `http.body_timeout_ms`), then
-/// bounds the requests in flight (beyond the bound: an immediate `503 overloaded`, never a
-/// queue), then logs each request once, counts it and times it. A body still arriving holds no
-/// in-flight permit, so slow senders cannot crowd out the requests being answered. Never logs
-/// bodies or headers, so no secret or signature reaches the log.
+/// upload, which first takes one of `http.evidence_uploads_max` permits and holds it until
+/// answered; and within `http.body_timeout_ms`), then bounds the requests in flight (beyond the
+/// bound: an immediate `503 overloaded`, never a queue), then logs each request once, counts it
+/// and times it. A body still arriving holds no in-flight permit, so slow senders cannot crowd
+/// out the requests being answered. Never logs bodies or headers, so no secret or signature
+/// reaches the log.
 async fn observe(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let limit = app.config.body_limit(&parts.method, parts.uri.path());

@@ -396,7 +396,7 @@ impl Store for PostgresStore {
             .map_err(|e| db_error(e, "read the log's key"))
     }
 
-    async fn put_evidence(&self, file: &EvidenceFile) -> Result<EvidenceId, StoreError> {
+    async fn put_evidence(&self, file: &EvidenceFile) -> Result<(EvidenceId, Timestamp), StoreError> {
         // The same uploader's same file is the one stored first: insert unless it is there,
         // then read back whichever row holds it.
         let inserted = sqlx::query(
@@ -413,17 +413,18 @@ impl Store for PostgresStore {
         .await
         .map_err(|e| db_error(e, format_args!("store evidence file {}", file.id)))?;
         if inserted.rows_affected() == 1 {
-            return Ok(file.id);
+            return Ok((file.id, file.created_at));
         }
-        let found: uuid::Uuid =
-            sqlx::query_scalar("SELECT id FROM evidence WHERE uploader = $1 AND sha256 = $2 AND content_type = $3")
-                .bind(file.uploader.uuid())
-                .bind(&file.sha256[..])
-                .bind(file.content_type.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| db_error(e, "find the evidence file stored before"))?;
-        Ok(EvidenceId::from_uuid(found))
+        let (found, created_at): (uuid::Uuid, i64) = sqlx::query_as(
+            "SELECT id, created_at FROM evidence WHERE uploader = $1 AND sha256 = $2 AND content_type = $3",
+        )
+        .bind(file.uploader.uuid())
+        .bind(&file.sha256[..])
+        .bind(file.content_type.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "find the evidence file stored before"))?;
+        Ok((EvidenceId::from_uuid(found), Timestamp::from_millis(created_at)))
     }
 
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError> {

@@ -417,15 +417,15 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] when the database fails.
     async fn replace_secrets(&self, replaced: &[(KeyId, String, String)]) -> Result<u64, StoreError>;
 
-    /// Keeps an evidence file, once and for good, and answers the id it is stored under: the
-    /// file's own, or that of the file the same uploader already stored with the same bytes
-    /// and content type (an upload sent again is the same file). Written at once and durably,
+    /// Keeps an evidence file, once and for good, and answers the id and creation time it is
+    /// stored under: the file's own, or those of the file the same uploader already stored with
+    /// the same bytes and content type (an upload sent again is the same file). Written at once and durably,
     /// outside any batch: no entity refers to a file before it is stored.
     ///
     /// # Errors
     /// [`StoreError`] when another file has this id (a constraint, as in a commit) or the
     /// database fails; nothing is stored then.
-    async fn put_evidence(&self, file: &EvidenceFile) -> Result<EvidenceId, StoreError>;
+    async fn put_evidence(&self, file: &EvidenceFile) -> Result<(EvidenceId, Timestamp), StoreError>;
 
     /// The evidence file stored under `id`, if any.
     ///

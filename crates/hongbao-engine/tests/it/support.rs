@@ -170,7 +170,7 @@ impl Store for Gate {
     async fn put_evidence(
         &self,
         file: &hongbao_core::evidence::EvidenceFile,
-    ) -> Result<hongbao_core::EvidenceId, StoreError> {
+    ) -> Result<(hongbao_core::EvidenceId, Timestamp), StoreError> {
         self.inner.put_evidence(file).await
     }
 

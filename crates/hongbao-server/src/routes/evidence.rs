@@ -77,12 +77,7 @@ pub async fn download(
         ContentType::Text => "text/plain; charset=utf-8",
         other => other.as_str(),
     };
-    let extension = match file.content_type {
-        ContentType::Png => "png",
-        ContentType::Jpeg => "jpg",
-        ContentType::Pdf => "pdf",
-        ContentType::Text => "txt",
-    };
+    let extension = file.content_type.extensions()[0];
     let disposition = format!("attachment; filename=\"{}.{extension}\"", file.id);
     let sha256 = file.view().sha256;
     let mut response = Bytes::from(file.bytes).into_response();

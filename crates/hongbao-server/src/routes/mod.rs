@@ -5,9 +5,8 @@
 //!
 //! - `users.rs` — users and operators; `money.rs` — deposits, balances, withdrawals, history;
 //!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
-//!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks); `evidence.rs` — evidence
-//!   files; `dev.rs`
-//!   — the development clock.
+//!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks);
+//!   `evidence.rs` — evidence files; `dev.rs` — the development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
 //! the API is a new file here, its routes listed in `api_router` (lib.rs).

@@ -3,6 +3,7 @@
 
 use hongbao_client::{HeaderMap, RawRequest};
 use hongbao_core::evidence::{ContentType, EvidenceView};
+use hongbao_core::hex::hex;
 use hongbao_core::principal::Role;
 use hongbao_server::HttpConfig;
 use sha2::{Digest, Sha256};
@@ -14,10 +15,6 @@ fn png(extra: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.extend((0..=255u8).cycle().take(extra));
     bytes
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn upload(content_type: &str, body: Vec<u8>) -> RawRequest {

@@ -287,15 +287,17 @@ pub async fn evidence_files_round_trip_exactly_and_the_same_upload_is_one_file(s
     let file = |id, uploader, content_type, bytes: &[u8]| {
         EvidenceFile::new(id, uploader, content_type, bytes.to_vec(), T0).expect("a valid file")
     };
-    let put = |f: EvidenceFile| async move { bounded("put_evidence", store.put_evidence(&f)).await };
+    let put = |f: EvidenceFile| async move { bounded("put_evidence", store.put_evidence(&f)).await.map(|(id, _)| id) };
     let get = |id| async move { bounded("evidence", store.evidence(id)).await.expect("evidence reads") };
 
     let first = file(id(), alice, ContentType::Png, &png);
     assert_eq!(put(first.clone()).await.expect("stored"), first.id);
     assert_eq!(get(first.id).await, Some(first.clone()), "read back exactly");
 
-    let again = file(id(), alice, ContentType::Png, &png);
-    assert_eq!(put(again.clone()).await.expect("stored"), first.id, "the same upload is the first file");
+    let mut again = file(id(), alice, ContentType::Png, &png);
+    again.created_at = T0.plus_millis(5_000);
+    let stored = bounded("put_evidence", store.put_evidence(&again)).await.expect("stored");
+    assert_eq!(stored, (first.id, first.created_at), "the same upload is the first file, with its time");
     assert_eq!(get(again.id).await, None, "and no second row");
 
     let bobs = file(id(), bob, ContentType::Png, &png);

@@ -206,19 +206,19 @@ impl Store for MemStore {
         Ok(lock(&self.inner.shared).log_key.get_or_insert_with(|| proposed.to_owned()).clone())
     }
 
-    async fn put_evidence(&self, file: &EvidenceFile) -> Result<EvidenceId, StoreError> {
+    async fn put_evidence(&self, file: &EvidenceFile) -> Result<(EvidenceId, Timestamp), StoreError> {
         let mut shared = lock(&self.inner.shared);
         let same = |f: &&EvidenceFile| {
             f.uploader == file.uploader && f.sha256 == file.sha256 && f.content_type == file.content_type
         };
         if let Some(stored) = shared.evidence.values().find(same) {
-            return Ok(stored.id);
+            return Ok((stored.id, stored.created_at));
         }
         if shared.evidence.contains_key(&file.id) {
             return Err(corrupt(format_args!("evidence file {} already exists", file.id)));
         }
         shared.evidence.insert(file.id, file.clone());
-        Ok(file.id)
+        Ok((file.id, file.created_at))
     }
 
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError> {

@@ -52,13 +52,7 @@ fn parse_type(text: &str) -> Result<ContentType, String> {
 /// The type a file's name says, if it says one.
 fn type_of(path: &Path) -> Option<ContentType> {
     let extension = path.extension()?.to_str()?.to_ascii_lowercase();
-    match extension.as_str() {
-        "png" => Some(ContentType::Png),
-        "jpg" | "jpeg" => Some(ContentType::Jpeg),
-        "pdf" => Some(ContentType::Pdf),
-        "txt" | "text" => Some(ContentType::Text),
-        _ => None,
-    }
+    ContentType::ALL.into_iter().find(|t| t.extensions().contains(&extension.as_str()))
 }
 
 impl EvidenceArgs {
