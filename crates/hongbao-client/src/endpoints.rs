@@ -6,10 +6,11 @@ use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::principal::Role;
 use hongbao_core::risk::RiskRules;
 use hongbao_core::user::{GroupView, MeView};
-use hongbao_core::{ClaimId, EvidenceId, Fen, GroupId, PacketId, TransferId, UserId};
+use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, GroupId, PacketId, TransferId, UserId};
 use hongbao_wire::{
     AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
-    ReasonRequest, ReceiptView, SendPacketRequest, TransactionsPage, TransferRequest,
+    DocumentRegistered, DocumentRevealed, ReasonRequest, ReceiptView, RegisterDocumentRequest, SendPacketRequest,
+    TransactionsPage, TransferRequest,
 };
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -153,6 +154,18 @@ impl Client {
     /// `GET /v1/risk/rules` (any operator): freeze terms, rule thresholds, warning tiers in force.
     pub fn risk_rules(&self) -> Call<'_, RiskRules> {
         self.get("/v1/risk/rules".into())
+    }
+
+    /// `POST /v1/documents` (legal_officer, risk_officer): registers a legal document; the log
+    /// records only its commitment.
+    pub fn register_document(&self, body: &RegisterDocumentRequest) -> Call<'_, DocumentRegistered> {
+        self.post("/v1/documents".into(), Some(body))
+    }
+
+    /// `POST /v1/documents/{document}/reveal` (legal_officer, risk_officer): logs the salt that
+    /// opens the document's commitment.
+    pub fn reveal_document(&self, document: DocumentId, reason: &str) -> Call<'_, DocumentRevealed> {
+        self.post(format!("/v1/documents/{document}/reveal"), Some(&ReasonRequest { reason: reason.to_owned() }))
     }
 
     // Evidence files.

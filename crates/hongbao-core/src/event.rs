@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fairness::Salt;
-use crate::id::{ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::PacketKind;
 use crate::principal::Role;
@@ -112,6 +112,22 @@ pub enum EventKind {
         user_id: UserId,
         amount: Fen,
     },
+    /// An officer registered a legal document: only its commitment (see `document`), never its
+    /// authority, reference or file.
+    DocumentRegistered {
+        document_id: DocumentId,
+        commitment: String,
+        actor: KeyId,
+    },
+    /// An officer revealed a document's salt and file hash, so anyone can recompute its
+    /// commitment.
+    DocumentRevealed {
+        document_id: DocumentId,
+        salt: Salt,
+        sha256: String,
+        actor: KeyId,
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -136,6 +152,8 @@ impl EventKind {
             EventKind::UserUnlocked { .. } => "user_unlocked",
             EventKind::FundsFrozen { .. } => "funds_frozen",
             EventKind::FundsUnfrozen { .. } => "funds_unfrozen",
+            EventKind::DocumentRegistered { .. } => "document_registered",
+            EventKind::DocumentRevealed { .. } => "document_revealed",
         }
     }
 }

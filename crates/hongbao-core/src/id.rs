@@ -142,6 +142,10 @@ define_id!(
     EvidenceId, "evd", "evidence file"
 );
 define_id!(
+    /// A legal document an officer registered (a court ruling, a police notice).
+    DocumentId, "doc", "document"
+);
+define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the
     /// account of a user or packet is found without an index, and tables keyed by account id
     /// distribute with the user or packet they belong to.

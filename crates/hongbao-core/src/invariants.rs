@@ -1,4 +1,4 @@
-//! The six invariants of docs/DESIGN.md, checked over a complete [`World`].
+//! The invariants of docs/DESIGN.md, checked over a complete [`World`].
 //!
 //! The check is a second, independent path to the same numbers: it recomputes every account's
 //! totals from the transfers alone and compares them with the stored totals the commands kept
@@ -20,7 +20,7 @@ use crate::world::World;
 /// One broken invariant, in words precise enough to find the row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant of docs/DESIGN.md (1 to 6).
+    /// Which invariant of docs/DESIGN.md (1 to 7).
     pub invariant: u8,
     pub message: String,
 }
@@ -60,13 +60,28 @@ impl Report {
     }
 }
 
-/// Checks invariants 1 to 4 over a complete world. An empty result means they all hold.
+/// Checks invariants 1 to 4 and 7 over a complete world. An empty result means they all hold.
 pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
     let mut report = Report { violations: Vec::new() };
     check_ledger(world, &mut report);
     check_accounts(world, &mut report);
     check_packets(world, limits, &mut report);
+    check_documents(world, &mut report);
     report.violations
+}
+
+/// Invariant 7, for documents: each was issued before it was registered and revealed after.
+/// (That the log committed to each, and revealed what it holds, is the log's check.)
+fn check_documents(world: &World, report: &mut Report) {
+    for document in world.documents() {
+        let id = document.id;
+        if document.issued_at > document.created_at {
+            report.fail(7, format!("document {id} was issued after it was registered"));
+        }
+        if document.revealed_at.is_some_and(|at| at < document.created_at) {
+            report.fail(7, format!("document {id} was revealed before it was registered"));
+        }
+    }
 }
 
 /// Invariant 1: double entry, from the stored totals and again from the transfers.
@@ -369,6 +384,12 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
             Reply::Claim(c) => matches!(world.claim(c.claim_id), Ok(Some(_))),
             Reply::Transfer(t) => matches!(world.transfer(t.transfer_id), Ok(Some(_))),
             Reply::Me(m) => matches!(world.user(m.user_id), Ok(Some(_))),
+            Reply::DocumentRegistered(r) => {
+                matches!(world.document(r.document_id), Ok(Some(d)) if d.commitment() == r.commitment)
+            }
+            Reply::DocumentRevealed(r) => {
+                matches!(world.document(r.document_id), Ok(Some(d)) if d.revealed_at.is_some() && d.salt == r.salt)
+            }
             Reply::Settled { .. } => true,
         };
         if !found {

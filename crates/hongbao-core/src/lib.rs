@@ -12,6 +12,7 @@
 //! [`ops::execute`], and stores what it decided in one transaction.
 
 pub mod config;
+pub mod document;
 pub mod due;
 pub mod error;
 pub mod event;
@@ -39,7 +40,7 @@ pub mod world;
 
 pub use config::Limits;
 pub use error::{CoreError, FrozenReason, RecallRefusal};
-pub use id::{AccountId, ClaimId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
+pub use id::{AccountId, ClaimId, DocumentId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};
 pub use time::Timestamp;

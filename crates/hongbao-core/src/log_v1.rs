@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::fairness::Salt;
-use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Phase, Transfer, TransferKind};
 use crate::log::LogRecord;
 use crate::money::Fen;
@@ -176,6 +176,18 @@ enum EventKindV1 {
         user_id: UserId,
         amount: Fen,
     },
+    DocumentRegistered {
+        document_id: DocumentId,
+        commitment: String,
+        actor: KeyId,
+    },
+    DocumentRevealed {
+        document_id: DocumentId,
+        salt: Salt,
+        sha256: String,
+        actor: KeyId,
+        reason: String,
+    },
 }
 
 impl From<&LogRecord> for RecordV1 {
@@ -278,6 +290,8 @@ impl From<&EventKind> for EventKindV1 {
             UserUnlocked { user_id, actor, reason };
             FundsFrozen { user_id, amount };
             FundsUnfrozen { user_id, amount };
+            DocumentRegistered { document_id, commitment, actor };
+            DocumentRevealed { document_id, salt, sha256, actor, reason };
         })
     }
 }
@@ -303,6 +317,8 @@ impl From<EventKindV1> for EventKind {
             UserUnlocked { user_id, actor, reason };
             FundsFrozen { user_id, amount };
             FundsUnfrozen { user_id, amount };
+            DocumentRegistered { document_id, commitment, actor };
+            DocumentRevealed { document_id, salt, sha256, actor, reason };
         })
     }
 }

@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::id::{AccountId, ClaimId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Secret;
 use crate::time::Timestamp;
@@ -92,4 +92,5 @@ id_schema! {
     AccountId, "a ledger account";
     KeyId, "a signing key";
     EvidenceId, "an evidence file";
+    DocumentId, "a registered legal document";
 }

@@ -13,6 +13,7 @@
 //! - `packets.rs` — sending, opening and recalling a packet ([`recall_refusal`]).
 //! - `claims.rs` — claiming a share, revoking and returning a claim.
 //! - `holds.rs` — locks and freezes.
+//! - `documents.rs` — legal documents: registering and revealing them.
 //! - `jobs.rs` — due work: expiry and arrivals.
 //! - `shared.rs` — the look-ups and input checks several areas use.
 //!
@@ -30,6 +31,7 @@ use crate::world::{Draft, Effects, Fail, World};
 mod authority;
 mod claims;
 mod command;
+mod documents;
 mod holds;
 mod jobs;
 mod money;
@@ -43,8 +45,12 @@ pub use authority::{
     require_role, require_user,
 };
 pub use command::{Command, PacketSpec};
+pub use documents::DocumentSpec;
 pub use packets::recall_refusal;
-pub use reply::{ClaimDetail, Moved, OperatorCreated, Recalled, Reply, TransferReceipt, TransferStatus, UserCreated};
+pub use reply::{
+    ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, Reply, TransferReceipt,
+    TransferStatus, UserCreated,
+};
 pub(crate) use shared::visible_packet;
 
 /// What a rule decides: the answer, or why not.
@@ -91,6 +97,10 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
         }
         Command::UnlockUser { officer, user, reason } => {
             holds::set_status(&mut d, ctx, (*officer, reason), *user, UserStatus::Active)?
+        }
+        Command::RegisterDocument { officer, spec } => documents::register(&mut d, ctx, *officer, spec)?,
+        Command::RevealDocument { officer, document, reason } => {
+            documents::reveal(&mut d, ctx, (*officer, reason), *document)?
         }
         Command::FreezeFunds { user, amount } => holds::freeze(&mut d, ctx, *user, *amount, true)?,
         Command::UnfreezeFunds { user, amount } => holds::freeze(&mut d, ctx, *user, *amount, false)?,

@@ -15,10 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
+use crate::document::Document;
 use crate::due::{self, Deadline, DueKind};
 use crate::error::CoreError;
 use crate::event::Event;
-use crate::id::{AccountId, ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingTransfer, Transfer};
 use crate::log::LogRecord;
 use crate::money::MoneyError;
@@ -49,6 +50,8 @@ pub enum Key {
     Transfer(TransferId),
     /// A signing key.
     Principal(KeyId),
+    /// A registered legal document.
+    Document(DocumentId),
 }
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
@@ -64,6 +67,7 @@ pub enum Fact {
     Pending(TransferId, Option<PendingTransfer>),
     Transfer(TransferId, Option<Transfer>),
     Principal(KeyId, Option<Principal>),
+    Document(DocumentId, Option<Document>),
 }
 
 /// Why a command did not complete.
@@ -105,6 +109,7 @@ pub struct Changes {
     pub pendings: Vec<(Write, PendingTransfer)>,
     /// New principals (never updated yet: keys are created, not edited).
     pub principals: Vec<Principal>,
+    pub documents: Vec<(Write, Document)>,
     /// New transfers, in the order they were made.
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
@@ -125,6 +130,7 @@ impl Changes {
             && self.claims.is_empty()
             && self.pendings.is_empty()
             && self.principals.is_empty()
+            && self.documents.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
@@ -144,6 +150,7 @@ struct Dirty {
     claims: BTreeMap<ClaimId, Write>,
     pendings: BTreeMap<TransferId, Write>,
     principals: Vec<Principal>,
+    documents: BTreeMap<DocumentId, Write>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
     log: Vec<LogRecord>,
@@ -205,6 +212,7 @@ pub struct World {
     pendings: Table<TransferId, PendingTransfer>,
     transfers: Table<TransferId, Transfer>,
     principals: Table<KeyId, Principal>,
+    documents: Table<DocumentId, Document>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -267,6 +275,7 @@ impl World {
             + self.pendings.len()
             + self.transfers.len()
             + self.principals.len()
+            + self.documents.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -305,6 +314,10 @@ impl World {
         read(&self.principals, &id, self.complete, Key::Principal(id))
     }
 
+    pub fn document(&self, id: DocumentId) -> Result<Option<&Document>, Fail> {
+        read(&self.documents, &id, self.complete, Key::Document(id))
+    }
+
     /// The claim `user` made on `packet`, if any.
     pub fn claim_of(&self, packet: PacketId, user: UserId) -> Result<Option<&Claim>, Fail> {
         match self.claim_of.get(&(packet, user)) {
@@ -338,6 +351,7 @@ impl World {
                 Key::Pending(id) => self.pendings.contains_key(&id),
                 Key::Transfer(id) => self.transfers.contains_key(&id),
                 Key::Principal(id) => self.principals.contains_key(&id),
+                Key::Document(id) => self.documents.contains_key(&id),
             }
     }
 
@@ -392,6 +406,9 @@ impl World {
             Fact::Principal(id, principal) => {
                 self.principals.entry(id).or_insert(principal);
             }
+            Fact::Document(id, document) => {
+                self.documents.entry(id).or_insert(document);
+            }
         }
     }
 
@@ -440,6 +457,9 @@ impl World {
             self.principals.insert(principal.key_id, Some(principal.clone()));
             self.dirty.principals.push(principal);
         }
+        for document in draft.documents {
+            put(&mut self.documents, &mut self.dirty.documents, document.id, document);
+        }
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }
@@ -466,6 +486,7 @@ impl World {
             claims: rows(dirty.claims, &self.claims),
             pendings: rows(dirty.pendings, &self.pendings),
             principals: dirty.principals,
+            documents: rows(dirty.documents, &self.documents),
             transfers: dirty.transfers,
             events: dirty.events,
             log: dirty.log,
@@ -509,5 +530,9 @@ impl World {
 
     pub fn principals(&self) -> impl Iterator<Item = &Principal> {
         self.principals.values().flatten()
+    }
+
+    pub fn documents(&self) -> impl Iterator<Item = &Document> {
+        self.documents.values().flatten()
     }
 }

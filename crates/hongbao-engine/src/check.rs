@@ -6,7 +6,9 @@ use std::fmt;
 use ed25519_dalek::VerifyingKey;
 use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
+use hongbao_core::document::Document;
 use hongbao_core::event::EventKind;
+use hongbao_core::hex::hex;
 use hongbao_core::invariants::{self, Violation};
 use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
@@ -14,7 +16,7 @@ use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
-    AccountId, ClaimId, Fact, Fen, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
+    AccountId, ClaimId, DocumentId, Fact, Fen, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -73,7 +75,7 @@ impl fmt::Display for CheckReport {
             }
         }
         if self.violations.is_empty() {
-            return write!(f, "all six invariants hold");
+            return write!(f, "all seven invariants hold");
         }
         writeln!(f, "{} violation(s):", self.violations.len())?;
         for violation in &self.violations {
@@ -83,10 +85,11 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Loads everything from `store` and checks the six invariants: double entry (against the
+/// Loads everything from `store` and checks the seven invariants: double entry (against the
 /// transfers, independently of the stored totals), no negative wallet, escrow equal to what is
 /// unclaimed, shares and claims that add up, every stored idempotent answer backed by what it
-/// names, and the due work scheduled exactly as the state implies.
+/// names, the due work scheduled exactly as the state implies, and legal holds that hold
+/// together (documents registered before they are revealed).
 ///
 /// # Errors
 /// [`StoreError`] when the store cannot be read.
@@ -230,6 +233,7 @@ struct Ledger<'a> {
     claims: HashMap<ClaimId, &'a Claim>,
     pendings: HashMap<TransferId, &'a PendingTransfer>,
     operators: HashMap<KeyId, &'a Owner>,
+    documents: HashMap<DocumentId, &'a Document>,
     /// `(what, id)` of every once-only event seen.
     seen: HashSet<(&'static str, u128)>,
     /// Whether each user is locked, by the log's lock and unlock events so far.
@@ -261,6 +265,9 @@ impl<'a> Ledger<'a> {
             }
             Fact::Principal(id, Some(principal)) if matches!(principal.owner, Owner::Operator { .. }) => {
                 self.operators.insert(*id, &principal.owner);
+            }
+            Fact::Document(id, Some(document)) => {
+                self.documents.insert(*id, document);
             }
             _ => {}
         }
@@ -403,6 +410,26 @@ impl<'a> Ledger<'a> {
                     _ => Some(format!("user {user_id} has more unfrozen than the log froze")),
                 }
             }
+            // The log commits to a document once, and reveals it at most once: its salt and file
+            // hash, which must open the commitment (recomputed here from the stored salt).
+            EventKind::DocumentRegistered { document_id, commitment, actor } => {
+                if !self.first("document", document_id.uuid().as_u128()) {
+                    return Some(format!("document {document_id} is registered a second time"));
+                }
+                match self.documents.get(document_id) {
+                    Some(d) if (&d.commitment(), d.registered_by) == (commitment, *actor) => None,
+                    _ => differs(format!("the registration of document {document_id}")),
+                }
+            }
+            EventKind::DocumentRevealed { document_id, salt, sha256, .. } => {
+                if !self.first("revealed", document_id.uuid().as_u128()) {
+                    return Some(format!("document {document_id} is revealed a second time"));
+                }
+                match self.documents.get(document_id) {
+                    Some(d) if d.revealed_at.is_some() && d.salt == *salt && hex(&d.sha256) == *sha256 => None,
+                    _ => differs(format!("the reveal of document {document_id}")),
+                }
+            }
         }
     }
 
@@ -417,6 +444,14 @@ impl<'a> Ledger<'a> {
             ("group(s)", missing("group", &mut self.groups.keys().map(|id| id.uuid().as_u128()))),
             ("packet(s)", missing("sent", &mut self.packets.keys().map(|id| id.uuid().as_u128()))),
             ("claim(s)", missing("claimed", &mut self.claims.keys().map(|id| id.uuid().as_u128()))),
+            ("document(s)", missing("document", &mut self.documents.keys().map(|id| id.uuid().as_u128()))),
+            (
+                "reveal(s) of documents",
+                missing(
+                    "revealed",
+                    &mut self.documents.values().filter(|d| d.revealed_at.is_some()).map(|d| d.id.uuid().as_u128()),
+                ),
+            ),
         ];
         let mut problems: Vec<String> = counts
             .into_iter()

@@ -29,6 +29,27 @@ impl Engine {
         Ok(EvidenceView { evidence_id: id, created_at, ..file.view() })
     }
 
+    /// That `reader` may cite the file `id` as the scan whose SHA-256 is `sha256`.
+    ///
+    /// # Errors
+    /// As [`Engine::evidence`]; [`EngineError::Refused`] with `invalid_request` when the file's
+    /// SHA-256 is another.
+    pub async fn check_cited_evidence(
+        &self,
+        reader: KeyId,
+        id: EvidenceId,
+        sha256: &[u8; 32],
+    ) -> Result<(), EngineError> {
+        let file = self.evidence(reader, id).await?;
+        if file.sha256 != *sha256 {
+            return Err(EngineError::Refused(CoreError::invalid(format!(
+                "evidence file {id} has SHA-256 {}, not the sha256 given",
+                hongbao_core::hex::hex(&file.sha256)
+            ))));
+        }
+        Ok(())
+    }
+
     /// The file `id`, if `reader` may read it.
     ///
     /// # Errors

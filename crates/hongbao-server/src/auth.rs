@@ -280,6 +280,14 @@ impl Roles for Risk {
     const ROLES: &'static [Role] = &[Role::RiskOfficer];
 }
 
+/// Documents and freezes: risk control and legal holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Holds;
+
+impl Roles for Holds {
+    const ROLES: &'static [Role] = &[Role::RiskOfficer, Role::LegalOfficer];
+}
+
 /// Any operator: reading what is configured.
 #[derive(Clone, Copy, Debug)]
 pub struct AnyOperator;

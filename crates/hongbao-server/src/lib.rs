@@ -113,6 +113,8 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::risk::lock))
         .routes(routes!(routes::risk::unlock))
         .routes(routes!(routes::risk::rules))
+        .routes(routes!(routes::documents::register))
+        .routes(routes!(routes::documents::reveal))
         .routes(routes!(routes::evidence::upload))
         .routes(routes!(routes::evidence::download))
         .routes(routes!(routes::dev::dev_clock))

@@ -113,6 +113,12 @@ const PENDINGS: Select = select!(
 );
 const TRANSFERS: &str = concat!("SELECT ", transfer_columns!(), " FROM transfers t WHERE t.id = ANY($1)");
 const PRINCIPALS: &str = concat!("SELECT ", principal_columns!(), " FROM principals WHERE key_id = ANY($1)");
+const DOCUMENTS: Select = select!(
+    concat!("SELECT ", document_columns!(), " FROM documents d"),
+    "WHERE d.id = ANY($1)",
+    order "d.id",
+    of "d"
+);
 const MEMBERS: &str = "SELECT group_id, user_id FROM group_members WHERE group_id = ANY($1)";
 
 /// Runs `sql` with the ids bound as `$1` (skipping the round trip when there are none).
@@ -191,7 +197,21 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, PRINCIPALS, ids(&want.principals), "principals").await?;
     let principals = index(&found, rows::principal, |p| p.key_id.uuid())?;
 
-    let found =
-        Found { users, accounts, groups, packets, claims, claim_of, claims_of, pendings, transfers, principals };
+    let found = fetch(conn, DOCUMENTS.sql(lock), ids(&want.documents), "documents").await?;
+    let documents = index(&found, rows::document, |d| d.id.uuid())?;
+
+    let found = Found {
+        users,
+        accounts,
+        groups,
+        packets,
+        claims,
+        claim_of,
+        claims_of,
+        pendings,
+        transfers,
+        principals,
+        documents,
+    };
     Ok(found.facts(keys))
 }

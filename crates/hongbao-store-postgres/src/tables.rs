@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use hongbao_core::Timestamp;
+use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
@@ -378,6 +379,49 @@ fn bind_principals(sql: &'static str, rows: &[&Principal]) -> PgQuery {
         .bind(column(rows, |p| rows::owner_columns(&p.owner).1.map(str::to_owned)))
         .bind(column(rows, |p| rows::owner_columns(&p.owner).2))
         .bind(column(rows, |p| p.created_at.millis()))
+}
+
+/// Documents: inserted whole; an update writes the reveal only ([`DOCUMENT_REVEAL`]).
+pub(crate) const DOCUMENTS: Table<Document> = Table {
+    name: "documents",
+    insert: "INSERT INTO documents (id, kind, authority, reference, issued_at, sha256, evidence_id, confidential, \
+             salt, registered_by, created_at, revealed_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], \
+             $7::uuid[], $8::boolean[], $9::bytea[], $10::uuid[], $11::bigint[], $12::bigint[])",
+    update: "",
+    bind: bind_documents,
+    key: |d| d.id.uuid().to_string(),
+};
+
+fn bind_documents(sql: &'static str, rows: &[&Document]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |d| d.id.uuid()))
+        .bind(column(rows, |d| d.kind.as_str()))
+        .bind(column(rows, |d| d.authority.clone()))
+        .bind(column(rows, |d| d.reference.clone()))
+        .bind(column(rows, |d| d.issued_at.millis()))
+        .bind(column(rows, |d| d.sha256.to_vec()))
+        .bind(column(rows, |d| d.evidence_id.map(|e| e.uuid())))
+        .bind(column(rows, |d| d.confidential))
+        .bind(column(rows, |d| d.salt.0.to_vec()))
+        .bind(column(rows, |d| d.registered_by.uuid()))
+        .bind(column(rows, |d| d.created_at.millis()))
+        .bind(column(rows, |d| d.revealed_at.map(Timestamp::millis)))
+}
+
+/// What an update of a document writes: its reveal, the only change a document has.
+pub(crate) const DOCUMENT_REVEAL: Table<Document> = Table {
+    name: "documents",
+    insert: "",
+    update: "UPDATE documents AS t SET revealed_at = u.revealed_at \
+             FROM UNNEST($1::uuid[], $2::bigint[]) AS u (id, revealed_at) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_document_reveals,
+    key: |d| d.id.uuid().to_string(),
+};
+
+fn bind_document_reveals(sql: &'static str, rows: &[&Document]) -> PgQuery {
+    sqlx::query(sql).bind(column(rows, |d| d.id.uuid())).bind(column(rows, |d| d.revealed_at.map(Timestamp::millis)))
 }
 
 /// Inserts events in their order: `seq` is drawn row by row as `ORDINALITY` orders them.

@@ -132,7 +132,22 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&want.principals), "principals").await?;
     let principals = index(&found, rows::principal, |p| p.key_id.uuid())?;
 
-    let found =
-        Found { users, accounts, groups, packets, claims, claim_of, claims_of, pendings, transfers, principals };
+    let head = concat!("SELECT ", document_columns!(), " FROM documents WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.documents), "documents").await?;
+    let documents = index(&found, rows::document, |d| d.id.uuid())?;
+
+    let found = Found {
+        users,
+        accounts,
+        groups,
+        packets,
+        claims,
+        claim_of,
+        claims_of,
+        pendings,
+        transfers,
+        principals,
+        documents,
+    };
     Ok(found.facts(keys))
 }

@@ -2,6 +2,7 @@
 //! rows, and updates batched the same way (`UPDATE … FROM (VALUES …)`), each checked to have
 //! found every one of its rows.
 
+use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
@@ -382,6 +383,35 @@ pub(crate) fn bind_principal(query: SqliteQuery, principal: &Principal) -> Sqlit
 }
 
 /// Events as stored: the time, the type and the JSON body, encoded before any row is written.
+pub(crate) const DOCUMENTS: Insert = Insert {
+    table: "documents",
+    head: "INSERT INTO documents (id, kind, authority, reference, issued_at, sha256, evidence_id, confidential, salt, \
+           registered_by, created_at, revealed_at) VALUES ",
+    columns: 12,
+};
+pub(crate) fn bind_document(query: SqliteQuery, d: &Document) -> SqliteQuery {
+    query
+        .bind(d.id.uuid())
+        .bind(d.kind.as_str())
+        .bind(&d.authority)
+        .bind(&d.reference)
+        .bind(d.issued_at.millis())
+        .bind(&d.sha256[..])
+        .bind(d.evidence_id.map(|e| e.uuid()))
+        .bind(i64::from(d.confidential))
+        .bind(&d.salt.0[..])
+        .bind(d.registered_by.uuid())
+        .bind(d.created_at.millis())
+        .bind(d.revealed_at.map(Timestamp::millis))
+}
+
+/// What an update of a document writes: its reveal, the only change a document has.
+pub(crate) const DOCUMENT_REVEAL: Insert =
+    Insert { table: "documents", head: "INSERT INTO documents (id, revealed_at) VALUES ", columns: 2 };
+pub(crate) fn bind_document_reveal(query: SqliteQuery, d: &Document) -> SqliteQuery {
+    query.bind(d.id.uuid()).bind(d.revealed_at.map(Timestamp::millis))
+}
+
 pub(crate) const EVENTS: Insert =
     Insert { table: "events", head: "INSERT INTO events (at, type, body) VALUES ", columns: 3 };
 

@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 
 use hongbao_core::Changes;
+use hongbao_core::document::Document;
 use hongbao_core::ledger::Transfer;
 use hongbao_core::packet::Packet;
 use hongbao_core::principal::Principal;
@@ -19,10 +20,11 @@ use hongbao_store::{Commit, IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::SqliteConnection;
 
 use crate::tables::{
-    ACCOUNTS, Bind, CLAIMS, EVENTS, EventRow, IDEMPOTENCY, LOG_ENTRIES, NONCES, NONCES_UPSERT, PACKET_STATE, PACKETS,
-    PENDINGS, PRINCIPALS, TRANSFERS, USERS, bind_account, bind_claim, bind_event, bind_log_row, bind_nonce,
-    bind_packet, bind_packet_state, bind_pending, bind_principal, bind_record, bind_transfer, bind_user,
-    check_pendings, groups, insert_all, insert_all_then, write_all, write_split,
+    ACCOUNTS, Bind, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, EVENTS, EventRow, IDEMPOTENCY, LOG_ENTRIES, NONCES,
+    NONCES_UPSERT, PACKET_STATE, PACKETS, PENDINGS, PRINCIPALS, TRANSFERS, USERS, bind_account, bind_claim,
+    bind_document, bind_document_reveal, bind_event, bind_log_row, bind_nonce, bind_packet, bind_packet_state,
+    bind_pending, bind_principal, bind_record, bind_transfer, bind_user, check_pendings, groups, insert_all,
+    insert_all_then, write_all, write_split,
 };
 use crate::{db_error, deadlines, rows};
 
@@ -96,6 +98,9 @@ async fn changes(conn: &mut SqliteConnection, changes: &Changes) -> Result<(), S
     write_all(conn, &changes.claims, &CLAIMS, bind_claim, |c| c.id.to_string()).await?;
     let principals: Vec<&Principal> = changes.principals.iter().collect();
     insert_all(conn, &PRINCIPALS, &principals, bind_principal, |p| p.key_id.to_string()).await?;
+    let (insert, update) =
+        ((&DOCUMENTS, bind_document as Bind<Document>), (&DOCUMENT_REVEAL, bind_document_reveal as Bind<Document>));
+    write_split(conn, &changes.documents, insert, update, |d| d.id.to_string()).await?;
     let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
     insert_all(conn, &TRANSFERS, &transfers, bind_transfer, |t| t.id.to_string()).await?;
     check_pendings(&changes.pendings)?;

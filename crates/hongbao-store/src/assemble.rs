@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, PendingStatus, PendingTransfer, Transfer};
@@ -64,6 +65,7 @@ pub struct Tables {
     pub pendings: Vec<PendingTransfer>,
     pub transfers: Vec<Transfer>,
     pub principals: Vec<Principal>,
+    pub documents: Vec<Document>,
     pub idempotency: Vec<IdempotencyRecord>,
     pub events: Vec<Event>,
     pub log: Vec<LogRow>,
@@ -73,7 +75,7 @@ pub struct Tables {
 
 impl Tables {
     /// The dump: every entity as a fact (users, accounts, groups, packets, claims, pending
-    /// records, transfers, principals, each table in the order read), and the rest as read.
+    /// records, transfers, principals, documents, each table in the order read), and the rest as read.
     #[must_use]
     pub fn into_dump(self) -> Dump {
         let Tables {
@@ -85,6 +87,7 @@ impl Tables {
             pendings,
             transfers,
             principals,
+            documents,
             idempotency,
             events,
             log,
@@ -100,6 +103,7 @@ impl Tables {
         facts.extend(pendings.into_iter().map(|p| Fact::Pending(p.transfer.id, Some(p))));
         facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
         facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
+        facts.extend(documents.into_iter().map(|d| Fact::Document(d.id, Some(d))));
         Dump { facts, idempotency, events, log, checkpoints, deadlines }
     }
 }

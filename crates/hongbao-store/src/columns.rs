@@ -12,6 +12,7 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
+use hongbao_core::document::Document;
 use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::fairness::Salt;
@@ -19,7 +20,9 @@ use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Ph
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::user::{Group, User};
-use hongbao_core::{AccountId, ClaimId, EvidenceId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId};
+use hongbao_core::{
+    AccountId, ClaimId, DocumentId, EvidenceId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId,
+};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -202,6 +205,7 @@ macro_rules! decoders {
             nonce "nonces" => $crate::NonceRecord,
             stored_secret "principals" => (::hongbao_core::KeyId, ::std::string::String),
             evidence "evidence" => ::hongbao_core::evidence::EvidenceFile,
+            document "documents" => ::hongbao_core::document::Document,
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -461,6 +465,27 @@ pub fn evidence(r: &mut impl Columns) -> Result<EvidenceFile, StoreError> {
     })
 }
 
+/// A registered document. Failures name the document and the column, never the salt.
+pub fn document(r: &mut impl Columns) -> Result<Document, StoreError> {
+    let id = DocumentId::from_uuid(r.key("id")?);
+    let sha256 = r.bytes32("sha256")?.ok_or_else(|| r.fail("sha256", "NULL where a value is required"))?;
+    let salt = r.bytes32("salt")?.ok_or_else(|| r.fail("salt", "NULL where a value is required"))?;
+    Ok(Document {
+        id,
+        kind: r.variant("kind")?,
+        authority: r.text("authority")?,
+        reference: r.text("reference")?,
+        issued_at: r.time("issued_at")?,
+        sha256,
+        evidence_id: r.opt_uuid("evidence_id")?.map(EvidenceId::from_uuid),
+        confidential: r.flag("confidential")?,
+        salt: Salt(salt),
+        registered_by: KeyId::from_uuid(r.uuid("registered_by")?),
+        created_at: r.time("created_at")?,
+        revealed_at: r.opt_time("revealed_at")?,
+    })
+}
+
 /// A stored event: its JSON body (as text), decoded. `seq` names the
 /// row in the message of a body that does not decode.
 pub fn event(r: &mut impl Columns) -> Result<Event, StoreError> {
@@ -478,6 +503,14 @@ pub fn event(r: &mut impl Columns) -> Result<Event, StoreError> {
 macro_rules! evidence_columns {
     () => {
         "id, uploader, content_type, sha256, bytes, created_at"
+    };
+}
+
+#[macro_export]
+macro_rules! document_columns {
+    () => {
+        "id, kind, authority, reference, issued_at, sha256, evidence_id, confidential, salt, registered_by, \
+         created_at, revealed_at"
     };
 }
 

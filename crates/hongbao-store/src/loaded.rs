@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use hongbao_core::document::Document;
 use hongbao_core::ledger::{Account, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
@@ -26,6 +27,7 @@ pub struct Wanted {
     pub pendings: BTreeSet<Uuid>,
     pub transfers: BTreeSet<Uuid>,
     pub principals: BTreeSet<Uuid>,
+    pub documents: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -45,6 +47,7 @@ impl Wanted {
                 Key::Pending(id) => want.pendings.insert(id.uuid()),
                 Key::Transfer(id) => want.transfers.insert(id.uuid()),
                 Key::Principal(id) => want.principals.insert(id.uuid()),
+                Key::Document(id) => want.documents.insert(id.uuid()),
             };
         }
         want
@@ -111,6 +114,7 @@ pub struct Found {
     pub pendings: HashMap<Uuid, PendingTransfer>,
     pub transfers: HashMap<Uuid, Transfer>,
     pub principals: HashMap<Uuid, Principal>,
+    pub documents: HashMap<Uuid, Document>,
 }
 
 impl Found {
@@ -131,6 +135,7 @@ impl Found {
                 Key::Pending(id) => Fact::Pending(id, self.pendings.get(&id.uuid()).cloned()),
                 Key::Transfer(id) => Fact::Transfer(id, self.transfers.get(&id.uuid()).cloned()),
                 Key::Principal(id) => Fact::Principal(id, self.principals.get(&id.uuid()).cloned()),
+                Key::Document(id) => Fact::Document(id, self.documents.get(&id.uuid()).cloned()),
             })
             .collect()
     }

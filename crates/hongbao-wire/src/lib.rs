@@ -23,11 +23,13 @@ pub use answers::{
 };
 pub use error::{ErrorBody, ErrorObject};
 pub use hongbao_core::ops::{
-    ClaimDetail, Moved, OperatorCreated, Recalled, TransferReceipt, TransferStatus, UserCreated,
+    ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, TransferReceipt,
+    TransferStatus, UserCreated,
 };
 pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
     AmountRequest, ConsistencyParams, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest,
-    EntriesParams, HistoryParams, InclusionParams, ReasonRequest, SendPacketRequest, TransferRequest,
+    EntriesParams, HistoryParams, InclusionParams, ReasonRequest, RegisterDocumentRequest, SendPacketRequest,
+    TransferRequest,
 };

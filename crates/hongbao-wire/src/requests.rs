@@ -4,9 +4,10 @@
 //! the core's rules and is refused there with the API's message, not as a decoding error.
 //! Optional fields left `None` are left out of a serialized body, so the server's default applies.
 
+use hongbao_core::document::DocumentKind;
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::principal::Role;
-use hongbao_core::{Fen, GroupId, UserId};
+use hongbao_core::{EvidenceId, Fen, GroupId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Creates a user with their first signing key.
@@ -210,6 +211,43 @@ pub struct DevClockRequest {
     /// ahead of real time.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4_294_967_295_u32))]
     pub advance_seconds: u32,
+}
+
+// ----- risk control and legal holds ----------------------------------------------------------
+
+/// Registers a legal document (legal_officer, risk_officer). The log records only its
+/// commitment; the authority and reference are kept for the officers (and shown to the user
+/// concerned unless `confidential`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "kind": "assistance_notice",
+    "authority": "深圳市南山区人民法院",
+    "reference": "(2026)粤0305执保123号",
+    "issued_at": "2026-12-01T09:30:00.000Z",
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "evidence_id": "evd_0190f0a0b0c0d0e0f000000000000001",
+    "confidential": true
+})))]
+pub struct RegisterDocumentRequest {
+    pub kind: DocumentKind,
+    /// Who issued it: 1 to 200 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub authority: String,
+    /// Its number, as the authority wrote it: 1 to 200 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub reference: String,
+    /// When it was issued (RFC 3339); not in the future.
+    pub issued_at: Timestamp,
+    /// The SHA-256 of the paper's scan, 64 hex digits.
+    #[cfg_attr(feature = "openapi", schema(min_length = 64, max_length = 64))]
+    pub sha256: String,
+    /// The scan as an evidence file the caller uploaded, whose SHA-256 must be `sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_id: Option<EvidenceId>,
+    /// Whether the authority and reference are withheld from the user it concerns.
+    pub confidential: bool,
 }
 
 // ----- the transparency log's query parameters ---------------------------------------------

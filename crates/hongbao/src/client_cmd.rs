@@ -7,7 +7,7 @@
 //! operators), `money.rs` (deposits, withdrawals, balances, history), `groups.rs`,
 //! `packets.rs` (sending, showing, opening, claiming, recalling and returning), `transfers.rs`
 //! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `evidence.rs`
-//! (evidence files), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
+//! (evidence files), `documents.rs` (legal documents), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
 //! command reaches the service, `render.rs` what it prints.
 //!
 //! Amounts are typed in yuan and converted exactly (`Fen::from_yuan`, no floats). Secrets are
@@ -22,6 +22,7 @@ use hongbao_client::signing;
 mod args;
 mod audit;
 mod dev;
+mod documents;
 mod evidence;
 mod groups;
 mod money;
@@ -112,6 +113,8 @@ pub(crate) enum ClientCmd {
     Transfer(transfers::TransferArgs),
     /// Upload evidence files (screenshots, scans, texts) and download your own
     Evidence(evidence::EvidenceArgs),
+    /// Register and reveal the legal documents freezes cite (legal_officer, risk_officer)
+    Document(documents::DocumentArgs),
 }
 
 /// Runs one client command. API refusals come back as errors whose text is
@@ -136,6 +139,7 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::Return(cmd) => cmd.run().await?,
         ClientCmd::Transfer(cmd) => cmd.run().await?,
         ClientCmd::Evidence(cmd) => cmd.run().await?,
+        ClientCmd::Document(cmd) => cmd.run().await?,
     }
     Ok(ExitCode::SUCCESS)
 }

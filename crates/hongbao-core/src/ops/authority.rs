@@ -56,7 +56,7 @@ pub enum Authority {
 const ADMIN: &[Role] = &[Role::Admin];
 /// Locks: risk control.
 const RISK: &[Role] = &[Role::RiskOfficer];
-/// Freezes: risk control and legal holds. No endpoint issues them yet.
+/// Documents and freezes: risk control and legal holds.
 const HOLDS: &[Role] = &[Role::RiskOfficer, Role::LegalOfficer];
 
 impl Command {
@@ -78,6 +78,9 @@ impl Command {
             | Command::RevokeTransfer { actor, .. } => Authority::User(actor),
             Command::LockUser { officer, .. } | Command::UnlockUser { officer, .. } => {
                 Authority::Officer { key: officer, roles: RISK }
+            }
+            Command::RegisterDocument { officer, .. } | Command::RevealDocument { officer, .. } => {
+                Authority::Officer { key: officer, roles: HOLDS }
             }
             Command::FreezeFunds { .. } | Command::UnfreezeFunds { .. } => Authority::AnyRole(HOLDS),
             Command::ExpirePacket { .. } | Command::SettlePending { .. } => Authority::System,

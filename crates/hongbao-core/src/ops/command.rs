@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Role;
+
+use super::documents::DocumentSpec;
 
 /// What a red packet is, as its sender asks for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +92,17 @@ pub enum Command {
     UnlockUser {
         officer: KeyId,
         user: UserId,
+        reason: String,
+    },
+    /// An officer registers a legal document (see `document`); the log records its commitment.
+    RegisterDocument {
+        officer: KeyId,
+        spec: DocumentSpec,
+    },
+    /// An officer reveals a document's salt, so anyone can recompute its commitment.
+    RevealDocument {
+        officer: KeyId,
+        document: DocumentId,
         reason: String,
     },
     FreezeFunds {

@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, KeyId, PacketId, TransferId, UserId};
+use crate::fairness::Salt;
+use crate::id::{ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::{Claim, ClaimReceipt, ClaimStatus, PacketStatus, PacketView};
 use crate::principal::{Role, Secret};
@@ -106,6 +107,29 @@ pub struct TransferReceipt {
     pub arrives_at: Timestamp,
 }
 
+/// What registering a document answers: what the log recorded of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocumentRegistered {
+    pub document_id: DocumentId,
+    /// SHA-256 of `"hongbao/document/v1\n"`, the salt and the file's SHA-256 (64 hex digits).
+    pub commitment: String,
+}
+
+/// What revealing a document answers: everything needed to recompute its commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocumentRevealed {
+    pub document_id: DocumentId,
+    pub commitment: String,
+    /// 64 lowercase hex digits.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub salt: Salt,
+    /// The file's SHA-256, 64 lowercase hex digits.
+    pub sha256: String,
+    pub revealed_at: Timestamp,
+}
+
 /// The answer to a command that succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
@@ -120,6 +144,8 @@ pub enum Reply {
     Claim(ClaimDetail),
     Transfer(TransferReceipt),
     Me(MeView),
+    DocumentRegistered(DocumentRegistered),
+    DocumentRevealed(DocumentRevealed),
     /// Background work: whether anything was due.
     Settled {
         changed: bool,
@@ -161,6 +187,8 @@ typed_replies! {
     Claim(ClaimDetail),
     Transfer(TransferReceipt),
     Me(MeView),
+    DocumentRegistered(DocumentRegistered),
+    DocumentRevealed(DocumentRevealed),
 }
 
 impl Reply {
@@ -177,6 +205,8 @@ impl Reply {
             Reply::Claim(_) => "claim",
             Reply::Transfer(_) => "transfer",
             Reply::Me(_) => "me",
+            Reply::DocumentRegistered(_) => "document_registered",
+            Reply::DocumentRevealed(_) => "document_revealed",
             Reply::Settled { .. } => "settled",
         }
     }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::document::Document;
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::id::{AccountId, ClaimId, PacketId, TransferId};
@@ -27,6 +28,7 @@ pub struct Effects {
     pub(super) claims: Vec<Claim>,
     pub(super) pendings: Vec<PendingTransfer>,
     pub(super) principals: Vec<Principal>,
+    pub(super) documents: Vec<Document>,
     pub(super) transfers: Vec<Transfer>,
     pub(super) events: Vec<Event>,
 }
@@ -93,6 +95,10 @@ impl<'w> Draft<'w> {
 
     pub fn put_principal(&mut self, principal: Principal) {
         self.effects.principals.push(principal);
+    }
+
+    pub fn put_document(&mut self, document: Document) {
+        self.effects.documents.push(document);
     }
 
     pub fn put_group(&mut self, group: Group) {

@@ -2,11 +2,12 @@
 //! refusal the API gives (`403 forbidden`, the same message the server always answered), and the
 //! rules of who reads how much of the transparency log.
 
+use hongbao_core::document::DocumentKind;
 use hongbao_core::id::Uuid;
-use hongbao_core::ops::{self, Actor, EntriesView, PacketLogReader};
+use hongbao_core::ops::{self, Actor, DocumentSpec, EntriesView, PacketLogReader};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::{
-    ClaimId, Command, CoreError, Fen, GroupId, KeyId, PacketId, PacketSpec, Timestamp, TransferId, UserId,
+    ClaimId, Command, CoreError, DocumentId, Fen, GroupId, KeyId, PacketId, PacketSpec, Timestamp, TransferId, UserId,
 };
 
 const NOT_A_USER: &str = "this endpoint acts for a user; sign with a user's key";
@@ -40,6 +41,8 @@ enum May {
     System,
     /// A risk officer, in their own name.
     Risk,
+    /// A risk or legal officer, in their own name.
+    Holds,
 }
 
 /// One command of every kind, each acting for user 1 where it acts for a user.
@@ -50,6 +53,7 @@ fn commands() -> Vec<(Command, May)> {
     let transfer = TransferId::from_uuid(Uuid::from_u128(5));
     let group_id = GroupId::from_uuid(Uuid::from_u128(6));
     let amount = Fen::new(100);
+    let document = DocumentId::from_uuid(Uuid::from_u128(7));
     vec![
         (Command::CreateUser { name: "alice".to_owned() }, May::Admin),
         (Command::CreateOperator { name: "desk".to_owned(), roles: vec![Role::Auditor] }, May::Admin),
@@ -74,6 +78,8 @@ fn commands() -> Vec<(Command, May)> {
         (Command::RevokeTransfer { actor: me, transfer }, May::Own),
         (Command::LockUser { officer: officer_key(), user: other, reason: "fraud".to_owned() }, May::Risk),
         (Command::UnlockUser { officer: officer_key(), user: other, reason: "cleared".to_owned() }, May::Risk),
+        (Command::RegisterDocument { officer: officer_key(), spec: spec() }, May::Holds),
+        (Command::RevealDocument { officer: officer_key(), document, reason: "court".to_owned() }, May::Holds),
         (Command::FreezeFunds { user: other, amount }, May::Officer),
         (Command::UnfreezeFunds { user: other, amount }, May::Officer),
         (Command::ExpirePacket { packet }, May::System),
@@ -81,48 +87,60 @@ fn commands() -> Vec<(Command, May)> {
     ]
 }
 
+fn spec() -> DocumentSpec {
+    DocumentSpec {
+        kind: DocumentKind::CourtRuling,
+        authority: "court".to_owned(),
+        reference: "(2026) 1".to_owned(),
+        issued_at: Timestamp::from_millis(0),
+        sha256: [0; 32],
+        evidence_id: None,
+        confidential: true,
+    }
+}
+
 /// Every kind of caller, and what each is refused for each kind of command (`None`: allowed).
-fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 5])> {
-    // Columns: Own, Admin, Officer, System, Risk.
+fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 6])> {
+    // Columns: Own, Admin, Officer, System, Risk, Holds.
     let other_key = Actor::Operator { key: KeyId::from_uuid(Uuid::from_u128(98)), roles: Role::ALL.to_vec() };
     vec![
         (
             "the user it acts for",
             Actor::User(user(1)),
-            [None, Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+            [None, Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         (
             "another user",
             Actor::User(user(2)),
-            [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+            [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         (
             "an admin",
             operator(&[Role::Admin]),
-            [Some(NOT_A_USER), None, Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+            [Some(NOT_A_USER), None, Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         (
             "a risk officer",
             operator(&[Role::RiskOfficer]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), None],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), None, None],
         ),
         (
             "a legal officer",
             operator(&[Role::LegalOfficer]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), Some(NOT_RISK)],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), Some(NOT_RISK), None],
         ),
         (
             "an auditor",
             operator(&[Role::Auditor]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK)],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
-        ("root (every role)", operator(&Role::ALL), [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), None]),
+        ("root (every role)", operator(&Role::ALL), [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), None, None]),
         (
             "another operator with every role, naming the table's officer",
             other_key,
-            [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), Some(NOT_IN_THEIR_NAME)],
+            [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), Some(NOT_IN_THEIR_NAME), Some(NOT_IN_THEIR_NAME)],
         ),
-        ("the service itself", Actor::System, [Some(NOT_A_USER), None, None, None, None]),
+        ("the service itself", Actor::System, [Some(NOT_A_USER), None, None, None, None, None]),
     ]
 }
 
@@ -141,7 +159,7 @@ fn every_command_is_allowed_exactly_to_those_the_table_names_and_refused_to_othe
         }
     }
     // Every kind of command is in the table: a new one must say who may issue it.
-    assert_eq!(checked, 9 * 19);
+    assert_eq!(checked, 9 * 21);
 }
 
 #[test]

@@ -25,14 +25,14 @@ use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
 use hongbao_core::user::UserStatus;
 use hongbao_core::{
-    AccountId, ClaimId, Command, CoreError, Fen, FrozenReason, GroupId, Limits, PacketId, PacketSpec, RecallRefusal,
-    Reply, Timestamp, TransferId, UserId, World, invariants,
+    AccountId, ClaimId, Command, CoreError, DocumentId, Fen, FrozenReason, GroupId, Limits, PacketId, PacketSpec,
+    RecallRefusal, Reply, Timestamp, TransferId, UserId, World, invariants,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
-use crate::support::{self, Wallet, fingerprint, join, lock, unlock, wallet_of};
+use crate::support::{self, Wallet, fingerprint, join, lock, register_document, unlock, wallet_of};
 
 /// Operations in the default run (`cargo test`): comfortably more than 100 000.
 const DEFAULT_OPS: u64 = 120_000;
@@ -76,7 +76,7 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 21] = [
+const KINDS: [&str; 23] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -96,6 +96,8 @@ const KINDS: [&str; 21] = [
     "unlock_user",
     "freeze_funds",
     "unfreeze_funds",
+    "register_document",
+    "reveal_document",
     "expire_packet",
     "settle_pending",
 ];
@@ -121,6 +123,8 @@ fn kind_of(command: &Command) -> &'static str {
         Command::UnlockUser { .. } => "unlock_user",
         Command::FreezeFunds { .. } => "freeze_funds",
         Command::UnfreezeFunds { .. } => "unfreeze_funds",
+        Command::RegisterDocument { .. } => "register_document",
+        Command::RevealDocument { .. } => "reveal_document",
         Command::ExpirePacket { .. } => "expire_packet",
         Command::SettlePending { .. } => "settle_pending",
     }
@@ -272,6 +276,7 @@ struct Episode {
     packets: Vec<PacketId>,
     claims: Vec<ClaimId>,
     transfers: Vec<TransferId>,
+    documents: Vec<DocumentId>,
     replies: Vec<Reply>,
     /// The schedule of due work as a store keeps it: every change's deadlines applied in turn.
     schedule: BTreeMap<(DueKind, uuid::Uuid), Timestamp>,
@@ -309,6 +314,7 @@ impl Episode {
             packets: Vec::new(),
             claims: Vec::new(),
             transfers: Vec::new(),
+            documents: Vec::new(),
             replies: Vec::new(),
             schedule: BTreeMap::new(),
             deposited: 0,
@@ -547,10 +553,44 @@ impl Episode {
                 let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
                 (lock(user), expect)
             }
-            860..=904 => {
+            860..=889 => {
                 let user = if self.chance(0.05) { self.unknown_user() } else { self.user_where(Episode::is_locked) };
                 let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
                 (unlock(user), expect)
+            }
+            890..=897 => {
+                let sha256: [u8; 32] = self.dice.random();
+                match self.dice.random_range(0..10) {
+                    0 => (register_document(sha256, self.now.plus_millis(1)), Refused("invalid_request")),
+                    1 => {
+                        let mut command = register_document(sha256, self.now);
+                        if let Command::RegisterDocument { spec, .. } = &mut command {
+                            spec.reference = " ".to_owned();
+                        }
+                        (command, Refused("invalid_request"))
+                    }
+                    _ => (register_document(sha256, self.now.plus_millis(-86_400_000)), Either),
+                }
+            }
+            898..=904 => {
+                let (officer, reason) = (support::officer(), "the court asked for proof".to_owned());
+                match self.dice.random_range(0..10) {
+                    0 => {
+                        let document = DocumentId::mint(self.now, &mut self.dice);
+                        (Command::RevealDocument { officer, document, reason }, Refused("not_found"))
+                    }
+                    1 => {
+                        let document = self.pick(&self.documents.clone())?;
+                        (
+                            Command::RevealDocument { officer, document, reason: String::new() },
+                            Refused("invalid_request"),
+                        )
+                    }
+                    _ => (
+                        Command::RevealDocument { officer, document: self.pick(&self.documents.clone())?, reason },
+                        Either,
+                    ),
+                }
             }
             905..=924 => {
                 let user = self.any_user();
@@ -811,7 +851,10 @@ impl Episode {
         let mut users: Vec<UserId> = Vec::new();
         let (mut packet, mut claim, mut pending) = (None, None, None);
         match command {
-            Command::CreateUser { .. } | Command::CreateOperator { .. } => {}
+            Command::CreateUser { .. }
+            | Command::CreateOperator { .. }
+            | Command::RegisterDocument { .. }
+            | Command::RevealDocument { .. } => {}
             Command::CreateGroup { actor, .. } => users.push(*actor),
             Command::Deposit { user, .. }
             | Command::LockUser { user, .. }
@@ -954,6 +997,7 @@ impl Episode {
             Reply::Packet(p) if !self.packets.contains(&p.packet_id) => self.packets.push(p.packet_id),
             Reply::Claimed(c) => self.claims.push(c.claim_id),
             Reply::Transfer(t) if t.status != TransferStatus::Revoked => self.transfers.push(t.transfer_id),
+            Reply::DocumentRegistered(d) => self.documents.push(d.document_id),
             _ => {}
         }
     }
@@ -1180,6 +1224,18 @@ impl Episode {
                 let was = Self::wallet_before(before, *user);
                 assert_eq!(me.frozen.get(), was.frozen - amount.get());
                 assert_eq!(me.balance.get(), was.balance);
+                assert_eq!(moved, 0);
+            }
+            (Command::RegisterDocument { spec, .. }, Reply::DocumentRegistered(r)) => {
+                let stored = self.world.document(r.document_id).expect("complete world").expect("registered");
+                assert_eq!((stored.sha256, stored.revealed_at), (spec.sha256, None));
+                assert_eq!(r.commitment, hongbao_core::document::commitment(&stored.salt, &spec.sha256));
+                assert_eq!(moved, 0);
+            }
+            (Command::RevealDocument { document, .. }, Reply::DocumentRevealed(r)) => {
+                let sha256 = hongbao_core::hex::parse_sha256("sha256", &r.sha256).expect("hex");
+                assert_eq!(r.document_id, *document);
+                assert_eq!(r.commitment, hongbao_core::document::commitment(&r.salt, &sha256), "the reveal opens it");
                 assert_eq!(moved, 0);
             }
             (Command::ExpirePacket { .. }, Reply::Settled { changed }) => {

@@ -28,6 +28,20 @@ pub fn lock(user: UserId) -> Command {
     Command::LockUser { officer: officer(), user, reason: "fraud reports".to_owned() }
 }
 
+/// An officer registers a court ruling whose scan hashes to `sha256`, issued at `issued_at`.
+pub fn register_document(sha256: [u8; 32], issued_at: Timestamp) -> Command {
+    let spec = hongbao_core::ops::DocumentSpec {
+        kind: hongbao_core::document::DocumentKind::CourtRuling,
+        authority: "深圳市南山区人民法院".to_owned(),
+        reference: "(2026)粤0305执保123号".to_owned(),
+        issued_at,
+        sha256,
+        evidence_id: None,
+        confidential: false,
+    };
+    Command::RegisterDocument { officer: officer(), spec }
+}
+
 /// Risk control unlocks `user`.
 pub fn unlock(user: UserId) -> Command {
     Command::UnlockUser { officer: officer(), user, reason: "cleared after review".to_owned() }
@@ -148,6 +162,9 @@ pub fn fingerprint(world: &World) -> u64 {
     }
     for t in world.transfers() {
         add(one(("transfer", t.id)));
+    }
+    for d in world.documents() {
+        add(one(("document", d.id, d.revealed_at)));
     }
     sum
 }

@@ -5,7 +5,8 @@
 //!
 //! - `users.rs` — users and operators; `money.rs` — deposits, balances, withdrawals, history;
 //!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
-//!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks);
+//!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks,
+//!   the rules' table), with `documents.rs` — the legal documents its freezes cite;
 //!   `evidence.rs` — evidence files; `dev.rs` — the development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
@@ -30,6 +31,7 @@ use crate::state::AppState;
 
 pub mod audit;
 pub mod dev;
+pub mod documents;
 pub mod evidence;
 pub mod groups;
 pub mod money;

@@ -8,6 +8,7 @@ mod bad_input;
 mod clock;
 mod concurrency;
 mod contract;
+mod documents;
 mod evidence;
 mod idempotency;
 mod lifecycle;

@@ -26,6 +26,8 @@ const API_MD: &[&str] = &[
     "POST /v1/claims/{claim_id}/return",
     "POST /v1/claims/{claim_id}/revoke",
     "POST /v1/dev/clock",
+    "POST /v1/documents",
+    "POST /v1/documents/{document_id}/reveal",
     "POST /v1/evidence",
     "POST /v1/groups",
     "POST /v1/me/withdrawals",

@@ -7,7 +7,7 @@ use hongbao_core::packet::{ClaimStatus, PacketStatus};
 use hongbao_core::principal::{Owner, Role};
 use hongbao_core::user::UserStatus;
 use hongbao_core::{
-    AccountId, ClaimId, Fact, Fen, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId, World,
+    AccountId, ClaimId, DocumentId, Fact, Fen, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId, World,
 };
 
 use super::expect::{
@@ -100,6 +100,12 @@ pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store:
     let auditor_roles = vec![Role::RiskOfficer, Role::Auditor];
     assert_eq!(owner(cast.auditor), Owner::Operator { name: "审计 auditor".to_owned(), roles: auditor_roles });
     assert_eq!(w.principals().count(), 6, "four users' keys and two operators' keys");
+    // Documents come back whole, their secret salt included; only a reveal changes one.
+    let document = |id| w.document(id).ok().flatten().expect("registered");
+    let (sealed, revealed) = (document(cast.sealed_document), document(cast.revealed_document));
+    assert!(sealed.confidential && sealed.evidence_id.is_some() && sealed.revealed_at.is_none());
+    assert!(!revealed.confidential && revealed.evidence_id.is_none() && revealed.revealed_at.is_some());
+    assert_ne!(sealed.salt, revealed.salt, "each document draws its own salt");
 }
 
 /// A key naming nothing gets `None` (or an empty list of claims), one answer per key, the same
@@ -129,6 +135,7 @@ pub async fn missing_keys_load_as_none_or_an_empty_list(store: &dyn Store) {
         Fact::Pending(TransferId::from_uuid(nothing), None),
         Fact::Transfer(TransferId::from_uuid(nothing), None),
         Fact::Principal(KeyId::from_uuid(nothing), None),
+        Fact::Document(DocumentId::from_uuid(nothing), None),
         // A user's id is not the id of their key.
         Fact::Principal(KeyId::from_uuid(alice.uuid()), None),
         // A key asked twice is answered twice.

@@ -21,6 +21,7 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::Pending(id, _) => Key::Pending(*id),
         Fact::Transfer(id, _) => Key::Transfer(*id),
         Fact::Principal(id, _) => Key::Principal(*id),
+        Fact::Document(id, _) => Key::Document(*id),
     }
 }
 
@@ -48,6 +49,7 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
     facts.extend(world.pendings().map(|p| Fact::Pending(p.transfer.id, Some(p.clone()))));
     facts.extend(world.transfers().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
     facts.extend(world.principals().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
+    facts.extend(world.documents().map(|d| Fact::Document(d.id, Some(d.clone()))));
     facts
 }
 

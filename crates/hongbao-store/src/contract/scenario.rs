@@ -4,11 +4,15 @@
 
 use std::time::Duration;
 
+use hongbao_core::document::DocumentKind;
 use hongbao_core::event::Event;
 use hongbao_core::log::{self, LogRecord};
-use hongbao_core::ops::{self, Command, Ctx, PacketSpec, Reply};
+use hongbao_core::ops::{self, Command, Ctx, DocumentSpec, PacketSpec, Reply};
 use hongbao_core::principal::{Principal, Role};
-use hongbao_core::{Changes, ClaimId, Fen, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId, World};
+use hongbao_core::{
+    Changes, ClaimId, DocumentId, EvidenceId, Fen, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId,
+    World,
+};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
@@ -243,9 +247,6 @@ pub(super) async fn commit_records(store: &dyn Store, records: Vec<IdempotencyRe
     commit(store, Commit { idempotency: records, ..Commit::default() }).await;
 }
 
-/// The log rows the engine appends for `records` to a log of `size` entries: each record
-/// encoded as [`hongbao_core::log`] says, at the next index, with the transfer and the packet
-/// it names.
 /// A risk officer's lock of `user` (the officer's key is recorded, not looked up: the shell
 /// authorises it).
 pub fn lock(user: UserId) -> Command {
@@ -257,6 +258,24 @@ pub fn unlock(user: UserId) -> Command {
     Command::UnlockUser { officer: KeyId::from_uuid(uuid::Uuid::nil()), user, reason: "a test".to_owned() }
 }
 
+/// A legal officer's registration of a court's assistance notice whose scan hashes to
+/// `sha256`, issued a day before `now`.
+pub fn register_document(sha256: [u8; 32], evidence_id: Option<EvidenceId>, now: Timestamp) -> Command {
+    let spec = DocumentSpec {
+        kind: DocumentKind::AssistanceNotice,
+        authority: "深圳市南山区人民法院".to_owned(),
+        reference: "(2026)粤0305执保123号".to_owned(),
+        issued_at: now.plus_millis(-86_400_000),
+        sha256,
+        evidence_id,
+        confidential: evidence_id.is_some(),
+    };
+    Command::RegisterDocument { officer: KeyId::from_uuid(uuid::Uuid::nil()), spec }
+}
+
+/// The log rows the engine appends for `records` to a log of `size` entries: each record
+/// encoded as [`hongbao_core::log`] says, at the next index, with the transfer and the packet
+/// it names.
 pub fn log_rows(size: u64, records: &[LogRecord]) -> Vec<LogRow> {
     (size..)
         .zip(records)
@@ -306,6 +325,10 @@ pub struct Cast {
     pub revoked_transfer: TransferId,
     /// alice → dave, delayed, settled at its deadline.
     pub settled_transfer: TransferId,
+    /// Registered citing an evidence file, confidential, never revealed.
+    pub sealed_document: DocumentId,
+    /// Registered, then revealed.
+    pub revealed_document: DocumentId,
 }
 
 /// Every kind of entity and every kind of change, committed one command at a time. With
@@ -361,6 +384,16 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     checked!(s.step(store, unlock(carol)).await);
     checked!(s.step(store, Command::FreezeFunds { user: bob, amount: Fen::new(500) }).await);
     checked!(s.step(store, Command::UnfreezeFunds { user: bob, amount: Fen::new(200) }).await);
+    let evidence = Some(EvidenceId::from_uuid(s.mint_uuid()));
+    let registered = |reply| match reply {
+        Reply::DocumentRegistered(r) => r.document_id,
+        other => panic!("registering a document answered {other:?}"),
+    };
+    let sealed_document = registered(checked!(s.step(store, register_document([0xd0; 32], evidence, s.now)).await));
+    let revealed_document = registered(checked!(s.step(store, register_document([0; 32], None, s.now)).await));
+    let reason = "the court asked for it".to_owned();
+    let reveal = Command::RevealDocument { officer: root, document: revealed_document, reason };
+    checked!(s.step(store, reveal).await);
 
     s.advance_s(7_200);
     let carol_pending = s.claim_transfer(carol_delayed_claim);
@@ -386,5 +419,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
         carol_delayed_claim,
         revoked_transfer,
         settled_transfer,
+        sealed_document,
+        revealed_document,
     }
 }

@@ -3,13 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use hongbao_core::document::Document;
 use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::event::Event;
 use hongbao_core::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::{Owner, Principal};
 use hongbao_core::user::{Group, User};
-use hongbao_core::{AccountId, ClaimId, Fact, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId};
+use hongbao_core::world::Write;
+use hongbao_core::{
+    AccountId, ClaimId, DocumentId, Fact, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId,
+};
 use uuid::Uuid;
 
 use super::len_u64;
@@ -40,6 +44,7 @@ pub(super) struct State {
     pub(super) history: HashMap<AccountId, BTreeSet<TransferId>>,
     pub(super) principals: BTreeMap<KeyId, Principal>,
     pub(super) operators: usize,
+    pub(super) documents: BTreeMap<DocumentId, Document>,
     pub(super) idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     pub(super) events: Vec<Event>,
     pub(super) log: Vec<LogRow>,
@@ -68,6 +73,7 @@ impl State {
             history: HashMap::new(),
             principals: BTreeMap::new(),
             operators: 0,
+            documents: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             events: Vec::new(),
             log: Vec::new(),
@@ -123,6 +129,7 @@ impl State {
                     Key::Pending(id) => Fact::Pending(id, self.pending(id)?),
                     Key::Transfer(id) => Fact::Transfer(id, self.transfers.get(&id).cloned()),
                     Key::Principal(id) => Fact::Principal(id, self.principals.get(&id).cloned()),
+                    Key::Document(id) => Fact::Document(id, self.documents.get(&id).cloned()),
                 })
             })
             .collect()
@@ -160,6 +167,7 @@ impl State {
         }
         facts.extend(self.transfers.values().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
         facts.extend(self.principals.values().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
+        facts.extend(self.documents.values().map(|d| Fact::Document(d.id, Some(d.clone()))));
         Ok(Dump {
             facts,
             idempotency: self.idempotency.values().cloned().collect(),
@@ -207,6 +215,15 @@ impl State {
                 self.operators += 1;
             }
             self.principals.insert(principal.key_id, principal);
+        }
+        for (write, document) in changes.documents {
+            match (write, self.documents.get_mut(&document.id)) {
+                // The SQL stores update a document's reveal only: the rest is never changed.
+                (Write::Update, Some(stored)) => stored.revealed_at = document.revealed_at,
+                _ => {
+                    self.documents.insert(document.id, document);
+                }
+            }
         }
         for transfer in changes.transfers {
             if transfer.phase.is_original() {

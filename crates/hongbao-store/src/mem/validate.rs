@@ -73,6 +73,7 @@ pub(super) fn validate(state: &State, commit: &Commit) -> Result<(), StoreError>
             pending.transfer.id
         )));
     }
+    check_rows("documents", &changes.documents, |d| d.id, |id| state.documents.contains_key(id))?;
     check_rows("pendings", &changes.pendings, |p| p.transfer.id, |id| state.pendings.contains_key(id))?;
 
     // Claims: one per person and one per share of a packet, and their packet must exist.

@@ -43,7 +43,7 @@ fn demo_tells_the_whole_story_and_ends_with_the_invariants_holding() {
         "refused (packet_expired",
         "refused (not_pending",
         "Revoked before arrival",
-        "all six invariants hold",
+        "all seven invariants hold",
     ] {
         assert!(out.contains(expected), "the demo did not say {expected:?}:\n{out}");
     }
@@ -58,7 +58,7 @@ fn check_passes_on_the_demo_database_and_fails_precisely_on_a_tampered_one() {
 
     let clean = hongbao(&["check", "--database", db_arg]);
     assert!(clean.status.success(), "{}", text(&clean));
-    assert!(text(&clean).contains("all six invariants hold"));
+    assert!(text(&clean).contains("all seven invariants hold"));
 
     // Invent 1 fen in one wallet behind the ledger's back.
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -213,6 +213,29 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let theirs = client(&served, &bob_file, &["evidence", "get", evidence, "--save", copy.to_str().unwrap()]);
     assert!(!theirs.status.success() && text(&theirs).contains("not_found"), "{}", text(&theirs));
 
+    // A legal document: its scan hashed here, the commitment logged, and the reveal checked.
+    let scan = screenshot.to_str().unwrap();
+    let paper = [
+        "document",
+        "register",
+        "--kind",
+        "assistance_notice",
+        "--authority",
+        "南山区人民法院",
+        "--reference",
+        "(2026)粤0305执保1号",
+        "--issued-at",
+        "2026-01-05T09:30:00Z",
+        "--confidential",
+    ];
+    let registered = json_of(&client(&served, &root, &[&paper[..], &["--file", scan, "--json"]].concat()));
+    let document = registered["document_id"].as_str().unwrap();
+    let revealed = client(&served, &root, &["document", "reveal", document, "--reason", "published"]);
+    assert!(text(&revealed).contains("(opens the commitment)"), "{}", text(&revealed));
+    assert!(text(&revealed).contains(registered["commitment"].as_str().unwrap()), "{}", text(&revealed));
+    let cited = client(&served, &root, &[&paper[..], &["--file", scan, "--evidence", evidence]].concat());
+    assert!(!cited.status.success() && text(&cited).contains("not_found"), "alice's file: {}", text(&cited));
+
     assert!(client(&served, &root, &["clock", "86400"]).status.success());
     let me = json_of(&client(&served, &alice_file, &["me", "--json"]));
     assert_eq!(me["balance"], 10_005 - 150, "the unclaimed share came back at expiry");
@@ -223,7 +246,7 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let status = served.child.wait().unwrap();
     assert!(status.success(), "SIGTERM ends serve with exit 0, got {status}");
     let check = hongbao(&["check", "--data-dir", served.data_dir.path().to_str().unwrap()]);
-    assert!(check.status.success() && text(&check).contains("all six invariants hold"), "{}", text(&check));
+    assert!(check.status.success() && text(&check).contains("all seven invariants hold"), "{}", text(&check));
 }
 
 #[test]
