@@ -15,7 +15,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::id::{PacketId, TransferId};
+use crate::freeze::Freeze;
+use crate::id::{FreezeId, PacketId, TransferId};
 use crate::ledger::{PendingStatus, PendingTransfer};
 use crate::ops::Command;
 use crate::packet::{Packet, PacketStatus};
@@ -29,16 +30,19 @@ pub enum DueKind {
     PacketExpiry,
     /// A pending transfer's arrival: the money is posted to the payee.
     PendingArrival,
+    /// An active freeze's end: what it holds is released.
+    FreezeEnd,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 2] = [DueKind::PacketExpiry, DueKind::PendingArrival];
+    pub const ALL: [DueKind; 3] = [DueKind::PacketExpiry, DueKind::PendingArrival, DueKind::FreezeEnd];
 
     /// The stored name.
     pub const fn name(self) -> &'static str {
         match self {
             DueKind::PacketExpiry => "packet_expiry",
             DueKind::PendingArrival => "pending_arrival",
+            DueKind::FreezeEnd => "freeze_end",
         }
     }
 
@@ -53,6 +57,7 @@ impl DueKind {
         match self {
             DueKind::PacketExpiry => Command::ExpirePacket { packet: PacketId::from_uuid(id) },
             DueKind::PendingArrival => Command::SettlePending { transfer: TransferId::from_uuid(id) },
+            DueKind::FreezeEnd => Command::ExpireFreeze { freeze: FreezeId::from_uuid(id) },
         }
     }
 }
@@ -90,6 +95,11 @@ pub fn of_pending(pending: &PendingTransfer) -> Option<Timestamp> {
     (pending.status == PendingStatus::Pending).then(|| pending.deadline())
 }
 
+/// When `freeze` ends by itself, while it is active and has an end.
+pub fn of_freeze(freeze: &Freeze) -> Option<Timestamp> {
+    if freeze.is_active() { freeze.expires_at } else { None }
+}
+
 /// Every item a complete world implies, in the order they fall due.
 pub fn implied(world: &World) -> Vec<DueItem> {
     let packets = world
@@ -98,7 +108,10 @@ pub fn implied(world: &World) -> Vec<DueItem> {
     let pendings = world.pendings().filter_map(|p| {
         of_pending(p).map(|at| DueItem { at, kind: DueKind::PendingArrival, id: p.transfer.id.uuid() })
     });
-    let mut items: Vec<DueItem> = packets.chain(pendings).collect();
+    let freezes = world
+        .freezes()
+        .filter_map(|f| of_freeze(f).map(|at| DueItem { at, kind: DueKind::FreezeEnd, id: f.id.uuid() }));
+    let mut items: Vec<DueItem> = packets.chain(pendings).chain(freezes).collect();
     items.sort_unstable();
     items
 }
@@ -115,7 +128,8 @@ mod tests {
         // Stored in every database: changing one is a migration, not a rename.
         assert_eq!(DueKind::PacketExpiry.name(), "packet_expiry");
         assert_eq!(DueKind::PendingArrival.name(), "pending_arrival");
-        assert_eq!(DueKind::from_name("freeze_end"), None);
+        assert_eq!(DueKind::FreezeEnd.name(), "freeze_end");
+        assert_eq!(DueKind::from_name("dispute_deadline"), None);
     }
 
     #[test]

@@ -70,6 +70,26 @@ impl FrozenReason {
     }
 }
 
+/// Why a freeze's terms are refused (`400 invalid_request`, its `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum FreezeRefusal {
+    /// The kind of freeze, or its release, must cite a document of a kind it lacks.
+    DocumentRequired,
+    /// `expires_at` lies beyond the longest term of the kind.
+    TermTooLong,
+}
+
+impl FreezeRefusal {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FreezeRefusal::DocumentRequired => "document_required",
+            FreezeRefusal::TermTooLong => "term_too_long",
+        }
+    }
+}
+
 /// A command the rules refuse. Refusing changes nothing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
@@ -103,6 +123,9 @@ pub enum CoreError {
     Conflict { message: String },
     #[error("{}", reason.explain())]
     AccountFrozen { reason: FrozenReason },
+    /// A freeze's documents or term do not meet its kind's rules; `message` says which.
+    #[error("{message}")]
+    InvalidFreeze { reason: FreezeRefusal, message: String },
 }
 
 impl CoreError {
@@ -138,6 +161,7 @@ impl CoreError {
             CoreError::InsufficientFunds { .. } => "insufficient_funds",
             CoreError::Conflict { .. } => "conflict",
             CoreError::AccountFrozen { .. } => "account_frozen",
+            CoreError::InvalidFreeze { .. } => "invalid_request",
         }
     }
 }

@@ -8,10 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fairness::Salt;
-use crate::id::{ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::PacketKind;
 use crate::principal::Role;
+use crate::risk::FreezeKind;
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,12 +105,33 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
-    FundsFrozen {
+    /// A freeze was placed. `documents`: the commitments of the documents it cites (see
+    /// `document`), never their content; `actor`: the officer (none: a rule of the service).
+    FreezePlaced {
+        freeze_id: FreezeId,
         user_id: UserId,
+        kind: FreezeKind,
+        amount: Option<Fen>,
+        held: Fen,
+        documents: Vec<String>,
+        actor: Option<KeyId>,
+    },
+    /// A short freeze held `amount` more of what arrived or became available.
+    FreezeHeld {
+        freeze_id: FreezeId,
         amount: Fen,
     },
-    FundsUnfrozen {
-        user_id: UserId,
+    /// An officer released `amount` of a freeze (all it held, or part), citing `documents`.
+    FreezeReleased {
+        freeze_id: FreezeId,
+        amount: Fen,
+        documents: Vec<String>,
+        actor: Option<KeyId>,
+        reason: Option<String>,
+    },
+    /// A freeze reached its end: what it held, `amount`, is available again.
+    FreezeExpired {
+        freeze_id: FreezeId,
         amount: Fen,
     },
     /// An officer registered a legal document: only its commitment (see `document`), never its
@@ -150,8 +172,10 @@ impl EventKind {
             EventKind::TransferRevoked { .. } => "transfer_revoked",
             EventKind::UserLocked { .. } => "user_locked",
             EventKind::UserUnlocked { .. } => "user_unlocked",
-            EventKind::FundsFrozen { .. } => "funds_frozen",
-            EventKind::FundsUnfrozen { .. } => "funds_unfrozen",
+            EventKind::FreezePlaced { .. } => "freeze_placed",
+            EventKind::FreezeHeld { .. } => "freeze_held",
+            EventKind::FreezeReleased { .. } => "freeze_released",
+            EventKind::FreezeExpired { .. } => "freeze_expired",
             EventKind::DocumentRegistered { .. } => "document_registered",
             EventKind::DocumentRevealed { .. } => "document_revealed",
         }

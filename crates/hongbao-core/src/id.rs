@@ -146,6 +146,10 @@ define_id!(
     DocumentId, "doc", "document"
 );
 define_id!(
+    /// A hold on a user's wallet (a court, police, emergency, precautionary or anomaly freeze).
+    FreezeId, "frz", "freeze"
+);
+define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the
     /// account of a user or packet is found without an index, and tables keyed by account id
     /// distribute with the user or packet they belong to.

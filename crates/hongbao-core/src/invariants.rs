@@ -9,9 +9,12 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::config::Limits;
+use crate::document::Document;
 use crate::due::{self, DueItem, DueKind};
-use crate::id::{AccountId, ClaimId, TransferId};
+use crate::freeze::{missing_documents, required_documents};
+use crate::id::{AccountId, ClaimId, TransferId, UserId};
 use crate::ledger::{AccountKind, Balances, PendingStatus, Phase, TransferKind};
+use crate::money::Fen;
 use crate::ops::Reply;
 use crate::packet::{Claim, ClaimStatus, PacketStatus};
 use crate::time::Timestamp;
@@ -67,7 +70,61 @@ pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
     check_accounts(world, &mut report);
     check_packets(world, limits, &mut report);
     check_documents(world, &mut report);
+    check_freezes(world, &mut report);
     report.violations
+}
+
+/// Invariant 7, for freezes: every wallet's frozen total is what its active freezes hold; its
+/// `holding` flag says whether one of them is short, and then nothing of it is available; no
+/// freeze holds more than its amount, an ended one holds nothing, and each accounts for every
+/// fen it ever held; a court, police or emergency freeze cites the documents its kind needs.
+fn check_freezes(world: &World, report: &mut Report) {
+    let mut held: HashMap<UserId, (i128, bool)> = HashMap::new();
+    for freeze in world.freezes() {
+        let id = freeze.id;
+        if freeze.held.is_negative() || freeze.amount.is_some_and(|amount| freeze.held > amount) {
+            report.fail(7, format!("freeze {id} holds {} of its amount {:?}", freeze.held, freeze.amount));
+        }
+        if !freeze.tally_adds_up() {
+            report.fail(7, format!("freeze {id} does not account for what it held: {:?}", freeze.tally));
+        }
+        if freeze.is_active() {
+            let entry = held.entry(freeze.user_id).or_default();
+            entry.0 += i128::from(freeze.held.get());
+            entry.1 |= freeze.is_short();
+        } else if freeze.held != Fen::ZERO || freeze.ended_at.is_none() {
+            report.fail(7, format!("freeze {id} is {} but holds {}", freeze.status.as_str(), freeze.held));
+        }
+        if !matches!(world.account(AccountId::wallet(freeze.user_id)), Ok(Some(_))) {
+            report.fail(7, format!("freeze {id} holds the wallet of {}, which does not exist", freeze.user_id));
+        }
+        let cited: Vec<&Document> = freeze.documents.iter().filter_map(|d| world.document(*d).ok().flatten()).collect();
+        if cited.len() != freeze.documents.len() {
+            report.fail(7, format!("freeze {id} cites a document that does not exist"));
+        }
+        if !missing_documents(required_documents(freeze.kind), &cited).is_empty() {
+            report.fail(7, format!("{} freeze {id} lacks a document its kind needs", freeze.kind.as_str()));
+        }
+    }
+    for account in world.accounts().filter(|a| a.kind == AccountKind::Wallet) {
+        let user = UserId::from_uuid(account.id.uuid());
+        let (sum, short) = held.get(&user).copied().unwrap_or_default();
+        if i128::from(account.frozen().get()) != sum {
+            report.fail(
+                7,
+                format!("wallet {} has {} frozen but its active freezes hold {sum}", account.id, account.frozen()),
+            );
+        }
+        if account.holding() != short {
+            report.fail(
+                7,
+                format!("wallet {} says holding is {} but a short freeze is {short}", account.id, account.holding()),
+            );
+        }
+        if short && account.available().is_ok_and(Fen::is_positive) {
+            report.fail(7, format!("wallet {} has money available while a freeze of it is short", account.id));
+        }
+    }
 }
 
 /// Invariant 7, for documents: each was issued before it was registered and revealed after.
@@ -387,6 +444,7 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
             Reply::DocumentRegistered(r) => {
                 matches!(world.document(r.document_id), Ok(Some(d)) if d.commitment() == r.commitment)
             }
+            Reply::Freeze(f) => matches!(world.freeze(f.freeze_id), Ok(Some(_))),
             Reply::DocumentRevealed(r) => {
                 matches!(world.document(r.document_id), Ok(Some(d)) if d.revealed_at.is_some() && d.salt == r.salt)
             }

@@ -59,18 +59,30 @@ pub struct Account {
     pub id: AccountId,
     pub kind: AccountKind,
     balances: Balances,
+    /// A wallet only: an active freeze of it holds less than it would, so whatever becomes
+    /// available is held (see `freeze`).
+    holding: bool,
 }
 
 impl Account {
     /// A new, empty account.
     pub fn open(id: AccountId, kind: AccountKind) -> Account {
-        Account { id, kind, balances: Balances::default() }
+        Account { id, kind, balances: Balances::default(), holding: false }
     }
 
     /// An account as a store saved it. The invariant check verifies stored totals against the
     /// transfers, so a store cannot smuggle in a wrong total unnoticed.
-    pub fn restore(id: AccountId, kind: AccountKind, balances: Balances) -> Account {
-        Account { id, kind, balances }
+    pub fn restore(id: AccountId, kind: AccountKind, balances: Balances, holding: bool) -> Account {
+        Account { id, kind, balances, holding }
+    }
+
+    /// Whether a freeze of this wallet is short of what it would hold.
+    pub fn holding(&self) -> bool {
+        self.holding
+    }
+
+    pub fn set_holding(&mut self, holding: bool) {
+        self.holding = holding;
     }
 
     pub fn balances(&self) -> Balances {

@@ -18,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod evidence;
 pub mod fairness;
+pub mod freeze;
 pub mod hex;
 pub mod id;
 pub mod invariants;
@@ -39,8 +40,8 @@ pub mod user;
 pub mod world;
 
 pub use config::Limits;
-pub use error::{CoreError, FrozenReason, RecallRefusal};
-pub use id::{AccountId, ClaimId, DocumentId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
+pub use error::{CoreError, FreezeRefusal, FrozenReason, RecallRefusal};
+pub use id::{AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};
 pub use time::Timestamp;

@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::fairness::Salt;
-use crate::id::{AccountId, ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Phase, Transfer, TransferKind};
 use crate::log::LogRecord;
 use crate::money::Fen;
 use crate::packet::PacketKind;
 use crate::principal::Role;
+use crate::risk::FreezeKind;
 use crate::time::Timestamp;
 
 /// A fieldless domain enum and its names in the format, both ways.
@@ -50,6 +51,7 @@ names!(TransferKindV1 for TransferKind {
 });
 names!(PacketKindV1 for PacketKind { Normal, Lucky, Exclusive });
 names!(RoleV1 for Role { Admin, RiskOfficer, LegalOfficer, Auditor });
+names!(FreezeKindV1 for FreezeKind { Court, Police, EmergencyStop, Precautionary, Anomaly });
 
 /// A record: `{"transfer":{…}}` or `{"event":{…}}` (the version is written before it).
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,12 +170,33 @@ enum EventKindV1 {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
-    FundsFrozen {
+    /// A freeze was placed. `documents`: the commitments of the documents it cites (see
+    /// `document`), never their content; `actor`: the officer (none: a rule of the service).
+    FreezePlaced {
+        freeze_id: FreezeId,
         user_id: UserId,
+        kind: FreezeKindV1,
+        amount: Option<Fen>,
+        held: Fen,
+        documents: Vec<String>,
+        actor: Option<KeyId>,
+    },
+    /// A short freeze held `amount` more of what arrived or became available.
+    FreezeHeld {
+        freeze_id: FreezeId,
         amount: Fen,
     },
-    FundsUnfrozen {
-        user_id: UserId,
+    /// An officer released `amount` of a freeze (all it held, or part), citing `documents`.
+    FreezeReleased {
+        freeze_id: FreezeId,
+        amount: Fen,
+        documents: Vec<String>,
+        actor: Option<KeyId>,
+        reason: Option<String>,
+    },
+    /// A freeze reached its end: what it held, `amount`, is available again.
+    FreezeExpired {
+        freeze_id: FreezeId,
         amount: Fen,
     },
     DocumentRegistered {
@@ -288,8 +311,10 @@ impl From<&EventKind> for EventKindV1 {
             TransferRevoked { transfer_id };
             UserLocked { user_id, actor, reason };
             UserUnlocked { user_id, actor, reason };
-            FundsFrozen { user_id, amount };
-            FundsUnfrozen { user_id, amount };
+            FreezePlaced { freeze_id, user_id, amount, held, documents, actor } => kind: FreezeKindV1::from;
+            FreezeHeld { freeze_id, amount };
+            FreezeReleased { freeze_id, amount, documents, actor, reason };
+            FreezeExpired { freeze_id, amount };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
         })
@@ -315,8 +340,10 @@ impl From<EventKindV1> for EventKind {
             TransferRevoked { transfer_id };
             UserLocked { user_id, actor, reason };
             UserUnlocked { user_id, actor, reason };
-            FundsFrozen { user_id, amount };
-            FundsUnfrozen { user_id, amount };
+            FreezePlaced { freeze_id, user_id, amount, held, documents, actor } => kind: FreezeKind::from;
+            FreezeHeld { freeze_id, amount };
+            FreezeReleased { freeze_id, amount, documents, actor, reason };
+            FreezeExpired { freeze_id, amount };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
         })

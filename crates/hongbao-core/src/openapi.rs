@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::id::{AccountId, ClaimId, DocumentId, EvidenceId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Secret;
 use crate::time::Timestamp;
@@ -93,4 +93,5 @@ id_schema! {
     KeyId, "a signing key";
     EvidenceId, "an evidence file";
     DocumentId, "a registered legal document";
+    FreezeId, "a freeze";
 }

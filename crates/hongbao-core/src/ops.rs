@@ -14,6 +14,7 @@
 //! - `claims.rs` — claiming a share, revoking and returning a claim.
 //! - `holds.rs` — locks and freezes.
 //! - `documents.rs` — legal documents: registering and revealing them.
+//! - `freezes.rs` — freezes: placing, releasing, expiring, and holding what arrives later.
 //! - `jobs.rs` — due work: expiry and arrivals.
 //! - `shared.rs` — the look-ups and input checks several areas use.
 //!
@@ -32,6 +33,7 @@ mod authority;
 mod claims;
 mod command;
 mod documents;
+mod freezes;
 mod holds;
 mod jobs;
 mod money;
@@ -46,6 +48,7 @@ pub use authority::{
 };
 pub use command::{Command, PacketSpec};
 pub use documents::DocumentSpec;
+pub use freezes::FreezeSpec;
 pub use packets::recall_refusal;
 pub use reply::{
     ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, Reply, TransferReceipt,
@@ -102,11 +105,16 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
         Command::RevealDocument { officer, document, reason } => {
             documents::reveal(&mut d, ctx, (*officer, reason), *document)?
         }
-        Command::FreezeFunds { user, amount } => holds::freeze(&mut d, ctx, *user, *amount, true)?,
-        Command::UnfreezeFunds { user, amount } => holds::freeze(&mut d, ctx, *user, *amount, false)?,
+        Command::PlaceFreeze { officer, spec } => freezes::place(&mut d, ctx, *officer, spec)?,
+        Command::ReleaseFreeze { officer, legal, freeze, reason, amount, documents } => {
+            let ask = freezes::Release { officer: *officer, legal: *legal, reason, amount: *amount, documents };
+            freezes::release(&mut d, ctx, *freeze, &ask)?
+        }
+        Command::ExpireFreeze { freeze } => freezes::expire(&mut d, ctx, *freeze)?,
         Command::ExpirePacket { packet } => jobs::expire_packet(&mut d, ctx, *packet)?,
         Command::SettlePending { transfer } => jobs::settle_pending(&mut d, ctx, *transfer)?,
     };
+    freezes::top_up(&mut d, ctx)?;
     Ok((reply, d.into_effects()))
 }
 

@@ -19,7 +19,8 @@ use crate::document::Document;
 use crate::due::{self, Deadline, DueKind};
 use crate::error::CoreError;
 use crate::event::Event;
-use crate::id::{AccountId, ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::freeze::Freeze;
+use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingTransfer, Transfer};
 use crate::log::LogRecord;
 use crate::money::MoneyError;
@@ -52,6 +53,9 @@ pub enum Key {
     Principal(KeyId),
     /// A registered legal document.
     Document(DocumentId),
+    Freeze(FreezeId),
+    /// Every freeze of a user's wallet, in the order they were placed.
+    FreezesOf(UserId),
 }
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
@@ -68,6 +72,8 @@ pub enum Fact {
     Transfer(TransferId, Option<Transfer>),
     Principal(KeyId, Option<Principal>),
     Document(DocumentId, Option<Document>),
+    Freeze(FreezeId, Option<Freeze>),
+    FreezesOf(UserId, Vec<Freeze>),
 }
 
 /// Why a command did not complete.
@@ -110,6 +116,7 @@ pub struct Changes {
     /// New principals (never updated yet: keys are created, not edited).
     pub principals: Vec<Principal>,
     pub documents: Vec<(Write, Document)>,
+    pub freezes: Vec<(Write, Freeze)>,
     /// New transfers, in the order they were made.
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
@@ -131,6 +138,7 @@ impl Changes {
             && self.pendings.is_empty()
             && self.principals.is_empty()
             && self.documents.is_empty()
+            && self.freezes.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
@@ -151,6 +159,7 @@ struct Dirty {
     pendings: BTreeMap<TransferId, Write>,
     principals: Vec<Principal>,
     documents: BTreeMap<DocumentId, Write>,
+    freezes: BTreeMap<FreezeId, Write>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
     log: Vec<LogRecord>,
@@ -213,6 +222,9 @@ pub struct World {
     transfers: Table<TransferId, Transfer>,
     principals: Table<KeyId, Principal>,
     documents: Table<DocumentId, Document>,
+    freezes: Table<FreezeId, Freeze>,
+    /// Present only for users whose full list of freezes is known, in placement order.
+    freezes_of: HashMap<UserId, Vec<FreezeId>>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -276,6 +288,8 @@ impl World {
             + self.transfers.len()
             + self.principals.len()
             + self.documents.len()
+            + self.freezes.len()
+            + self.freezes_of.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -318,6 +332,23 @@ impl World {
         read(&self.documents, &id, self.complete, Key::Document(id))
     }
 
+    pub fn freeze(&self, id: FreezeId) -> Result<Option<&Freeze>, Fail> {
+        read(&self.freezes, &id, self.complete, Key::Freeze(id))
+    }
+
+    /// Every freeze of `user`'s wallet, in the order they were placed.
+    pub fn freezes_of(&self, user: UserId) -> Result<Vec<&Freeze>, Fail> {
+        match self.freezes_of.get(&user) {
+            Some(ids) => Ok(ids.iter().filter_map(|id| self.freezes.get(id).and_then(Option::as_ref)).collect()),
+            None if self.complete => {
+                let mut all: Vec<&Freeze> = self.freezes().filter(|f| f.user_id == user).collect();
+                all.sort_unstable_by_key(|f| f.seq);
+                Ok(all)
+            }
+            None => Err(Fail::Need(vec![Key::FreezesOf(user)])),
+        }
+    }
+
     /// The claim `user` made on `packet`, if any.
     pub fn claim_of(&self, packet: PacketId, user: UserId) -> Result<Option<&Claim>, Fail> {
         match self.claim_of.get(&(packet, user)) {
@@ -352,6 +383,8 @@ impl World {
                 Key::Transfer(id) => self.transfers.contains_key(&id),
                 Key::Principal(id) => self.principals.contains_key(&id),
                 Key::Document(id) => self.documents.contains_key(&id),
+                Key::Freeze(id) => self.freezes.contains_key(&id),
+                Key::FreezesOf(user) => self.freezes_of.contains_key(&user),
             }
     }
 
@@ -409,6 +442,22 @@ impl World {
             Fact::Document(id, document) => {
                 self.documents.entry(id).or_insert(document);
             }
+            Fact::Freeze(id, freeze) => {
+                self.freezes.entry(id).or_insert(freeze);
+            }
+            Fact::FreezesOf(user, stored) => {
+                if self.freezes_of.contains_key(&user) {
+                    return;
+                }
+                for freeze in stored {
+                    self.freezes.entry(freeze.id).or_insert(Some(freeze));
+                }
+                // The stored freezes plus those this batch placed and has not written yet.
+                let mut ids: Vec<(u32, FreezeId)> =
+                    self.freezes.values().flatten().filter(|f| f.user_id == user).map(|f| (f.seq, f.id)).collect();
+                ids.sort_unstable();
+                self.freezes_of.insert(user, ids.into_iter().map(|(_, id)| id).collect());
+            }
         }
     }
 
@@ -460,6 +509,16 @@ impl World {
         for document in draft.documents {
             put(&mut self.documents, &mut self.dirty.documents, document.id, document);
         }
+        for freeze in draft.freezes {
+            let (id, user) = (freeze.id, freeze.user_id);
+            let before = self.freezes.get(&id).and_then(Option::as_ref).and_then(due::of_freeze);
+            self.dirty.note_deadline(DueKind::FreezeEnd, id.uuid(), before, due::of_freeze(&freeze));
+            if !put(&mut self.freezes, &mut self.dirty.freezes, id, freeze)
+                && let Some(list) = self.freezes_of.get_mut(&user)
+            {
+                list.push(id);
+            }
+        }
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }
@@ -487,6 +546,7 @@ impl World {
             pendings: rows(dirty.pendings, &self.pendings),
             principals: dirty.principals,
             documents: rows(dirty.documents, &self.documents),
+            freezes: rows(dirty.freezes, &self.freezes),
             transfers: dirty.transfers,
             events: dirty.events,
             log: dirty.log,
@@ -534,5 +594,9 @@ impl World {
 
     pub fn documents(&self) -> impl Iterator<Item = &Document> {
         self.documents.values().flatten()
+    }
+
+    pub fn freezes(&self) -> impl Iterator<Item = &Freeze> {
+        self.freezes.values().flatten()
     }
 }

@@ -8,6 +8,7 @@ use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
 use hongbao_core::document::Document;
 use hongbao_core::event::EventKind;
+use hongbao_core::freeze::Freeze;
 use hongbao_core::hex::hex;
 use hongbao_core::invariants::{self, Violation};
 use hongbao_core::ledger::{PendingStatus, PendingTransfer};
@@ -16,7 +17,7 @@ use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
-    AccountId, ClaimId, DocumentId, Fact, Fen, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
+    ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -226,20 +227,21 @@ fn check_log(dump: &Dump, key: Option<&VerifyingKey>) -> (Vec<String>, usize) {
 #[derive(Default)]
 struct Ledger<'a> {
     users: HashMap<UserId, UserStatus>,
-    /// Money frozen in each account, by the ledger.
-    frozen: HashMap<AccountId, Fen>,
     groups: HashMap<GroupId, &'a Group>,
     packets: HashMap<PacketId, &'a Packet>,
     claims: HashMap<ClaimId, &'a Claim>,
     pendings: HashMap<TransferId, &'a PendingTransfer>,
     operators: HashMap<KeyId, &'a Owner>,
     documents: HashMap<DocumentId, &'a Document>,
+    freezes: HashMap<FreezeId, &'a Freeze>,
+    /// The commitment of every document of the ledger.
+    commitments: HashSet<String>,
     /// `(what, id)` of every once-only event seen.
     seen: HashSet<(&'static str, u128)>,
     /// Whether each user is locked, by the log's lock and unlock events so far.
     locked_by_log: HashMap<UserId, bool>,
-    /// Money frozen in each user's wallet, by the log's freeze and unfreeze events so far.
-    frozen_by_log: HashMap<UserId, Fen>,
+    /// What each freeze holds, by the log's freeze events so far.
+    held_by_log: HashMap<FreezeId, Fen>,
 }
 
 impl<'a> Ledger<'a> {
@@ -247,9 +249,6 @@ impl<'a> Ledger<'a> {
         match fact {
             Fact::User(id, Some(user)) => {
                 self.users.insert(*id, user.status);
-            }
-            Fact::Account(id, Some(account)) if account.frozen() != Fen::ZERO => {
-                self.frozen.insert(*id, account.frozen());
             }
             Fact::Group(id, Some(group)) => {
                 self.groups.insert(*id, group);
@@ -268,6 +267,10 @@ impl<'a> Ledger<'a> {
             }
             Fact::Document(id, Some(document)) => {
                 self.documents.insert(*id, document);
+                self.commitments.insert(document.commitment());
+            }
+            Fact::Freeze(id, Some(freeze)) => {
+                self.freezes.insert(*id, freeze);
             }
             _ => {}
         }
@@ -391,23 +394,57 @@ impl<'a> Ledger<'a> {
                     )
                 })
             }
-            // Freezes add up to what the wallet holds frozen in the end; nothing else changes it.
-            EventKind::FundsFrozen { user_id, amount } | EventKind::FundsUnfrozen { user_id, amount } => {
-                if !self.users.contains_key(user_id) {
-                    return Some(format!("user {user_id} is not in the ledger"));
+            // A freeze is placed once, as the ledger has it, citing committed documents; what it
+            // holds moves only by these events, and must end as the ledger's `held`.
+            EventKind::FreezePlaced { freeze_id, user_id, kind, amount, held, documents, .. } => {
+                if !self.first("freeze", freeze_id.uuid().as_u128()) {
+                    return Some(format!("freeze {freeze_id} is placed a second time"));
                 }
-                let held = self.frozen_by_log.entry(*user_id).or_insert(Fen::ZERO);
-                let next = if matches!(what, EventKind::FundsFrozen { .. }) {
-                    held.checked_add(*amount)
-                } else {
-                    held.checked_sub(*amount)
+                let Some(freeze) = self.freezes.get(freeze_id) else {
+                    return Some(format!("freeze {freeze_id} is not in the ledger"));
                 };
+                let cited: Vec<String> = freeze
+                    .documents
+                    .iter()
+                    .take(documents.len())
+                    .filter_map(|id| self.documents.get(id).map(|d| d.commitment()))
+                    .collect();
+                // A partial release later sets the amount of a whole-wallet freeze: only a placed
+                // amount is as logged.
+                let amount_kept = amount.is_none() || freeze.amount.is_some_and(|now| Some(now) <= *amount);
+                if (freeze.user_id, freeze.kind, freeze.tally.ever_held >= *held) != (*user_id, *kind, true)
+                    || !amount_kept
+                    || cited != *documents
+                {
+                    return differs(format!("the placing of freeze {freeze_id}"));
+                }
+                self.held_by_log.insert(*freeze_id, *held);
+                None
+            }
+            EventKind::FreezeHeld { freeze_id, amount }
+            | EventKind::FreezeReleased { freeze_id, amount, .. }
+            | EventKind::FreezeExpired { freeze_id, amount } => {
+                let more = matches!(what, EventKind::FreezeHeld { .. });
+                if let EventKind::FreezeReleased { documents, .. } = what
+                    && documents.iter().any(|c| !self.commitments.contains(c))
+                {
+                    return Some(format!("freeze {freeze_id} is released citing a document the ledger does not have"));
+                }
+                if matches!(what, EventKind::FreezeExpired { .. })
+                    && !self.first("freeze ended", freeze_id.uuid().as_u128())
+                {
+                    return Some(format!("freeze {freeze_id} expires a second time"));
+                }
+                let Some(held) = self.held_by_log.get_mut(freeze_id) else {
+                    return Some(format!("freeze {freeze_id} changes before it is placed"));
+                };
+                let next = if more { held.checked_add(*amount) } else { held.checked_sub(*amount) };
                 match next {
                     Ok(next) if !next.is_negative() => {
                         *held = next;
                         None
                     }
-                    _ => Some(format!("user {user_id} has more unfrozen than the log froze")),
+                    _ => Some(format!("freeze {freeze_id} lets go of more than the log had it hold")),
                 }
             }
             // The log commits to a document once, and reveals it at most once: its salt and file
@@ -445,6 +482,7 @@ impl<'a> Ledger<'a> {
             ("packet(s)", missing("sent", &mut self.packets.keys().map(|id| id.uuid().as_u128()))),
             ("claim(s)", missing("claimed", &mut self.claims.keys().map(|id| id.uuid().as_u128()))),
             ("document(s)", missing("document", &mut self.documents.keys().map(|id| id.uuid().as_u128()))),
+            ("freeze(s)", missing("freeze", &mut self.freezes.keys().map(|id| id.uuid().as_u128()))),
             (
                 "reveal(s) of documents",
                 missing(
@@ -469,15 +507,12 @@ impl<'a> Ledger<'a> {
             problems.push(format!("{locks} user(s) are locked or unlocked otherwise than the log's last event says"));
         }
         let freezes = self
-            .users
-            .keys()
-            .filter(|id| {
-                let by_ledger = self.frozen.get(&AccountId::wallet(**id)).copied().unwrap_or(Fen::ZERO);
-                self.frozen_by_log.get(id).copied().unwrap_or(Fen::ZERO) != by_ledger
-            })
+            .freezes
+            .values()
+            .filter(|f| self.held_by_log.get(&f.id).copied().unwrap_or(Fen::ZERO) != f.held)
             .count();
         if freezes > 0 {
-            problems.push(format!("{freezes} wallet(s) hold another frozen amount than the log's freezes add up to"));
+            problems.push(format!("{freezes} freeze(s) hold another amount than the log's freeze events add up to"));
         }
         problems
     }

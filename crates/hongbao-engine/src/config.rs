@@ -168,6 +168,9 @@ pub struct JobOutcome {
     pub expired: u32,
     /// Pending transfers posted (claims and transfers arrived).
     pub settled: u32,
+    /// Freezes that reached their end and let go of what they held.
+    #[serde(default)]
+    pub freezes_expired: u32,
     /// More work was due than one run handles.
     pub more: bool,
 }
@@ -178,6 +181,7 @@ impl JobOutcome {
         let counter = match kind {
             DueKind::PacketExpiry => &mut self.expired,
             DueKind::PendingArrival => &mut self.settled,
+            DueKind::FreezeEnd => &mut self.freezes_expired,
         };
         *counter = counter.saturating_add(1);
     }
@@ -185,6 +189,7 @@ impl JobOutcome {
     pub(crate) fn add(&mut self, other: JobOutcome) {
         self.expired = self.expired.saturating_add(other.expired);
         self.settled = self.settled.saturating_add(other.settled);
+        self.freezes_expired = self.freezes_expired.saturating_add(other.freezes_expired);
         self.more = other.more;
     }
 }

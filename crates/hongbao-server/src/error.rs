@@ -90,7 +90,7 @@ impl ApiError {
 impl From<CoreError> for ApiError {
     fn from(err: CoreError) -> Self {
         let status = match &err {
-            CoreError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            CoreError::InvalidRequest { .. } | CoreError::InvalidFreeze { .. } => StatusCode::BAD_REQUEST,
             CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
             CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
             CoreError::PacketExpired => StatusCode::GONE,
@@ -108,6 +108,7 @@ impl From<CoreError> for ApiError {
         match err {
             CoreError::RecallNotAllowed { reason } => api.with("reason", reason.as_str()),
             CoreError::AccountFrozen { reason } => api.with("reason", reason.as_str()),
+            CoreError::InvalidFreeze { reason, .. } => api.with("reason", reason.as_str()),
             CoreError::InsufficientFunds { needed, available } => {
                 api.with("needed", needed.get()).with("available", available.get())
             }

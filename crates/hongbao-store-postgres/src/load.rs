@@ -36,7 +36,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::{db_error, rows};
-use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, ids, index};
+use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index};
 
 /// Whether a load locks the rows it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +119,18 @@ const DOCUMENTS: Select = select!(
     order "d.id",
     of "d"
 );
+const FREEZES: Select = select!(
+    concat!("SELECT ", freeze_columns!(), " FROM freezes f"),
+    "WHERE f.id = ANY($1)",
+    order "f.id",
+    of "f"
+);
+const FREEZES_OF: Select = select!(
+    concat!("SELECT ", freeze_columns!(), " FROM freezes f"),
+    "WHERE f.user_id = ANY($1)",
+    order "f.id",
+    of "f"
+);
 const MEMBERS: &str = "SELECT group_id, user_id FROM group_members WHERE group_id = ANY($1)";
 
 /// Runs `sql` with the ids bound as `$1` (skipping the round trip when there are none).
@@ -200,6 +212,11 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, DOCUMENTS.sql(lock), ids(&want.documents), "documents").await?;
     let documents = index(&found, rows::document, |d| d.id.uuid())?;
 
+    let found = fetch(conn, FREEZES.sql(lock), ids(&want.freezes), "freezes").await?;
+    let freezes = index(&found, rows::freeze, |f| f.id.uuid())?;
+    let found = fetch(conn, FREEZES_OF.sql(lock), ids(&want.freezes_of), "freezes of users").await?;
+    let freezes_of = freezes_by_user(found.iter().map(rows::freeze).collect::<Result<_, _>>()?);
+
     let found = Found {
         users,
         accounts,
@@ -212,6 +229,8 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
         transfers,
         principals,
         documents,
+        freezes,
+        freezes_of,
     };
     Ok(found.facts(keys))
 }

@@ -4,15 +4,16 @@
 
 use std::collections::HashSet;
 
-use hongbao_core::Timestamp;
 use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
+use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
+use hongbao_core::{Fen, Timestamp};
 use hongbao_store::{IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -132,14 +133,16 @@ fn bind_users(sql: &'static str, rows: &[&User]) -> PgQuery {
 
 pub(crate) const ACCOUNTS: Table<Account> = Table {
     name: "accounts",
-    insert: "INSERT INTO accounts (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen) \
+    insert: "INSERT INTO accounts (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen, \
+             holding) \
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
-             $7::bigint[])",
+             $7::bigint[], $8::boolean[])",
     update: "UPDATE accounts AS t SET kind = u.kind, debits_posted = u.debits_posted, \
              credits_posted = u.credits_posted, debits_pending = u.debits_pending, \
-             credits_pending = u.credits_pending, frozen = u.frozen \
+             credits_pending = u.credits_pending, frozen = u.frozen, holding = u.holding \
              FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
-             $7::bigint[]) AS u (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen) \
+             $7::bigint[], $8::boolean[]) AS u (id, kind, debits_posted, credits_posted, debits_pending, \
+             credits_pending, frozen, holding) \
              WHERE t.id = u.id RETURNING t.id::text",
     bind: bind_accounts,
     key: |a| a.id.uuid().to_string(),
@@ -154,6 +157,7 @@ fn bind_accounts(sql: &'static str, rows: &[&Account]) -> PgQuery {
         .bind(column(rows, |a| a.balances().debits_pending.get()))
         .bind(column(rows, |a| a.balances().credits_pending.get()))
         .bind(column(rows, |a| a.balances().frozen.get()))
+        .bind(column(rows, |a| a.holding()))
 }
 
 const GROUPS: Table<Group> = Table {
@@ -422,6 +426,51 @@ pub(crate) const DOCUMENT_REVEAL: Table<Document> = Table {
 
 fn bind_document_reveals(sql: &'static str, rows: &[&Document]) -> PgQuery {
     sqlx::query(sql).bind(column(rows, |d| d.id.uuid())).bind(column(rows, |d| d.revealed_at.map(Timestamp::millis)))
+}
+
+/// Freezes, written whole: a release, an expiry or a top-up changes most of a row.
+pub(crate) const FREEZES: Table<Freeze> = Table {
+    name: "freezes",
+    insert: "INSERT INTO freezes (id, user_id, seq, kind, amount, held, status, documents, reason, major_case, \
+             created_by, created_at, expires_at, renewals, ended_at, ever_held, released, expired, seized, converted) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], \
+             $7::text[], $8::text[], $9::text[], $10::boolean[], $11::uuid[], $12::bigint[], $13::bigint[], \
+             $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[])",
+    update: "UPDATE freezes AS t SET amount = u.amount, held = u.held, status = u.status, documents = u.documents, \
+             expires_at = u.expires_at, renewals = u.renewals, ended_at = u.ended_at, ever_held = u.ever_held, \
+             released = u.released, expired = u.expired, seized = u.seized, converted = u.converted \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], \
+             $7::text[], $8::text[], $9::text[], $10::boolean[], $11::uuid[], $12::bigint[], $13::bigint[], \
+             $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[]) \
+             AS u (id, user_id, seq, kind, amount, held, status, documents, reason, major_case, created_by, \
+             created_at, expires_at, renewals, ended_at, ever_held, released, expired, seized, converted) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_freezes,
+    key: |f| f.id.uuid().to_string(),
+};
+
+fn bind_freezes(sql: &'static str, rows: &[&Freeze]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |f| f.id.uuid()))
+        .bind(column(rows, |f| f.user_id.uuid()))
+        .bind(column(rows, |f| i64::from(f.seq)))
+        .bind(column(rows, |f| f.kind.as_str()))
+        .bind(column(rows, |f| f.amount.map(Fen::get)))
+        .bind(column(rows, |f| f.held.get()))
+        .bind(column(rows, |f| f.status.as_str()))
+        .bind(column(rows, hongbao_store::columns::documents_json))
+        .bind(column(rows, |f| f.reason.clone()))
+        .bind(column(rows, |f| f.major_case))
+        .bind(column(rows, |f| f.created_by.map(|k| k.uuid())))
+        .bind(column(rows, |f| f.created_at.millis()))
+        .bind(column(rows, |f| f.expires_at.map(Timestamp::millis)))
+        .bind(column(rows, |f| i64::from(f.renewals)))
+        .bind(column(rows, |f| f.ended_at.map(Timestamp::millis)))
+        .bind(column(rows, |f| f.tally.ever_held.get()))
+        .bind(column(rows, |f| f.tally.released.get()))
+        .bind(column(rows, |f| f.tally.expired.get()))
+        .bind(column(rows, |f| f.tally.seized.get()))
+        .bind(column(rows, |f| f.tally.converted.get()))
 }
 
 /// Inserts events in their order: `seq` is drawn row by row as `ORDINALITY` orders them.

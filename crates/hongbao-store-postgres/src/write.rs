@@ -19,8 +19,8 @@ use sqlx::PgConnection;
 
 use crate::load::Lock;
 use crate::tables::{
-    ACCOUNTS, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE, PACKETS, PENDINGS,
-    PRINCIPALS, TRANSFERS, USERS, check_pendings, groups, insert_all, insert_events, write_all, write_split,
+    ACCOUNTS, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, FREEZES, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE, PACKETS,
+    PENDINGS, PRINCIPALS, TRANSFERS, USERS, check_pendings, groups, insert_all, insert_events, write_all, write_split,
 };
 use crate::{db_error, deadlines, rows};
 
@@ -114,6 +114,7 @@ async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), Store
     let principals: Vec<&Principal> = changes.principals.iter().collect();
     insert_all(conn, &PRINCIPALS, &principals).await?;
     write_split(conn, &DOCUMENTS, &DOCUMENT_REVEAL, &changes.documents).await?;
+    write_all(conn, &FREEZES, &changes.freezes).await?;
     let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
     insert_all(conn, &TRANSFERS, &transfers).await?;
     check_pendings(&changes.pendings)?;

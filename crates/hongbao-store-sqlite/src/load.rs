@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 use uuid::Uuid;
 
 use crate::{db_error, rows};
-use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, ids, index};
+use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index};
 
 /// Ids per `IN (…)` list: far below SQLite's limit on bound parameters, and a power of two so
 /// that the padding in [`fetch_in`] never goes past it.
@@ -136,6 +136,13 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&want.documents), "documents").await?;
     let documents = index(&found, rows::document, |d| d.id.uuid())?;
 
+    let head = concat!("SELECT ", freeze_columns!(), " FROM freezes WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.freezes), "freezes").await?;
+    let freezes = index(&found, rows::freeze, |f| f.id.uuid())?;
+    let head = concat!("SELECT ", freeze_columns!(), " FROM freezes WHERE user_id IN (");
+    let found = fetch_in(conn, head, &ids(&want.freezes_of), "freezes of users").await?;
+    let freezes_of = freezes_by_user(found.iter().map(rows::freeze).collect::<Result<_, _>>()?);
+
     let found = Found {
         users,
         accounts,
@@ -148,6 +155,8 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
         transfers,
         principals,
         documents,
+        freezes,
+        freezes_of,
     };
     Ok(found.facts(keys))
 }

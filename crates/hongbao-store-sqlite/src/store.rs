@@ -137,6 +137,8 @@ impl Store for SqliteStore {
         tables.principals = decode_all(&fetch_all(conn, sql, "principals").await?, rows::principal)?;
         let sql = concat!("SELECT ", document_columns!(), " FROM documents ORDER BY id");
         tables.documents = decode_all(&fetch_all(conn, sql, "documents").await?, rows::document)?;
+        let sql = concat!("SELECT ", freeze_columns!(), " FROM freezes ORDER BY id");
+        tables.freezes = decode_all(&fetch_all(conn, sql, "freezes").await?, rows::freeze)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         tables.idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
         let sql = "SELECT seq, body FROM events ORDER BY seq";

@@ -5,12 +5,13 @@
 use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
+use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
-use hongbao_core::{GroupId, Timestamp, UserId};
+use hongbao_core::{Fen, GroupId, Timestamp, UserId};
 use hongbao_store::{IdempotencyRecord, LogRow, NonceRecord, StoreError};
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
@@ -203,9 +204,9 @@ pub(crate) fn bind_user(query: SqliteQuery, user: &User) -> SqliteQuery {
 
 pub(crate) const ACCOUNTS: Insert = Insert {
     table: "accounts",
-    head: "INSERT INTO accounts (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen) \
-           VALUES ",
-    columns: 7,
+    head: "INSERT INTO accounts (id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen, \
+           holding) VALUES ",
+    columns: 8,
 };
 pub(crate) fn bind_account(query: SqliteQuery, account: &Account) -> SqliteQuery {
     let b = account.balances();
@@ -217,6 +218,7 @@ pub(crate) fn bind_account(query: SqliteQuery, account: &Account) -> SqliteQuery
         .bind(b.debits_pending.get())
         .bind(b.credits_pending.get())
         .bind(b.frozen.get())
+        .bind(i64::from(account.holding()))
 }
 
 const GROUPS: Insert =
@@ -410,6 +412,37 @@ pub(crate) const DOCUMENT_REVEAL: Insert =
     Insert { table: "documents", head: "INSERT INTO documents (id, revealed_at) VALUES ", columns: 2 };
 pub(crate) fn bind_document_reveal(query: SqliteQuery, d: &Document) -> SqliteQuery {
     query.bind(d.id.uuid()).bind(d.revealed_at.map(Timestamp::millis))
+}
+
+pub(crate) const FREEZES: Insert = Insert {
+    table: "freezes",
+    head: "INSERT INTO freezes (id, user_id, seq, kind, amount, held, status, documents, reason, major_case, \
+           created_by, created_at, expires_at, renewals, ended_at, ever_held, released, expired, seized, converted) \
+           VALUES ",
+    columns: 20,
+};
+pub(crate) fn bind_freeze(query: SqliteQuery, f: &Freeze) -> SqliteQuery {
+    query
+        .bind(f.id.uuid())
+        .bind(f.user_id.uuid())
+        .bind(i64::from(f.seq))
+        .bind(f.kind.as_str())
+        .bind(f.amount.map(Fen::get))
+        .bind(f.held.get())
+        .bind(f.status.as_str())
+        .bind(hongbao_store::columns::documents_json(f))
+        .bind(f.reason.clone())
+        .bind(i64::from(f.major_case))
+        .bind(f.created_by.map(|k| k.uuid()))
+        .bind(f.created_at.millis())
+        .bind(f.expires_at.map(Timestamp::millis))
+        .bind(i64::from(f.renewals))
+        .bind(f.ended_at.map(Timestamp::millis))
+        .bind(f.tally.ever_held.get())
+        .bind(f.tally.released.get())
+        .bind(f.tally.expired.get())
+        .bind(f.tally.seized.get())
+        .bind(f.tally.converted.get())
 }
 
 pub(crate) const EVENTS: Insert =

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
+use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
@@ -66,6 +67,7 @@ pub struct Tables {
     pub transfers: Vec<Transfer>,
     pub principals: Vec<Principal>,
     pub documents: Vec<Document>,
+    pub freezes: Vec<Freeze>,
     pub idempotency: Vec<IdempotencyRecord>,
     pub events: Vec<Event>,
     pub log: Vec<LogRow>,
@@ -75,7 +77,7 @@ pub struct Tables {
 
 impl Tables {
     /// The dump: every entity as a fact (users, accounts, groups, packets, claims, pending
-    /// records, transfers, principals, documents, each table in the order read), and the rest as read.
+    /// records, transfers, principals, documents, freezes, each table in the order read), and the rest as read.
     #[must_use]
     pub fn into_dump(self) -> Dump {
         let Tables {
@@ -88,6 +90,7 @@ impl Tables {
             transfers,
             principals,
             documents,
+            freezes,
             idempotency,
             events,
             log,
@@ -104,6 +107,7 @@ impl Tables {
         facts.extend(transfers.into_iter().map(|t| Fact::Transfer(t.id, Some(t))));
         facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
         facts.extend(documents.into_iter().map(|d| Fact::Document(d.id, Some(d))));
+        facts.extend(freezes.into_iter().map(|f| Fact::Freeze(f.id, Some(f))));
         Dump { facts, idempotency, events, log, checkpoints, deadlines }
     }
 }

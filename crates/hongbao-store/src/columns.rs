@@ -16,12 +16,13 @@ use hongbao_core::document::Document;
 use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::fairness::Salt;
+use hongbao_core::freeze::{Freeze, FreezeTally};
 use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::user::{Group, User};
 use hongbao_core::{
-    AccountId, ClaimId, DocumentId, EvidenceId, Fen, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId,
+    AccountId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -206,6 +207,7 @@ macro_rules! decoders {
             stored_secret "principals" => (::hongbao_core::KeyId, ::std::string::String),
             evidence "evidence" => ::hongbao_core::evidence::EvidenceFile,
             document "documents" => ::hongbao_core::document::Document,
+            freeze "freezes" => ::hongbao_core::freeze::Freeze,
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -235,7 +237,45 @@ pub fn account(r: &mut impl Columns) -> Result<Account, StoreError> {
         credits_pending: r.fen("credits_pending")?,
         frozen: r.fen("frozen")?,
     };
-    Ok(Account::restore(id, r.variant("kind")?, balances))
+    Ok(Account::restore(id, r.variant("kind")?, balances, r.flag("holding")?))
+}
+
+/// A freeze. Its documents are the JSON text of the array of their ids.
+pub fn freeze(r: &mut impl Columns) -> Result<Freeze, StoreError> {
+    let id = FreezeId::from_uuid(r.key("id")?);
+    let documents_json = r.text("documents")?;
+    let documents: Vec<DocumentId> = serde_json::from_str(&documents_json)
+        .map_err(|_| r.fail("documents", format_args!("{documents_json:?} is not a JSON array of document ids")))?;
+    Ok(Freeze {
+        id,
+        user_id: UserId::from_uuid(r.uuid("user_id")?),
+        seq: r.count("seq")?,
+        kind: r.variant("kind")?,
+        amount: r.opt_int("amount")?.map(Fen::new),
+        held: r.fen("held")?,
+        status: r.variant("status")?,
+        documents,
+        reason: r.text("reason")?,
+        major_case: r.flag("major_case")?,
+        created_by: r.opt_uuid("created_by")?.map(KeyId::from_uuid),
+        created_at: r.time("created_at")?,
+        expires_at: r.opt_time("expires_at")?,
+        renewals: r.count("renewals")?,
+        ended_at: r.opt_time("ended_at")?,
+        tally: FreezeTally {
+            ever_held: r.fen("ever_held")?,
+            released: r.fen("released")?,
+            expired: r.fen("expired")?,
+            seized: r.fen("seized")?,
+            converted: r.fen("converted")?,
+        },
+    })
+}
+
+/// How a freeze's documents are stored: the JSON text of the array of their ids.
+pub fn documents_json(freeze: &Freeze) -> String {
+    let ids = freeze.documents.iter().map(|id| serde_json::Value::from(id.to_string())).collect();
+    serde_json::Value::Array(ids).to_string()
 }
 
 /// A group without its members, which live in their own table.
@@ -515,6 +555,14 @@ macro_rules! document_columns {
 }
 
 #[macro_export]
+macro_rules! freeze_columns {
+    () => {
+        "id, user_id, seq, kind, amount, held, status, documents, reason, major_case, created_by, created_at, \
+         expires_at, renewals, ended_at, ever_held, released, expired, seized, converted"
+    };
+}
+
+#[macro_export]
 macro_rules! user_columns {
     () => {
         "id, name, status, created_at"
@@ -524,7 +572,7 @@ macro_rules! user_columns {
 #[macro_export]
 macro_rules! account_columns {
     () => {
-        "id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen"
+        "id, kind, debits_posted, credits_posted, debits_pending, credits_pending, frozen, holding"
     };
 }
 

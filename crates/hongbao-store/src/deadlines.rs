@@ -59,6 +59,6 @@ mod tests {
             decode("pending_arrival", b, 5).expect("known"),
             DueItem { at, kind: DueKind::PendingArrival, id: b }
         );
-        assert!(matches!(decode("freeze_end", b, 5), Err(StoreError::Corrupt(_))));
+        assert!(matches!(decode("dispute_deadline", b, 5), Err(StoreError::Corrupt(_))));
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use hongbao_core::document::Document;
+use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
@@ -28,6 +29,9 @@ pub struct Wanted {
     pub transfers: BTreeSet<Uuid>,
     pub principals: BTreeSet<Uuid>,
     pub documents: BTreeSet<Uuid>,
+    pub freezes: BTreeSet<Uuid>,
+    /// Users whose every freeze is asked for.
+    pub freezes_of: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -48,6 +52,8 @@ impl Wanted {
                 Key::Transfer(id) => want.transfers.insert(id.uuid()),
                 Key::Principal(id) => want.principals.insert(id.uuid()),
                 Key::Document(id) => want.documents.insert(id.uuid()),
+                Key::Freeze(id) => want.freezes.insert(id.uuid()),
+                Key::FreezesOf(user) => want.freezes_of.insert(user.uuid()),
             };
         }
         want
@@ -98,6 +104,19 @@ pub fn claims_by_packet(claims: Vec<Claim>) -> HashMap<Uuid, Vec<Claim>> {
     by_packet
 }
 
+/// Freezes by their user's id, each user's in placement order.
+#[must_use]
+pub fn freezes_by_user(freezes: Vec<Freeze>) -> HashMap<Uuid, Vec<Freeze>> {
+    let mut by_user: HashMap<Uuid, Vec<Freeze>> = HashMap::new();
+    for freeze in freezes {
+        by_user.entry(freeze.user_id.uuid()).or_default().push(freeze);
+    }
+    for list in by_user.values_mut() {
+        list.sort_unstable_by_key(|f| f.seq);
+    }
+    by_user
+}
+
 /// The rows found for a [`Wanted`], by id.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -115,6 +134,9 @@ pub struct Found {
     pub transfers: HashMap<Uuid, Transfer>,
     pub principals: HashMap<Uuid, Principal>,
     pub documents: HashMap<Uuid, Document>,
+    pub freezes: HashMap<Uuid, Freeze>,
+    /// Every freeze of each user asked for ([`freezes_by_user`]).
+    pub freezes_of: HashMap<Uuid, Vec<Freeze>>,
 }
 
 impl Found {
@@ -136,6 +158,10 @@ impl Found {
                 Key::Transfer(id) => Fact::Transfer(id, self.transfers.get(&id.uuid()).cloned()),
                 Key::Principal(id) => Fact::Principal(id, self.principals.get(&id.uuid()).cloned()),
                 Key::Document(id) => Fact::Document(id, self.documents.get(&id.uuid()).cloned()),
+                Key::Freeze(id) => Fact::Freeze(id, self.freezes.get(&id.uuid()).cloned()),
+                Key::FreezesOf(user) => {
+                    Fact::FreezesOf(user, self.freezes_of.get(&user.uuid()).cloned().unwrap_or_default())
+                }
             })
             .collect()
     }

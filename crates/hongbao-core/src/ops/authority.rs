@@ -56,8 +56,10 @@ pub enum Authority {
 const ADMIN: &[Role] = &[Role::Admin];
 /// Locks: risk control.
 const RISK: &[Role] = &[Role::RiskOfficer];
-/// Documents and freezes: risk control and legal holds.
+/// Documents, and releasing a precautionary or anomaly freeze: risk control and legal holds.
 const HOLDS: &[Role] = &[Role::RiskOfficer, Role::LegalOfficer];
+/// Court, police and emergency freezes.
+const LEGAL: &[Role] = &[Role::LegalOfficer];
 
 impl Command {
     /// Who may issue this command: the table of docs/API.md, "Who calls".
@@ -82,8 +84,16 @@ impl Command {
             Command::RegisterDocument { officer, .. } | Command::RevealDocument { officer, .. } => {
                 Authority::Officer { key: officer, roles: HOLDS }
             }
-            Command::FreezeFunds { .. } | Command::UnfreezeFunds { .. } => Authority::AnyRole(HOLDS),
-            Command::ExpirePacket { .. } | Command::SettlePending { .. } => Authority::System,
+            Command::PlaceFreeze { officer, ref spec } => {
+                let roles = if spec.kind.needs_document() { LEGAL } else { RISK };
+                Authority::Officer { key: officer, roles }
+            }
+            Command::ReleaseFreeze { officer, legal, .. } => {
+                Authority::Officer { key: officer, roles: if legal { LEGAL } else { HOLDS } }
+            }
+            Command::ExpirePacket { .. } | Command::SettlePending { .. } | Command::ExpireFreeze { .. } => {
+                Authority::System
+            }
         }
     }
 

@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, DocumentId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Role;
 
 use super::documents::DocumentSpec;
+use super::freezes::FreezeSpec;
 
 /// What a red packet is, as its sender asks for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,13 +106,21 @@ pub enum Command {
         document: DocumentId,
         reason: String,
     },
-    FreezeFunds {
-        user: UserId,
-        amount: Fen,
+    /// An officer freezes a user's money: a court, police or emergency freeze by a legal
+    /// officer, a precautionary one by a risk officer (anomaly freezes are the anomaly rule's).
+    PlaceFreeze {
+        officer: KeyId,
+        spec: FreezeSpec,
     },
-    UnfreezeFunds {
-        user: UserId,
-        amount: Fen,
+    /// An officer releases a freeze, or `amount` of what it holds. `legal`: the officer holds
+    /// `legal_officer` (a court, police or emergency freeze is released by one only).
+    ReleaseFreeze {
+        officer: KeyId,
+        legal: bool,
+        freeze: FreezeId,
+        reason: String,
+        amount: Option<Fen>,
+        documents: Vec<DocumentId>,
     },
     /// Background: refund an active packet whose expiry has passed. Does nothing otherwise.
     ExpirePacket {
@@ -120,5 +129,9 @@ pub enum Command {
     /// Background: post a pending transfer whose deadline has passed. Does nothing otherwise.
     SettlePending {
         transfer: TransferId,
+    },
+    /// Background: release what an active freeze past its end holds. Does nothing otherwise.
+    ExpireFreeze {
+        freeze: FreezeId,
     },
 }

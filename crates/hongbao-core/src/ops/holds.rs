@@ -1,16 +1,15 @@
-//! Holds on a user: locking and unlocking (a locked user may receive money but not pay), and
-//! freezing and unfreezing part of a wallet.
+//! Holds on a user: locking and unlocking (a locked user may receive money but not pay). Holds
+//! on their money are `freezes.rs`.
 
 use rand::CryptoRng;
 
 use crate::event::{Event, EventKind};
 use crate::id::{AccountId, KeyId, UserId};
-use crate::money::Fen;
 use crate::user::{MeView, User, UserStatus};
 use crate::world::Draft;
 
 use super::reply::Reply;
-use super::shared::{check_reason, positive, user};
+use super::shared::{check_reason, user};
 use super::{Ctx, Decision};
 
 pub fn me(d: &mut Draft<'_>, user: &User) -> Decision {
@@ -40,19 +39,4 @@ pub fn set_status<R: CryptoRng>(
         d.put_user(person.clone());
     }
     me(d, &person)
-}
-
-pub fn freeze<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: UserId, amount: Fen, hold: bool) -> Decision {
-    positive(amount, "amount")?;
-    let person = user(d, id)?;
-    let wallet = d.account(AccountId::wallet(id))?;
-    let what = if hold {
-        wallet.freeze(amount)?;
-        EventKind::FundsFrozen { user_id: id, amount }
-    } else {
-        wallet.unfreeze(amount)?;
-        EventKind::FundsUnfrozen { user_id: id, amount }
-    };
-    d.emit(Event { at: ctx.now, what });
-    me(d, person)
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fairness::Salt;
+use crate::freeze::FreezeView;
 use crate::id::{ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::{Claim, ClaimReceipt, ClaimStatus, PacketStatus, PacketView};
@@ -146,6 +147,7 @@ pub enum Reply {
     Me(MeView),
     DocumentRegistered(DocumentRegistered),
     DocumentRevealed(DocumentRevealed),
+    Freeze(FreezeView),
     /// Background work: whether anything was due.
     Settled {
         changed: bool,
@@ -189,6 +191,7 @@ typed_replies! {
     Me(MeView),
     DocumentRegistered(DocumentRegistered),
     DocumentRevealed(DocumentRevealed),
+    Freeze(FreezeView),
 }
 
 impl Reply {
@@ -207,6 +210,7 @@ impl Reply {
             Reply::Me(_) => "me",
             Reply::DocumentRegistered(_) => "document_registered",
             Reply::DocumentRevealed(_) => "document_revealed",
+            Reply::Freeze(_) => "freeze",
             Reply::Settled { .. } => "settled",
         }
     }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use crate::document::Document;
 use crate::error::CoreError;
 use crate::event::Event;
-use crate::id::{AccountId, ClaimId, PacketId, TransferId};
+use crate::freeze::Freeze;
+use crate::id::{AccountId, ClaimId, FreezeId, PacketId, TransferId};
 use crate::ledger::{Account, PendingStatus, PendingTransfer, Phase, Resolution, Transfer, TransferKind};
 use crate::money::Fen;
 use crate::packet::{Claim, Packet};
@@ -29,6 +30,7 @@ pub struct Effects {
     pub(super) pendings: Vec<PendingTransfer>,
     pub(super) principals: Vec<Principal>,
     pub(super) documents: Vec<Document>,
+    pub(super) freezes: Vec<Freeze>,
     pub(super) transfers: Vec<Transfer>,
     pub(super) events: Vec<Event>,
 }
@@ -99,6 +101,34 @@ impl<'w> Draft<'w> {
 
     pub fn put_document(&mut self, document: Document) {
         self.effects.documents.push(document);
+    }
+
+    /// Puts a freeze, replacing a version put earlier by the same command.
+    pub fn put_freeze(&mut self, freeze: Freeze) {
+        self.effects.freezes.retain(|f| f.id != freeze.id);
+        self.effects.freezes.push(freeze);
+    }
+
+    /// The freeze as this command has changed it so far.
+    ///
+    /// # Errors
+    /// [`Fail::Need`] when not loaded.
+    pub fn freeze(&self, id: FreezeId) -> Result<Option<Freeze>, Fail> {
+        match self.effects.freezes.iter().find(|f| f.id == id) {
+            Some(freeze) => Ok(Some(freeze.clone())),
+            None => Ok(self.world.freeze(id)?.cloned()),
+        }
+    }
+
+    /// The wallets this command changed whose freezes want what became available, for the
+    /// top-up.
+    pub fn wallets_to_top_up(&self) -> Vec<AccountId> {
+        self.effects
+            .accounts
+            .values()
+            .filter(|a| a.holding() && a.available().is_ok_and(Fen::is_positive))
+            .map(|a| a.id)
+            .collect()
     }
 
     pub fn put_group(&mut self, group: Group) {

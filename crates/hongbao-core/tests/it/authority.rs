@@ -4,15 +4,18 @@
 
 use hongbao_core::document::DocumentKind;
 use hongbao_core::id::Uuid;
-use hongbao_core::ops::{self, Actor, DocumentSpec, EntriesView, PacketLogReader};
+use hongbao_core::ops::{self, Actor, DocumentSpec, EntriesView, FreezeSpec, PacketLogReader};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
+use hongbao_core::risk::FreezeKind;
 use hongbao_core::{
-    ClaimId, Command, CoreError, DocumentId, Fen, GroupId, KeyId, PacketId, PacketSpec, Timestamp, TransferId, UserId,
+    ClaimId, Command, CoreError, DocumentId, Fen, FreezeId, GroupId, KeyId, PacketId, PacketSpec, Timestamp,
+    TransferId, UserId,
 };
 
 const NOT_A_USER: &str = "this endpoint acts for a user; sign with a user's key";
 const NOT_ADMIN: &str = "this endpoint needs an operator with the admin role";
 const NOT_OFFICER: &str = "this endpoint needs an operator with the risk_officer or legal_officer role";
+const NOT_LEGAL: &str = "this endpoint needs an operator with the legal_officer role";
 const NOT_RISK: &str = "this endpoint needs an operator with the risk_officer role";
 const NOT_IN_THEIR_NAME: &str = "an operator's key acts in that operator's own name only";
 const NOT_THEM: &str = "a user's key acts for that user only";
@@ -37,7 +40,8 @@ enum May {
     /// The user it acts for (user 1).
     Own,
     Admin,
-    Officer,
+    /// A legal officer, in their own name.
+    Legal,
     System,
     /// A risk officer, in their own name.
     Risk,
@@ -80,11 +84,38 @@ fn commands() -> Vec<(Command, May)> {
         (Command::UnlockUser { officer: officer_key(), user: other, reason: "cleared".to_owned() }, May::Risk),
         (Command::RegisterDocument { officer: officer_key(), spec: spec() }, May::Holds),
         (Command::RevealDocument { officer: officer_key(), document, reason: "court".to_owned() }, May::Holds),
-        (Command::FreezeFunds { user: other, amount }, May::Officer),
-        (Command::UnfreezeFunds { user: other, amount }, May::Officer),
+        (Command::PlaceFreeze { officer: officer_key(), spec: freeze(FreezeKind::Precautionary) }, May::Risk),
+        (Command::PlaceFreeze { officer: officer_key(), spec: freeze(FreezeKind::Court) }, May::Legal),
+        (release(true), May::Legal),
+        (release(false), May::Holds),
+        (Command::ExpireFreeze { freeze: FreezeId::from_uuid(Uuid::from_u128(8)) }, May::System),
         (Command::ExpirePacket { packet }, May::System),
         (Command::SettlePending { transfer }, May::System),
     ]
+}
+
+fn freeze(kind: FreezeKind) -> FreezeSpec {
+    FreezeSpec {
+        user: user(2),
+        kind,
+        amount: None,
+        reason: "reports".to_owned(),
+        documents: Vec::new(),
+        expires_at: None,
+        major_case: false,
+    }
+}
+
+fn release(legal: bool) -> Command {
+    let freeze = FreezeId::from_uuid(Uuid::from_u128(8));
+    Command::ReleaseFreeze {
+        officer: officer_key(),
+        legal,
+        freeze,
+        reason: "r".to_owned(),
+        amount: None,
+        documents: Vec::new(),
+    }
 }
 
 fn spec() -> DocumentSpec {
@@ -101,28 +132,28 @@ fn spec() -> DocumentSpec {
 
 /// Every kind of caller, and what each is refused for each kind of command (`None`: allowed).
 fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 6])> {
-    // Columns: Own, Admin, Officer, System, Risk, Holds.
+    // Columns: Own, Admin, Legal, System, Risk, Holds.
     let other_key = Actor::Operator { key: KeyId::from_uuid(Uuid::from_u128(98)), roles: Role::ALL.to_vec() };
     vec![
         (
             "the user it acts for",
             Actor::User(user(1)),
-            [None, Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
+            [None, Some(NOT_ADMIN), Some(NOT_LEGAL), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         (
             "another user",
             Actor::User(user(2)),
-            [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
+            [Some(NOT_THEM), Some(NOT_ADMIN), Some(NOT_LEGAL), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         (
             "an admin",
             operator(&[Role::Admin]),
-            [Some(NOT_A_USER), None, Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
+            [Some(NOT_A_USER), None, Some(NOT_LEGAL), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         (
             "a risk officer",
             operator(&[Role::RiskOfficer]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), None, Some(NOT_SYSTEM), None, None],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_LEGAL), Some(NOT_SYSTEM), None, None],
         ),
         (
             "a legal officer",
@@ -132,13 +163,20 @@ fn callers() -> Vec<(&'static str, Actor, [Option<&'static str>; 6])> {
         (
             "an auditor",
             operator(&[Role::Auditor]),
-            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_OFFICER), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
+            [Some(NOT_A_USER), Some(NOT_ADMIN), Some(NOT_LEGAL), Some(NOT_SYSTEM), Some(NOT_RISK), Some(NOT_OFFICER)],
         ),
         ("root (every role)", operator(&Role::ALL), [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), None, None]),
         (
             "another operator with every role, naming the table's officer",
             other_key,
-            [Some(NOT_A_USER), None, None, Some(NOT_SYSTEM), Some(NOT_IN_THEIR_NAME), Some(NOT_IN_THEIR_NAME)],
+            [
+                Some(NOT_A_USER),
+                None,
+                Some(NOT_IN_THEIR_NAME),
+                Some(NOT_SYSTEM),
+                Some(NOT_IN_THEIR_NAME),
+                Some(NOT_IN_THEIR_NAME),
+            ],
         ),
         ("the service itself", Actor::System, [Some(NOT_A_USER), None, None, None, None, None]),
     ]
@@ -159,7 +197,7 @@ fn every_command_is_allowed_exactly_to_those_the_table_names_and_refused_to_othe
         }
     }
     // Every kind of command is in the table: a new one must say who may issue it.
-    assert_eq!(checked, 9 * 21);
+    assert_eq!(checked, 9 * 24);
 }
 
 #[test]

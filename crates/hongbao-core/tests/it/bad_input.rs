@@ -4,7 +4,7 @@
 
 use hongbao_core::{ClaimId, Command, Fen, GroupId, Limits, PacketId, PacketSpec, Reply, TransferId, UserId};
 
-use crate::support::{Harness, lock, officer};
+use crate::support::{Harness, lock, officer, precautionary, release};
 
 const ALICE_FEN: i64 = 1_000_000;
 const CAROL_FEN: i64 = 10_000;
@@ -256,26 +256,20 @@ fn cases() -> Vec<Case> {
             "insufficient_funds",
             "insufficient",
         ),
-        ("a freeze of zero", |s| Command::FreezeFunds { user: s.carol, amount: Fen::ZERO }, INVALID, "at least 1 fen"),
+        ("a freeze of zero", |s| precautionary(s.carol, Some(0)), INVALID, "at least 1 fen"),
         (
-            "a freeze of more than is available",
-            |s| Command::FreezeFunds { user: s.carol, amount: Fen::new(CAROL_FEN + 1) },
-            "insufficient_funds",
-            "insufficient",
-        ),
-        (
-            "an unfreeze of more than is frozen",
+            "a release of more than is held",
             |s| {
-                s.h.ok(Command::FreezeFunds { user: s.carol, amount: Fen::new(10) });
-                Command::UnfreezeFunds { user: s.carol, amount: Fen::new(11) }
+                let Reply::Freeze(f) = s.h.ok(precautionary(s.carol, Some(10))) else { unreachable!() };
+                release(f.freeze_id, Some(11))
             },
             "conflict",
-            "frozen",
+            "holds",
         ),
         (
             "a withdrawal of frozen money",
             |s| {
-                s.h.ok(Command::FreezeFunds { user: s.carol, amount: Fen::new(1) });
+                s.h.ok(precautionary(s.carol, Some(1)));
                 Command::Withdraw { actor: s.carol, amount: Fen::new(CAROL_FEN) }
             },
             "account_frozen",

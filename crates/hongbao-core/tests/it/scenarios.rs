@@ -4,9 +4,9 @@
 use hongbao_core::event::EventKind;
 use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, PacketStatus};
-use hongbao_core::{Command, CoreError, Fen, FrozenReason, Limits, PacketSpec, UserId};
+use hongbao_core::{Command, CoreError, Fen, FrozenReason, Limits, PacketSpec, Reply, UserId};
 
-use crate::support::{Harness, lock, officer, unlock};
+use crate::support::{Harness, lock, officer, precautionary, release, unlock};
 
 const FUNDS_FEN: i64 = 1_000_000;
 
@@ -336,7 +336,7 @@ fn locking_records_who_and_why_once_and_locking_again_changes_nothing() {
 fn money_held_by_a_freeze_is_refused_as_held_and_money_that_is_not_there_as_insufficient() {
     let mut f = Family::new();
     f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(1_000) });
-    f.h.ok(Command::FreezeFunds { user: f.bob, amount: Fen::new(600) });
+    f.h.freeze(precautionary(f.bob, Some(600)));
     let pay = |amount| Command::Withdraw { actor: f.bob, amount: Fen::new(amount) };
     f.h.ok(pay(400));
     assert_eq!(f.h.refused(pay(1)), CoreError::AccountFrozen { reason: FrozenReason::Held });
@@ -375,4 +375,94 @@ fn the_schedule_of_due_work_changes_only_when_a_deadline_does() {
     assert_eq!(f.h.world.take_changes().deadlines, vec![arrival(first_transfer, None)]);
     assert!(!f.h.settle(first_transfer));
     assert!(f.h.world.take_changes().deadlines.is_empty());
+}
+
+/// The wallet of `user` as the rules see it.
+fn frozen_of(f: &Family, user: UserId) -> (i64, i64) {
+    let w = crate::support::wallet_of(&f.h.world, hongbao_core::AccountId::wallet(user));
+    (w.frozen, w.available)
+}
+
+#[test]
+fn a_short_freeze_holds_a_claim_and_a_delayed_transfer_that_arrive_later_and_stops_at_its_amount() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(100) });
+    let freeze = f.h.freeze(precautionary(f.bob, Some(1_000)));
+    assert_eq!((freeze.held, freeze.amount), (Fen::new(100), Some(Fen::new(1_000))), "all that was there");
+    assert_eq!(frozen_of(&f, f.bob), (100, 0));
+
+    // A claim arriving is held.
+    let packet = f.h.send(f.alice, f.normal(1, 300), 0);
+    f.h.claim(f.bob, packet);
+    assert_eq!(frozen_of(&f, f.bob), (400, 0));
+    // A delayed transfer is held when it arrives, not before.
+    let transfer = f.h.transfer(f.alice, f.bob, 500, 7_200);
+    assert_eq!(frozen_of(&f, f.bob), (400, 0));
+    f.h.advance_s(7_200);
+    assert!(f.h.settle(transfer.transfer_id));
+    assert_eq!(frozen_of(&f, f.bob), (900, 0));
+    // The last 100 of the next 250 reach the target; the rest is bob's to spend.
+    f.h.transfer(f.alice, f.bob, 250, 0);
+    assert_eq!(frozen_of(&f, f.bob), (1_000, 150));
+    f.h.transfer(f.alice, f.bob, 50, 0);
+    assert_eq!(frozen_of(&f, f.bob), (1_000, 200), "a freeze at its amount holds nothing more");
+    let stored = f.h.world.freeze(freeze.freeze_id).expect("complete").expect("placed").clone();
+    assert_eq!((stored.held, stored.tally.ever_held), (Fen::new(1_000), Fen::new(1_000)));
+}
+
+#[test]
+fn two_freezes_fill_in_the_order_they_were_placed_and_a_release_passes_to_the_next() {
+    let mut f = Family::new();
+    let first = f.h.freeze(precautionary(f.bob, Some(300)));
+    let second = f.h.freeze(precautionary(f.bob, Some(200)));
+    assert_eq!((first.held, second.held), (Fen::ZERO, Fen::ZERO));
+    let held = |f: &Family, id| f.h.world.freeze(id).expect("complete").expect("placed").held.get();
+
+    f.h.transfer(f.alice, f.bob, 250, 0);
+    assert_eq!((held(&f, first.freeze_id), held(&f, second.freeze_id)), (250, 0), "the first fills first");
+    f.h.transfer(f.alice, f.bob, 150, 0);
+    assert_eq!((held(&f, first.freeze_id), held(&f, second.freeze_id)), (300, 100));
+    // Releasing the first frees 300, of which the second, still short, takes its 100.
+    f.h.ok(release(first.freeze_id, None));
+    assert_eq!((held(&f, first.freeze_id), held(&f, second.freeze_id)), (0, 200));
+    assert_eq!(frozen_of(&f, f.bob), (200, 200));
+}
+
+#[test]
+fn a_whole_wallet_freeze_holds_everything_that_arrives_and_a_partial_release_lowers_it_for_good() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(700) });
+    let freeze = f.h.freeze(precautionary(f.bob, None));
+    assert_eq!((freeze.held, freeze.amount), (Fen::new(700), None));
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(300) });
+    assert_eq!(frozen_of(&f, f.bob), (1_000, 0));
+    f.h.ok(release(freeze.freeze_id, Some(400)));
+    assert_eq!(frozen_of(&f, f.bob), (600, 400));
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(50) });
+    assert_eq!(frozen_of(&f, f.bob), (600, 450), "after a partial release it holds what remains only");
+    f.h.ok(Command::Withdraw { actor: f.bob, amount: Fen::new(450) });
+    assert_eq!(
+        f.h.refused(Command::Withdraw { actor: f.bob, amount: Fen::new(1) }),
+        CoreError::AccountFrozen { reason: FrozenReason::Held }
+    );
+}
+
+#[test]
+fn a_freeze_expires_at_its_end_exactly_once_and_its_money_is_free_again() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(500) });
+    let freeze = f.h.freeze(precautionary(f.bob, Some(800)));
+    let end = freeze.expires_at.expect("a precautionary freeze has an end");
+    assert_eq!(end, f.h.now.plus_seconds(48 * 3_600), "48 hours by default");
+    let expire = Command::ExpireFreeze { freeze: freeze.freeze_id };
+    assert_eq!(f.h.ok(expire.clone()), Reply::Settled { changed: false }, "not before its end");
+    f.h.advance_s(48 * 3_600);
+    assert_eq!(f.h.ok(expire.clone()), Reply::Settled { changed: true });
+    assert_eq!(f.h.ok(expire), Reply::Settled { changed: false }, "exactly once");
+    assert_eq!(frozen_of(&f, f.bob), (0, 500));
+    let stored = f.h.world.freeze(freeze.freeze_id).expect("complete").expect("placed").clone();
+    assert_eq!((stored.status.as_str(), stored.tally.expired), ("expired", Fen::new(500)));
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(10) });
+    assert_eq!(frozen_of(&f, f.bob), (0, 510), "an expired freeze holds nothing that arrives");
+    assert!(matches!(f.h.refused(release(freeze.freeze_id, None)), CoreError::Conflict { .. }));
 }

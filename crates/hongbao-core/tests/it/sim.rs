@@ -25,14 +25,16 @@ use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
 use hongbao_core::user::UserStatus;
 use hongbao_core::{
-    AccountId, ClaimId, Command, CoreError, DocumentId, Fen, FrozenReason, GroupId, Limits, PacketId, PacketSpec,
-    RecallRefusal, Reply, Timestamp, TransferId, UserId, World, invariants,
+    AccountId, ClaimId, Command, CoreError, DocumentId, Fen, FreezeId, FrozenReason, GroupId, Limits, PacketId,
+    PacketSpec, RecallRefusal, Reply, Timestamp, TransferId, UserId, World, invariants,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
-use crate::support::{self, Wallet, fingerprint, join, lock, register_document, unlock, wallet_of};
+use crate::support::{
+    self, Wallet, fingerprint, join, lock, precautionary, register_document, release, unlock, wallet_of,
+};
 
 /// Operations in the default run (`cargo test`): comfortably more than 100 000.
 const DEFAULT_OPS: u64 = 120_000;
@@ -76,7 +78,7 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 23] = [
+const KINDS: [&str; 24] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -94,12 +96,13 @@ const KINDS: [&str; 23] = [
     "revoke_transfer",
     "lock_user",
     "unlock_user",
-    "freeze_funds",
-    "unfreeze_funds",
+    "place_freeze",
+    "release_freeze",
     "register_document",
     "reveal_document",
     "expire_packet",
     "settle_pending",
+    "expire_freeze",
 ];
 
 fn kind_of(command: &Command) -> &'static str {
@@ -121,8 +124,9 @@ fn kind_of(command: &Command) -> &'static str {
         Command::RevokeTransfer { .. } => "revoke_transfer",
         Command::LockUser { .. } => "lock_user",
         Command::UnlockUser { .. } => "unlock_user",
-        Command::FreezeFunds { .. } => "freeze_funds",
-        Command::UnfreezeFunds { .. } => "unfreeze_funds",
+        Command::PlaceFreeze { .. } => "place_freeze",
+        Command::ReleaseFreeze { .. } => "release_freeze",
+        Command::ExpireFreeze { .. } => "expire_freeze",
         Command::RegisterDocument { .. } => "register_document",
         Command::RevealDocument { .. } => "reveal_document",
         Command::ExpirePacket { .. } => "expire_packet",
@@ -277,6 +281,7 @@ struct Episode {
     claims: Vec<ClaimId>,
     transfers: Vec<TransferId>,
     documents: Vec<DocumentId>,
+    freezes: Vec<FreezeId>,
     replies: Vec<Reply>,
     /// The schedule of due work as a store keeps it: every change's deadlines applied in turn.
     schedule: BTreeMap<(DueKind, uuid::Uuid), Timestamp>,
@@ -315,6 +320,7 @@ impl Episode {
             claims: Vec::new(),
             transfers: Vec::new(),
             documents: Vec::new(),
+            freezes: Vec::new(),
             replies: Vec::new(),
             schedule: BTreeMap::new(),
             deposited: 0,
@@ -595,25 +601,57 @@ impl Episode {
             905..=924 => {
                 let user = self.any_user();
                 let available = self.wallet(user).available;
-                if available > 0 && self.chance(0.8) {
-                    let amount = Fen::new(self.dice.random_range(1..=available));
-                    (Command::FreezeFunds { user, amount }, Either)
-                } else {
-                    (
-                        Command::FreezeFunds { user, amount: Fen::new(available.max(0) + 1) },
-                        Refused("insufficient_funds"),
-                    )
-                }
+                let mut command = precautionary(user, None);
+                let Command::PlaceFreeze { spec, .. } = &mut command else { unreachable!() };
+                let expect = match self.dice.random_range(0..12) {
+                    0 => {
+                        spec.amount = Some(Fen::ZERO);
+                        Refused("invalid_request")
+                    }
+                    1 => {
+                        // A court freeze without its documents, or beyond its term.
+                        spec.kind = hongbao_core::risk::FreezeKind::Court;
+                        spec.documents = self.pick(&self.documents.clone()).into_iter().collect();
+                        Refused("invalid_request")
+                    }
+                    2 => {
+                        spec.expires_at = Some(self.now.plus_seconds(3 * 24 * 3_600));
+                        Refused("invalid_request")
+                    }
+                    3 | 4 => Either,
+                    _ => {
+                        spec.amount = Some(Fen::new(self.dice.random_range(1..=available.max(0) * 2 + 100)));
+                        if self.chance(0.3) {
+                            spec.expires_at = Some(self.now.plus_seconds(self.dice.random_range(1..=48 * 3_600)));
+                        }
+                        Either
+                    }
+                };
+                (command, expect)
             }
             925..=949 => {
-                let user = self.user_where(|ep, u| ep.wallet(u).frozen > 0);
-                let frozen = self.wallet(user).frozen;
-                if frozen > 0 && self.chance(0.8) {
-                    let amount = Fen::new(self.dice.random_range(1..=frozen));
-                    (Command::UnfreezeFunds { user, amount }, Either)
-                } else {
-                    (Command::UnfreezeFunds { user, amount: Fen::new(frozen + 1) }, Refused("conflict"))
+                let freeze = self.pick(&self.freezes.clone())?;
+                let (active, held) = {
+                    let f = self.world.freeze(freeze).expect("complete world").expect("placed");
+                    (f.is_active(), f.held.get())
+                };
+                let amount = match self.dice.random_range(0..4) {
+                    0 if held > 0 => Some(self.dice.random_range(1..=held)),
+                    1 => Some(held + 1),
+                    _ => None,
+                };
+                let expect = if !active || amount.is_some_and(|a| a > held) { Refused("conflict") } else { Either };
+                if self.chance(0.05) {
+                    let Command::ReleaseFreeze { freeze, legal, officer, amount, documents, .. } =
+                        release(freeze, amount)
+                    else {
+                        unreachable!()
+                    };
+                    let reason = String::new();
+                    let command = Command::ReleaseFreeze { officer, legal, freeze, reason, amount, documents };
+                    return Some((command, Refused("invalid_request")));
                 }
+                (release(freeze, amount), expect)
             }
             950..=979 => {
                 self.move_clock();
@@ -816,6 +854,14 @@ impl Episode {
         pendings.sort_unstable();
         let mut jobs: Vec<Command> = packets.into_iter().map(|packet| Command::ExpirePacket { packet }).collect();
         jobs.extend(pendings.into_iter().map(|transfer| Command::SettlePending { transfer }));
+        let mut freezes: Vec<FreezeId> = self
+            .world
+            .freezes()
+            .filter(|f| f.is_active() && f.expires_at.is_some_and(|at| at <= now))
+            .map(|f| f.id)
+            .collect();
+        freezes.sort_unstable();
+        jobs.extend(freezes.into_iter().map(|freeze| Command::ExpireFreeze { freeze }));
         // Sometimes a job for something that is not due, or no longer is.
         if self.chance(0.3) {
             if let Some(packet) = self.pick(&self.packets.clone()) {
@@ -828,6 +874,9 @@ impl Episode {
             }
             if let Some(transfer) = self.pick(&self.transfers.clone()) {
                 jobs.push(Command::SettlePending { transfer });
+            }
+            if let Some(freeze) = self.pick(&self.freezes.clone()) {
+                jobs.push(Command::ExpireFreeze { freeze });
             }
         }
         for job in jobs {
@@ -856,11 +905,15 @@ impl Episode {
             | Command::RegisterDocument { .. }
             | Command::RevealDocument { .. } => {}
             Command::CreateGroup { actor, .. } => users.push(*actor),
-            Command::Deposit { user, .. }
-            | Command::LockUser { user, .. }
-            | Command::UnlockUser { user, .. }
-            | Command::FreezeFunds { user, .. }
-            | Command::UnfreezeFunds { user, .. } => users.push(*user),
+            Command::Deposit { user, .. } | Command::LockUser { user, .. } | Command::UnlockUser { user, .. } => {
+                users.push(*user)
+            }
+            Command::PlaceFreeze { spec, .. } => users.push(spec.user),
+            Command::ReleaseFreeze { freeze, .. } | Command::ExpireFreeze { freeze } => {
+                if let Some(f) = self.world.freeze(*freeze).expect("complete world") {
+                    users.push(f.user_id);
+                }
+            }
             Command::Withdraw { actor, .. } => users.push(*actor),
             Command::SendPacket { actor, .. } => users.push(*actor),
             Command::OpenPacket { actor, packet: id }
@@ -998,6 +1051,7 @@ impl Episode {
             Reply::Claimed(c) => self.claims.push(c.claim_id),
             Reply::Transfer(t) if t.status != TransferStatus::Revoked => self.transfers.push(t.transfer_id),
             Reply::DocumentRegistered(d) => self.documents.push(d.document_id),
+            Reply::Freeze(f) if !self.freezes.contains(&f.freeze_id) => self.freezes.push(f.freeze_id),
             _ => {}
         }
     }
@@ -1202,8 +1256,10 @@ impl Episode {
                 assert!(open, "revoked a transfer that was no longer pending: {pending:?} at {now}");
                 assert_eq!(receipt.status, TransferStatus::Revoked);
                 let mine = Self::wallet_before(before, *actor);
-                assert_eq!(wallet(self, *actor).available, mine.available + pending.transfer.amount.get());
-                assert_eq!(wallet(self, *actor).balance, mine.balance);
+                // Back to available, or to a freeze of the wallet still short of its amount.
+                let back = wallet(self, *actor);
+                assert_eq!(back.available + back.frozen, mine.available + mine.frozen + pending.transfer.amount.get());
+                assert_eq!(back.balance, mine.balance);
                 assert_eq!(moved, 1);
             }
             (Command::LockUser { user, .. }, Reply::Me(me)) => {
@@ -1214,16 +1270,34 @@ impl Episode {
                 assert_eq!(me.status, UserStatus::Active);
                 assert_eq!(wallet(self, *user), Self::wallet_before(before, *user), "unlocking moves no money");
             }
-            (Command::FreezeFunds { user, amount }, Reply::Me(me)) => {
-                let was = Self::wallet_before(before, *user);
-                assert_eq!(me.frozen.get(), was.frozen + amount.get());
-                assert_eq!(me.balance.get(), was.balance, "a freeze never changes a balance");
+            (Command::PlaceFreeze { spec, .. }, Reply::Freeze(view)) => {
+                let was = Self::wallet_before(before, spec.user);
+                let available = was.available.max(0);
+                let expected = spec.amount.map_or(available, |a| a.get().min(available));
+                assert_eq!(view.held.get(), expected, "a freeze holds at once what it can of its amount");
+                let now = wallet(self, spec.user);
+                assert_eq!((now.frozen, now.balance), (was.frozen + expected, was.balance), "never a balance");
                 assert_eq!(moved, 0);
             }
-            (Command::UnfreezeFunds { user, amount }, Reply::Me(me)) => {
-                let was = Self::wallet_before(before, *user);
-                assert_eq!(me.frozen.get(), was.frozen - amount.get());
-                assert_eq!(me.balance.get(), was.balance);
+            (Command::ReleaseFreeze { freeze, amount, .. }, Reply::Freeze(view)) => {
+                let user = view.user_id;
+                let (was, now) = (Self::wallet_before(before, user), wallet(self, user));
+                let released = view.tally.released.get();
+                assert!(amount.is_none_or(|a| a.get() <= released), "{amount:?} of {view:?}");
+                assert!(now.frozen <= was.frozen, "a release holds no more than before");
+                assert_eq!(now.balance, was.balance);
+                assert_eq!(view.freeze_id, *freeze);
+                assert_eq!(moved, 0);
+            }
+            (Command::ExpireFreeze { freeze }, Reply::Settled { changed }) => {
+                let stored = self.world.freeze(*freeze).expect("complete world");
+                if *changed {
+                    let stored = stored.expect("an expired freeze exists");
+                    assert_eq!(stored.status.as_str(), "expired");
+                    assert!(stored.expires_at.is_some_and(|at| at <= self.now), "expired at its end, not before");
+                } else {
+                    assert!(changes.is_empty(), "an idle job wrote {changes:?}");
+                }
                 assert_eq!(moved, 0);
             }
             (Command::RegisterDocument { spec, .. }, Reply::DocumentRegistered(r)) => {

@@ -42,6 +42,32 @@ pub fn register_document(sha256: [u8; 32], issued_at: Timestamp) -> Command {
     Command::RegisterDocument { officer: officer(), spec }
 }
 
+/// A risk officer's precautionary freeze of `amount` fen of `user`'s wallet (`None`: all of it).
+pub fn precautionary(user: UserId, amount: Option<i64>) -> Command {
+    let spec = hongbao_core::ops::FreezeSpec {
+        user,
+        kind: hongbao_core::risk::FreezeKind::Precautionary,
+        amount: amount.map(Fen::new),
+        reason: "three fraud reports".to_owned(),
+        documents: Vec::new(),
+        expires_at: None,
+        major_case: false,
+    };
+    Command::PlaceFreeze { officer: officer(), spec }
+}
+
+/// The risk officer releases all of `freeze`, or `amount` of it.
+pub fn release(freeze: hongbao_core::FreezeId, amount: Option<i64>) -> Command {
+    Command::ReleaseFreeze {
+        officer: officer(),
+        legal: true,
+        freeze,
+        reason: "cleared after review".to_owned(),
+        amount: amount.map(Fen::new),
+        documents: Vec::new(),
+    }
+}
+
 /// Risk control unlocks `user`.
 pub fn unlock(user: UserId) -> Command {
     Command::UnlockUser { officer: officer(), user, reason: "cleared after review".to_owned() }
@@ -166,6 +192,12 @@ pub fn fingerprint(world: &World) -> u64 {
     for d in world.documents() {
         add(one(("document", d.id, d.revealed_at)));
     }
+    for f in world.freezes() {
+        add(one(("freeze", f.id, f.held, f.amount, f.status.as_str(), f.documents.len(), f.tally.ever_held)));
+    }
+    for a in world.accounts() {
+        add(one(("holding", a.id, a.holding())));
+    }
     sum
 }
 
@@ -226,6 +258,14 @@ impl Harness {
             assert!(violations.is_empty(), "{command:?} answered {reply:?}:\n{}", join(&violations));
         }
         result
+    }
+
+    /// Places a freeze that must succeed.
+    pub fn freeze(&mut self, command: Command) -> hongbao_core::freeze::FreezeView {
+        match self.ok(command) {
+            Reply::Freeze(view) => view,
+            other => panic!("a freeze answered {other:?}"),
+        }
     }
 
     /// Runs a command that must succeed.

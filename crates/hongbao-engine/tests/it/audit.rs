@@ -295,10 +295,10 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
         // The amount of a freeze.
         (
             concat!(
-                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"amount":', '"amount":1') "#,
-                r#"AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"funds_frozen"%'"#
+                r#"UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), '"held":25', '"held":125') "#,
+                r#"AS BLOB) WHERE CAST(entry AS TEXT) LIKE '%"freeze_placed"%'"#
             ),
-            "hold another frozen amount than the log's freezes",
+            "hold another amount than the log's freeze events",
         ),
     ];
     for (tamper_sql, expect) in cases {
@@ -313,7 +313,17 @@ async fn an_edited_event_entry_is_caught_by_the_ledger_before_any_checkpoint_cov
             reason: "a test".to_owned(),
         })
         .await;
-        app.exec(Command::FreezeFunds { user: sender, amount: Fen::new(25) }).await;
+        let spec = hongbao_core::ops::FreezeSpec {
+            user: sender,
+            kind: hongbao_core::risk::FreezeKind::Precautionary,
+            amount: Some(Fen::new(25)),
+            reason: "a test".to_owned(),
+            documents: Vec::new(),
+            expires_at: None,
+            major_case: false,
+        };
+        app.exec(Command::PlaceFreeze { officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()), spec })
+            .await;
         let packet = app.send(sender, PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(300) }, 0).await;
         let normal =
             app.send(sender, PacketSpec::Normal { group_id: group, count: 2, amount_each: Fen::new(100) }, 0).await;

@@ -47,11 +47,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use hongbao_core::ledger::{PendingStatus, TransferKind};
-use hongbao_core::ops::{Command, PacketSpec, Reply, TransferStatus};
+use hongbao_core::ops::{Command, FreezeSpec, PacketSpec, Reply, TransferStatus};
 use hongbao_core::packet::{ClaimStatus, PacketKind, PacketStatus};
 use hongbao_core::principal::Role;
+use hongbao_core::risk::FreezeKind;
 use hongbao_core::user::UserStatus;
-use hongbao_core::{AccountId, ClaimId, Fact, Fen, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId};
+use hongbao_core::{
+    AccountId, ClaimId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId,
+};
 use hongbao_engine::{Clock, EngineConfig, EngineError, Idempotency, JobOutcome, ManualClock};
 use hongbao_store::mem::{CommitFault, FaultCounts, MemStore};
 use hongbao_store::{Dump, Store};
@@ -126,8 +129,9 @@ fn kind_of(command: &Command) -> &'static str {
         Command::RevokeTransfer { .. } => "revoke_transfer",
         Command::LockUser { .. } => "lock_user",
         Command::UnlockUser { .. } => "unlock_user",
-        Command::FreezeFunds { .. } => "freeze_funds",
-        Command::UnfreezeFunds { .. } => "unfreeze_funds",
+        Command::PlaceFreeze { .. } => "place_freeze",
+        Command::ReleaseFreeze { .. } => "release_freeze",
+        Command::ExpireFreeze { .. } => "expire_freeze",
         Command::RegisterDocument { .. } => "register_document",
         Command::RevealDocument { .. } => "reveal_document",
         Command::ExpirePacket { .. } => "expire_packet",
@@ -154,8 +158,8 @@ const KINDS: [&str; 19] = [
     "revoke_transfer",
     "lock_user",
     "unlock_user",
-    "freeze_funds",
-    "unfreeze_funds",
+    "place_freeze",
+    "release_freeze",
 ];
 
 /// Whether an answer settles the request (`Ok`) or leaves it unanswered (`Err(why)`), to be
@@ -402,7 +406,9 @@ struct Model {
     transfers_from: BTreeMap<UserId, Vec<TransferId>>,
     deposits: BTreeMap<TransferId, (UserId, i64)>,
     withdrawals: BTreeMap<TransferId, (UserId, i64)>,
-    frozen: BTreeMap<UserId, i64>,
+    /// Every freeze an answer placed. What each holds grows as money arrives (top-ups no answer
+    /// reports), so the wallets' frozen totals are reconciled with the stored freezes instead.
+    freezes: Vec<FreezeId>,
     /// A rough guess of each wallet's available money, only to choose plausible amounts.
     estimate: BTreeMap<UserId, i64>,
 }
@@ -587,13 +593,16 @@ impl Model {
                 assert_eq!(me.status, UserStatus::Active);
                 self.locked.remove(user);
             }
-            (Command::FreezeFunds { user, amount }, Reply::Me(_)) => {
-                *self.frozen.entry(*user).or_default() += fen(*amount);
-                self.guess(*user, -fen(*amount));
+            (Command::PlaceFreeze { spec, .. }, Reply::Freeze(view)) => {
+                assert_eq!((view.user_id, view.kind), (spec.user, spec.kind));
+                if !self.freezes.contains(&view.freeze_id) {
+                    self.freezes.push(view.freeze_id);
+                }
+                self.guess(spec.user, -fen(view.held));
             }
-            (Command::UnfreezeFunds { user, amount }, Reply::Me(_)) => {
-                *self.frozen.entry(*user).or_default() -= fen(*amount);
-                self.guess(*user, fen(*amount));
+            (Command::ReleaseFreeze { freeze, .. }, Reply::Freeze(view)) => {
+                assert_eq!(view.freeze_id, *freeze);
+                assert!(self.freezes.contains(freeze), "released a freeze no answer placed");
             }
             _ => panic!("{command:?} was answered {reply:?}"),
         }
@@ -662,9 +671,6 @@ impl Model {
             add(from, DEBITS_PENDING, amount);
             add(to, CREDITS_PENDING, amount);
         }
-        for (&user, &frozen) in &self.frozen {
-            add(AccountId::wallet(user), FROZEN, frozen);
-        }
         totals
     }
 
@@ -672,6 +678,15 @@ impl Model {
     /// has run: every account's totals, every entity and its status, every transfer.
     fn reconcile(&self, dump: &Dump, now: Timestamp) {
         let mut totals = self.totals(now);
+        // Frozen money is what the stored active freezes hold, each placed by an answer.
+        for fact in &dump.facts {
+            if let Fact::Freeze(id, Some(freeze)) = fact {
+                assert!(self.freezes.contains(id), "freeze {id} is explained by no answer");
+                if freeze.is_active() {
+                    totals.entry(AccountId::wallet(freeze.user_id)).or_default()[FROZEN] += fen(freeze.held);
+                }
+            }
+        }
         let mut users = BTreeSet::new();
         let mut keys = BTreeSet::new();
         let mut groups = BTreeSet::new();
@@ -1031,16 +1046,37 @@ impl Episode {
             }
             74..=85 => {
                 let guess = self.model.estimate.get(&user).copied().unwrap_or(0);
-                let amount =
-                    if guess > 0 && self.chance(0.8) { self.dice.random_range(1..=guess) } else { guess.max(0) + 1 };
-                Command::FreezeFunds { user, amount: Fen::new(amount) }
+                let amount = match self.dice.random_range(0..20) {
+                    0 => Some(0),
+                    1..=3 => None,
+                    _ => Some(self.dice.random_range(1..=guess.max(0) * 2 + 100)),
+                };
+                let spec = FreezeSpec {
+                    user,
+                    kind: FreezeKind::Precautionary,
+                    amount: amount.map(Fen::new),
+                    reason: "sim".to_owned(),
+                    documents: Vec::new(),
+                    expires_at: None,
+                    major_case: false,
+                };
+                Command::PlaceFreeze { officer: officer(), spec }
             }
             86..=97 => {
-                let frozen: Vec<UserId> = self.model.frozen.iter().filter(|(_, f)| **f > 0).map(|(u, _)| *u).collect();
-                let user = self.pick(&frozen).unwrap_or(user);
-                let held = self.model.frozen.get(&user).copied().unwrap_or(0);
-                let amount = if held > 0 && self.chance(0.85) { self.dice.random_range(1..=held) } else { held + 1 };
-                Command::UnfreezeFunds { user, amount: Fen::new(amount) }
+                let freezes = self.model.freezes.clone();
+                let Some(freeze) = self.pick(&freezes) else {
+                    return Command::Deposit { user, amount: Fen::new(100) };
+                };
+                let amount = if self.chance(0.3) { Some(Fen::new(self.dice.random_range(1..=500))) } else { None };
+                let reason = "sim".to_owned();
+                Command::ReleaseFreeze {
+                    officer: officer(),
+                    legal: false,
+                    freeze,
+                    reason,
+                    amount,
+                    documents: Vec::new(),
+                }
             }
             _ => {
                 let roles: Vec<Role> = Role::ALL.iter().copied().filter(|_| self.chance(0.4)).collect();

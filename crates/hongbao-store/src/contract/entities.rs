@@ -79,8 +79,15 @@ pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store:
     assert_eq!(pending_status(cast.revoked_transfer), Some(PendingStatus::Voided));
     assert_eq!(pending_status(cast.settled_transfer), Some(PendingStatus::Posted));
     assert!(w.users().all(|u| u.status == UserStatus::Active), "carol was locked and unlocked");
-    let bob_wallet = w.account(AccountId::wallet(cast.bob)).ok().flatten().map(|a| a.frozen());
-    assert_eq!(bob_wallet, Some(Fen::new(300)));
+    let bob_wallet = w.account(AccountId::wallet(cast.bob)).ok().flatten().map(|a| (a.frozen(), a.holding()));
+    assert_eq!(bob_wallet, Some((Fen::new(300), false)));
+    let carol_wallet = w.account(AccountId::wallet(cast.carol)).ok().flatten().expect("carol's wallet");
+    assert!(carol_wallet.holding() && carol_wallet.frozen().is_positive(), "the police freeze holds carol's money");
+    let police = w.freeze(cast.police_freeze).ok().flatten().expect("placed");
+    assert!(police.tally.ever_held > police.tally.released && police.held == carol_wallet.frozen());
+    let bob_freeze = w.freeze(cast.bob_freeze).ok().flatten().expect("placed");
+    let bob_tally = (bob_freeze.held, bob_freeze.tally.released, bob_freeze.amount);
+    assert_eq!(bob_tally, (Fen::new(300), Fen::new(200), Some(Fen::new(300))));
     for phase in ["posted", "pending", "post_pending", "void_pending"] {
         let found = w.transfers().any(|t| match t.phase {
             Phase::Posted => phase == "posted",

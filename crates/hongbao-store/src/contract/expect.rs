@@ -22,6 +22,8 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::Transfer(id, _) => Key::Transfer(*id),
         Fact::Principal(id, _) => Key::Principal(*id),
         Fact::Document(id, _) => Key::Document(*id),
+        Fact::Freeze(id, _) => Key::Freeze(*id),
+        Fact::FreezesOf(user, _) => Key::FreezesOf(*user),
     }
 }
 
@@ -50,6 +52,11 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
     facts.extend(world.transfers().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
     facts.extend(world.principals().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
     facts.extend(world.documents().map(|d| Fact::Document(d.id, Some(d.clone()))));
+    facts.extend(world.freezes().map(|f| Fact::Freeze(f.id, Some(f.clone()))));
+    for user in world.users() {
+        let freezes = world.freezes_of(user.id).expect("a complete world knows every user's freezes");
+        facts.push(Fact::FreezesOf(user.id, freezes.into_iter().cloned().collect()));
+    }
     facts
 }
 

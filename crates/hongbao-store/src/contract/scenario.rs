@@ -7,11 +7,12 @@ use std::time::Duration;
 use hongbao_core::document::DocumentKind;
 use hongbao_core::event::Event;
 use hongbao_core::log::{self, LogRecord};
-use hongbao_core::ops::{self, Command, Ctx, DocumentSpec, PacketSpec, Reply};
+use hongbao_core::ops::{self, Command, Ctx, DocumentSpec, FreezeSpec, PacketSpec, Reply};
 use hongbao_core::principal::{Principal, Role};
+use hongbao_core::risk::FreezeKind;
 use hongbao_core::{
-    Changes, ClaimId, DocumentId, EvidenceId, Fen, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId,
-    World,
+    Changes, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId,
+    UserId, World,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -273,6 +274,26 @@ pub fn register_document(sha256: [u8; 32], evidence_id: Option<EvidenceId>, now:
     Command::RegisterDocument { officer: KeyId::from_uuid(uuid::Uuid::nil()), spec }
 }
 
+/// An officer's freeze of `amount` of `user`'s wallet, citing `documents`.
+pub fn freeze(user: UserId, kind: FreezeKind, amount: Option<i64>, documents: Vec<DocumentId>) -> Command {
+    let spec = FreezeSpec {
+        user,
+        kind,
+        amount: amount.map(Fen::new),
+        reason: "a test".to_owned(),
+        documents,
+        expires_at: None,
+        major_case: false,
+    };
+    Command::PlaceFreeze { officer: KeyId::from_uuid(uuid::Uuid::nil()), spec }
+}
+
+/// `officer`'s release of `amount` of `freeze` (all of it with `None`).
+pub fn release(officer: KeyId, freeze: FreezeId, amount: Option<i64>) -> Command {
+    let reason = "a test".to_owned();
+    Command::ReleaseFreeze { officer, legal: true, freeze, reason, amount: amount.map(Fen::new), documents: vec![] }
+}
+
 /// The log rows the engine appends for `records` to a log of `size` entries: each record
 /// encoded as [`hongbao_core::log`] says, at the next index, with the transfer and the packet
 /// it names.
@@ -329,6 +350,10 @@ pub struct Cast {
     pub sealed_document: DocumentId,
     /// Registered, then revealed.
     pub revealed_document: DocumentId,
+    /// Precautionary, 500 of bob's money, 200 of it released.
+    pub bob_freeze: FreezeId,
+    /// Police, far more than carol has: it holds her wallet and what arrives.
+    pub police_freeze: FreezeId,
 }
 
 /// Every kind of entity and every kind of change, committed one command at a time. With
@@ -382,8 +407,6 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     checked!(s.step(store, Command::Withdraw { actor: bob, amount: Fen::new(1_000) }).await);
     checked!(s.step(store, lock(carol)).await);
     checked!(s.step(store, unlock(carol)).await);
-    checked!(s.step(store, Command::FreezeFunds { user: bob, amount: Fen::new(500) }).await);
-    checked!(s.step(store, Command::UnfreezeFunds { user: bob, amount: Fen::new(200) }).await);
     let evidence = Some(EvidenceId::from_uuid(s.mint_uuid()));
     let registered = |reply| match reply {
         Reply::DocumentRegistered(r) => r.document_id,
@@ -394,6 +417,18 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let reason = "the court asked for it".to_owned();
     let reveal = Command::RevealDocument { officer: root, document: revealed_document, reason };
     checked!(s.step(store, reveal).await);
+    let frozen = |reply| match reply {
+        Reply::Freeze(f) => f.freeze_id,
+        other => panic!("a freeze answered {other:?}"),
+    };
+    // Bob's 500 held, 200 of it released; a police freeze short of its amount holds carol's
+    // money and then what reaches her.
+    let bob_freeze = checked!(s.step(store, freeze(bob, FreezeKind::Precautionary, Some(500), vec![])).await);
+    let bob_freeze = frozen(bob_freeze);
+    checked!(s.step(store, release(root, bob_freeze, Some(200))).await);
+    let police = freeze(carol, FreezeKind::Police, Some(1_000_000), vec![sealed_document]);
+    let police_freeze = frozen(checked!(s.step(store, police).await));
+    checked!(s.transfer(store, bob, carol, 150, 0, None).await);
 
     s.advance_s(7_200);
     let carol_pending = s.claim_transfer(carol_delayed_claim);
@@ -421,5 +456,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
         settled_transfer,
         sealed_document,
         revealed_document,
+        bob_freeze,
+        police_freeze,
     }
 }

@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use hongbao_core::document::Document;
 use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::event::Event;
+use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::{Owner, Principal};
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{
-    AccountId, ClaimId, DocumentId, Fact, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId,
+    AccountId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId,
 };
 use uuid::Uuid;
 
@@ -45,6 +46,7 @@ pub(super) struct State {
     pub(super) principals: BTreeMap<KeyId, Principal>,
     pub(super) operators: usize,
     pub(super) documents: BTreeMap<DocumentId, Document>,
+    pub(super) freezes: BTreeMap<FreezeId, Freeze>,
     pub(super) idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     pub(super) events: Vec<Event>,
     pub(super) log: Vec<LogRow>,
@@ -74,6 +76,7 @@ impl State {
             principals: BTreeMap::new(),
             operators: 0,
             documents: BTreeMap::new(),
+            freezes: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             events: Vec::new(),
             log: Vec::new(),
@@ -130,6 +133,13 @@ impl State {
                     Key::Transfer(id) => Fact::Transfer(id, self.transfers.get(&id).cloned()),
                     Key::Principal(id) => Fact::Principal(id, self.principals.get(&id).cloned()),
                     Key::Document(id) => Fact::Document(id, self.documents.get(&id).cloned()),
+                    Key::Freeze(id) => Fact::Freeze(id, self.freezes.get(&id).cloned()),
+                    Key::FreezesOf(user) => {
+                        let mut all: Vec<Freeze> =
+                            self.freezes.values().filter(|f| f.user_id == user).cloned().collect();
+                        all.sort_unstable_by_key(|f| f.seq);
+                        Fact::FreezesOf(user, all)
+                    }
                 })
             })
             .collect()
@@ -168,6 +178,7 @@ impl State {
         facts.extend(self.transfers.values().map(|t| Fact::Transfer(t.id, Some(t.clone()))));
         facts.extend(self.principals.values().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
         facts.extend(self.documents.values().map(|d| Fact::Document(d.id, Some(d.clone()))));
+        facts.extend(self.freezes.values().map(|f| Fact::Freeze(f.id, Some(f.clone()))));
         Ok(Dump {
             facts,
             idempotency: self.idempotency.values().cloned().collect(),
@@ -224,6 +235,9 @@ impl State {
                     self.documents.insert(document.id, document);
                 }
             }
+        }
+        for (_, freeze) in changes.freezes {
+            self.freezes.insert(freeze.id, freeze);
         }
         for transfer in changes.transfers {
             if transfer.phase.is_original() {

@@ -74,6 +74,14 @@ pub(super) fn validate(state: &State, commit: &Commit) -> Result<(), StoreError>
         )));
     }
     check_rows("documents", &changes.documents, |d| d.id, |id| state.documents.contains_key(id))?;
+    check_rows("freezes", &changes.freezes, |f| f.id, |id| state.freezes.contains_key(id))?;
+    // One freeze per place in a wallet's order, as the (user_id, seq) key of `freezes` has it.
+    let mut places: HashSet<(UserId, u32)> = state.freezes.values().map(|f| (f.user_id, f.seq)).collect();
+    for (_, freeze) in changes.freezes.iter().filter(|(w, _)| *w == Write::Insert) {
+        if !places.insert((freeze.user_id, freeze.seq)) {
+            return Err(corrupt(format_args!("freeze {}: its wallet has a freeze at place {}", freeze.id, freeze.seq)));
+        }
+    }
     check_rows("pendings", &changes.pendings, |p| p.transfer.id, |id| state.pendings.contains_key(id))?;
 
     // Claims: one per person and one per share of a packet, and their packet must exist.
