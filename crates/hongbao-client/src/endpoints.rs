@@ -1,16 +1,17 @@
 //! One [`Client`] method per endpoint of docs/API.md, by section: each builds its [`Call`].
 
 use hongbao_core::evidence::{ContentType, EvidenceView};
+use hongbao_core::freeze::{FreezeStatus, FreezeView, HoldView};
 use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
 use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::principal::Role;
-use hongbao_core::risk::RiskRules;
+use hongbao_core::risk::{FreezeKind, RiskRules};
 use hongbao_core::user::{GroupView, MeView};
-use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, GroupId, PacketId, TransferId, UserId};
+use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, TransferId, UserId};
 use hongbao_wire::{
     AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
-    DocumentRegistered, DocumentRevealed, ReasonRequest, ReceiptView, RegisterDocumentRequest, SendPacketRequest,
-    TransactionsPage, TransferRequest,
+    DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ReasonRequest, ReceiptView, RegisterDocumentRequest,
+    ReleaseFreezeRequest, SendPacketRequest, TransactionsPage, TransferRequest,
 };
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -166,6 +167,44 @@ impl Client {
     /// opens the document's commitment.
     pub fn reveal_document(&self, document: DocumentId, reason: &str) -> Call<'_, DocumentRevealed> {
         self.post(format!("/v1/documents/{document}/reveal"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `POST /v1/freezes` (legal_officer for court, police and emergency freezes, risk_officer
+    /// for precautionary ones).
+    pub fn place_freeze(&self, body: &PlaceFreezeRequest) -> Call<'_, FreezeView> {
+        self.post("/v1/freezes".into(), Some(body))
+    }
+
+    /// `POST /v1/freezes/{freeze}/release`: all of it, or `body.amount`.
+    pub fn release_freeze(&self, freeze: FreezeId, body: &ReleaseFreezeRequest) -> Call<'_, FreezeView> {
+        self.post(format!("/v1/freezes/{freeze}/release"), Some(body))
+    }
+
+    /// `GET /v1/freezes?user_id=&status=&kind=` (risk_officer, legal_officer, auditor).
+    pub fn freezes(
+        &self,
+        user: UserId,
+        status: Option<FreezeStatus>,
+        kind: Option<FreezeKind>,
+    ) -> Call<'_, Vec<FreezeView>> {
+        let mut path = format!("/v1/freezes?user_id={user}");
+        if let Some(status) = status {
+            path.push_str(&format!("&status={}", status.as_str()));
+        }
+        if let Some(kind) = kind {
+            path.push_str(&format!("&kind={}", kind.as_str()));
+        }
+        self.get(path)
+    }
+
+    /// `GET /v1/freezes/{freeze}` (risk_officer, legal_officer, auditor).
+    pub fn freeze(&self, freeze: FreezeId) -> Call<'_, FreezeView> {
+        self.get(format!("/v1/freezes/{freeze}"))
+    }
+
+    /// `GET /v1/me/holds` (user): your freezes, without what is confidential.
+    pub fn my_holds(&self) -> Call<'_, Vec<HoldView>> {
+        self.get("/v1/me/holds".into())
     }
 
     // Evidence files.

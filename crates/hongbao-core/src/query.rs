@@ -5,13 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::Document;
 use crate::error::CoreError;
-use crate::id::{AccountId, GroupId, PacketId, UserId};
+use crate::freeze::{Freeze, FreezeStatus, FreezeView, HoldView};
+use crate::id::{AccountId, DocumentId, FreezeId, GroupId, PacketId, UserId};
 use crate::ops::visible_packet;
 use crate::packet::{Claim, PacketView};
+use crate::risk::FreezeKind;
 use crate::time::Timestamp;
 use crate::user::{GroupView, MeView};
-use crate::world::{Fail, World};
+use crate::world::{Fail, Key, World};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "query", rename_all = "snake_case")]
@@ -22,6 +25,13 @@ pub enum Query {
     Me { actor: UserId },
     /// A group the caller belongs to.
     Group { actor: UserId, group: GroupId },
+    /// A freeze, as officers see it (the shell lets only officers and auditors ask).
+    Freeze { freeze: FreezeId },
+    /// A user's freezes, as officers see them, newest first, those of `status` and `kind` only
+    /// when given.
+    FreezesOf { user: UserId, status: Option<FreezeStatus>, kind: Option<FreezeKind> },
+    /// The caller's own freezes, as the user sees them (`GET /v1/me/holds`), newest first.
+    Holds { actor: UserId },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +40,9 @@ pub enum Answer {
     Packet(PacketView),
     Me(MeView),
     Group(GroupView),
+    Freeze(FreezeView),
+    Freezes(Vec<FreezeView>),
+    Holds(Vec<HoldView>),
 }
 
 /// `TryFrom<Answer>` for each answer type: a caller names the answer it expects (see
@@ -51,7 +64,14 @@ macro_rules! typed_answers {
     };
 }
 
-typed_answers! { Packet(PacketView), Me(MeView), Group(GroupView) }
+typed_answers! {
+    Packet(PacketView),
+    Me(MeView),
+    Group(GroupView),
+    Freeze(FreezeView),
+    Freezes(Vec<FreezeView>),
+    Holds(Vec<HoldView>),
+}
 
 impl Answer {
     /// The answer's kind, for messages.
@@ -60,6 +80,9 @@ impl Answer {
             Answer::Packet(_) => "packet",
             Answer::Me(_) => "me",
             Answer::Group(_) => "group",
+            Answer::Freeze(_) => "freeze",
+            Answer::Freezes(_) => "freezes",
+            Answer::Holds(_) => "holds",
         }
     }
 }
@@ -85,5 +108,40 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
             Some(group) if group.has_member(actor) => Ok(Answer::Group(GroupView::from(group))),
             _ => Err(CoreError::not_found("group").into()),
         },
+        Query::Freeze { freeze } => {
+            let freeze = world.freeze(freeze)?.ok_or_else(|| CoreError::not_found("freeze"))?;
+            Ok(Answer::Freeze(FreezeView::new(freeze, &documents_of(world, &[freeze])?)))
+        }
+        Query::FreezesOf { user, status, kind } => {
+            if world.user(user)?.is_none() {
+                return Err(CoreError::not_found("user").into());
+            }
+            let mut freezes = world.freezes_of(user)?;
+            freezes.retain(|f| status.is_none_or(|s| f.status == s) && kind.is_none_or(|k| f.kind == k));
+            freezes.reverse();
+            let documents = documents_of(world, &freezes)?;
+            Ok(Answer::Freezes(freezes.into_iter().map(|f| FreezeView::new(f, &cited(&documents, f))).collect()))
+        }
+        Query::Holds { actor } => {
+            let mut freezes = world.freezes_of(actor)?;
+            freezes.reverse();
+            let documents = documents_of(world, &freezes)?;
+            Ok(Answer::Holds(freezes.into_iter().map(|f| HoldView::new(f, &cited(&documents, f))).collect()))
+        }
     }
+}
+
+/// Every document `freezes` cite, asking for all those not loaded at once.
+fn documents_of<'w>(world: &'w World, freezes: &[&Freeze]) -> Result<Vec<&'w Document>, Fail> {
+    let ids: Vec<DocumentId> = freezes.iter().flat_map(|f| f.documents.iter().copied()).collect();
+    let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();
+    if !missing.is_empty() {
+        return Err(Fail::Need(missing));
+    }
+    Ok(ids.into_iter().filter_map(|id| world.document(id).ok().flatten()).collect())
+}
+
+/// The documents of `freeze` among `documents`, in its order.
+fn cited<'d>(documents: &[&'d Document], freeze: &Freeze) -> Vec<&'d Document> {
+    freeze.documents.iter().filter_map(|id| documents.iter().find(|d| d.id == *id).copied()).collect()
 }

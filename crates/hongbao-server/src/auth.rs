@@ -288,6 +288,14 @@ impl Roles for Holds {
     const ROLES: &'static [Role] = &[Role::RiskOfficer, Role::LegalOfficer];
 }
 
+/// Reading freezes: risk control, legal holds and audit.
+#[derive(Clone, Copy, Debug)]
+pub struct HoldsReaders;
+
+impl Roles for HoldsReaders {
+    const ROLES: &'static [Role] = &[Role::RiskOfficer, Role::LegalOfficer, Role::Auditor];
+}
+
 /// Any operator: reading what is configured.
 #[derive(Clone, Copy, Debug)]
 pub struct AnyOperator;

@@ -30,6 +30,6 @@ pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
     AmountRequest, ConsistencyParams, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest,
-    EntriesParams, HistoryParams, InclusionParams, ReasonRequest, RegisterDocumentRequest, SendPacketRequest,
-    TransferRequest,
+    EntriesParams, FreezesParams, HistoryParams, InclusionParams, PlaceFreezeRequest, ReasonRequest,
+    RegisterDocumentRequest, ReleaseFreezeRequest, SendPacketRequest, TransferRequest,
 };

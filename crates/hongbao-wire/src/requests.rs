@@ -5,9 +5,11 @@
 //! Optional fields left `None` are left out of a serialized body, so the server's default applies.
 
 use hongbao_core::document::DocumentKind;
+use hongbao_core::freeze::FreezeStatus;
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::principal::Role;
-use hongbao_core::{EvidenceId, Fen, GroupId, Timestamp, UserId};
+use hongbao_core::risk::FreezeKind;
+use hongbao_core::{DocumentId, EvidenceId, Fen, GroupId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Creates a user with their first signing key.
@@ -248,6 +250,74 @@ pub struct RegisterDocumentRequest {
     pub evidence_id: Option<EvidenceId>,
     /// Whether the authority and reference are withheld from the user it concerns.
     pub confidential: bool,
+}
+
+/// Places a freeze: a court, police or emergency freeze by a legal officer, citing the documents
+/// its kind needs; a precautionary one by a risk officer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "user_id": "usr_0190f0a0b0c0d0e0f000000000000002",
+    "kind": "court",
+    "amount": 500000,
+    "reason": "civil preservation order",
+    "documents": ["doc_0190f0a0b0c0d0e0f000000000000003", "doc_0190f0a0b0c0d0e0f000000000000004"]
+})))]
+pub struct PlaceFreezeRequest {
+    pub user_id: UserId,
+    pub kind: FreezeKind,
+    /// Integer fen, at least 1; left out: the whole wallet and everything that arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub amount: Option<i64>,
+    /// 1 to 500 characters: why (never shown to the user).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+    /// Registered documents (`POST /v1/documents`), at most 16.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub documents: Vec<DocumentId>,
+    /// When it ends (default: the longest term of its kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// A police freeze in a major case may last a year.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub major_case: bool,
+}
+
+/// Releases a freeze, or `amount` of what it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "reason": "the court lifted the preservation order",
+    "documents": ["doc_0190f0a0b0c0d0e0f000000000000005"]
+})))]
+pub struct ReleaseFreezeRequest {
+    /// 1 to 500 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+    /// Integer fen, at most what it holds; left out: all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub amount: Option<i64>,
+    /// Registered documents; a court or police freeze needs a `release_notice`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub documents: Vec<DocumentId>,
+}
+
+/// Which freezes to list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct FreezesParams {
+    /// The user whose freezes to list.
+    pub user_id: UserId,
+    pub status: Option<FreezeStatus>,
+    pub kind: Option<FreezeKind>,
 }
 
 // ----- the transparency log's query parameters ---------------------------------------------

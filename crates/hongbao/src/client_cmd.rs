@@ -7,7 +7,7 @@
 //! operators), `money.rs` (deposits, withdrawals, balances, history), `groups.rs`,
 //! `packets.rs` (sending, showing, opening, claiming, recalling and returning), `transfers.rs`
 //! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `evidence.rs`
-//! (evidence files), `documents.rs` (legal documents), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
+//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
 //! command reaches the service, `render.rs` what it prints.
 //!
 //! Amounts are typed in yuan and converted exactly (`Fen::from_yuan`, no floats). Secrets are
@@ -24,6 +24,7 @@ mod audit;
 mod dev;
 mod documents;
 mod evidence;
+mod freezes;
 mod groups;
 mod money;
 mod packets;
@@ -115,6 +116,10 @@ pub(crate) enum ClientCmd {
     Evidence(evidence::EvidenceArgs),
     /// Register and reveal the legal documents freezes cite (legal_officer, risk_officer)
     Document(documents::DocumentArgs),
+    /// Place, release and read freezes of users' money (risk and legal officers; auditors read)
+    Freeze(freezes::FreezeArgs),
+    /// Show what of your money is frozen, and by what
+    Holds(Conn),
 }
 
 /// Runs one client command. API refusals come back as errors whose text is
@@ -140,6 +145,11 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::Transfer(cmd) => cmd.run().await?,
         ClientCmd::Evidence(cmd) => cmd.run().await?,
         ClientCmd::Document(cmd) => cmd.run().await?,
+        ClientCmd::Freeze(cmd) => cmd.run().await?,
+        ClientCmd::Holds(conn) => {
+            let client = send::connect(&conn)?;
+            send::show(&conn, client.my_holds(), |l: &Vec<_>| freezes::render_holds(l)).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,8 @@
 //! - `users.rs` — users and operators; `money.rs` — deposits, balances, withdrawals, history;
 //!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
 //!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks,
-//!   the rules' table), with `documents.rs` — the legal documents its freezes cite;
+//!   the rules' table), with `documents.rs` — the legal documents its freezes cite — and
+//!   `freezes.rs`;
 //!   `evidence.rs` — evidence files; `dev.rs` — the development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
@@ -33,6 +34,7 @@ pub mod audit;
 pub mod dev;
 pub mod documents;
 pub mod evidence;
+pub mod freezes;
 pub mod groups;
 pub mod money;
 pub mod packets;

@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod documents;
 mod evidence;
+mod freezes;
 mod idempotency;
 mod lifecycle;
 mod openapi;

@@ -118,8 +118,10 @@ pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn S
     assert_eq!(dump.events, s.events, "every event is stored, in order");
     assert!(dump.events.len() >= 20, "the scenario emits events: {}", dump.events.len());
     assert_eq!(sorted(dump.idempotency.clone()), sorted(records));
-    let mut expected: Vec<Fact> =
-        facts_of(&s.world).into_iter().filter(|f| !matches!(f, Fact::ClaimOf(..) | Fact::ClaimsOf(..) | Fact::FreezesOf(..))).collect();
+    let mut expected: Vec<Fact> = facts_of(&s.world)
+        .into_iter()
+        .filter(|f| !matches!(f, Fact::ClaimOf(..) | Fact::ClaimsOf(..) | Fact::FreezesOf(..)))
+        .collect();
     let mut facts = dump.facts.clone();
     let order = |f: &Fact| format!("{f:?}");
     expected.sort_by_key(order);

@@ -236,6 +236,16 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let cited = client(&served, &root, &[&paper[..], &["--file", scan, "--evidence", evidence]].concat());
     assert!(!cited.status.success() && text(&cited).contains("not_found"), "alice's file: {}", text(&cited));
 
+    // A police freeze of bob's money under that notice, in yuan; bob sees it without its reference.
+    let args = ["freeze", "place", &bob, "--kind", "police", "--amount", "0.50", "--reason", "fraud", "--json"];
+    let placed = json_of(&client(&served, &root, &[&args[..], &["--document", document]].concat()));
+    assert_eq!((placed["held"].as_i64(), placed["amount"].as_i64()), (Some(50), Some(50)), "{placed}");
+    let holds = client(&served, &bob_file, &["holds"]);
+    assert!(text(&holds).contains("¥0.50 held of ¥0.50 by a police freeze"), "{}", text(&holds));
+    assert!(text(&holds).contains("a confidential assistance_notice"), "{}", text(&holds));
+    let listed = client(&served, &root, &["freeze", "list", &bob, "--status", "active"]);
+    assert!(text(&listed).contains(placed["freeze_id"].as_str().unwrap()), "{}", text(&listed));
+
     assert!(client(&served, &root, &["clock", "86400"]).status.success());
     let me = json_of(&client(&served, &alice_file, &["me", "--json"]));
     assert_eq!(me["balance"], 10_005 - 150, "the unclaimed share came back at expiry");
