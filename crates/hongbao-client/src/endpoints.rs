@@ -9,9 +9,10 @@ use hongbao_core::risk::{FreezeKind, RiskRules};
 use hongbao_core::user::{GroupView, MeView};
 use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, TransferId, UserId};
 use hongbao_wire::{
-    AmountRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer, DevClockRequest,
-    DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ReasonRequest, ReceiptView, RegisterDocumentRequest,
-    ReleaseFreezeRequest, SendPacketRequest, TransactionsPage, TransferRequest,
+    AmountRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer,
+    DevClockRequest, DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ReasonRequest, ReceiptView,
+    RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, SendPacketRequest, TransactionsPage,
+    TransferRequest,
 };
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -178,6 +179,16 @@ impl Client {
     /// `POST /v1/freezes/{freeze}/release`: all of it, or `body.amount`.
     pub fn release_freeze(&self, freeze: FreezeId, body: &ReleaseFreezeRequest) -> Call<'_, FreezeView> {
         self.post(format!("/v1/freezes/{freeze}/release"), Some(body))
+    }
+
+    /// `POST /v1/freezes/{freeze}/renew`.
+    pub fn renew_freeze(&self, freeze: FreezeId, body: &RenewFreezeRequest) -> Call<'_, FreezeView> {
+        self.post(format!("/v1/freezes/{freeze}/renew"), Some(body))
+    }
+
+    /// `POST /v1/freezes/{freeze}/convert` (legal_officer): answers the new freeze.
+    pub fn convert_freeze(&self, freeze: FreezeId, body: &ConvertFreezeRequest) -> Call<'_, FreezeView> {
+        self.post(format!("/v1/freezes/{freeze}/convert"), Some(body))
     }
 
     /// `GET /v1/freezes?user_id=&status=&kind=` (risk_officer, legal_officer, auditor).

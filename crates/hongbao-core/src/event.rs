@@ -134,6 +134,20 @@ pub enum EventKind {
         freeze_id: FreezeId,
         amount: Fen,
     },
+    /// An officer extended a freeze to `expires_at`, citing `documents`.
+    FreezeRenewed {
+        freeze_id: FreezeId,
+        expires_at: Timestamp,
+        documents: Vec<String>,
+        actor: Option<KeyId>,
+        reason: Option<String>,
+    },
+    /// A freeze became the freeze `into` (placed in the same entry), which holds its `amount`.
+    FreezeConverted {
+        freeze_id: FreezeId,
+        into: FreezeId,
+        amount: Fen,
+    },
     /// An officer registered a legal document: only its commitment (see `document`), never its
     /// authority, reference or file.
     DocumentRegistered {
@@ -176,6 +190,8 @@ impl EventKind {
             EventKind::FreezeHeld { .. } => "freeze_held",
             EventKind::FreezeReleased { .. } => "freeze_released",
             EventKind::FreezeExpired { .. } => "freeze_expired",
+            EventKind::FreezeRenewed { .. } => "freeze_renewed",
+            EventKind::FreezeConverted { .. } => "freeze_converted",
             EventKind::DocumentRegistered { .. } => "document_registered",
             EventKind::DocumentRevealed { .. } => "document_revealed",
         }

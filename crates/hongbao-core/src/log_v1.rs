@@ -199,6 +199,20 @@ enum EventKindV1 {
         freeze_id: FreezeId,
         amount: Fen,
     },
+    /// An officer extended a freeze to `expires_at`, citing `documents`.
+    FreezeRenewed {
+        freeze_id: FreezeId,
+        expires_at: Timestamp,
+        documents: Vec<String>,
+        actor: Option<KeyId>,
+        reason: Option<String>,
+    },
+    /// A freeze became the freeze `into` (placed in the same entry), which holds its `amount`.
+    FreezeConverted {
+        freeze_id: FreezeId,
+        into: FreezeId,
+        amount: Fen,
+    },
     DocumentRegistered {
         document_id: DocumentId,
         commitment: String,
@@ -315,6 +329,8 @@ impl From<&EventKind> for EventKindV1 {
             FreezeHeld { freeze_id, amount };
             FreezeReleased { freeze_id, amount, documents, actor, reason };
             FreezeExpired { freeze_id, amount };
+            FreezeRenewed { freeze_id, expires_at, documents, actor, reason };
+            FreezeConverted { freeze_id, into, amount };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
         })
@@ -344,6 +360,8 @@ impl From<EventKindV1> for EventKind {
             FreezeHeld { freeze_id, amount };
             FreezeReleased { freeze_id, amount, documents, actor, reason };
             FreezeExpired { freeze_id, amount };
+            FreezeRenewed { freeze_id, expires_at, documents, actor, reason };
+            FreezeConverted { freeze_id, into, amount };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
         })

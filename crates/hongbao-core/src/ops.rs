@@ -110,6 +110,14 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
             let ask = freezes::Release { officer: *officer, legal: *legal, reason, amount: *amount, documents };
             freezes::release(&mut d, ctx, *freeze, &ask)?
         }
+        Command::RenewFreeze { officer, legal, freeze, reason, documents, expires_at } => {
+            let ask = freezes::Renew { officer: *officer, legal: *legal, reason, documents, expires_at: *expires_at };
+            freezes::renew(&mut d, ctx, *freeze, &ask)?
+        }
+        Command::ConvertFreeze { officer, freeze, kind, reason, documents, expires_at } => {
+            let ask = freezes::Convert { officer: *officer, kind: *kind, reason, documents, expires_at: *expires_at };
+            freezes::convert(&mut d, ctx, *freeze, &ask)?
+        }
         Command::ExpireFreeze { freeze } => freezes::expire(&mut d, ctx, *freeze)?,
         Command::ExpirePacket { packet } => jobs::expire_packet(&mut d, ctx, *packet)?,
         Command::SettlePending { transfer } => jobs::settle_pending(&mut d, ctx, *transfer)?,

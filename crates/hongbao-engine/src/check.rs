@@ -421,19 +421,34 @@ impl<'a> Ledger<'a> {
                 self.held_by_log.insert(*freeze_id, *held);
                 None
             }
+            EventKind::FreezeRenewed { freeze_id, documents, .. } => {
+                if !self.held_by_log.contains_key(freeze_id) {
+                    return Some(format!("freeze {freeze_id} is renewed before it is placed"));
+                }
+                match self.freezes.get(freeze_id) {
+                    Some(f) if f.renewals > 0 && documents.iter().all(|c| self.commitments.contains(c)) => None,
+                    _ => differs(format!("the renewal of freeze {freeze_id}")),
+                }
+            }
             EventKind::FreezeHeld { freeze_id, amount }
             | EventKind::FreezeReleased { freeze_id, amount, .. }
-            | EventKind::FreezeExpired { freeze_id, amount } => {
+            | EventKind::FreezeExpired { freeze_id, amount }
+            | EventKind::FreezeConverted { freeze_id, amount, .. } => {
                 let more = matches!(what, EventKind::FreezeHeld { .. });
                 if let EventKind::FreezeReleased { documents, .. } = what
                     && documents.iter().any(|c| !self.commitments.contains(c))
                 {
                     return Some(format!("freeze {freeze_id} is released citing a document the ledger does not have"));
                 }
-                if matches!(what, EventKind::FreezeExpired { .. })
-                    && !self.first("freeze ended", freeze_id.uuid().as_u128())
-                {
-                    return Some(format!("freeze {freeze_id} expires a second time"));
+                let ends = matches!(what, EventKind::FreezeExpired { .. } | EventKind::FreezeConverted { .. });
+                if ends && !self.first("freeze ended", freeze_id.uuid().as_u128()) {
+                    return Some(format!("freeze {freeze_id} ends a second time"));
+                }
+                if let EventKind::FreezeConverted { into, .. } = what {
+                    let converted = self.freezes.get(freeze_id).is_some_and(|f| f.status.as_str() == "converted");
+                    if !converted || !self.freezes.contains_key(into) {
+                        return differs(format!("the conversion of freeze {freeze_id}"));
+                    }
                 }
                 let Some(held) = self.held_by_log.get_mut(freeze_id) else {
                     return Some(format!("freeze {freeze_id} changes before it is placed"));

@@ -118,6 +118,8 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::freezes::place, routes::freezes::list))
         .routes(routes!(routes::freezes::get))
         .routes(routes!(routes::freezes::release))
+        .routes(routes!(routes::freezes::renew))
+        .routes(routes!(routes::freezes::convert))
         .routes(routes!(routes::freezes::holds))
         .routes(routes!(routes::evidence::upload))
         .routes(routes!(routes::evidence::download))

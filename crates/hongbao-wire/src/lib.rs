@@ -29,7 +29,8 @@ pub use hongbao_core::ops::{
 pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
-    AmountRequest, ConsistencyParams, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest,
-    EntriesParams, FreezesParams, HistoryParams, InclusionParams, PlaceFreezeRequest, ReasonRequest,
-    RegisterDocumentRequest, ReleaseFreezeRequest, SendPacketRequest, TransferRequest,
+    AmountRequest, ConsistencyParams, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
+    CreateUserRequest, DevClockRequest, EntriesParams, FreezesParams, HistoryParams, InclusionParams,
+    PlaceFreezeRequest, ReasonRequest, RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest,
+    SendPacketRequest, TransferRequest,
 };

@@ -308,6 +308,50 @@ pub struct ReleaseFreezeRequest {
     pub documents: Vec<DocumentId>,
 }
 
+/// Renews a freeze before it ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "reason": "the court renewed the preservation",
+    "documents": ["doc_0190f0a0b0c0d0e0f000000000000006"],
+    "expires_at": "2027-12-01T00:00:00.000Z"
+})))]
+pub struct RenewFreezeRequest {
+    /// 1 to 500 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+    /// Registered documents; a court, police or emergency freeze needs one it did not cite before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub documents: Vec<DocumentId>,
+    /// The new end: after the current one, at most one term of its kind past it.
+    pub expires_at: Timestamp,
+}
+
+/// Converts a precautionary or emergency freeze into a court or police one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "kind": "court",
+    "reason": "the court ordered the preservation",
+    "documents": ["doc_0190f0a0b0c0d0e0f000000000000003", "doc_0190f0a0b0c0d0e0f000000000000004"]
+})))]
+pub struct ConvertFreezeRequest {
+    /// `court` or `police`.
+    pub kind: FreezeKind,
+    /// 1 to 500 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+    /// Registered documents, as placing a freeze of `kind` needs.
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub documents: Vec<DocumentId>,
+    /// When the new freeze ends (default: the longest term of its kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
 /// Which freezes to list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -116,7 +116,8 @@ pub(crate) enum ClientCmd {
     Evidence(evidence::EvidenceArgs),
     /// Register and reveal the legal documents freezes cite (legal_officer, risk_officer)
     Document(documents::DocumentArgs),
-    /// Place, release and read freezes of users' money (risk and legal officers; auditors read)
+    /// Place, release, renew, convert and read freezes of users' money (risk and legal officers;
+    /// auditors read)
     Freeze(freezes::FreezeArgs),
     /// Show what of your money is frozen, and by what
     Holds(Conn),

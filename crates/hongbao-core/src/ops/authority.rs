@@ -88,7 +88,8 @@ impl Command {
                 let roles = if spec.kind.needs_document() { LEGAL } else { RISK };
                 Authority::Officer { key: officer, roles }
             }
-            Command::ReleaseFreeze { officer, legal, .. } => {
+            Command::ConvertFreeze { officer, .. } => Authority::Officer { key: officer, roles: LEGAL },
+            Command::ReleaseFreeze { officer, legal, .. } | Command::RenewFreeze { officer, legal, .. } => {
                 Authority::Officer { key: officer, roles: if legal { LEGAL } else { HOLDS } }
             }
             Command::ExpirePacket { .. } | Command::SettlePending { .. } | Command::ExpireFreeze { .. } => {

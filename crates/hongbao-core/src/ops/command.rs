@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Role;
+use crate::risk::FreezeKind;
+use crate::time::Timestamp;
 
 use super::documents::DocumentSpec;
 use super::freezes::FreezeSpec;
@@ -125,6 +127,26 @@ pub enum Command {
     /// Background: refund an active packet whose expiry has passed. Does nothing otherwise.
     ExpirePacket {
         packet: PacketId,
+    },
+    /// An officer extends an active freeze to `expires_at`, citing a new document for a court,
+    /// police or emergency freeze (a precautionary one is renewed by another risk officer).
+    RenewFreeze {
+        officer: KeyId,
+        legal: bool,
+        freeze: FreezeId,
+        reason: String,
+        documents: Vec<DocumentId>,
+        expires_at: Timestamp,
+    },
+    /// A legal officer turns a precautionary or emergency freeze into a court or police one
+    /// holding the same money.
+    ConvertFreeze {
+        officer: KeyId,
+        freeze: FreezeId,
+        kind: FreezeKind,
+        reason: String,
+        documents: Vec<DocumentId>,
+        expires_at: Option<Timestamp>,
     },
     /// Background: post a pending transfer whose deadline has passed. Does nothing otherwise.
     SettlePending {

@@ -239,6 +239,171 @@ pub fn release<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: Freeze
     Ok(Reply::Freeze(view))
 }
 
+/// What an officer asks for when renewing.
+pub struct Renew<'a> {
+    pub officer: KeyId,
+    pub legal: bool,
+    pub reason: &'a str,
+    pub documents: &'a [DocumentId],
+    pub expires_at: Timestamp,
+}
+
+/// Extends an active freeze before it ends: within its kind's renewals, each by at most one term
+/// past its current end; a court, police or emergency freeze by a legal officer citing a document
+/// it did not cite before, a precautionary one by another risk officer than the one who placed it.
+pub fn renew<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: FreezeId, ask: &Renew<'_>) -> Decision {
+    check_reason(ask.reason, ctx.limits)?;
+    let mut freeze = d.freeze(id)?.ok_or_else(|| CoreError::not_found(format!("freeze {id}")))?;
+    if freeze.kind.needs_document() && !ask.legal {
+        return Err(CoreError::forbidden("a court, police or emergency freeze is renewed by a legal officer").into());
+    }
+    if freeze.kind == FreezeKind::Precautionary && freeze.created_by == Some(ask.officer) {
+        return Err(CoreError::forbidden(
+            "a precautionary freeze is renewed by another risk officer than the one who placed it",
+        )
+        .into());
+    }
+    let Some(end) = freeze.expires_at.filter(|&end| freeze.is_active() && ctx.now < end) else {
+        return Err(CoreError::conflict(format!(
+            "freeze {id} is {}: only an active freeze is renewed before it ends",
+            freeze.status.as_str()
+        ))
+        .into());
+    };
+    let term = ctx.limits.risk.freezes.of(freeze.kind);
+    if term.renewals_max.is_some_and(|max| freeze.renewals >= max) {
+        return Err(CoreError::conflict(format!(
+            "a {} freeze is renewed at most {} time(s)",
+            freeze.kind.as_str(),
+            term.renewals_max.unwrap_or(0)
+        ))
+        .into());
+    }
+    let documents = cited(d, ask.documents)?;
+    if freeze.kind.needs_document() && documents.iter().all(|doc| freeze.documents.contains(&doc.id)) {
+        return Err(document_required(format!("a {} freeze is renewed by a new document", freeze.kind.as_str())));
+    }
+    let longest = if freeze.major_case { term.major_case_term_max_s.or(term.term_max_s) } else { term.term_max_s };
+    let latest = end.plus_seconds(longest.unwrap_or(0));
+    if ask.expires_at <= end {
+        return Err(CoreError::invalid(format!("expires_at must be after the freeze's current end, {end}")).into());
+    }
+    if ask.expires_at > latest {
+        return Err(CoreError::InvalidFreeze {
+            reason: FreezeRefusal::TermTooLong,
+            message: format!("a renewal extends a {} freeze by one term at most: to {latest}", freeze.kind.as_str()),
+        }
+        .into());
+    }
+    if freeze.documents.len() + documents.len() > FREEZE_DOCUMENTS_MAX {
+        return Err(CoreError::invalid(format!("a freeze cites at most {FREEZE_DOCUMENTS_MAX} documents")).into());
+    }
+    freeze.expires_at = Some(ask.expires_at);
+    freeze.renewals += 1;
+    freeze.documents.extend(ask.documents.iter().copied());
+    d.emit(Event {
+        at: ctx.now,
+        what: EventKind::FreezeRenewed {
+            freeze_id: id,
+            expires_at: ask.expires_at,
+            documents: commitments(&documents),
+            actor: Some(ask.officer),
+            reason: Some(ask.reason.to_owned()),
+        },
+    });
+    let all = cited(d, &freeze.documents)?;
+    let view = FreezeView::new(&freeze, &all);
+    d.put_freeze(freeze);
+    Ok(Reply::Freeze(view))
+}
+
+/// What a legal officer asks for when converting.
+pub struct Convert<'a> {
+    pub officer: KeyId,
+    pub kind: FreezeKind,
+    pub reason: &'a str,
+    pub documents: &'a [DocumentId],
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Turns an active precautionary or emergency freeze into a court or police one under that
+/// kind's documents and term: the old freeze ends `converted`, the new one holds the same money
+/// (no money moves) and takes the last place in the wallet's order.
+pub fn convert<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: FreezeId, ask: &Convert<'_>) -> Decision {
+    check_reason(ask.reason, ctx.limits)?;
+    let mut old = d.freeze(id)?.ok_or_else(|| CoreError::not_found(format!("freeze {id}")))?;
+    if !matches!(ask.kind, FreezeKind::Court | FreezeKind::Police) {
+        return Err(CoreError::invalid("a freeze is converted into a court or police freeze").into());
+    }
+    if !matches!(old.kind, FreezeKind::Precautionary | FreezeKind::EmergencyStop) {
+        return Err(CoreError::conflict(format!(
+            "a {} freeze is not converted: only precautionary and emergency_stop ones are",
+            old.kind.as_str()
+        ))
+        .into());
+    }
+    if !old.is_active() {
+        return Err(CoreError::conflict(format!(
+            "freeze {id} is {}: only an active freeze is converted",
+            old.status.as_str()
+        ))
+        .into());
+    }
+    let expires_at = end_of_term(ctx, ask.kind, false, ask.expires_at)?;
+    let documents = cited(d, ask.documents)?;
+    let missing = missing_documents(required_documents(ask.kind), &documents);
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|k| k.as_str()).collect();
+        return Err(document_required(format!(
+            "a {} freeze must cite a registered {} document",
+            ask.kind.as_str(),
+            names.join(" and a ")
+        )));
+    }
+    let seq = u32::try_from(d.world().freezes_of(old.user_id)?.len())
+        .map_err(|_| CoreError::conflict("this wallet has too many freezes"))?;
+    let moved = old.held;
+    let new = Freeze {
+        id: FreezeId::mint(ctx.mint_at, ctx.rng),
+        user_id: old.user_id,
+        seq,
+        kind: ask.kind,
+        amount: old.amount,
+        held: moved,
+        status: FreezeStatus::Active,
+        documents: ask.documents.to_vec(),
+        reason: ask.reason.to_owned(),
+        major_case: false,
+        created_by: Some(ask.officer),
+        created_at: ctx.now,
+        expires_at,
+        renewals: 0,
+        ended_at: None,
+        tally: FreezeTally { ever_held: moved, ..FreezeTally::default() },
+    };
+    old.held = Fen::ZERO;
+    old.tally.converted = old.tally.converted.checked_add(moved)?;
+    old.status = FreezeStatus::Converted;
+    old.ended_at = Some(ctx.now);
+    d.emit(Event {
+        at: ctx.now,
+        what: EventKind::FreezePlaced {
+            freeze_id: new.id,
+            user_id: new.user_id,
+            kind: new.kind,
+            amount: new.amount,
+            held: moved,
+            documents: commitments(&documents),
+            actor: Some(ask.officer),
+        },
+    });
+    d.emit(Event { at: ctx.now, what: EventKind::FreezeConverted { freeze_id: id, into: new.id, amount: moved } });
+    let view = FreezeView::new(&new, &documents);
+    d.put_freeze(old);
+    d.put_freeze(new);
+    Ok(Reply::Freeze(view))
+}
+
 /// Background: an active freeze past its end releases what it holds, once.
 pub fn expire<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: FreezeId) -> Decision {
     let Some(mut freeze) = d.freeze(id)? else { return Ok(Reply::Settled { changed: false }) };

@@ -88,6 +88,19 @@ fn commands() -> Vec<(Command, May)> {
         (Command::PlaceFreeze { officer: officer_key(), spec: freeze(FreezeKind::Court) }, May::Legal),
         (release(true), May::Legal),
         (release(false), May::Holds),
+        (renew(true), May::Legal),
+        (renew(false), May::Holds),
+        (
+            Command::ConvertFreeze {
+                officer: officer_key(),
+                freeze: FreezeId::from_uuid(Uuid::from_u128(8)),
+                kind: FreezeKind::Court,
+                reason: "ruling".to_owned(),
+                documents: Vec::new(),
+                expires_at: None,
+            },
+            May::Legal,
+        ),
         (Command::ExpireFreeze { freeze: FreezeId::from_uuid(Uuid::from_u128(8)) }, May::System),
         (Command::ExpirePacket { packet }, May::System),
         (Command::SettlePending { transfer }, May::System),
@@ -115,6 +128,19 @@ fn release(legal: bool) -> Command {
         reason: "r".to_owned(),
         amount: None,
         documents: Vec::new(),
+    }
+}
+
+fn renew(legal: bool) -> Command {
+    let freeze = FreezeId::from_uuid(Uuid::from_u128(8));
+    let expires_at = Timestamp::from_millis(1);
+    Command::RenewFreeze {
+        officer: officer_key(),
+        legal,
+        freeze,
+        reason: "r".to_owned(),
+        documents: Vec::new(),
+        expires_at,
     }
 }
 
@@ -197,7 +223,7 @@ fn every_command_is_allowed_exactly_to_those_the_table_names_and_refused_to_othe
         }
     }
     // Every kind of command is in the table: a new one must say who may issue it.
-    assert_eq!(checked, 9 * 24);
+    assert_eq!(checked, 9 * 27);
 }
 
 #[test]

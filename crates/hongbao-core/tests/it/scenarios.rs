@@ -466,3 +466,70 @@ fn a_freeze_expires_at_its_end_exactly_once_and_its_money_is_free_again() {
     assert_eq!(frozen_of(&f, f.bob), (0, 510), "an expired freeze holds nothing that arrives");
     assert!(matches!(f.h.refused(release(freeze.freeze_id, None)), CoreError::Conflict { .. }));
 }
+
+#[test]
+fn a_precautionary_freeze_is_renewed_once_by_another_officer_within_one_term() {
+    let mut f = Family::new();
+    let freeze = f.h.freeze(precautionary(f.bob, Some(100)));
+    let end = freeze.expires_at.expect("48 hours");
+    let renew = |officer, hours: u32| Command::RenewFreeze {
+        officer,
+        legal: false,
+        freeze: freeze.freeze_id,
+        reason: "still under review".to_owned(),
+        documents: Vec::new(),
+        expires_at: end.plus_seconds(hours * 3_600),
+    };
+    assert!(matches!(f.h.refused(renew(officer(), 24)), CoreError::Forbidden { .. }), "not by the one who placed it");
+    let too_long = f.h.refused(renew(crate::support::other_officer(), 49));
+    assert!(matches!(too_long, CoreError::InvalidFreeze { reason: hongbao_core::FreezeRefusal::TermTooLong, .. }));
+    let Reply::Freeze(renewed) = f.h.ok(renew(crate::support::other_officer(), 48)) else { panic!() };
+    assert_eq!((renewed.expires_at, renewed.renewals), (Some(end.plus_seconds(48 * 3_600)), 1));
+    assert!(matches!(f.h.refused(renew(crate::support::other_officer(), 50)), CoreError::Conflict { .. }), "once");
+    // The job at the old end finds nothing due; at the new end it expires.
+    f.h.advance_s(48 * 3_600);
+    assert_eq!(f.h.ok(Command::ExpireFreeze { freeze: freeze.freeze_id }), Reply::Settled { changed: false });
+    f.h.advance_s(48 * 3_600);
+    assert_eq!(f.h.ok(Command::ExpireFreeze { freeze: freeze.freeze_id }), Reply::Settled { changed: true });
+}
+
+#[test]
+fn a_precautionary_freeze_converts_into_a_court_freeze_holding_the_same_money() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(300) });
+    let freeze = f.h.freeze(precautionary(f.bob, Some(1_000)));
+    let document = |h: &mut Harness, kind| {
+        let mut command = crate::support::register_document([kind as u8; 32], h.now);
+        if let Command::RegisterDocument { spec, .. } = &mut command {
+            spec.kind = kind;
+        }
+        match h.ok(command) {
+            Reply::DocumentRegistered(r) => r.document_id,
+            other => panic!("{other:?}"),
+        }
+    };
+    use hongbao_core::document::DocumentKind;
+    let ruling = document(&mut f.h, DocumentKind::CourtRuling);
+    let notice = document(&mut f.h, DocumentKind::AssistanceNotice);
+    let convert = |documents: Vec<hongbao_core::DocumentId>| Command::ConvertFreeze {
+        officer: officer(),
+        freeze: freeze.freeze_id,
+        kind: hongbao_core::risk::FreezeKind::Court,
+        reason: "the court took the case".to_owned(),
+        documents,
+        expires_at: None,
+    };
+    let missing = f.h.refused(convert(vec![notice]));
+    assert!(matches!(missing, CoreError::InvalidFreeze { reason: hongbao_core::FreezeRefusal::DocumentRequired, .. }));
+    let Reply::Freeze(court) = f.h.ok(convert(vec![ruling, notice])) else { panic!() };
+    assert_eq!(
+        (court.held, court.amount, court.kind),
+        (Fen::new(300), Some(Fen::new(1_000)), hongbao_core::risk::FreezeKind::Court)
+    );
+    let old = f.h.world.freeze(freeze.freeze_id).expect("complete").expect("placed").clone();
+    assert_eq!((old.status.as_str(), old.held, old.tally.converted), ("converted", Fen::ZERO, Fen::new(300)));
+    assert_eq!(frozen_of(&f, f.bob), (300, 0), "the same money, held by the court freeze");
+    f.h.transfer(f.alice, f.bob, 200, 0);
+    assert_eq!(frozen_of(&f, f.bob), (500, 0), "and still held as it arrives");
+    assert!(matches!(f.h.refused(convert(vec![ruling, notice])), CoreError::Conflict { .. }), "converted once");
+}

@@ -78,7 +78,7 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 24] = [
+const KINDS: [&str; 26] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -98,6 +98,8 @@ const KINDS: [&str; 24] = [
     "unlock_user",
     "place_freeze",
     "release_freeze",
+    "renew_freeze",
+    "convert_freeze",
     "register_document",
     "reveal_document",
     "expire_packet",
@@ -127,6 +129,8 @@ fn kind_of(command: &Command) -> &'static str {
         Command::PlaceFreeze { .. } => "place_freeze",
         Command::ReleaseFreeze { .. } => "release_freeze",
         Command::ExpireFreeze { .. } => "expire_freeze",
+        Command::RenewFreeze { .. } => "renew_freeze",
+        Command::ConvertFreeze { .. } => "convert_freeze",
         Command::RegisterDocument { .. } => "register_document",
         Command::RevealDocument { .. } => "reveal_document",
         Command::ExpirePacket { .. } => "expire_packet",
@@ -566,7 +570,7 @@ impl Episode {
             }
             890..=897 => {
                 let sha256: [u8; 32] = self.dice.random();
-                match self.dice.random_range(0..10) {
+                match self.dice.random_range(0..10usize) {
                     0 => (register_document(sha256, self.now.plus_millis(1)), Refused("invalid_request")),
                     1 => {
                         let mut command = register_document(sha256, self.now);
@@ -575,7 +579,18 @@ impl Episode {
                         }
                         (command, Refused("invalid_request"))
                     }
-                    _ => (register_document(sha256, self.now.plus_millis(-86_400_000)), Either),
+                    n => {
+                        let mut command = register_document(sha256, self.now.plus_millis(-86_400_000));
+                        if let Command::RegisterDocument { spec, .. } = &mut command {
+                            use hongbao_core::document::DocumentKind;
+                            spec.kind = [
+                                DocumentKind::CourtRuling,
+                                DocumentKind::AssistanceNotice,
+                                DocumentKind::ReleaseNotice,
+                            ][n % 3];
+                        }
+                        (command, Either)
+                    }
                 }
             }
             898..=904 => {
@@ -629,18 +644,64 @@ impl Episode {
                 };
                 (command, expect)
             }
-            925..=949 => {
+            940..=944 => {
                 let freeze = self.pick(&self.freezes.clone())?;
-                let (active, held) = {
+                let (end, active) = {
                     let f = self.world.freeze(freeze).expect("complete world").expect("placed");
-                    (f.is_active(), f.held.get())
+                    (f.expires_at, f.is_active())
+                };
+                // Another risk officer than the one who placed it, now and then the same one.
+                let officer = if self.chance(0.9) { support::other_officer() } else { support::officer() };
+                let end = end.unwrap_or(self.now);
+                let expires_at = end.plus_seconds(self.dice.random_range(1..=3 * 24 * 3_600));
+                let reason = "still under review".to_owned();
+                let command =
+                    Command::RenewFreeze { officer, legal: false, freeze, reason, documents: Vec::new(), expires_at };
+                let _ = active;
+                (command, Either)
+            }
+            945..=949 => {
+                let freeze = self.pick(&self.freezes.clone())?;
+                let kind = if self.chance(0.5) {
+                    hongbao_core::risk::FreezeKind::Police
+                } else {
+                    hongbao_core::risk::FreezeKind::Court
+                };
+                let documents: Vec<DocumentId> = (0..2).filter_map(|_| self.pick(&self.documents.clone())).collect();
+                let officer = support::officer();
+                let reason = "a court took the case".to_owned();
+                (Command::ConvertFreeze { officer, freeze, kind, reason, documents, expires_at: None }, Either)
+            }
+            925..=939 => {
+                let freeze = self.pick(&self.freezes.clone())?;
+                let (active, held, legal_hold) = {
+                    let f = self.world.freeze(freeze).expect("complete world").expect("placed");
+                    let legal_hold = matches!(
+                        f.kind,
+                        hongbao_core::risk::FreezeKind::Court | hongbao_core::risk::FreezeKind::Police
+                    );
+                    (f.is_active(), f.held.get(), legal_hold)
                 };
                 let amount = match self.dice.random_range(0..4) {
                     0 if held > 0 => Some(self.dice.random_range(1..=held)),
                     1 => Some(held + 1),
                     _ => None,
                 };
-                let expect = if !active || amount.is_some_and(|a| a > held) { Refused("conflict") } else { Either };
+                // A court or police freeze is released under a release notice only.
+                let documents: Vec<DocumentId> = self.pick(&self.documents.clone()).into_iter().collect();
+                let notice = documents.iter().any(|d| {
+                    let d = self.world.document(*d).expect("complete world").expect("registered");
+                    d.kind == hongbao_core::document::DocumentKind::ReleaseNotice
+                });
+                let expect = if !active {
+                    Refused("conflict")
+                } else if legal_hold && !notice {
+                    Refused("invalid_request")
+                } else if amount.is_some_and(|a| a > held) {
+                    Refused("conflict")
+                } else {
+                    Either
+                };
                 if self.chance(0.05) {
                     let Command::ReleaseFreeze { freeze, legal, officer, amount, documents, .. } =
                         release(freeze, amount)
@@ -651,7 +712,11 @@ impl Episode {
                     let command = Command::ReleaseFreeze { officer, legal, freeze, reason, amount, documents };
                     return Some((command, Refused("invalid_request")));
                 }
-                (release(freeze, amount), expect)
+                let mut command = release(freeze, amount);
+                if let Command::ReleaseFreeze { documents: cited, .. } = &mut command {
+                    *cited = documents;
+                }
+                (command, expect)
             }
             950..=979 => {
                 self.move_clock();
@@ -909,7 +974,10 @@ impl Episode {
                 users.push(*user)
             }
             Command::PlaceFreeze { spec, .. } => users.push(spec.user),
-            Command::ReleaseFreeze { freeze, .. } | Command::ExpireFreeze { freeze } => {
+            Command::ReleaseFreeze { freeze, .. }
+            | Command::ExpireFreeze { freeze }
+            | Command::RenewFreeze { freeze, .. }
+            | Command::ConvertFreeze { freeze, .. } => {
                 if let Some(f) = self.world.freeze(*freeze).expect("complete world") {
                     users.push(f.user_id);
                 }
@@ -1287,6 +1355,19 @@ impl Episode {
                 assert!(now.frozen <= was.frozen, "a release holds no more than before");
                 assert_eq!(now.balance, was.balance);
                 assert_eq!(view.freeze_id, *freeze);
+                assert_eq!(moved, 0);
+            }
+            (Command::RenewFreeze { freeze, expires_at, .. }, Reply::Freeze(view)) => {
+                assert_eq!((view.freeze_id, view.expires_at), (*freeze, Some(*expires_at)));
+                let was = before.wallets.iter().find(|(u, _)| *u == view.user_id).map(|(_, w)| *w);
+                assert_eq!(was, Some(wallet(self, view.user_id)), "a renewal moves nothing");
+                assert_eq!(moved, 0);
+            }
+            (Command::ConvertFreeze { freeze, kind, .. }, Reply::Freeze(view)) => {
+                let old = self.world.freeze(*freeze).expect("complete world").expect("placed");
+                assert_eq!((old.status.as_str(), view.kind, view.held), ("converted", *kind, old.tally.converted));
+                let was = Self::wallet_before(before, view.user_id);
+                assert_eq!(was, wallet(self, view.user_id), "a conversion holds the same money");
                 assert_eq!(moved, 0);
             }
             (Command::ExpireFreeze { freeze }, Reply::Settled { changed }) => {

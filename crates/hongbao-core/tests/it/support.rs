@@ -23,6 +23,11 @@ pub fn officer() -> KeyId {
     KeyId::from_uuid(hongbao_core::id::Uuid::from_u128(0x0ff1ce))
 }
 
+/// A second risk officer's key.
+pub fn other_officer() -> KeyId {
+    KeyId::from_uuid(hongbao_core::id::Uuid::from_u128(0x0ff1ce2))
+}
+
 /// Risk control locks `user`.
 pub fn lock(user: UserId) -> Command {
     Command::LockUser { officer: officer(), user, reason: "fraud reports".to_owned() }

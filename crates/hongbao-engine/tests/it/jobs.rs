@@ -212,3 +212,60 @@ mod as_jobs {
         assert_eq!(quiet.recv().await, None);
     }
 }
+
+fn precautionary(user: hongbao_core::UserId, amount: Option<i64>) -> Command {
+    let spec = hongbao_core::ops::FreezeSpec {
+        user,
+        kind: hongbao_core::risk::FreezeKind::Precautionary,
+        amount: amount.map(Fen::new),
+        reason: "three fraud reports".to_owned(),
+        documents: Vec::new(),
+        expires_at: None,
+        major_case: false,
+    };
+    Command::PlaceFreeze { officer: hongbao_core::KeyId::from_uuid(hongbao_core::id::Uuid::nil()), spec }
+}
+
+#[tokio::test]
+async fn a_freeze_expires_exactly_once_even_when_jobs_run_twice_or_at_once_for_the_same_instant() {
+    let app = app().await;
+    let users = [app.user("ann", 10).await, app.user("ben", 10).await, app.user("cat", 10).await];
+    let mut ends = Vec::new();
+    for user in users {
+        let Reply::Freeze(freeze) = app.exec(precautionary(user, Some(600))).await else { panic!() };
+        assert_eq!(freeze.held, Fen::new(600));
+        ends.push(freeze.expires_at.expect("48 hours"));
+    }
+    let at = ends[2];
+    assert_eq!(app.engine.run_once(Timestamp::from_millis(ends[0].millis() - 1)).await.unwrap().freezes_expired, 0);
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let engine = app.engine.clone();
+            async move { engine.run_once(at).await }
+        })
+        .collect();
+    let expired: u32 = futures_join(runs).await.into_iter().map(|r| r.unwrap().freezes_expired).sum();
+    assert_eq!(expired, 3, "each of the three once, however many runs raced");
+    assert_eq!(app.engine.run_once(at).await.unwrap().freezes_expired, 0, "and never again");
+    for user in users {
+        assert_eq!(app.balance(user).await, Fen::new(1_000), "nothing moved");
+    }
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn a_delayed_claim_arriving_in_a_wallet_whose_freeze_is_short_is_held_by_the_job_that_posts_it() {
+    let app = app().await;
+    let (sender, friend) = (app.user("sender", 100).await, app.user("friend", 0).await);
+    let Reply::Freeze(freeze) = app.exec(precautionary(friend, Some(500))).await else { panic!() };
+    assert_eq!(freeze.held, Fen::ZERO);
+    let packet = app.send(sender, PacketSpec::Exclusive { recipient: friend, amount: Fen::new(888) }, 7200).await;
+    app.exec(Command::ClaimPacket { actor: friend, packet: packet.packet_id }).await;
+    let now = app.clock.advance(7200).unwrap();
+    assert_eq!(app.engine.run_due(now).await.unwrap().settled, 1);
+    // Posted by the job, then held by the same command: 500 held, the rest free.
+    let me = app.exec(Command::Withdraw { actor: friend, amount: Fen::new(388) }).await;
+    assert!(matches!(me, Reply::Moved(_)), "{me:?}");
+    assert_eq!(app.balance(friend).await, Fen::new(500), "what the freeze holds stays");
+    app.assert_invariants().await;
+}

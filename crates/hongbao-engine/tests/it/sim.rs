@@ -132,6 +132,8 @@ fn kind_of(command: &Command) -> &'static str {
         Command::PlaceFreeze { .. } => "place_freeze",
         Command::ReleaseFreeze { .. } => "release_freeze",
         Command::ExpireFreeze { .. } => "expire_freeze",
+        Command::RenewFreeze { .. } => "renew_freeze",
+        Command::ConvertFreeze { .. } => "convert_freeze",
         Command::RegisterDocument { .. } => "register_document",
         Command::RevealDocument { .. } => "reveal_document",
         Command::ExpirePacket { .. } => "expire_packet",

@@ -9,7 +9,9 @@ use hongbao_core::ops::{Command, FreezeSpec};
 use hongbao_core::principal::Role;
 use hongbao_core::query::Query;
 use hongbao_core::{Fen, FreezeId};
-use hongbao_wire::{ErrorBody, FreezesParams, PlaceFreezeRequest, ReleaseFreezeRequest};
+use hongbao_wire::{
+    ConvertFreezeRequest, ErrorBody, FreezesParams, PlaceFreezeRequest, ReleaseFreezeRequest, RenewFreezeRequest,
+};
 
 use super::{Created, IdempotencyHeader};
 use crate::auth::{Holds, HoldsReaders, Officer, UserCaller};
@@ -87,6 +89,73 @@ pub async fn release(
         documents: body.documents,
     };
     Ok(Json(app.exec(caller.signer(), idem, command).await?))
+}
+
+/// Renew a freeze before it ends, to `expires_at`: after its current end and at most one term of
+/// its kind past it, within its kind's renewals (`GET /v1/risk/rules`: an emergency stop and a
+/// precautionary freeze once). A court, police or emergency freeze is renewed by a legal officer
+/// citing a document it did not cite before; a precautionary one by another risk officer than the
+/// one who placed it.
+#[utoipa::path(post, path = "/v1/freezes/{freeze_id}/renew", tag = "risk", security(("signed" = [])),
+    request_body = RenewFreezeRequest,
+    params(("freeze_id" = FreezeId, Path, description = "The freeze to renew"), IdempotencyHeader),
+    responses(
+        (status = 200, description = "The freeze with its new end", body = FreezeView),
+        (status = 400, description = "`invalid_request`; `reason: \"document_required\"` (no new document), \
+            `reason: \"term_too_long\"`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an officer allowed to renew it", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such freeze or document", body = ErrorBody),
+        (status = 409, description = "`conflict`: it has ended, or has had all its renewals", body = ErrorBody),
+    ))]
+pub async fn renew(
+    State(app): State<AppState>,
+    caller: Officer<Holds>,
+    idem: IdempotencyKey,
+    Path(freeze_id): Path<String>,
+    AppJson(body): AppJson<RenewFreezeRequest>,
+) -> Result<Json<FreezeView>, ApiError> {
+    let freeze = path_id(&freeze_id, "freeze")?;
+    let command = Command::RenewFreeze {
+        officer: caller.key_id,
+        legal: caller.actor.has_role(Role::LegalOfficer),
+        freeze,
+        reason: body.reason,
+        documents: body.documents,
+        expires_at: body.expires_at,
+    };
+    Ok(Json(app.exec(caller.signer(), idem, command).await?))
+}
+
+/// Convert a precautionary or emergency freeze into a court or police one (legal_officer), under
+/// the documents that kind needs: the old freeze ends `converted`, the new one holds the same
+/// money (none moves) and answers here.
+#[utoipa::path(post, path = "/v1/freezes/{freeze_id}/convert", tag = "risk", security(("signed" = [])),
+    request_body = ConvertFreezeRequest,
+    params(("freeze_id" = FreezeId, Path, description = "The freeze to convert"), IdempotencyHeader),
+    responses(
+        (status = 201, description = "The new freeze, holding what the old one held", body = FreezeView),
+        (status = 400, description = "`invalid_request`; `reason: \"document_required\"`, `reason: \"term_too_long\"`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a legal officer", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such freeze or document", body = ErrorBody),
+        (status = 409, description = "`conflict`: it has ended, or is not a precautionary or emergency freeze", body = ErrorBody),
+    ))]
+pub async fn convert(
+    State(app): State<AppState>,
+    caller: Officer<Holds>,
+    idem: IdempotencyKey,
+    Path(freeze_id): Path<String>,
+    AppJson(body): AppJson<ConvertFreezeRequest>,
+) -> Result<Created<FreezeView>, ApiError> {
+    let freeze = path_id(&freeze_id, "freeze")?;
+    let command = Command::ConvertFreeze {
+        officer: caller.key_id,
+        freeze,
+        kind: body.kind,
+        reason: body.reason,
+        documents: body.documents,
+        expires_at: body.expires_at,
+    };
+    Ok((StatusCode::CREATED, Json(app.exec(caller.signer(), idem, command).await?)))
 }
 
 /// A user's freezes, newest first (risk_officer, legal_officer, auditor), optionally only those

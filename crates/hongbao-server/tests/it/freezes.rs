@@ -285,3 +285,55 @@ async fn a_user_sees_their_holds_without_the_reason_the_officer_or_a_confidentia
     let body: Value = body_of(&raw);
     assert!(body.is_array());
 }
+
+#[tokio::test]
+async fn a_precautionary_freeze_is_renewed_by_another_risk_officer_and_converted_into_a_court_one() {
+    let app = spawn_app().await;
+    let p = pair(&app, 1_000, 400).await;
+    let d = desk(&app).await;
+    let second = officer(&app, "second risk desk", &[Role::RiskOfficer]).await;
+    let placed =
+        d.risk.place_freeze(&freeze(p.bob_id, FreezeKind::Precautionary, Some(900), &[])).send().await.unwrap();
+    let end = placed.expires_at.unwrap();
+    let renew = |hours: u32| hongbao_wire::RenewFreezeRequest {
+        reason: "reports keep coming".to_owned(),
+        documents: Vec::new(),
+        expires_at: end.plus_seconds(hours * 3_600),
+    };
+
+    refused(d.risk.renew_freeze(placed.freeze_id, &renew(24)).send().await, 403, "forbidden");
+    let long = refused(second.renew_freeze(placed.freeze_id, &renew(49)).send().await, 400, "invalid_request");
+    assert_eq!(long["reason"], "term_too_long");
+    let renewed = second.renew_freeze(placed.freeze_id, &renew(24)).send().await.unwrap();
+    assert_eq!((renewed.renewals, renewed.expires_at), (1, Some(end.plus_seconds(24 * 3_600))));
+    refused(second.renew_freeze(placed.freeze_id, &renew(30)).send().await, 409, "conflict");
+    assert_eq!(logged_events(&app, "freeze_renewed").await.len(), 1);
+
+    // A court takes the case: the same 400 held, now by a court freeze that keeps holding.
+    let convert = |documents: Vec<DocumentId>| hongbao_wire::ConvertFreezeRequest {
+        kind: FreezeKind::Court,
+        reason: "the court ordered the preservation".to_owned(),
+        documents,
+        expires_at: None,
+    };
+    let both = vec![d.ruling.document_id, d.notice.document_id];
+    refused(d.risk.convert_freeze(placed.freeze_id, &convert(both.clone())).send().await, 403, "forbidden");
+    let missing = refused(
+        d.legal.convert_freeze(placed.freeze_id, &convert(vec![d.ruling.document_id])).send().await,
+        400,
+        "invalid_request",
+    );
+    assert_eq!(missing["reason"], "document_required");
+    let court = d.legal.convert_freeze(placed.freeze_id, &convert(both.clone())).send().await.unwrap();
+    assert_eq!((court.kind, court.held, court.amount), (FreezeKind::Court, Fen::new(400), Some(Fen::new(900))));
+    let old = d.auditor.freeze(placed.freeze_id).send().await.unwrap();
+    assert_eq!((old.status, old.held, old.tally.converted), (FreezeStatus::Converted, Fen::ZERO, Fen::new(400)));
+    refused(d.legal.convert_freeze(placed.freeze_id, &convert(both)).send().await, 409, "conflict");
+    assert_eq!(p.bob.me().send().await.unwrap().frozen, Fen::new(400), "no money moved");
+    p.alice.transfer(p.bob_id, Fen::new(100), &TransferOptions::default()).send().await.unwrap();
+    assert_eq!(d.auditor.freeze(court.freeze_id).send().await.unwrap().held, Fen::new(500), "it keeps holding");
+    let converted = logged_events(&app, "freeze_converted").await;
+    assert_eq!(converted.len(), 1);
+    assert_eq!(converted[0]["into"], court.freeze_id.to_string());
+    app.assert_invariants().await;
+}

@@ -2,7 +2,7 @@
 //! "Freezes". Amounts are in yuan, converted exactly.
 
 use clap::{Args, Subcommand};
-use hongbao_client::wire::{PlaceFreezeRequest, ReleaseFreezeRequest};
+use hongbao_client::wire::{ConvertFreezeRequest, PlaceFreezeRequest, ReleaseFreezeRequest, RenewFreezeRequest};
 use hongbao_core::freeze::{FreezeStatus, FreezeView, HoldView};
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::{DocumentId, Fen, FreezeId, Timestamp, UserId};
@@ -64,6 +64,43 @@ enum FreezeCmd {
         /// A registered document (a court or police freeze needs a release_notice); repeat
         #[arg(long = "document", value_name = "DOCUMENT_ID")]
         documents: Vec<DocumentId>,
+        #[command(flatten)]
+        idem: Idem,
+    },
+    /// Renew a freeze before it ends (a court, police or emergency one by a new document)
+    Renew {
+        /// The freeze (frz_…)
+        #[arg(value_name = "FREEZE_ID")]
+        freeze: FreezeId,
+        /// The new end, RFC 3339: at most one term of its kind past the current one
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        expires_at: Timestamp,
+        /// Why, 1 to 500 characters
+        #[arg(long)]
+        reason: String,
+        /// A registered document it now cites; repeat
+        #[arg(long = "document", value_name = "DOCUMENT_ID")]
+        documents: Vec<DocumentId>,
+        #[command(flatten)]
+        idem: Idem,
+    },
+    /// Turn a precautionary or emergency freeze into a court or police one (legal_officer)
+    Convert {
+        /// The freeze (frz_…)
+        #[arg(value_name = "FREEZE_ID")]
+        freeze: FreezeId,
+        /// court or police
+        #[arg(long, value_parser = parse_kind)]
+        kind: FreezeKind,
+        /// Why, 1 to 500 characters
+        #[arg(long)]
+        reason: String,
+        /// A registered document the new kind needs; repeat
+        #[arg(long = "document", value_name = "DOCUMENT_ID", required = true)]
+        documents: Vec<DocumentId>,
+        /// When the new freeze ends, RFC 3339 [default: the longest term of its kind]
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        expires_at: Option<Timestamp>,
         #[command(flatten)]
         idem: Idem,
     },
@@ -181,6 +218,14 @@ impl FreezeArgs {
                 let body = ReleaseFreezeRequest { reason, amount: amount.map(Fen::get), documents };
                 show_moving(&conn, &client, client.release_freeze(freeze, &body), idem, render_freeze).await
             }
+            FreezeCmd::Renew { freeze, expires_at, reason, documents, idem } => {
+                let body = RenewFreezeRequest { reason, documents, expires_at };
+                show_moving(&conn, &client, client.renew_freeze(freeze, &body), idem, render_freeze).await
+            }
+            FreezeCmd::Convert { freeze, kind, reason, documents, expires_at, idem } => {
+                let body = ConvertFreezeRequest { kind, reason, documents, expires_at };
+                show_moving(&conn, &client, client.convert_freeze(freeze, &body), idem, render_freeze).await
+            }
             FreezeCmd::List { user, status, kind } => {
                 show(&conn, client.freezes(user, status, kind), |l: &Vec<FreezeView>| render_freezes(l)).await
             }
@@ -208,5 +253,10 @@ mod tests {
         assert!(parse(&["freeze", "list", USER, "--status", "active"]).is_ok());
         assert!(parse(&["freeze", "list", USER, "--status", "melted"]).is_err());
         assert!(parse(&["holds"]).is_ok());
+        let frz = "frz_0190f0a0b0c0d0e0f000000000000002";
+        assert!(parse(&["freeze", "renew", frz, "--expires-at", "2027-01-01T00:00:00Z", "--reason", "r"]).is_ok());
+        assert!(parse(&["freeze", "renew", frz, "--reason", "r"]).is_err(), "the new end is required");
+        assert!(parse(&["freeze", "convert", frz, "--kind", "court", "--reason", "r", "--document", DOC]).is_ok());
+        assert!(parse(&["freeze", "convert", frz, "--kind", "court", "--reason", "r"]).is_err(), "documents");
     }
 }

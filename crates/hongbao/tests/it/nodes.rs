@@ -114,6 +114,32 @@ async fn three_nodes_on_one_database_behave_as_one_node() {
     let refunds = history.items.iter().filter(|t| t.packet_id == Some(half) && t.kind.as_str() == "packet_refund");
     assert_eq!(refunds.count(), 1, "refunded exactly once, whichever nodes ran their jobs");
 
+    // A freeze placed through one node ends at its term exactly once, whichever nodes ran their
+    // jobs when the shared clock reached it (the move above was one of its two days).
+    let spec = hongbao_client::wire::PlaceFreezeRequest {
+        user_id: people[3].id,
+        kind: hongbao_core::risk::FreezeKind::Precautionary,
+        amount: Some(2_000),
+        reason: "reports".to_owned(),
+        documents: Vec::new(),
+        expires_at: None,
+        major_case: false,
+    };
+    let freeze = root_at(&nodes, &nodes[0].url.clone()).place_freeze(&spec).send().await.unwrap();
+    assert_eq!(freeze.held, Fen::new(2_000));
+    root_at(&nodes, &nodes[1].url.clone()).dev_clock(2 * 86_400).send().await.unwrap();
+    for node in &nodes {
+        let seen = root_at(&nodes, &node.url.clone()).freeze(freeze.freeze_id).send().await.unwrap();
+        assert_eq!((seen.status.as_str(), seen.held), ("expired", Fen::ZERO), "through {}", node.url);
+    }
+    assert_eq!(people[3].client.me().send().await.unwrap().frozen, Fen::ZERO);
+    let page = root.send(RawRequest::get("/v1/audit/entries?limit=1000".to_owned())).await.unwrap();
+    let page: serde_json::Value = page.json().unwrap();
+    assert_eq!(page["next"], serde_json::Value::Null, "one page holds the whole log");
+    let expiries =
+        page["entries"].as_array().unwrap().iter().filter(|e| e["decoded"]["event"]["type"] == "freeze_expired");
+    assert_eq!(expiries.count(), 1, "expired exactly once on three nodes");
+
     // A nonce accepted by one node is refused by another.
     let signed = |client: Client| async move {
         let parts = SignParts { nonce: Some("shared-nonce-0000001".to_owned()), ..SignParts::default() };
