@@ -16,10 +16,11 @@ use std::fmt;
 use uuid::Uuid;
 
 use crate::freeze::Freeze;
-use crate::id::{FreezeId, PacketId, TransferId};
+use crate::id::{FreezeId, PacketId, SeizureId, TransferId};
 use crate::ledger::{PendingStatus, PendingTransfer};
 use crate::ops::Command;
 use crate::packet::{Packet, PacketStatus};
+use crate::seizure::{Seizure, SeizureStatus};
 use crate::time::Timestamp;
 use crate::world::World;
 
@@ -32,10 +33,13 @@ pub enum DueKind {
     PendingArrival,
     /// An active freeze's end: what it holds is released.
     FreezeEnd,
+    /// A forced transfer's approval window: undecided, it expires.
+    SeizureExpiry,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 3] = [DueKind::PacketExpiry, DueKind::PendingArrival, DueKind::FreezeEnd];
+    pub const ALL: [DueKind; 4] =
+        [DueKind::PacketExpiry, DueKind::PendingArrival, DueKind::FreezeEnd, DueKind::SeizureExpiry];
 
     /// The stored name.
     pub const fn name(self) -> &'static str {
@@ -43,6 +47,7 @@ impl DueKind {
             DueKind::PacketExpiry => "packet_expiry",
             DueKind::PendingArrival => "pending_arrival",
             DueKind::FreezeEnd => "freeze_end",
+            DueKind::SeizureExpiry => "seizure_expiry",
         }
     }
 
@@ -58,6 +63,7 @@ impl DueKind {
             DueKind::PacketExpiry => Command::ExpirePacket { packet: PacketId::from_uuid(id) },
             DueKind::PendingArrival => Command::SettlePending { transfer: TransferId::from_uuid(id) },
             DueKind::FreezeEnd => Command::ExpireFreeze { freeze: FreezeId::from_uuid(id) },
+            DueKind::SeizureExpiry => Command::ExpireSeizure { seizure: SeizureId::from_uuid(id) },
         }
     }
 }
@@ -100,6 +106,11 @@ pub fn of_freeze(freeze: &Freeze) -> Option<Timestamp> {
     if freeze.is_active() { freeze.expires_at } else { None }
 }
 
+/// When an undecided proposal expires.
+pub fn of_seizure(seizure: &Seizure) -> Option<Timestamp> {
+    (seizure.status == SeizureStatus::AwaitingApproval).then_some(seizure.expires_at)
+}
+
 /// Every item a complete world implies, in the order they fall due.
 pub fn implied(world: &World) -> Vec<DueItem> {
     let packets = world
@@ -111,7 +122,10 @@ pub fn implied(world: &World) -> Vec<DueItem> {
     let freezes = world
         .freezes()
         .filter_map(|f| of_freeze(f).map(|at| DueItem { at, kind: DueKind::FreezeEnd, id: f.id.uuid() }));
-    let mut items: Vec<DueItem> = packets.chain(pendings).chain(freezes).collect();
+    let seizures = world
+        .seizures()
+        .filter_map(|s| of_seizure(s).map(|at| DueItem { at, kind: DueKind::SeizureExpiry, id: s.id.uuid() }));
+    let mut items: Vec<DueItem> = packets.chain(pendings).chain(freezes).chain(seizures).collect();
     items.sort_unstable();
     items
 }

@@ -123,6 +123,13 @@ pub enum CoreError {
     Conflict { message: String },
     #[error("{}", reason.explain())]
     AccountFrozen { reason: FrozenReason },
+    /// A forced transfer approved by the officer who proposed it (`403`, `reason: "four_eyes"`).
+    #[error("a forced transfer is approved by another legal officer than the one who proposed it")]
+    FourEyes,
+    /// What the command acts on is no longer in the state it needs (`409 invalid_state`);
+    /// `reason` names what it is instead (`expired`, `executed`, `released`, …).
+    #[error("{message}")]
+    InvalidState { reason: String, message: String },
     /// A freeze's documents or term do not meet its kind's rules; `message` says which.
     #[error("{message}")]
     InvalidFreeze { reason: FreezeRefusal, message: String },
@@ -162,6 +169,8 @@ impl CoreError {
             CoreError::Conflict { .. } => "conflict",
             CoreError::AccountFrozen { .. } => "account_frozen",
             CoreError::InvalidFreeze { .. } => "invalid_request",
+            CoreError::FourEyes => "forbidden",
+            CoreError::InvalidState { .. } => "invalid_state",
         }
     }
 }

@@ -8,11 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fairness::Salt;
-use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::PacketKind;
 use crate::principal::Role;
 use crate::risk::FreezeKind;
+use crate::seizure::SeizureTarget;
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +149,33 @@ pub enum EventKind {
         into: FreezeId,
         amount: Fen,
     },
+    /// A legal officer proposed moving `amount` of a freeze to `to`, citing `documents`.
+    SeizureProposed {
+        seizure_id: SeizureId,
+        freeze_id: FreezeId,
+        amount: Fen,
+        to: SeizureTarget,
+        documents: Vec<String>,
+        actor: KeyId,
+    },
+    /// The money moved, in `transfer_id`: both officers in one entry.
+    SeizureExecuted {
+        seizure_id: SeizureId,
+        freeze_id: FreezeId,
+        amount: Fen,
+        transfer_id: TransferId,
+        proposed_by: KeyId,
+        approved_by: KeyId,
+    },
+    SeizureRejected {
+        seizure_id: SeizureId,
+        actor: KeyId,
+        reason: String,
+    },
+    /// Undecided within its window.
+    SeizureExpired {
+        seizure_id: SeizureId,
+    },
     /// An officer registered a legal document: only its commitment (see `document`), never its
     /// authority, reference or file.
     DocumentRegistered {
@@ -192,6 +220,10 @@ impl EventKind {
             EventKind::FreezeExpired { .. } => "freeze_expired",
             EventKind::FreezeRenewed { .. } => "freeze_renewed",
             EventKind::FreezeConverted { .. } => "freeze_converted",
+            EventKind::SeizureProposed { .. } => "seizure_proposed",
+            EventKind::SeizureExecuted { .. } => "seizure_executed",
+            EventKind::SeizureRejected { .. } => "seizure_rejected",
+            EventKind::SeizureExpired { .. } => "seizure_expired",
             EventKind::DocumentRegistered { .. } => "document_registered",
             EventKind::DocumentRevealed { .. } => "document_revealed",
         }

@@ -150,6 +150,10 @@ define_id!(
     FreezeId, "frz", "freeze"
 );
 define_id!(
+    /// A proposed forced transfer of frozen money (划转), awaiting a second officer.
+    SeizureId, "szr", "seizure"
+);
+define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the
     /// account of a user or packet is found without an index, and tables keyed by account id
     /// distribute with the user or packet they belong to.

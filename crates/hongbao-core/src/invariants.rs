@@ -17,6 +17,7 @@ use crate::ledger::{AccountKind, Balances, PendingStatus, Phase, TransferKind};
 use crate::money::Fen;
 use crate::ops::Reply;
 use crate::packet::{Claim, ClaimStatus, PacketStatus};
+use crate::seizure::{SeizureStatus, SeizureTarget};
 use crate::time::Timestamp;
 use crate::world::World;
 
@@ -71,7 +72,57 @@ pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
     check_packets(world, limits, &mut report);
     check_documents(world, &mut report);
     check_freezes(world, &mut report);
+    check_seizures(world, &mut report);
     report.violations
+}
+
+/// Invariant 7, for forced transfers: each executed one is exactly its transfer (the frozen
+/// wallet to its destination, its amount), a freeze's `seized` is the sum of its executed ones,
+/// and no two proposals on one freeze await approval at once.
+fn check_seizures(world: &World, report: &mut Report) {
+    let mut seized: HashMap<crate::id::FreezeId, i128> = HashMap::new();
+    let mut awaiting: HashMap<crate::id::FreezeId, Vec<(Timestamp, Timestamp)>> = HashMap::new();
+    for s in world.seizures() {
+        match s.status {
+            SeizureStatus::Executed => {
+                *seized.entry(s.freeze_id).or_default() += i128::from(s.amount.get());
+                let to = match s.to {
+                    SeizureTarget::User(user) => AccountId::wallet(user),
+                    SeizureTarget::External => AccountId::EXTERNAL,
+                };
+                let expected = (AccountId::wallet(s.user_id), to, s.amount, TransferKind::Seizure);
+                let found = s.transfer_id.and_then(|t| world.transfer(t).ok().flatten());
+                if found.is_none_or(|t| (t.debit, t.credit, t.amount, t.kind) != expected) {
+                    report.fail(7, format!("forced transfer {} does not match its transfer {:?}", s.id, s.transfer_id));
+                }
+            }
+            SeizureStatus::AwaitingApproval => {
+                awaiting.entry(s.freeze_id).or_default().push((s.proposed_at, s.expires_at))
+            }
+            SeizureStatus::Rejected | SeizureStatus::Expired => {}
+        }
+        if s.status != SeizureStatus::Executed && s.transfer_id.is_some() {
+            report.fail(7, format!("forced transfer {} is {} but names a transfer", s.id, s.status.as_str()));
+        }
+    }
+    for freeze in world.freezes() {
+        let sum = seized.remove(&freeze.id).unwrap_or(0);
+        if sum != i128::from(freeze.tally.seized.get()) {
+            report.fail(
+                7,
+                format!("freeze {} seized {} but its forced transfers moved {sum}", freeze.id, freeze.tally.seized),
+            );
+        }
+    }
+    for freeze in seized.keys() {
+        report.fail(7, format!("forced transfers moved money of freeze {freeze}, which does not exist"));
+    }
+    for (freeze, mut windows) in awaiting {
+        windows.sort_unstable();
+        if windows.windows(2).any(|w| w[1].0 < w[0].1) {
+            report.fail(7, format!("freeze {freeze} has two forced transfers awaiting approval at once"));
+        }
+    }
 }
 
 /// Invariant 7, for freezes: every wallet's frozen total is what its active freezes hold; its
@@ -445,6 +496,7 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
                 matches!(world.document(r.document_id), Ok(Some(d)) if d.commitment() == r.commitment)
             }
             Reply::Freeze(f) => matches!(world.freeze(f.freeze_id), Ok(Some(_))),
+            Reply::Seizure(s) => matches!(world.seizure(s.seizure_id), Ok(Some(_))),
             Reply::DocumentRevealed(r) => {
                 matches!(world.document(r.document_id), Ok(Some(d)) if d.revealed_at.is_some() && d.salt == r.salt)
             }

@@ -256,10 +256,12 @@ pub enum TransferKind {
     ClaimReturn,
     /// User → user (转账).
     Transfer,
+    /// Frozen money → a victim's wallet or out (划转), under four eyes.
+    Seizure,
 }
 
 impl TransferKind {
-    pub const ALL: [TransferKind; 9] = [
+    pub const ALL: [TransferKind; 10] = [
         TransferKind::Deposit,
         TransferKind::Withdrawal,
         TransferKind::PacketSend,
@@ -269,6 +271,7 @@ impl TransferKind {
         TransferKind::ClaimRevoke,
         TransferKind::ClaimReturn,
         TransferKind::Transfer,
+        TransferKind::Seizure,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -282,6 +285,7 @@ impl TransferKind {
             TransferKind::ClaimRevoke => "claim_revoke",
             TransferKind::ClaimReturn => "claim_return",
             TransferKind::Transfer => "transfer",
+            TransferKind::Seizure => "seizure",
         }
     }
 

@@ -33,6 +33,7 @@ pub mod packet;
 pub mod principal;
 pub mod query;
 pub mod risk;
+pub mod seizure;
 pub mod split;
 pub mod text;
 pub mod time;
@@ -41,7 +42,9 @@ pub mod world;
 
 pub use config::Limits;
 pub use error::{CoreError, FreezeRefusal, FrozenReason, RecallRefusal};
-pub use id::{AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
+pub use id::{
+    AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId,
+};
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};
 pub use time::Timestamp;

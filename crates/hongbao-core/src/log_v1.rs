@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::fairness::Salt;
-use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
 use crate::ledger::{Phase, Transfer, TransferKind};
 use crate::log::LogRecord;
 use crate::money::Fen;
 use crate::packet::PacketKind;
 use crate::principal::Role;
 use crate::risk::FreezeKind;
+use crate::seizure::SeizureTarget;
 use crate::time::Timestamp;
 
 /// A fieldless domain enum and its names in the format, both ways.
@@ -48,10 +49,28 @@ macro_rules! names {
 
 names!(TransferKindV1 for TransferKind {
     Deposit, Withdrawal, PacketSend, PacketClaim, PacketRefund, PacketRecall, ClaimRevoke, ClaimReturn, Transfer,
+    Seizure,
 });
 names!(PacketKindV1 for PacketKind { Normal, Lucky, Exclusive });
 names!(RoleV1 for Role { Admin, RiskOfficer, LegalOfficer, Auditor });
 names!(FreezeKindV1 for FreezeKind { Court, Police, EmergencyStop, Precautionary, Anomaly });
+
+/// Where seized money goes, as logged: a user id, or `"external"` (the domain type's own text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SeizureTargetV1(SeizureTarget);
+
+impl From<SeizureTarget> for SeizureTargetV1 {
+    fn from(value: SeizureTarget) -> SeizureTargetV1 {
+        SeizureTargetV1(value)
+    }
+}
+
+impl From<SeizureTargetV1> for SeizureTarget {
+    fn from(value: SeizureTargetV1) -> SeizureTarget {
+        value.0
+    }
+}
 
 /// A record: `{"transfer":{…}}` or `{"event":{…}}` (the version is written before it).
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +232,33 @@ enum EventKindV1 {
         into: FreezeId,
         amount: Fen,
     },
+    /// A legal officer proposed moving `amount` of a freeze to `to`, citing `documents`.
+    SeizureProposed {
+        seizure_id: SeizureId,
+        freeze_id: FreezeId,
+        amount: Fen,
+        to: SeizureTargetV1,
+        documents: Vec<String>,
+        actor: KeyId,
+    },
+    /// The money moved, in `transfer_id`: both officers in one entry.
+    SeizureExecuted {
+        seizure_id: SeizureId,
+        freeze_id: FreezeId,
+        amount: Fen,
+        transfer_id: TransferId,
+        proposed_by: KeyId,
+        approved_by: KeyId,
+    },
+    SeizureRejected {
+        seizure_id: SeizureId,
+        actor: KeyId,
+        reason: String,
+    },
+    /// Undecided within its window.
+    SeizureExpired {
+        seizure_id: SeizureId,
+    },
     DocumentRegistered {
         document_id: DocumentId,
         commitment: String,
@@ -331,6 +377,10 @@ impl From<&EventKind> for EventKindV1 {
             FreezeExpired { freeze_id, amount };
             FreezeRenewed { freeze_id, expires_at, documents, actor, reason };
             FreezeConverted { freeze_id, into, amount };
+            SeizureProposed { seizure_id, freeze_id, amount, documents, actor } => to: SeizureTargetV1::from;
+            SeizureExecuted { seizure_id, freeze_id, amount, transfer_id, proposed_by, approved_by };
+            SeizureRejected { seizure_id, actor, reason };
+            SeizureExpired { seizure_id };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
         })
@@ -362,6 +412,10 @@ impl From<EventKindV1> for EventKind {
             FreezeExpired { freeze_id, amount };
             FreezeRenewed { freeze_id, expires_at, documents, actor, reason };
             FreezeConverted { freeze_id, into, amount };
+            SeizureProposed { seizure_id, freeze_id, amount, documents, actor } => to: SeizureTarget::from;
+            SeizureExecuted { seizure_id, freeze_id, amount, transfer_id, proposed_by, approved_by };
+            SeizureRejected { seizure_id, actor, reason };
+            SeizureExpired { seizure_id };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
         })

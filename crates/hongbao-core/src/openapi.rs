@@ -8,7 +8,9 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::id::{AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{
+    AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId,
+};
 use crate::money::Fen;
 use crate::principal::Secret;
 use crate::time::Timestamp;
@@ -94,4 +96,5 @@ id_schema! {
     EvidenceId, "an evidence file";
     DocumentId, "a registered legal document";
     FreezeId, "a freeze";
+    SeizureId, "a proposed forced transfer";
 }

@@ -15,6 +15,7 @@
 //! - `holds.rs` — locks and freezes.
 //! - `documents.rs` — legal documents: registering and revealing them.
 //! - `freezes.rs` — freezes: placing, releasing, expiring, and holding what arrives later.
+//! - `seizures.rs` — forced transfers of frozen money under four eyes.
 //! - `jobs.rs` — due work: expiry and arrivals.
 //! - `shared.rs` — the look-ups and input checks several areas use.
 //!
@@ -40,6 +41,7 @@ mod money;
 mod packets;
 mod people;
 mod reply;
+mod seizures;
 mod shared;
 
 pub use authority::{
@@ -119,6 +121,15 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
             freezes::convert(&mut d, ctx, *freeze, &ask)?
         }
         Command::ExpireFreeze { freeze } => freezes::expire(&mut d, ctx, *freeze)?,
+        Command::ProposeSeizure { officer, freeze, amount, to, reason, documents } => {
+            let ask = seizures::Proposal { officer: *officer, amount: *amount, to: *to, reason, documents };
+            seizures::propose(&mut d, ctx, *freeze, &ask)?
+        }
+        Command::ApproveSeizure { officer, seizure } => seizures::approve(&mut d, ctx, *officer, *seizure)?,
+        Command::RejectSeizure { officer, seizure, reason } => {
+            seizures::reject(&mut d, ctx, (*officer, reason), *seizure)?
+        }
+        Command::ExpireSeizure { seizure } => seizures::expire(&mut d, ctx, *seizure)?,
         Command::ExpirePacket { packet } => jobs::expire_packet(&mut d, ctx, *packet)?,
         Command::SettlePending { transfer } => jobs::settle_pending(&mut d, ctx, *transfer)?,
     };

@@ -20,12 +20,13 @@ use crate::due::{self, Deadline, DueKind};
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::freeze::Freeze;
-use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
 use crate::ledger::{Account, AccountKind, PendingTransfer, Transfer};
 use crate::log::LogRecord;
 use crate::money::MoneyError;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
+use crate::seizure::Seizure;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
 
@@ -56,6 +57,9 @@ pub enum Key {
     Freeze(FreezeId),
     /// Every freeze of a user's wallet, in the order they were placed.
     FreezesOf(UserId),
+    Seizure(SeizureId),
+    /// Every proposal to seize money of a freeze.
+    SeizuresOf(FreezeId),
 }
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
@@ -74,6 +78,8 @@ pub enum Fact {
     Document(DocumentId, Option<Document>),
     Freeze(FreezeId, Option<Freeze>),
     FreezesOf(UserId, Vec<Freeze>),
+    Seizure(SeizureId, Option<Seizure>),
+    SeizuresOf(FreezeId, Vec<Seizure>),
 }
 
 /// Why a command did not complete.
@@ -117,6 +123,7 @@ pub struct Changes {
     pub principals: Vec<Principal>,
     pub documents: Vec<(Write, Document)>,
     pub freezes: Vec<(Write, Freeze)>,
+    pub seizures: Vec<(Write, Seizure)>,
     /// New transfers, in the order they were made.
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
@@ -139,6 +146,7 @@ impl Changes {
             && self.principals.is_empty()
             && self.documents.is_empty()
             && self.freezes.is_empty()
+            && self.seizures.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
@@ -160,6 +168,7 @@ struct Dirty {
     principals: Vec<Principal>,
     documents: BTreeMap<DocumentId, Write>,
     freezes: BTreeMap<FreezeId, Write>,
+    seizures: BTreeMap<SeizureId, Write>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
     log: Vec<LogRecord>,
@@ -225,6 +234,9 @@ pub struct World {
     freezes: Table<FreezeId, Freeze>,
     /// Present only for users whose full list of freezes is known, in placement order.
     freezes_of: HashMap<UserId, Vec<FreezeId>>,
+    seizures: Table<SeizureId, Seizure>,
+    /// Present only for freezes whose full list of proposals is known.
+    seizures_of: HashMap<FreezeId, Vec<SeizureId>>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -290,6 +302,8 @@ impl World {
             + self.documents.len()
             + self.freezes.len()
             + self.freezes_of.len()
+            + self.seizures.len()
+            + self.seizures_of.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -334,6 +348,19 @@ impl World {
 
     pub fn freeze(&self, id: FreezeId) -> Result<Option<&Freeze>, Fail> {
         read(&self.freezes, &id, self.complete, Key::Freeze(id))
+    }
+
+    pub fn seizure(&self, id: SeizureId) -> Result<Option<&Seizure>, Fail> {
+        read(&self.seizures, &id, self.complete, Key::Seizure(id))
+    }
+
+    /// Every proposal to seize money of `freeze`.
+    pub fn seizures_of(&self, freeze: FreezeId) -> Result<Vec<&Seizure>, Fail> {
+        match self.seizures_of.get(&freeze) {
+            Some(ids) => Ok(ids.iter().filter_map(|id| self.seizures.get(id).and_then(Option::as_ref)).collect()),
+            None if self.complete => Ok(self.seizures().filter(|s| s.freeze_id == freeze).collect()),
+            None => Err(Fail::Need(vec![Key::SeizuresOf(freeze)])),
+        }
     }
 
     /// Every freeze of `user`'s wallet, in the order they were placed.
@@ -385,6 +412,8 @@ impl World {
                 Key::Document(id) => self.documents.contains_key(&id),
                 Key::Freeze(id) => self.freezes.contains_key(&id),
                 Key::FreezesOf(user) => self.freezes_of.contains_key(&user),
+                Key::Seizure(id) => self.seizures.contains_key(&id),
+                Key::SeizuresOf(freeze) => self.seizures_of.contains_key(&freeze),
             }
     }
 
@@ -444,6 +473,20 @@ impl World {
             }
             Fact::Freeze(id, freeze) => {
                 self.freezes.entry(id).or_insert(freeze);
+            }
+            Fact::Seizure(id, seizure) => {
+                self.seizures.entry(id).or_insert(seizure);
+            }
+            Fact::SeizuresOf(freeze, stored) => {
+                if self.seizures_of.contains_key(&freeze) {
+                    return;
+                }
+                for seizure in stored {
+                    self.seizures.entry(seizure.id).or_insert(Some(seizure));
+                }
+                let ids: Vec<SeizureId> =
+                    self.seizures.values().flatten().filter(|s| s.freeze_id == freeze).map(|s| s.id).collect();
+                self.seizures_of.insert(freeze, ids);
             }
             Fact::FreezesOf(user, stored) => {
                 if self.freezes_of.contains_key(&user) {
@@ -509,6 +552,16 @@ impl World {
         for document in draft.documents {
             put(&mut self.documents, &mut self.dirty.documents, document.id, document);
         }
+        for seizure in draft.seizures {
+            let (id, freeze) = (seizure.id, seizure.freeze_id);
+            let before = self.seizures.get(&id).and_then(Option::as_ref).and_then(due::of_seizure);
+            self.dirty.note_deadline(DueKind::SeizureExpiry, id.uuid(), before, due::of_seizure(&seizure));
+            if !put(&mut self.seizures, &mut self.dirty.seizures, id, seizure)
+                && let Some(list) = self.seizures_of.get_mut(&freeze)
+            {
+                list.push(id);
+            }
+        }
         for freeze in draft.freezes {
             let (id, user) = (freeze.id, freeze.user_id);
             let before = self.freezes.get(&id).and_then(Option::as_ref).and_then(due::of_freeze);
@@ -547,6 +600,7 @@ impl World {
             principals: dirty.principals,
             documents: rows(dirty.documents, &self.documents),
             freezes: rows(dirty.freezes, &self.freezes),
+            seizures: rows(dirty.seizures, &self.seizures),
             transfers: dirty.transfers,
             events: dirty.events,
             log: dirty.log,
@@ -598,5 +652,9 @@ impl World {
 
     pub fn freezes(&self) -> impl Iterator<Item = &Freeze> {
         self.freezes.values().flatten()
+    }
+
+    pub fn seizures(&self) -> impl Iterator<Item = &Seizure> {
+        self.seizures.values().flatten()
     }
 }

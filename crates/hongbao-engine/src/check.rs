@@ -15,9 +15,11 @@ use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
 use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
+use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
-    ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, TransferId, UserId, World, fairness,
+    ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, SeizureId, TransferId, UserId, World,
+    fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -234,6 +236,7 @@ struct Ledger<'a> {
     operators: HashMap<KeyId, &'a Owner>,
     documents: HashMap<DocumentId, &'a Document>,
     freezes: HashMap<FreezeId, &'a Freeze>,
+    seizures: HashMap<SeizureId, &'a Seizure>,
     /// The commitment of every document of the ledger.
     commitments: HashSet<String>,
     /// `(what, id)` of every once-only event seen.
@@ -271,6 +274,9 @@ impl<'a> Ledger<'a> {
             }
             Fact::Freeze(id, Some(freeze)) => {
                 self.freezes.insert(*id, freeze);
+            }
+            Fact::Seizure(id, Some(seizure)) => {
+                self.seizures.insert(*id, seizure);
             }
             _ => {}
         }
@@ -421,6 +427,58 @@ impl<'a> Ledger<'a> {
                 self.held_by_log.insert(*freeze_id, *held);
                 None
             }
+            // A forced transfer is proposed once as the ledger has it, and ends once: executed
+            // (its transfer, both officers, the freeze's held down by its amount), rejected or
+            // expired, as the ledger says.
+            EventKind::SeizureProposed { seizure_id, freeze_id, amount, to, documents, actor } => {
+                if !self.first("seizure", seizure_id.uuid().as_u128()) {
+                    return Some(format!("forced transfer {seizure_id} is proposed a second time"));
+                }
+                match self.seizures.get(seizure_id) {
+                    Some(s)
+                        if (s.freeze_id, s.amount, s.to, s.proposed_by) == (*freeze_id, *amount, *to, *actor)
+                            && documents.iter().all(|c| self.commitments.contains(c)) =>
+                    {
+                        None
+                    }
+                    _ => differs(format!("the proposal of forced transfer {seizure_id}")),
+                }
+            }
+            EventKind::SeizureExecuted { seizure_id, freeze_id, amount, transfer_id, proposed_by, approved_by } => {
+                if !self.first("seizure decided", seizure_id.uuid().as_u128()) {
+                    return Some(format!("forced transfer {seizure_id} is decided a second time"));
+                }
+                let logged = (SeizureStatus::Executed, Some(*transfer_id), *proposed_by, Some(*approved_by), *amount);
+                let matches = self.seizures.get(seizure_id).is_some_and(|s| {
+                    s.freeze_id == *freeze_id
+                        && (s.status, s.transfer_id, s.proposed_by, s.decided_by, s.amount) == logged
+                        && s.proposed_by != *approved_by
+                });
+                if !matches {
+                    return differs(format!("the execution of forced transfer {seizure_id}"));
+                }
+                match self.held_by_log.get_mut(freeze_id).map(|held| held.checked_sub(*amount)) {
+                    Some(Ok(next)) if !next.is_negative() => {
+                        self.held_by_log.insert(*freeze_id, next);
+                        None
+                    }
+                    _ => Some(format!("forced transfer {seizure_id} moves more than its freeze held by the log")),
+                }
+            }
+            EventKind::SeizureRejected { seizure_id, .. } | EventKind::SeizureExpired { seizure_id } => {
+                let status = if matches!(what, EventKind::SeizureRejected { .. }) {
+                    SeizureStatus::Rejected
+                } else {
+                    SeizureStatus::Expired
+                };
+                if !self.first("seizure decided", seizure_id.uuid().as_u128()) {
+                    return Some(format!("forced transfer {seizure_id} is decided a second time"));
+                }
+                match self.seizures.get(seizure_id) {
+                    Some(s) if s.status == status => None,
+                    _ => Some(format!("forced transfer {seizure_id} is not {} in the ledger", status.as_str())),
+                }
+            }
             EventKind::FreezeRenewed { freeze_id, documents, .. } => {
                 if !self.held_by_log.contains_key(freeze_id) {
                     return Some(format!("freeze {freeze_id} is renewed before it is placed"));
@@ -498,6 +556,7 @@ impl<'a> Ledger<'a> {
             ("claim(s)", missing("claimed", &mut self.claims.keys().map(|id| id.uuid().as_u128()))),
             ("document(s)", missing("document", &mut self.documents.keys().map(|id| id.uuid().as_u128()))),
             ("freeze(s)", missing("freeze", &mut self.freezes.keys().map(|id| id.uuid().as_u128()))),
+            ("forced transfer(s)", missing("seizure", &mut self.seizures.keys().map(|id| id.uuid().as_u128()))),
             (
                 "reveal(s) of documents",
                 missing(

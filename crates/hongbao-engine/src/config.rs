@@ -171,6 +171,9 @@ pub struct JobOutcome {
     /// Freezes that reached their end and let go of what they held.
     #[serde(default)]
     pub freezes_expired: u32,
+    /// Forced transfers nobody approved within their window.
+    #[serde(default)]
+    pub seizures_expired: u32,
     /// More work was due than one run handles.
     pub more: bool,
 }
@@ -182,6 +185,7 @@ impl JobOutcome {
             DueKind::PacketExpiry => &mut self.expired,
             DueKind::PendingArrival => &mut self.settled,
             DueKind::FreezeEnd => &mut self.freezes_expired,
+            DueKind::SeizureExpiry => &mut self.seizures_expired,
         };
         *counter = counter.saturating_add(1);
     }
@@ -190,6 +194,7 @@ impl JobOutcome {
         self.expired = self.expired.saturating_add(other.expired);
         self.settled = self.settled.saturating_add(other.settled);
         self.freezes_expired = self.freezes_expired.saturating_add(other.freezes_expired);
+        self.seizures_expired = self.seizures_expired.saturating_add(other.seizures_expired);
         self.more = other.more;
     }
 }

@@ -92,7 +92,7 @@ impl From<CoreError> for ApiError {
         let status = match &err {
             CoreError::InvalidRequest { .. } | CoreError::InvalidFreeze { .. } => StatusCode::BAD_REQUEST,
             CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
-            CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            CoreError::Forbidden { .. } | CoreError::FourEyes => StatusCode::FORBIDDEN,
             CoreError::PacketExpired => StatusCode::GONE,
             CoreError::AccountFrozen { .. } => StatusCode::LOCKED,
             CoreError::AlreadyClaimed
@@ -102,13 +102,16 @@ impl From<CoreError> for ApiError {
             | CoreError::RecallNotAllowed { .. }
             | CoreError::NotPending
             | CoreError::InsufficientFunds { .. }
-            | CoreError::Conflict { .. } => StatusCode::CONFLICT,
+            | CoreError::Conflict { .. }
+            | CoreError::InvalidState { .. } => StatusCode::CONFLICT,
         };
         let api = ApiError::new(status, err.code(), err.to_string());
         match err {
             CoreError::RecallNotAllowed { reason } => api.with("reason", reason.as_str()),
             CoreError::AccountFrozen { reason } => api.with("reason", reason.as_str()),
             CoreError::InvalidFreeze { reason, .. } => api.with("reason", reason.as_str()),
+            CoreError::FourEyes => api.with("reason", "four_eyes"),
+            CoreError::InvalidState { reason, .. } => api.with("reason", reason),
             CoreError::InsufficientFunds { needed, available } => {
                 api.with("needed", needed.get()).with("available", available.get())
             }

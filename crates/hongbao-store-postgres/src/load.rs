@@ -36,7 +36,9 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::{db_error, rows};
-use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index};
+use hongbao_store::loaded::{
+    Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index, seizures_by_freeze,
+};
 
 /// Whether a load locks the rows it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +133,18 @@ const FREEZES_OF: Select = select!(
     order "f.id",
     of "f"
 );
+const SEIZURES: Select = select!(
+    concat!("SELECT ", seizure_columns!(), " FROM seizures s"),
+    "WHERE s.id = ANY($1)",
+    order "s.id",
+    of "s"
+);
+const SEIZURES_OF: Select = select!(
+    concat!("SELECT ", seizure_columns!(), " FROM seizures s"),
+    "WHERE s.freeze_id = ANY($1)",
+    order "s.id",
+    of "s"
+);
 const MEMBERS: &str = "SELECT group_id, user_id FROM group_members WHERE group_id = ANY($1)";
 
 /// Runs `sql` with the ids bound as `$1` (skipping the round trip when there are none).
@@ -217,6 +231,11 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, FREEZES_OF.sql(lock), ids(&want.freezes_of), "freezes of users").await?;
     let freezes_of = freezes_by_user(found.iter().map(rows::freeze).collect::<Result<_, _>>()?);
 
+    let found = fetch(conn, SEIZURES.sql(lock), ids(&want.seizures), "seizures").await?;
+    let seizures = index(&found, rows::seizure, |s| s.id.uuid())?;
+    let found = fetch(conn, SEIZURES_OF.sql(lock), ids(&want.seizures_of), "seizures of freezes").await?;
+    let seizures_of = seizures_by_freeze(found.iter().map(rows::seizure).collect::<Result<_, _>>()?);
+
     let found = Found {
         users,
         accounts,
@@ -231,6 +250,8 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
         documents,
         freezes,
         freezes_of,
+        seizures,
+        seizures_of,
     };
     Ok(found.facts(keys))
 }

@@ -138,6 +138,8 @@ impl Store for PostgresStore {
         tables.documents = decode_all(&fetch_all(conn, sql, "documents").await?, rows::document)?;
         let sql = concat!("SELECT ", freeze_columns!(), " FROM freezes ORDER BY id");
         tables.freezes = decode_all(&fetch_all(conn, sql, "freezes").await?, rows::freeze)?;
+        let sql = concat!("SELECT ", seizure_columns!(), " FROM seizures ORDER BY id");
+        tables.seizures = decode_all(&fetch_all(conn, sql, "seizures").await?, rows::seizure)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         tables.idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
         let sql = "SELECT seq, body::text AS body FROM events ORDER BY seq";

@@ -11,6 +11,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Fen, Timestamp};
@@ -471,6 +472,43 @@ fn bind_freezes(sql: &'static str, rows: &[&Freeze]) -> PgQuery {
         .bind(column(rows, |f| f.tally.expired.get()))
         .bind(column(rows, |f| f.tally.seized.get()))
         .bind(column(rows, |f| f.tally.converted.get()))
+}
+
+/// Forced transfers, written whole: a decision changes most of a row.
+pub(crate) const SEIZURES: Table<Seizure> = Table {
+    name: "seizures",
+    insert: "INSERT INTO seizures (id, freeze_id, user_id, amount, to_user, reason, documents, status, proposed_by, \
+             proposed_at, expires_at, decided_by, decided_at, transfer_id, rejection) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::uuid[], \
+             $10::bigint[], $11::bigint[], $12::uuid[], $13::bigint[], $14::uuid[], $15::text[])",
+    update: "UPDATE seizures AS t SET status = u.status, decided_by = u.decided_by, decided_at = u.decided_at, \
+             transfer_id = u.transfer_id, rejection = u.rejection \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::uuid[], \
+             $10::bigint[], $11::bigint[], $12::uuid[], $13::bigint[], $14::uuid[], $15::text[]) \
+             AS u (id, freeze_id, user_id, amount, to_user, reason, documents, status, proposed_by, proposed_at, \
+             expires_at, decided_by, decided_at, transfer_id, rejection) \
+             WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_seizures,
+    key: |s| s.id.uuid().to_string(),
+};
+
+fn bind_seizures(sql: &'static str, rows: &[&Seizure]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |s| s.id.uuid()))
+        .bind(column(rows, |s| s.freeze_id.uuid()))
+        .bind(column(rows, |s| s.user_id.uuid()))
+        .bind(column(rows, |s| s.amount.get()))
+        .bind(column(rows, hongbao_store::columns::to_user))
+        .bind(column(rows, |s| s.reason.clone()))
+        .bind(column(rows, |s| hongbao_store::columns::ids_json(&s.documents)))
+        .bind(column(rows, |s| s.status.as_str()))
+        .bind(column(rows, |s| s.proposed_by.uuid()))
+        .bind(column(rows, |s| s.proposed_at.millis()))
+        .bind(column(rows, |s| s.expires_at.millis()))
+        .bind(column(rows, |s| s.decided_by.map(|k| k.uuid())))
+        .bind(column(rows, |s| s.decided_at.map(Timestamp::millis)))
+        .bind(column(rows, |s| s.transfer_id.map(|t| t.uuid())))
+        .bind(column(rows, |s| s.rejection.clone()))
 }
 
 /// Inserts events in their order: `seq` is drawn row by row as `ORDINALITY` orders them.

@@ -20,7 +20,8 @@ use sqlx::PgConnection;
 use crate::load::Lock;
 use crate::tables::{
     ACCOUNTS, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, FREEZES, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE, PACKETS,
-    PENDINGS, PRINCIPALS, TRANSFERS, USERS, check_pendings, groups, insert_all, insert_events, write_all, write_split,
+    PENDINGS, PRINCIPALS, SEIZURES, TRANSFERS, USERS, check_pendings, groups, insert_all, insert_events, write_all,
+    write_split,
 };
 use crate::{db_error, deadlines, rows};
 
@@ -115,6 +116,7 @@ async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), Store
     insert_all(conn, &PRINCIPALS, &principals).await?;
     write_split(conn, &DOCUMENTS, &DOCUMENT_REVEAL, &changes.documents).await?;
     write_all(conn, &FREEZES, &changes.freezes).await?;
+    write_all(conn, &SEIZURES, &changes.seizures).await?;
     let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
     insert_all(conn, &TRANSFERS, &transfers).await?;
     check_pendings(&changes.pendings)?;

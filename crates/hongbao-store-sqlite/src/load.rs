@@ -9,7 +9,9 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 use uuid::Uuid;
 
 use crate::{db_error, rows};
-use hongbao_store::loaded::{Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index};
+use hongbao_store::loaded::{
+    Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index, seizures_by_freeze,
+};
 
 /// Ids per `IN (…)` list: far below SQLite's limit on bound parameters, and a power of two so
 /// that the padding in [`fetch_in`] never goes past it.
@@ -143,6 +145,13 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&want.freezes_of), "freezes of users").await?;
     let freezes_of = freezes_by_user(found.iter().map(rows::freeze).collect::<Result<_, _>>()?);
 
+    let head = concat!("SELECT ", seizure_columns!(), " FROM seizures WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.seizures), "seizures").await?;
+    let seizures = index(&found, rows::seizure, |s| s.id.uuid())?;
+    let head = concat!("SELECT ", seizure_columns!(), " FROM seizures WHERE freeze_id IN (");
+    let found = fetch_in(conn, head, &ids(&want.seizures_of), "seizures of freezes").await?;
+    let seizures_of = seizures_by_freeze(found.iter().map(rows::seizure).collect::<Result<_, _>>()?);
+
     let found = Found {
         users,
         accounts,
@@ -157,6 +166,8 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
         documents,
         freezes,
         freezes_of,
+        seizures,
+        seizures_of,
     };
     Ok(found.facts(keys))
 }

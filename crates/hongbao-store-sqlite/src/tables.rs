@@ -9,6 +9,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{Fen, GroupId, Timestamp, UserId};
@@ -443,6 +444,31 @@ pub(crate) fn bind_freeze(query: SqliteQuery, f: &Freeze) -> SqliteQuery {
         .bind(f.tally.expired.get())
         .bind(f.tally.seized.get())
         .bind(f.tally.converted.get())
+}
+
+pub(crate) const SEIZURES: Insert = Insert {
+    table: "seizures",
+    head: "INSERT INTO seizures (id, freeze_id, user_id, amount, to_user, reason, documents, status, proposed_by, \
+           proposed_at, expires_at, decided_by, decided_at, transfer_id, rejection) VALUES ",
+    columns: 15,
+};
+pub(crate) fn bind_seizure(query: SqliteQuery, s: &Seizure) -> SqliteQuery {
+    query
+        .bind(s.id.uuid())
+        .bind(s.freeze_id.uuid())
+        .bind(s.user_id.uuid())
+        .bind(s.amount.get())
+        .bind(hongbao_store::columns::to_user(s))
+        .bind(s.reason.clone())
+        .bind(hongbao_store::columns::ids_json(&s.documents))
+        .bind(s.status.as_str())
+        .bind(s.proposed_by.uuid())
+        .bind(s.proposed_at.millis())
+        .bind(s.expires_at.millis())
+        .bind(s.decided_by.map(|k| k.uuid()))
+        .bind(s.decided_at.map(Timestamp::millis))
+        .bind(s.transfer_id.map(|t| t.uuid()))
+        .bind(s.rejection.clone())
 }
 
 pub(crate) const EVENTS: Insert =

@@ -11,6 +11,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::{AccountId, Fact, GroupId, UserId};
 
@@ -68,6 +69,7 @@ pub struct Tables {
     pub principals: Vec<Principal>,
     pub documents: Vec<Document>,
     pub freezes: Vec<Freeze>,
+    pub seizures: Vec<Seizure>,
     pub idempotency: Vec<IdempotencyRecord>,
     pub events: Vec<Event>,
     pub log: Vec<LogRow>,
@@ -91,6 +93,7 @@ impl Tables {
             principals,
             documents,
             freezes,
+            seizures,
             idempotency,
             events,
             log,
@@ -108,6 +111,7 @@ impl Tables {
         facts.extend(principals.into_iter().map(|p| Fact::Principal(p.key_id, Some(p))));
         facts.extend(documents.into_iter().map(|d| Fact::Document(d.id, Some(d))));
         facts.extend(freezes.into_iter().map(|f| Fact::Freeze(f.id, Some(f))));
+        facts.extend(seizures.into_iter().map(|s| Fact::Seizure(s.id, Some(s))));
         Dump { facts, idempotency, events, log, checkpoints, deadlines }
     }
 }

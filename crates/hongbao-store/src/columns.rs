@@ -20,9 +20,11 @@ use hongbao_core::freeze::{Freeze, FreezeTally};
 use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
+use hongbao_core::seizure::{Seizure, SeizureTarget};
 use hongbao_core::user::{Group, User};
 use hongbao_core::{
-    AccountId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, PacketId, Timestamp, TransferId, UserId,
+    AccountId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, PacketId, SeizureId, Timestamp,
+    TransferId, UserId,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -208,6 +210,7 @@ macro_rules! decoders {
             evidence "evidence" => ::hongbao_core::evidence::EvidenceFile,
             document "documents" => ::hongbao_core::document::Document,
             freeze "freezes" => ::hongbao_core::freeze::Freeze,
+            seizure "seizures" => ::hongbao_core::seizure::Seizure,
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -270,6 +273,44 @@ pub fn freeze(r: &mut impl Columns) -> Result<Freeze, StoreError> {
             converted: r.fen("converted")?,
         },
     })
+}
+
+/// A proposed forced transfer; `to_user` NULL means out of the system.
+pub fn seizure(r: &mut impl Columns) -> Result<Seizure, StoreError> {
+    let id = SeizureId::from_uuid(r.key("id")?);
+    let documents_json = r.text("documents")?;
+    let documents: Vec<DocumentId> = serde_json::from_str(&documents_json)
+        .map_err(|_| r.fail("documents", format_args!("{documents_json:?} is not a JSON array of document ids")))?;
+    Ok(Seizure {
+        id,
+        freeze_id: FreezeId::from_uuid(r.uuid("freeze_id")?),
+        user_id: UserId::from_uuid(r.uuid("user_id")?),
+        amount: r.fen("amount")?,
+        to: r.opt_uuid("to_user")?.map_or(SeizureTarget::External, |u| SeizureTarget::User(UserId::from_uuid(u))),
+        reason: r.text("reason")?,
+        documents,
+        status: r.variant("status")?,
+        proposed_by: KeyId::from_uuid(r.uuid("proposed_by")?),
+        proposed_at: r.time("proposed_at")?,
+        expires_at: r.time("expires_at")?,
+        decided_by: r.opt_uuid("decided_by")?.map(KeyId::from_uuid),
+        decided_at: r.opt_time("decided_at")?,
+        transfer_id: r.opt_uuid("transfer_id")?.map(TransferId::from_uuid),
+        rejection: r.opt_text("rejection")?,
+    })
+}
+
+/// How a list of document ids is stored: the JSON text of the array.
+pub fn ids_json(ids: &[DocumentId]) -> String {
+    serde_json::Value::Array(ids.iter().map(|id| serde_json::Value::from(id.to_string())).collect()).to_string()
+}
+
+/// Where seized money goes, as stored: the user's id, or NULL for out of the system.
+pub fn to_user(seizure: &Seizure) -> Option<Uuid> {
+    match seizure.to {
+        SeizureTarget::User(user) => Some(user.uuid()),
+        SeizureTarget::External => None,
+    }
 }
 
 /// How a freeze's documents are stored: the JSON text of the array of their ids.
@@ -559,6 +600,14 @@ macro_rules! freeze_columns {
     () => {
         "id, user_id, seq, kind, amount, held, status, documents, reason, major_case, created_by, created_at, \
          expires_at, renewals, ended_at, ever_held, released, expired, seized, converted"
+    };
+}
+
+#[macro_export]
+macro_rules! seizure_columns {
+    () => {
+        "id, freeze_id, user_id, amount, to_user, reason, documents, status, proposed_by, proposed_at, expires_at, \
+         decided_by, decided_at, transfer_id, rejection"
     };
 }
 

@@ -9,6 +9,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::{Fact, GroupId, Key, PacketId, UserId};
 use uuid::Uuid;
@@ -32,6 +33,9 @@ pub struct Wanted {
     pub freezes: BTreeSet<Uuid>,
     /// Users whose every freeze is asked for.
     pub freezes_of: BTreeSet<Uuid>,
+    pub seizures: BTreeSet<Uuid>,
+    /// Freezes whose every proposal is asked for.
+    pub seizures_of: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -54,6 +58,8 @@ impl Wanted {
                 Key::Document(id) => want.documents.insert(id.uuid()),
                 Key::Freeze(id) => want.freezes.insert(id.uuid()),
                 Key::FreezesOf(user) => want.freezes_of.insert(user.uuid()),
+                Key::Seizure(id) => want.seizures.insert(id.uuid()),
+                Key::SeizuresOf(freeze) => want.seizures_of.insert(freeze.uuid()),
             };
         }
         want
@@ -117,6 +123,16 @@ pub fn freezes_by_user(freezes: Vec<Freeze>) -> HashMap<Uuid, Vec<Freeze>> {
     by_user
 }
 
+/// Proposals by their freeze's id.
+#[must_use]
+pub fn seizures_by_freeze(seizures: Vec<Seizure>) -> HashMap<Uuid, Vec<Seizure>> {
+    let mut by_freeze: HashMap<Uuid, Vec<Seizure>> = HashMap::new();
+    for seizure in seizures {
+        by_freeze.entry(seizure.freeze_id.uuid()).or_default().push(seizure);
+    }
+    by_freeze
+}
+
 /// The rows found for a [`Wanted`], by id.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -137,6 +153,9 @@ pub struct Found {
     pub freezes: HashMap<Uuid, Freeze>,
     /// Every freeze of each user asked for ([`freezes_by_user`]).
     pub freezes_of: HashMap<Uuid, Vec<Freeze>>,
+    pub seizures: HashMap<Uuid, Seizure>,
+    /// Every proposal on each freeze asked for.
+    pub seizures_of: HashMap<Uuid, Vec<Seizure>>,
 }
 
 impl Found {
@@ -159,6 +178,10 @@ impl Found {
                 Key::Principal(id) => Fact::Principal(id, self.principals.get(&id.uuid()).cloned()),
                 Key::Document(id) => Fact::Document(id, self.documents.get(&id.uuid()).cloned()),
                 Key::Freeze(id) => Fact::Freeze(id, self.freezes.get(&id.uuid()).cloned()),
+                Key::Seizure(id) => Fact::Seizure(id, self.seizures.get(&id.uuid()).cloned()),
+                Key::SeizuresOf(freeze) => {
+                    Fact::SeizuresOf(freeze, self.seizures_of.get(&freeze.uuid()).cloned().unwrap_or_default())
+                }
                 Key::FreezesOf(user) => {
                     Fact::FreezesOf(user, self.freezes_of.get(&user.uuid()).cloned().unwrap_or_default())
                 }

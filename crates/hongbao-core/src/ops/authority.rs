@@ -88,13 +88,17 @@ impl Command {
                 let roles = if spec.kind.needs_document() { LEGAL } else { RISK };
                 Authority::Officer { key: officer, roles }
             }
-            Command::ConvertFreeze { officer, .. } => Authority::Officer { key: officer, roles: LEGAL },
+            Command::ConvertFreeze { officer, .. }
+            | Command::ProposeSeizure { officer, .. }
+            | Command::ApproveSeizure { officer, .. }
+            | Command::RejectSeizure { officer, .. } => Authority::Officer { key: officer, roles: LEGAL },
             Command::ReleaseFreeze { officer, legal, .. } | Command::RenewFreeze { officer, legal, .. } => {
                 Authority::Officer { key: officer, roles: if legal { LEGAL } else { HOLDS } }
             }
-            Command::ExpirePacket { .. } | Command::SettlePending { .. } | Command::ExpireFreeze { .. } => {
-                Authority::System
-            }
+            Command::ExpirePacket { .. }
+            | Command::SettlePending { .. }
+            | Command::ExpireFreeze { .. }
+            | Command::ExpireSeizure { .. } => Authority::System,
         }
     }
 

@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
 use crate::money::Fen;
 use crate::principal::Role;
 use crate::risk::FreezeKind;
+use crate::seizure::SeizureTarget;
 use crate::time::Timestamp;
 
 use super::documents::DocumentSpec;
@@ -147,6 +148,31 @@ pub enum Command {
         reason: String,
         documents: Vec<DocumentId>,
         expires_at: Option<Timestamp>,
+    },
+    /// A legal officer proposes moving `amount` of what a court or police freeze holds to `to`,
+    /// under a document ordering it; nothing moves until another legal officer approves.
+    ProposeSeizure {
+        officer: KeyId,
+        freeze: FreezeId,
+        amount: Fen,
+        to: SeizureTarget,
+        reason: String,
+        documents: Vec<DocumentId>,
+    },
+    /// A legal officer other than the proposer approves: everything is checked again, then the
+    /// money moves in one transfer.
+    ApproveSeizure {
+        officer: KeyId,
+        seizure: SeizureId,
+    },
+    RejectSeizure {
+        officer: KeyId,
+        seizure: SeizureId,
+        reason: String,
+    },
+    /// Background: an undecided proposal past its window expires. Does nothing otherwise.
+    ExpireSeizure {
+        seizure: SeizureId,
     },
     /// Background: post a pending transfer whose deadline has passed. Does nothing otherwise.
     SettlePending {

@@ -12,6 +12,7 @@ use crate::id::{ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::{Claim, ClaimReceipt, ClaimStatus, PacketStatus, PacketView};
 use crate::principal::{Role, Secret};
+use crate::seizure::SeizureView;
 use crate::time::Timestamp;
 use crate::user::{GroupView, MeView};
 
@@ -148,6 +149,7 @@ pub enum Reply {
     DocumentRegistered(DocumentRegistered),
     DocumentRevealed(DocumentRevealed),
     Freeze(FreezeView),
+    Seizure(SeizureView),
     /// Background work: whether anything was due.
     Settled {
         changed: bool,
@@ -192,6 +194,7 @@ typed_replies! {
     DocumentRegistered(DocumentRegistered),
     DocumentRevealed(DocumentRevealed),
     Freeze(FreezeView),
+    Seizure(SeizureView),
 }
 
 impl Reply {
@@ -211,6 +214,7 @@ impl Reply {
             Reply::DocumentRegistered(_) => "document_registered",
             Reply::DocumentRevealed(_) => "document_revealed",
             Reply::Freeze(_) => "freeze",
+            Reply::Seizure(_) => "seizure",
             Reply::Settled { .. } => "settled",
         }
     }

@@ -14,6 +14,7 @@ use crate::ledger::{Account, PendingStatus, PendingTransfer, Phase, Resolution, 
 use crate::money::Fen;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
+use crate::seizure::Seizure;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
 
@@ -31,6 +32,7 @@ pub struct Effects {
     pub(super) principals: Vec<Principal>,
     pub(super) documents: Vec<Document>,
     pub(super) freezes: Vec<Freeze>,
+    pub(super) seizures: Vec<Seizure>,
     pub(super) transfers: Vec<Transfer>,
     pub(super) events: Vec<Event>,
 }
@@ -107,6 +109,12 @@ impl<'w> Draft<'w> {
     pub fn put_freeze(&mut self, freeze: Freeze) {
         self.effects.freezes.retain(|f| f.id != freeze.id);
         self.effects.freezes.push(freeze);
+    }
+
+    /// Puts a proposal, replacing a version put earlier by the same command.
+    pub fn put_seizure(&mut self, seizure: Seizure) {
+        self.effects.seizures.retain(|s| s.id != seizure.id);
+        self.effects.seizures.push(seizure);
     }
 
     /// The freeze as this command has changed it so far.

@@ -533,3 +533,133 @@ fn a_precautionary_freeze_converts_into_a_court_freeze_holding_the_same_money() 
     assert_eq!(frozen_of(&f, f.bob), (500, 0), "and still held as it arrives");
     assert!(matches!(f.h.refused(convert(vec![ruling, notice])), CoreError::Conflict { .. }), "converted once");
 }
+
+/// A court freeze of `amount` on bob's wallet, and a transfer order to cite.
+fn court_freeze_and_order(f: &mut Family, amount: i64) -> (hongbao_core::FreezeId, hongbao_core::DocumentId) {
+    use hongbao_core::document::DocumentKind;
+    let register = |h: &mut Harness, kind: DocumentKind| {
+        let mut command = crate::support::register_document([kind as u8; 32], h.now);
+        if let Command::RegisterDocument { spec, .. } = &mut command {
+            spec.kind = kind;
+        }
+        match h.ok(command) {
+            Reply::DocumentRegistered(r) => r.document_id,
+            other => panic!("{other:?}"),
+        }
+    };
+    let ruling = register(&mut f.h, DocumentKind::CourtRuling);
+    let notice = register(&mut f.h, DocumentKind::AssistanceNotice);
+    let order = register(&mut f.h, DocumentKind::TransferOrder);
+    let mut place = precautionary(f.bob, Some(amount));
+    if let Command::PlaceFreeze { spec, .. } = &mut place {
+        spec.kind = hongbao_core::risk::FreezeKind::Court;
+        spec.documents = vec![ruling, notice];
+    }
+    (f.h.freeze(place).freeze_id, order)
+}
+
+fn propose(freeze: hongbao_core::FreezeId, amount: i64, to: UserId, order: hongbao_core::DocumentId) -> Command {
+    Command::ProposeSeizure {
+        officer: officer(),
+        freeze,
+        amount: Fen::new(amount),
+        to: hongbao_core::seizure::SeizureTarget::User(to),
+        reason: "the court ordered it returned".to_owned(),
+        documents: vec![order],
+    }
+}
+
+#[test]
+fn a_forced_transfer_moves_frozen_money_once_and_only_when_another_officer_approves() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(1_000) });
+    let (freeze, order) = court_freeze_and_order(&mut f, 800);
+    let no_order = Command::ProposeSeizure {
+        officer: officer(),
+        freeze,
+        amount: Fen::new(100),
+        to: hongbao_core::seizure::SeizureTarget::External,
+        reason: "r".to_owned(),
+        documents: Vec::new(),
+    };
+    assert!(matches!(
+        f.h.refused(no_order),
+        CoreError::InvalidFreeze { reason: hongbao_core::FreezeRefusal::DocumentRequired, .. }
+    ));
+    assert!(matches!(f.h.refused(propose(freeze, 801, f.carol, order)), CoreError::InsufficientFunds { .. }));
+    let Reply::Seizure(proposed) = f.h.ok(propose(freeze, 500, f.carol, order)) else { panic!() };
+    assert_eq!(proposed.status.as_str(), "awaiting_approval");
+    assert_eq!(proposed.expires_at, f.h.now.plus_seconds(72 * 3_600));
+    assert!(
+        matches!(f.h.refused(propose(freeze, 100, f.carol, order)), CoreError::Conflict { .. }),
+        "one open at a time"
+    );
+    let before = f.h.snapshot();
+    let approve = |officer| Command::ApproveSeizure { officer, seizure: proposed.seizure_id };
+    assert_eq!(f.h.refused(approve(officer())), CoreError::FourEyes, "the proposer cannot approve");
+    assert_eq!(f.h.snapshot(), before, "and that changes nothing");
+
+    let Reply::Seizure(done) = f.h.ok(approve(crate::support::other_officer())) else { panic!() };
+    assert_eq!((done.status.as_str(), done.approved_by), ("executed", Some(crate::support::other_officer())));
+    assert_eq!(frozen_of(&f, f.bob), (300, 200), "500 of the frozen 800 left; the free 200 stayed");
+    assert_eq!(crate::support::wallet_of(&f.h.world, hongbao_core::AccountId::wallet(f.carol)).balance, 500);
+    let again = f.h.refused(approve(crate::support::other_officer()));
+    assert!(matches!(again, CoreError::InvalidState { ref reason, .. } if reason == "executed"), "{again:?}");
+    let stored = f.h.world.freeze(freeze).expect("complete").expect("placed").clone();
+    assert_eq!((stored.held, stored.tally.seized, stored.amount), (Fen::new(300), Fen::new(500), Some(Fen::new(300))));
+}
+
+#[test]
+fn approval_after_a_release_after_72_hours_or_of_more_than_is_held_is_refused_and_changes_nothing() {
+    let mut f = Family::new();
+    f.h.ok(Command::Deposit { user: f.bob, amount: Fen::new(1_000) });
+    let (freeze, order) = court_freeze_and_order(&mut f, 1_000);
+    let approve = |seizure| Command::ApproveSeizure { officer: crate::support::other_officer(), seizure };
+    let seizure_of = |reply| match reply {
+        Reply::Seizure(s) => s.seizure_id,
+        other => panic!("{other:?}"),
+    };
+
+    // Expired: 72 hours later, even before the job ran; then the job expires it once.
+    let late = seizure_of(f.h.ok(propose(freeze, 100, f.carol, order)));
+    f.h.advance_s(72 * 3_600);
+    let before = f.h.snapshot();
+    assert!(matches!(f.h.refused(approve(late)), CoreError::InvalidState { ref reason, .. } if reason == "expired"));
+    assert_eq!(f.h.snapshot(), before);
+    assert_eq!(f.h.ok(Command::ExpireSeizure { seizure: late }), Reply::Settled { changed: true });
+    assert_eq!(f.h.ok(Command::ExpireSeizure { seizure: late }), Reply::Settled { changed: false });
+
+    // More than is held at approval: part was released in between.
+    let big = seizure_of(f.h.ok(propose(freeze, 900, f.carol, order)));
+    let lifted = {
+        let mut command = crate::support::register_document([7; 32], f.h.now);
+        if let Command::RegisterDocument { spec, .. } = &mut command {
+            spec.kind = hongbao_core::document::DocumentKind::ReleaseNotice;
+        }
+        match f.h.ok(command) {
+            Reply::DocumentRegistered(r) => r.document_id,
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut part = release(freeze, Some(200));
+    if let Command::ReleaseFreeze { documents, .. } = &mut part {
+        *documents = vec![lifted];
+    }
+    f.h.ok(part);
+    let before = f.h.snapshot();
+    assert!(matches!(f.h.refused(approve(big)), CoreError::InsufficientFunds { .. }));
+    assert_eq!(f.h.snapshot(), before);
+    f.h.ok(Command::RejectSeizure { officer: officer(), seizure: big, reason: "too much".to_owned() });
+
+    // The freeze released since the proposal.
+    let gone = seizure_of(f.h.ok(propose(freeze, 100, f.carol, order)));
+    let mut all = release(freeze, None);
+    if let Command::ReleaseFreeze { documents, .. } = &mut all {
+        *documents = vec![lifted];
+    }
+    f.h.ok(all);
+    let before = f.h.snapshot();
+    assert!(matches!(f.h.refused(approve(gone)), CoreError::InvalidState { ref reason, .. } if reason == "released"));
+    assert_eq!(f.h.snapshot(), before);
+    assert_eq!(frozen_of(&f, f.bob), (0, 1_000), "nothing was ever seized");
+}

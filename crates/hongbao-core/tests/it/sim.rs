@@ -78,7 +78,7 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 26] = [
+const KINDS: [&str; 30] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -100,11 +100,15 @@ const KINDS: [&str; 26] = [
     "release_freeze",
     "renew_freeze",
     "convert_freeze",
+    "propose_seizure",
+    "approve_seizure",
+    "reject_seizure",
     "register_document",
     "reveal_document",
     "expire_packet",
     "settle_pending",
     "expire_freeze",
+    "expire_seizure",
 ];
 
 fn kind_of(command: &Command) -> &'static str {
@@ -131,6 +135,10 @@ fn kind_of(command: &Command) -> &'static str {
         Command::ExpireFreeze { .. } => "expire_freeze",
         Command::RenewFreeze { .. } => "renew_freeze",
         Command::ConvertFreeze { .. } => "convert_freeze",
+        Command::ProposeSeizure { .. } => "propose_seizure",
+        Command::ApproveSeizure { .. } => "approve_seizure",
+        Command::RejectSeizure { .. } => "reject_seizure",
+        Command::ExpireSeizure { .. } => "expire_seizure",
         Command::RegisterDocument { .. } => "register_document",
         Command::RevealDocument { .. } => "reveal_document",
         Command::ExpirePacket { .. } => "expire_packet",
@@ -286,6 +294,7 @@ struct Episode {
     transfers: Vec<TransferId>,
     documents: Vec<DocumentId>,
     freezes: Vec<FreezeId>,
+    seizures: Vec<hongbao_core::SeizureId>,
     replies: Vec<Reply>,
     /// The schedule of due work as a store keeps it: every change's deadlines applied in turn.
     schedule: BTreeMap<(DueKind, uuid::Uuid), Timestamp>,
@@ -325,6 +334,7 @@ impl Episode {
             transfers: Vec::new(),
             documents: Vec::new(),
             freezes: Vec::new(),
+            seizures: Vec::new(),
             replies: Vec::new(),
             schedule: BTreeMap::new(),
             deposited: 0,
@@ -563,7 +573,8 @@ impl Episode {
                 let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
                 (lock(user), expect)
             }
-            860..=889 => {
+            880..=889 => return self.choose_seizure(),
+            860..=879 => {
                 let user = if self.chance(0.05) { self.unknown_user() } else { self.user_where(Episode::is_locked) };
                 let expect = if self.users.contains(&user) { Either } else { Refused("not_found") };
                 (unlock(user), expect)
@@ -587,7 +598,8 @@ impl Episode {
                                 DocumentKind::CourtRuling,
                                 DocumentKind::AssistanceNotice,
                                 DocumentKind::ReleaseNotice,
-                            ][n % 3];
+                                DocumentKind::TransferOrder,
+                            ][n % 4];
                         }
                         (command, Either)
                     }
@@ -728,6 +740,73 @@ impl Episode {
             }
         };
         Some(choice)
+    }
+
+    /// A forced transfer: proposed by the officer, approved by another (sometimes by the same),
+    /// rejected, of money some freeze may or may not hold.
+    fn choose_seizure(&mut self) -> Option<(Command, Expect)> {
+        let (first, second) = (support::officer(), support::other_officer());
+        match self.dice.random_range(0..10) {
+            0..=3 => {
+                // Mostly the money of a court or police freeze, under a transfer order.
+                let seizable: Vec<FreezeId> = self
+                    .world
+                    .freezes()
+                    .filter(|f| {
+                        f.is_active()
+                            && f.held.is_positive()
+                            && f.kind.needs_document()
+                            && f.kind != hongbao_core::risk::FreezeKind::EmergencyStop
+                    })
+                    .map(|f| f.id)
+                    .collect();
+                let mut seizable = seizable;
+                seizable.sort_unstable();
+                let freeze = match self.pick(&seizable) {
+                    Some(freeze) if self.chance(0.8) => freeze,
+                    _ => self.pick(&self.freezes.clone())?,
+                };
+                let held = self.world.freeze(freeze).expect("complete world").expect("placed").held.get();
+                let amount =
+                    Fen::new(if self.chance(0.8) { self.dice.random_range(1..=held.max(1)) } else { held + 1 });
+                let to = match self.pick(&self.users.clone()) {
+                    Some(user) if self.chance(0.7) => hongbao_core::seizure::SeizureTarget::User(user),
+                    _ => hongbao_core::seizure::SeizureTarget::External,
+                };
+                let orders: Vec<DocumentId> = self
+                    .documents
+                    .iter()
+                    .copied()
+                    .filter(|d| {
+                        let d = self.world.document(*d).expect("complete world").expect("registered");
+                        d.kind == hongbao_core::document::DocumentKind::TransferOrder
+                    })
+                    .collect();
+                let documents: Vec<DocumentId> = match self.pick(&orders) {
+                    Some(order) if self.chance(0.85) => vec![order],
+                    _ => self.pick(&self.documents.clone()).into_iter().collect(),
+                };
+                let reason = "the court ordered it".to_owned();
+                Some((
+                    Command::ProposeSeizure { officer: first, freeze, amount, to, reason, documents },
+                    Expect::Either,
+                ))
+            }
+            4..=7 => {
+                let seizure = self.pick(&self.seizures.clone())?;
+                let officer = if self.chance(0.9) { second } else { first };
+                let expect = if officer == first { Expect::Refused("forbidden") } else { Expect::Either };
+                let awaiting =
+                    self.world.seizure(seizure).expect("complete world").is_some_and(|s| s.is_open_at(self.now));
+                let expect = if awaiting { expect } else { Expect::Refused("invalid_state") };
+                Some((Command::ApproveSeizure { officer, seizure }, expect))
+            }
+            _ => {
+                let seizure = self.pick(&self.seizures.clone())?;
+                let reason = "the order was withdrawn".to_owned();
+                Some((Command::RejectSeizure { officer: second, seizure, reason }, Expect::Either))
+            }
+        }
     }
 
     fn choose_send(&mut self) -> (Command, Expect) {
@@ -927,6 +1006,14 @@ impl Episode {
             .collect();
         freezes.sort_unstable();
         jobs.extend(freezes.into_iter().map(|freeze| Command::ExpireFreeze { freeze }));
+        let mut seizures: Vec<hongbao_core::SeizureId> = self
+            .world
+            .seizures()
+            .filter(|s| s.status == hongbao_core::seizure::SeizureStatus::AwaitingApproval && s.expires_at <= now)
+            .map(|s| s.id)
+            .collect();
+        seizures.sort_unstable();
+        jobs.extend(seizures.into_iter().map(|seizure| Command::ExpireSeizure { seizure }));
         // Sometimes a job for something that is not due, or no longer is.
         if self.chance(0.3) {
             if let Some(packet) = self.pick(&self.packets.clone()) {
@@ -942,6 +1029,9 @@ impl Episode {
             }
             if let Some(freeze) = self.pick(&self.freezes.clone()) {
                 jobs.push(Command::ExpireFreeze { freeze });
+            }
+            if let Some(seizure) = self.pick(&self.seizures.clone()) {
+                jobs.push(Command::ExpireSeizure { seizure });
             }
         }
         for job in jobs {
@@ -974,10 +1064,21 @@ impl Episode {
                 users.push(*user)
             }
             Command::PlaceFreeze { spec, .. } => users.push(spec.user),
+            Command::ApproveSeizure { seizure, .. }
+            | Command::RejectSeizure { seizure, .. }
+            | Command::ExpireSeizure { seizure } => {
+                if let Some(s) = self.world.seizure(*seizure).expect("complete world") {
+                    users.push(s.user_id);
+                    if let hongbao_core::seizure::SeizureTarget::User(to) = s.to {
+                        users.push(to);
+                    }
+                }
+            }
             Command::ReleaseFreeze { freeze, .. }
             | Command::ExpireFreeze { freeze }
             | Command::RenewFreeze { freeze, .. }
-            | Command::ConvertFreeze { freeze, .. } => {
+            | Command::ConvertFreeze { freeze, .. }
+            | Command::ProposeSeizure { freeze, .. } => {
                 if let Some(f) = self.world.freeze(*freeze).expect("complete world") {
                     users.push(f.user_id);
                 }
@@ -1120,6 +1221,7 @@ impl Episode {
             Reply::Transfer(t) if t.status != TransferStatus::Revoked => self.transfers.push(t.transfer_id),
             Reply::DocumentRegistered(d) => self.documents.push(d.document_id),
             Reply::Freeze(f) if !self.freezes.contains(&f.freeze_id) => self.freezes.push(f.freeze_id),
+            Reply::Seizure(s) if !self.seizures.contains(&s.seizure_id) => self.seizures.push(s.seizure_id),
             _ => {}
         }
     }
@@ -1370,6 +1472,25 @@ impl Episode {
                 assert_eq!(was, wallet(self, view.user_id), "a conversion holds the same money");
                 assert_eq!(moved, 0);
             }
+            (Command::ProposeSeizure { .. } | Command::RejectSeizure { .. }, Reply::Seizure(view)) => {
+                let was = Self::wallet_before(before, view.user_id);
+                assert_eq!(was, wallet(self, view.user_id), "only an approval moves money");
+                assert_eq!(moved, 0);
+            }
+            (Command::ApproveSeizure { officer, .. }, Reply::Seizure(view)) => {
+                assert_ne!(Some(view.proposed_by), view.approved_by, "four eyes");
+                assert_eq!(view.approved_by, Some(*officer));
+                let (was, now) = (Self::wallet_before(before, view.user_id), wallet(self, view.user_id));
+                assert_eq!(now.balance, was.balance - view.amount.get(), "the amount left the frozen wallet");
+                assert_eq!(now.frozen, was.frozen - view.amount.get(), "and only frozen money");
+                assert_eq!(now.available, was.available, "nothing of what was available");
+                assert_eq!(moved, 1, "one transfer");
+                if view.to == hongbao_core::seizure::SeizureTarget::External {
+                    // Out of the system, to the account the order names: as a withdrawal.
+                    self.withdrawn += i128::from(view.amount.get());
+                }
+            }
+            (Command::ExpireSeizure { .. }, Reply::Settled { .. }) => assert_eq!(moved, 0),
             (Command::ExpireFreeze { freeze }, Reply::Settled { changed }) => {
                 let stored = self.world.freeze(*freeze).expect("complete world");
                 if *changed {

@@ -86,6 +86,11 @@ pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store:
     let police = w.freeze(cast.police_freeze).ok().flatten().expect("placed");
     assert!(police.tally.ever_held > police.tally.released && police.held == carol_wallet.frozen());
     let bob_freeze = w.freeze(cast.bob_freeze).ok().flatten().expect("placed");
+    let executed = w.seizure(cast.executed_seizure).ok().flatten().expect("proposed");
+    assert!(executed.status.as_str() == "executed" && executed.transfer_id.is_some() && executed.decided_by.is_some());
+    assert_eq!(police.tally.seized, Fen::new(100));
+    let rejected = w.seizure(cast.rejected_seizure).ok().flatten().expect("proposed");
+    assert_eq!((rejected.status.as_str(), rejected.rejection.as_deref()), ("rejected", Some("a test")));
     let bob_tally = (bob_freeze.held, bob_freeze.tally.released, bob_freeze.amount);
     assert_eq!(bob_tally, (Fen::new(300), Fen::new(200), Some(Fen::new(300))));
     for phase in ["posted", "pending", "post_pending", "void_pending"] {

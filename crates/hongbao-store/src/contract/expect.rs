@@ -24,6 +24,8 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::Document(id, _) => Key::Document(*id),
         Fact::Freeze(id, _) => Key::Freeze(*id),
         Fact::FreezesOf(user, _) => Key::FreezesOf(*user),
+        Fact::Seizure(id, _) => Key::Seizure(*id),
+        Fact::SeizuresOf(freeze, _) => Key::SeizuresOf(*freeze),
     }
 }
 
@@ -31,6 +33,9 @@ pub fn fact_key(fact: &Fact) -> Key {
 pub(super) fn normalised(mut fact: Fact) -> Fact {
     if let Fact::ClaimsOf(_, claims) = &mut fact {
         claims.sort_by_key(|c| c.seq);
+    }
+    if let Fact::SeizuresOf(_, seizures) = &mut fact {
+        seizures.sort_by_key(|s| s.id);
     }
     fact
 }
@@ -53,6 +58,12 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
     facts.extend(world.principals().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
     facts.extend(world.documents().map(|d| Fact::Document(d.id, Some(d.clone()))));
     facts.extend(world.freezes().map(|f| Fact::Freeze(f.id, Some(f.clone()))));
+    facts.extend(world.seizures().map(|s| Fact::Seizure(s.id, Some(s.clone()))));
+    for freeze in world.freezes() {
+        let mut seizures: Vec<_> = world.seizures_of(freeze.id).expect("complete").into_iter().cloned().collect();
+        seizures.sort_by_key(|s| s.id);
+        facts.push(Fact::SeizuresOf(freeze.id, seizures));
+    }
     for user in world.users() {
         let freezes = world.freezes_of(user.id).expect("a complete world knows every user's freezes");
         facts.push(Fact::FreezesOf(user.id, freezes.into_iter().cloned().collect()));

@@ -120,7 +120,7 @@ pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn S
     assert_eq!(sorted(dump.idempotency.clone()), sorted(records));
     let mut expected: Vec<Fact> = facts_of(&s.world)
         .into_iter()
-        .filter(|f| !matches!(f, Fact::ClaimOf(..) | Fact::ClaimsOf(..) | Fact::FreezesOf(..)))
+        .filter(|f| !matches!(f, Fact::ClaimOf(..) | Fact::ClaimsOf(..) | Fact::FreezesOf(..) | Fact::SeizuresOf(..)))
         .collect();
     let mut facts = dump.facts.clone();
     let order = |f: &Fact| format!("{f:?}");

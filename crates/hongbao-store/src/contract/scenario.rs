@@ -10,9 +10,10 @@ use hongbao_core::log::{self, LogRecord};
 use hongbao_core::ops::{self, Command, Ctx, DocumentSpec, FreezeSpec, PacketSpec, Reply};
 use hongbao_core::principal::{Principal, Role};
 use hongbao_core::risk::FreezeKind;
+use hongbao_core::seizure::SeizureTarget;
 use hongbao_core::{
-    Changes, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId,
-    UserId, World,
+    Changes, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, SeizureId, Timestamp,
+    TransferId, UserId, World,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -259,11 +260,13 @@ pub fn unlock(user: UserId) -> Command {
     Command::UnlockUser { officer: KeyId::from_uuid(uuid::Uuid::nil()), user, reason: "a test".to_owned() }
 }
 
-/// A legal officer's registration of a court's assistance notice whose scan hashes to
-/// `sha256`, issued a day before `now`.
+/// A legal officer's registration of a court's document whose scan hashes to `sha256`, issued a
+/// day before `now`: a transfer order when the scan starts with 0x0d, else an assistance notice.
 pub fn register_document(sha256: [u8; 32], evidence_id: Option<EvidenceId>, now: Timestamp) -> Command {
+    // The scan 0x0d… is a transfer order; the others assistance notices.
+    let kind = if sha256[0] == 0x0d { DocumentKind::TransferOrder } else { DocumentKind::AssistanceNotice };
     let spec = DocumentSpec {
-        kind: DocumentKind::AssistanceNotice,
+        kind,
         authority: "深圳市南山区人民法院".to_owned(),
         reference: "(2026)粤0305执保123号".to_owned(),
         issued_at: now.plus_millis(-86_400_000),
@@ -354,6 +357,9 @@ pub struct Cast {
     pub bob_freeze: FreezeId,
     /// Police, far more than carol has: it holds her wallet and what arrives.
     pub police_freeze: FreezeId,
+    /// 100 of the police freeze's money to bob, approved.
+    pub executed_seizure: SeizureId,
+    pub rejected_seizure: SeizureId,
 }
 
 /// Every kind of entity and every kind of change, committed one command at a time. With
@@ -429,6 +435,31 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let police = freeze(carol, FreezeKind::Police, Some(1_000_000), vec![sealed_document]);
     let police_freeze = frozen(checked!(s.step(store, police).await));
     checked!(s.transfer(store, bob, carol, 150, 0, None).await);
+    // 100 of what the police freeze holds goes back to bob under a transfer order, proposed by
+    // one officer and approved by another; a second proposal is rejected.
+    let order = register_document([0x0d; 32], None, s.now);
+    let order = match checked!(s.step(store, order).await) {
+        Reply::DocumentRegistered(r) => r.document_id,
+        other => panic!("registering answered {other:?}"),
+    };
+    let propose = |amount| Command::ProposeSeizure {
+        officer: KeyId::from_uuid(uuid::Uuid::nil()),
+        freeze: police_freeze,
+        amount: Fen::new(amount),
+        to: SeizureTarget::User(bob),
+        reason: "a test".to_owned(),
+        documents: vec![order],
+    };
+    let seized = |reply| match reply {
+        Reply::Seizure(s) => s.seizure_id,
+        other => panic!("a forced transfer answered {other:?}"),
+    };
+    let executed_seizure = seized(checked!(s.step(store, propose(100)).await));
+    let approve = Command::ApproveSeizure { officer: root, seizure: executed_seizure };
+    checked!(s.step(store, approve).await);
+    let rejected_seizure = seized(checked!(s.step(store, propose(50)).await));
+    let reject = Command::RejectSeizure { officer: root, seizure: rejected_seizure, reason: "a test".to_owned() };
+    checked!(s.step(store, reject).await);
 
     s.advance_s(7_200);
     let carol_pending = s.claim_transfer(carol_delayed_claim);
@@ -458,5 +489,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
         revealed_document,
         bob_freeze,
         police_freeze,
+        executed_seizure,
+        rejected_seizure,
     }
 }

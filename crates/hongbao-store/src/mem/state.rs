@@ -10,10 +10,12 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::{Owner, Principal};
+use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{
-    AccountId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, Timestamp, TransferId, UserId,
+    AccountId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, SeizureId, Timestamp, TransferId,
+    UserId,
 };
 use uuid::Uuid;
 
@@ -47,6 +49,7 @@ pub(super) struct State {
     pub(super) operators: usize,
     pub(super) documents: BTreeMap<DocumentId, Document>,
     pub(super) freezes: BTreeMap<FreezeId, Freeze>,
+    pub(super) seizures: BTreeMap<SeizureId, Seizure>,
     pub(super) idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     pub(super) events: Vec<Event>,
     pub(super) log: Vec<LogRow>,
@@ -77,6 +80,7 @@ impl State {
             operators: 0,
             documents: BTreeMap::new(),
             freezes: BTreeMap::new(),
+            seizures: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             events: Vec::new(),
             log: Vec::new(),
@@ -134,6 +138,11 @@ impl State {
                     Key::Principal(id) => Fact::Principal(id, self.principals.get(&id).cloned()),
                     Key::Document(id) => Fact::Document(id, self.documents.get(&id).cloned()),
                     Key::Freeze(id) => Fact::Freeze(id, self.freezes.get(&id).cloned()),
+                    Key::Seizure(id) => Fact::Seizure(id, self.seizures.get(&id).cloned()),
+                    Key::SeizuresOf(freeze) => Fact::SeizuresOf(
+                        freeze,
+                        self.seizures.values().filter(|s| s.freeze_id == freeze).cloned().collect(),
+                    ),
                     Key::FreezesOf(user) => {
                         let mut all: Vec<Freeze> =
                             self.freezes.values().filter(|f| f.user_id == user).cloned().collect();
@@ -179,6 +188,7 @@ impl State {
         facts.extend(self.principals.values().map(|p| Fact::Principal(p.key_id, Some(p.clone()))));
         facts.extend(self.documents.values().map(|d| Fact::Document(d.id, Some(d.clone()))));
         facts.extend(self.freezes.values().map(|f| Fact::Freeze(f.id, Some(f.clone()))));
+        facts.extend(self.seizures.values().map(|s| Fact::Seizure(s.id, Some(s.clone()))));
         Ok(Dump {
             facts,
             idempotency: self.idempotency.values().cloned().collect(),
@@ -238,6 +248,9 @@ impl State {
         }
         for (_, freeze) in changes.freezes {
             self.freezes.insert(freeze.id, freeze);
+        }
+        for (_, seizure) in changes.seizures {
+            self.seizures.insert(seizure.id, seizure);
         }
         for transfer in changes.transfers {
             if transfer.phase.is_original() {
