@@ -6,13 +6,14 @@ use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalle
 use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::principal::Role;
 use hongbao_core::risk::{FreezeKind, RiskRules};
+use hongbao_core::seizure::{SeizureStatus, SeizureView};
 use hongbao_core::user::{GroupView, MeView};
-use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, TransferId, UserId};
+use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, SeizureId, TransferId, UserId};
 use hongbao_wire::{
     AmountRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer,
-    DevClockRequest, DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ReasonRequest, ReceiptView,
-    RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, SendPacketRequest, TransactionsPage,
-    TransferRequest,
+    DevClockRequest, DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
+    ReceiptView, RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, SendPacketRequest,
+    TransactionsPage, TransferRequest,
 };
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -189,6 +190,29 @@ impl Client {
     /// `POST /v1/freezes/{freeze}/convert` (legal_officer): answers the new freeze.
     pub fn convert_freeze(&self, freeze: FreezeId, body: &ConvertFreezeRequest) -> Call<'_, FreezeView> {
         self.post(format!("/v1/freezes/{freeze}/convert"), Some(body))
+    }
+
+    /// `POST /v1/seizures` (legal_officer): proposes; nothing moves until another approves.
+    pub fn propose_seizure(&self, body: &ProposeSeizureRequest) -> Call<'_, SeizureView> {
+        self.post("/v1/seizures".into(), Some(body))
+    }
+
+    /// `GET /v1/seizures?status=` (legal_officer, auditor), newest first.
+    pub fn seizures(&self, status: Option<SeizureStatus>) -> Call<'_, Vec<SeizureView>> {
+        match status {
+            Some(status) => self.get(format!("/v1/seizures?status={}", status.as_str())),
+            None => self.get("/v1/seizures".into()),
+        }
+    }
+
+    /// `POST /v1/seizures/{seizure}/approve` (a legal officer other than the proposer).
+    pub fn approve_seizure(&self, seizure: SeizureId) -> Call<'_, SeizureView> {
+        self.post(format!("/v1/seizures/{seizure}/approve"), None::<&()>)
+    }
+
+    /// `POST /v1/seizures/{seizure}/reject` (legal_officer).
+    pub fn reject_seizure(&self, seizure: SeizureId, reason: &str) -> Call<'_, SeizureView> {
+        self.post(format!("/v1/seizures/{seizure}/reject"), Some(&ReasonRequest { reason: reason.to_owned() }))
     }
 
     /// `GET /v1/freezes?user_id=&status=&kind=` (risk_officer, legal_officer, auditor).

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use crate::document::Document;
 use crate::error::CoreError;
 use crate::freeze::{Freeze, FreezeStatus, FreezeView, HoldView};
-use crate::id::{AccountId, DocumentId, FreezeId, GroupId, PacketId, UserId};
+use crate::id::{AccountId, DocumentId, FreezeId, GroupId, PacketId, SeizureId, UserId};
 use crate::ops::visible_packet;
 use crate::packet::{Claim, PacketView};
 use crate::risk::FreezeKind;
+use crate::seizure::SeizureView;
 use crate::time::Timestamp;
 use crate::user::{GroupView, MeView};
 use crate::world::{Fail, Key, World};
@@ -32,6 +33,8 @@ pub enum Query {
     FreezesOf { user: UserId, status: Option<FreezeStatus>, kind: Option<FreezeKind> },
     /// The caller's own freezes, as the user sees them (`GET /v1/me/holds`), newest first.
     Holds { actor: UserId },
+    /// These forced transfers, as officers see them, in this order (the shell lists the ids).
+    Seizures { ids: Vec<SeizureId> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +46,7 @@ pub enum Answer {
     Freeze(FreezeView),
     Freezes(Vec<FreezeView>),
     Holds(Vec<HoldView>),
+    Seizures(Vec<SeizureView>),
 }
 
 /// `TryFrom<Answer>` for each answer type: a caller names the answer it expects (see
@@ -71,6 +75,7 @@ typed_answers! {
     Freeze(FreezeView),
     Freezes(Vec<FreezeView>),
     Holds(Vec<HoldView>),
+    Seizures(Vec<SeizureView>),
 }
 
 impl Answer {
@@ -83,6 +88,7 @@ impl Answer {
             Answer::Freeze(_) => "freeze",
             Answer::Freezes(_) => "freezes",
             Answer::Holds(_) => "holds",
+            Answer::Seizures(_) => "seizures",
         }
     }
 }
@@ -122,6 +128,18 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
             let documents = documents_of(world, &freezes)?;
             Ok(Answer::Freezes(freezes.into_iter().map(|f| FreezeView::new(f, &cited(&documents, f))).collect()))
         }
+        Query::Seizures { ref ids } => {
+            let missing: Vec<Key> = ids.iter().map(|&id| Key::Seizure(id)).filter(|&k| !world.knows(k)).collect();
+            if !missing.is_empty() {
+                return Err(Fail::Need(missing));
+            }
+            let mut views = Vec::with_capacity(ids.len());
+            for &id in ids {
+                let seizure = world.seizure(id)?.ok_or_else(|| CoreError::not_found("forced transfer"))?;
+                views.push(SeizureView::new(seizure, &documents_named(world, &seizure.documents)?));
+            }
+            Ok(Answer::Seizures(views))
+        }
         Query::Holds { actor } => {
             let mut freezes = world.freezes_of(actor)?;
             freezes.reverse();
@@ -129,6 +147,15 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
             Ok(Answer::Holds(freezes.into_iter().map(|f| HoldView::new(f, &cited(&documents, f))).collect()))
         }
     }
+}
+
+/// The documents `ids` name, asking for all those not loaded at once.
+fn documents_named<'w>(world: &'w World, ids: &[DocumentId]) -> Result<Vec<&'w Document>, Fail> {
+    let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();
+    if !missing.is_empty() {
+        return Err(Fail::Need(missing));
+    }
+    Ok(ids.iter().filter_map(|&id| world.document(id).ok().flatten()).collect())
 }
 
 /// Every document `freezes` cite, asking for all those not loaded at once.

@@ -22,6 +22,19 @@ impl Engine {
         Ok(self.store().latest_checkpoint().await?)
     }
 
+    /// The ids of up to `limit` forced transfers of `status`, newest proposed first (the inbox;
+    /// their views are the query `Seizures`).
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`].
+    pub async fn seizure_ids(
+        &self,
+        status: Option<hongbao_core::seizure::SeizureStatus>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::SeizureId>, EngineError> {
+        Ok(self.store().seizures(status, limit).await?.into_iter().map(|s| s.id).collect())
+    }
+
     /// Up to `limit` log entries from index `start`.
     ///
     /// # Errors

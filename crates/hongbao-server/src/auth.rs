@@ -288,6 +288,22 @@ impl Roles for Holds {
     const ROLES: &'static [Role] = &[Role::RiskOfficer, Role::LegalOfficer];
 }
 
+/// Forced transfers: legal officers.
+#[derive(Clone, Copy, Debug)]
+pub struct Legal;
+
+impl Roles for Legal {
+    const ROLES: &'static [Role] = &[Role::LegalOfficer];
+}
+
+/// The approvals inbox: legal officers and auditors.
+#[derive(Clone, Copy, Debug)]
+pub struct LegalReaders;
+
+impl Roles for LegalReaders {
+    const ROLES: &'static [Role] = &[Role::LegalOfficer, Role::Auditor];
+}
+
 /// Reading freezes: risk control, legal holds and audit.
 #[derive(Clone, Copy, Debug)]
 pub struct HoldsReaders;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 use sqlx::SqliteConnection;
@@ -396,6 +397,21 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(e, format_args!("read evidence file {id}")))?;
         found.as_ref().map(rows::evidence).transpose()
+    }
+
+    async fn seizures(&self, status: Option<SeizureStatus>, limit: u32) -> Result<Vec<Seizure>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            seizure_columns!(),
+            " FROM seizures WHERE ?1 IS NULL OR status = ?1 ORDER BY proposed_at DESC, id DESC LIMIT ?2"
+        );
+        let found = sqlx::query(sql)
+            .bind(status.map(SeizureStatus::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "list forced transfers"))?;
+        found.iter().map(rows::seizure).collect()
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

@@ -22,6 +22,7 @@ use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
+use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::{AccountId, Changes, ClaimId, EvidenceId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -433,6 +434,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Corrupt`] when its bytes no longer match its SHA-256; [`StoreError`] when
     /// the database fails.
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError>;
+
+    /// The forced transfers of `status` (every status with `None`), newest proposed first, at
+    /// most `limit`: the approvals inbox.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails or a row does not decode.
+    async fn seizures(&self, status: Option<SeizureStatus>, limit: u32) -> Result<Vec<Seizure>, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

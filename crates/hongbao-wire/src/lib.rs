@@ -31,6 +31,6 @@ pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
     AmountRequest, ConsistencyParams, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
     CreateUserRequest, DevClockRequest, EntriesParams, FreezesParams, HistoryParams, InclusionParams,
-    PlaceFreezeRequest, ReasonRequest, RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest,
-    SendPacketRequest, TransferRequest,
+    PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, RegisterDocumentRequest, ReleaseFreezeRequest,
+    RenewFreezeRequest, SeizuresParams, SendPacketRequest, TransferRequest,
 };

@@ -9,7 +9,8 @@ use hongbao_core::freeze::FreezeStatus;
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::principal::Role;
 use hongbao_core::risk::FreezeKind;
-use hongbao_core::{DocumentId, EvidenceId, Fen, GroupId, Timestamp, UserId};
+use hongbao_core::seizure::{SeizureStatus, SeizureTarget};
+use hongbao_core::{DocumentId, EvidenceId, Fen, FreezeId, GroupId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Creates a user with their first signing key.
@@ -350,6 +351,42 @@ pub struct ConvertFreezeRequest {
     /// When the new freeze ends (default: the longest term of its kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+}
+
+/// Proposes a forced transfer of frozen money (legal_officer); a different legal officer approves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "freeze_id": "frz_0190f0a0b0c0d0e0f000000000000007",
+    "amount": 300000,
+    "to": "usr_0190f0a0b0c0d0e0f000000000000001",
+    "reason": "the court ordered the money returned to the victim",
+    "documents": ["doc_0190f0a0b0c0d0e0f000000000000008"]
+})))]
+pub struct ProposeSeizureRequest {
+    pub freeze_id: FreezeId,
+    /// Integer fen, at least 1, at most what the freeze holds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub amount: i64,
+    /// A user id, or `"external"`.
+    pub to: SeizureTarget,
+    /// 1 to 500 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+    /// Registered documents, among them a `transfer_order`.
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub documents: Vec<DocumentId>,
+}
+
+/// Which forced transfers to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct SeizuresParams {
+    /// Only those of this status (`awaiting_approval`: the approvals inbox).
+    pub status: Option<SeizureStatus>,
 }
 
 /// Which freezes to list.

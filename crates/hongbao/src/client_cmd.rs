@@ -7,7 +7,7 @@
 //! operators), `money.rs` (deposits, withdrawals, balances, history), `groups.rs`,
 //! `packets.rs` (sending, showing, opening, claiming, recalling and returning), `transfers.rs`
 //! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `evidence.rs`
-//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
+//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `seizures.rs` (forced transfers), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
 //! command reaches the service, `render.rs` what it prints.
 //!
 //! Amounts are typed in yuan and converted exactly (`Fen::from_yuan`, no floats). Secrets are
@@ -29,6 +29,7 @@ mod groups;
 mod money;
 mod packets;
 mod render;
+mod seizures;
 mod send;
 mod transfers;
 mod users;
@@ -121,6 +122,8 @@ pub(crate) enum ClientCmd {
     Freeze(freezes::FreezeArgs),
     /// Show what of your money is frozen, and by what
     Holds(Conn),
+    /// Propose, approve (four eyes), reject and list forced transfers of frozen money
+    Seizure(seizures::SeizureArgs),
 }
 
 /// Runs one client command. API refusals come back as errors whose text is
@@ -147,6 +150,7 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::Evidence(cmd) => cmd.run().await?,
         ClientCmd::Document(cmd) => cmd.run().await?,
         ClientCmd::Freeze(cmd) => cmd.run().await?,
+        ClientCmd::Seizure(cmd) => cmd.run().await?,
         ClientCmd::Holds(conn) => {
             let client = send::connect(&conn)?;
             send::show(&conn, client.my_holds(), |l: &Vec<_>| freezes::render_holds(l)).await?;

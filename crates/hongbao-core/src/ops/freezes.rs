@@ -34,10 +34,10 @@ pub struct FreezeSpec {
     pub major_case: bool,
 }
 
-/// The documents `ids` name, each loaded, in order; refused when one does not exist.
-fn cited<'w>(d: &Draft<'w>, ids: &[DocumentId]) -> Result<Vec<&'w Document>, Fail> {
+/// The documents `ids` name, all loaded at once, in order; refused when one does not exist.
+pub(super) fn cited<'w>(d: &Draft<'w>, ids: &[DocumentId]) -> Result<Vec<&'w Document>, Fail> {
     if ids.len() > FREEZE_DOCUMENTS_MAX {
-        return Err(CoreError::invalid(format!("a freeze cites at most {FREEZE_DOCUMENTS_MAX} documents")).into());
+        return Err(CoreError::invalid(format!("at most {FREEZE_DOCUMENTS_MAX} documents are cited at once")).into());
     }
     let world = d.world();
     let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();

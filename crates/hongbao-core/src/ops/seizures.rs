@@ -4,17 +4,18 @@
 
 use rand::CryptoRng;
 
-use crate::document::{Document, DocumentKind};
+use crate::document::DocumentKind;
 use crate::error::{CoreError, FreezeRefusal};
 use crate::event::{Event, EventKind};
-use crate::freeze::{FREEZE_DOCUMENTS_MAX, Freeze, FreezeStatus};
+use crate::freeze::{Freeze, FreezeStatus};
 use crate::id::{AccountId, DocumentId, FreezeId, KeyId, SeizureId, TransferId};
 use crate::ledger::TransferKind;
 use crate::money::Fen;
 use crate::risk::FreezeKind;
 use crate::seizure::{SEIZURE_APPROVAL_S, Seizure, SeizureStatus, SeizureTarget, SeizureView};
-use crate::world::{Draft, Fail, Key, Refs};
+use crate::world::{Draft, Fail, Refs};
 
+use super::freezes::cited;
 use super::reply::Reply;
 use super::shared::{check_reason, positive, user};
 use super::{Ctx, Decision};
@@ -30,23 +31,6 @@ pub struct Proposal<'a> {
 
 fn invalid_state(reason: &str, message: String) -> Fail {
     CoreError::InvalidState { reason: reason.to_owned(), message }.into()
-}
-
-/// The documents `ids` name, all loaded at once; refused when one does not exist.
-fn cited<'w>(d: &Draft<'w>, ids: &[DocumentId]) -> Result<Vec<&'w Document>, Fail> {
-    if ids.len() > FREEZE_DOCUMENTS_MAX {
-        return Err(
-            CoreError::invalid(format!("a forced transfer cites at most {FREEZE_DOCUMENTS_MAX} documents")).into()
-        );
-    }
-    let world = d.world();
-    let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();
-    if !missing.is_empty() {
-        return Err(Fail::Need(missing));
-    }
-    ids.iter()
-        .map(|&id| world.document(id)?.ok_or_else(|| CoreError::not_found(format!("document {id}")).into()))
-        .collect()
 }
 
 /// The freeze a proposal moves money of, active and of a court or police kind.

@@ -181,6 +181,14 @@ impl Store for Gate {
         self.inner.evidence(id).await
     }
 
+    async fn seizures(
+        &self,
+        status: Option<hongbao_core::seizure::SeizureStatus>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::seizure::Seizure>, StoreError> {
+        self.inner.seizures(status, limit).await
+    }
+
     async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError> {
         self.inner.log_entries(start, limit).await
     }

@@ -7,7 +7,7 @@
 //!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
 //!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks,
 //!   the rules' table), with `documents.rs` — the legal documents its freezes cite — and
-//!   `freezes.rs`;
+//!   `freezes.rs` and `seizures.rs` (four eyes);
 //!   `evidence.rs` — evidence files; `dev.rs` — the development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
@@ -39,6 +39,7 @@ pub mod groups;
 pub mod money;
 pub mod packets;
 pub mod risk;
+pub mod seizures;
 pub mod transfers;
 pub mod users;
 

@@ -18,6 +18,7 @@ mod rate_limit;
 mod regressions;
 mod risk;
 mod security;
+mod seizures;
 mod smoke;
 mod transport;
 mod visibility;

@@ -258,3 +258,20 @@ pub async fn idempotency_records_round_trip_keyed_by_principal_and_key(store: &d
 
     assert_eq!(sorted(dump(store).await.idempotency), sorted(vec![a1, b1, a2]));
 }
+
+/// The approvals inbox: forced transfers of one status (or all), newest proposed first, within
+/// the limit, exactly as the world holds them.
+pub async fn seizures_are_listed_by_status_newest_first(store: &dyn Store) {
+    use hongbao_core::seizure::SeizureStatus;
+    let mut s = Scenario::new(12);
+    let cast = full_scenario(store, &mut s, false).await;
+    let all = bounded("seizures", store.seizures(None, 10)).await.expect("list");
+    let ids: Vec<_> = all.iter().map(|x| x.id).collect();
+    assert_eq!(ids, vec![cast.rejected_seizure, cast.executed_seizure], "newest first");
+    assert_eq!(all[0], s.world.seizure(cast.rejected_seizure).ok().flatten().cloned().expect("stored"));
+    let executed = bounded("seizures", store.seizures(Some(SeizureStatus::Executed), 10)).await.expect("list");
+    assert_eq!(executed.iter().map(|x| x.id).collect::<Vec<_>>(), vec![cast.executed_seizure]);
+    let awaiting = bounded("seizures", store.seizures(Some(SeizureStatus::AwaitingApproval), 10)).await.expect("list");
+    assert!(awaiting.is_empty());
+    assert_eq!(bounded("seizures", store.seizures(None, 1)).await.expect("list").len(), 1, "the limit holds");
+}

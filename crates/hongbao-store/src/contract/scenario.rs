@@ -457,6 +457,8 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let executed_seizure = seized(checked!(s.step(store, propose(100)).await));
     let approve = Command::ApproveSeizure { officer: root, seizure: executed_seizure };
     checked!(s.step(store, approve).await);
+    // A second later, so that the two proposals have a known order.
+    s.advance_s(1);
     let rejected_seizure = seized(checked!(s.step(store, propose(50)).await));
     let reject = Command::RejectSeizure { officer: root, seizure: rejected_seizure, reason: "a test".to_owned() };
     checked!(s.step(store, reject).await);

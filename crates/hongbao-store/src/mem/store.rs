@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
 
 use super::tx::{MemReadTx, MemWriteTx};
@@ -224,6 +225,16 @@ impl Store for MemStore {
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError> {
         self.read_starts().await?;
         Ok(lock(&self.inner.shared).evidence.get(&id).cloned())
+    }
+
+    async fn seizures(&self, status: Option<SeizureStatus>, limit: u32) -> Result<Vec<Seizure>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        let mut found: Vec<Seizure> =
+            state.seizures.values().filter(|s| status.is_none_or(|wanted| s.status == wanted)).cloned().collect();
+        found.sort_unstable_by_key(|s| std::cmp::Reverse((s.proposed_at, s.id)));
+        found.truncate(limit as usize);
+        Ok(found)
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

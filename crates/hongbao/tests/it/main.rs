@@ -246,9 +246,37 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let listed = client(&served, &root, &["freeze", "list", &bob, "--status", "active"]);
     assert!(text(&listed).contains(placed["freeze_id"].as_str().unwrap()), "{}", text(&listed));
 
+    // Four eyes: root proposes moving 0.30 of it to alice; root cannot approve, a second legal
+    // officer does.
+    let second = served.data_dir.path().join("legal.json");
+    let made = client(
+        &served,
+        &root,
+        &["operator", "create", "legal two", "--role", "legal_officer", "--save", second.to_str().unwrap()],
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    let order = [&paper[..3], &["transfer_order", "--authority", "南山区人民法院", "--reference", "执1号"]].concat();
+    let order = json_of(&client(
+        &served,
+        &root,
+        &[&order[..], &["--issued-at", "2026-01-05T09:30:00Z", "--sha256", &"ef".repeat(32), "--json"]].concat(),
+    ));
+    let freeze = placed["freeze_id"].as_str().unwrap();
+    let args = ["seizure", "propose", freeze, "--amount", "0.30", "--to", &alice, "--reason", "judgment", "--json"];
+    let proposed = json_of(&client(
+        &served,
+        &root,
+        &[&args[..], &["--document", order["document_id"].as_str().unwrap()]].concat(),
+    ));
+    let seizure = proposed["seizure_id"].as_str().unwrap();
+    let own = client(&served, &root, &["seizure", "approve", seizure]);
+    assert!(!own.status.success() && text(&own).contains("four_eyes"), "{}", text(&own));
+    let approved = client(&served, &second, &["seizure", "approve", seizure]);
+    assert!(text(&approved).contains("executed: ¥0.30"), "{}", text(&approved));
+
     assert!(client(&served, &root, &["clock", "86400"]).status.success());
     let me = json_of(&client(&served, &alice_file, &["me", "--json"]));
-    assert_eq!(me["balance"], 10_005 - 150, "the unclaimed share came back at expiry");
+    assert_eq!(me["balance"], 10_005 - 150 + 30, "the unclaimed share came back at expiry, and the seized 0.30");
 
     let pid = served.child.id().to_string();
     let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
