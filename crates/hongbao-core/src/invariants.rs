@@ -133,7 +133,9 @@ fn check_freezes(world: &World, report: &mut Report) {
     let mut held: HashMap<UserId, (i128, bool)> = HashMap::new();
     for freeze in world.freezes() {
         let id = freeze.id;
-        if freeze.held.is_negative() || freeze.amount.is_some_and(|amount| freeze.held > amount) {
+        if freeze.held.is_negative()
+            || freeze.amount.is_some_and(|amount| freeze.held > amount || !amount.is_positive())
+        {
             report.fail(7, format!("freeze {id} holds {} of its amount {:?}", freeze.held, freeze.amount));
         }
         if !freeze.tally_adds_up() {

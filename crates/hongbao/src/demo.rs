@@ -1,17 +1,24 @@
-//! `hongbao demo`: a narrated evening among five friends, over real signed HTTP requests to an
-//! in-process server on a fresh database, ending with the invariant check.
+//! `hongbao demo`: a narrated evening among five friends (and a scammer), over real signed HTTP
+//! requests to an in-process server on a fresh database, ending with the invariant check.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use hongbao_client::wire::{ConvertFreezeRequest, PlaceFreezeRequest, ProposeSeizureRequest, RegisterDocumentRequest};
 use hongbao_client::{Client, ClientError, Credentials, PacketOptions, TransferOptions};
+use hongbao_core::document::DocumentKind;
+use hongbao_core::hex::hex;
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::packet::{PacketStatus, PacketView};
-use hongbao_core::{Fen, Limits, UserId};
+use hongbao_core::principal::Role;
+use hongbao_core::risk::FreezeKind;
+use hongbao_core::seizure::SeizureTarget;
+use hongbao_core::{DocumentId, Fen, Limits, Timestamp, UserId};
 use hongbao_server::run::{LOG_KEY_FILE, Options, Settings, read_log_key, start};
 use hongbao_store_sqlite::{Durability, SqliteStore};
+use sha2::{Digest, Sha256};
 
 use crate::out::outln;
 
@@ -62,6 +69,111 @@ impl Demo {
     async fn balance(&self, who: usize) -> anyhow::Result<Fen> {
         Ok(self.friends[who].client.me().send().await?.balance)
     }
+}
+
+/// A registered document of `kind`, as a legal officer registers a scanned paper.
+async fn document(
+    officer: &Client,
+    kind: DocumentKind,
+    reference: &str,
+    confidential: bool,
+) -> anyhow::Result<DocumentId> {
+    let body = RegisterDocumentRequest {
+        kind,
+        authority: "深圳市南山区人民法院".to_owned(),
+        reference: reference.to_owned(),
+        issued_at: Timestamp::parse_rfc3339("2026-01-05T09:30:00Z").map_err(|e| anyhow::anyhow!(e))?,
+        sha256: hex(&Sha256::digest(reference.as_bytes())),
+        evidence_id: None,
+        confidential,
+    };
+    Ok(officer.register_document(&body).send().await?.document_id)
+}
+
+/// Scene 7: three friends pay a scammer; a risk officer holds the money, a court's order turns
+/// the hold into a court freeze, and two legal officers send each victim's money back.
+async fn scam(root: &Client, demo: &Demo) -> anyhow::Result<()> {
+    let operator = |name: &'static str, role: Role| async move {
+        let created = root.create_operator(name, &[role]).send().await?;
+        anyhow::Ok(root.for_operator(&created))
+    };
+    let (risk, legal, second) = (
+        operator("risk desk 风控", Role::RiskOfficer).await?,
+        operator("legal desk 法务 1", Role::LegalOfficer).await?,
+        operator("legal desk 法务 2", Role::LegalOfficer).await?,
+    );
+    let scammer = root.create_user("Zhou Pian 周骗").send().await?;
+    let scammer_client = root.for_user(&scammer);
+    let victims = [2, 3, 4];
+    outln!("\n7. \"Zhou Pian 周骗\" sells concert tickets that do not exist. Three friends pay ¥20.00 each:");
+    for &who in &victims {
+        let options = TransferOptions::default().note("演唱会门票");
+        demo.friends[who].client.transfer(scammer.user_id, fen("20.00")?, &options).send().await?;
+        outln!("   {} → Zhou Pian ¥20.00", demo.friends[who].name);
+    }
+    outln!("   They report him; a risk officer holds the money at once (风控冻结, 48 hours):");
+    let hold = PlaceFreezeRequest {
+        user_id: scammer.user_id,
+        kind: FreezeKind::Precautionary,
+        amount: Some(fen("60.00")?.get()),
+        reason: "three fraud reports with screenshots".to_owned(),
+        documents: Vec::new(),
+        expires_at: None,
+        major_case: false,
+    };
+    let hold = risk.place_freeze(&hold).send().await?;
+    let why = refusal(scammer_client.withdraw(fen("60.00")?).send().await)?;
+    outln!("   {} held. Zhou Pian tries to withdraw it: refused ({why}).", yuan(hold.held));
+
+    let ruling = document(&legal, DocumentKind::CourtRuling, "(2026)粤0305民初88号", false).await?;
+    let notice = document(&legal, DocumentKind::AssistanceNotice, "(2026)粤0305执保88号", true).await?;
+    let convert = ConvertFreezeRequest {
+        kind: FreezeKind::Court,
+        reason: "the court ordered the money preserved".to_owned(),
+        documents: vec![ruling, notice],
+        expires_at: None,
+    };
+    let court = legal.convert_freeze(hold.freeze_id, &convert).send().await?;
+    let holds = scammer_client.my_holds().send().await?;
+    let shown = holds.iter().find(|h| h.freeze_id == court.freeze_id).context("the court freeze is his hold")?;
+    let secret = shown.documents.iter().filter(|d| d.reference.is_none()).count();
+    outln!(
+        "   A court rules: the hold becomes a court freeze (法院冻结) of the same {}, for a year.",
+        yuan(court.held)
+    );
+    outln!("   Zhou Pian sees the freeze and its ruling, but not the confidential notice ({secret} withheld).");
+
+    let order = document(&legal, DocumentKind::TransferOrder, "(2026)粤0305执88号之一", false).await?;
+    outln!("   The court orders the money returned (划转). One legal officer proposes, another approves:");
+    for &who in &victims {
+        let proposal = ProposeSeizureRequest {
+            freeze_id: court.freeze_id,
+            amount: fen("20.00")?.get(),
+            to: SeizureTarget::User(demo.friends[who].id),
+            reason: "return to the victim".to_owned(),
+            documents: vec![order],
+        };
+        let proposed = legal.propose_seizure(&proposal).send().await?;
+        let own = refusal(legal.approve_seizure(proposed.seizure_id).send().await)?;
+        let done = second.approve_seizure(proposed.seizure_id).send().await?;
+        outln!(
+            "   ¥20.00 back to {}: the proposer's own approval is refused ({own}); the second officer's {}.",
+            demo.friends[who].name,
+            done.status.as_str()
+        );
+    }
+    let after = legal.freeze(court.freeze_id).send().await?;
+    let left = scammer_client.me().send().await?;
+    outln!(
+        "   The court freeze is {} ({} moved, in three transfers); Zhou Pian has {}.",
+        after.status.as_str(),
+        yuan(after.tally.seized),
+        yuan(left.balance)
+    );
+    if after.tally.seized != fen("60.00")? || left.balance != Fen::ZERO {
+        bail!("the victims' ¥60.00 did not all come back");
+    }
+    Ok(())
 }
 
 /// Runs the scenario; fails (exit 1) if any step does not behave as the rules say.
@@ -214,6 +326,9 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         "   Change one digit of the logged amount and it no longer verifies ({}).",
         refused.err().map_or_else(|| "it did verify: a bug".to_owned(), |e| e.to_string())
     );
+
+    // 7. A scam: the money held, a court's order, and four eyes returning it.
+    scam(&root, &demo).await?;
 
     let mut balances = Vec::new();
     for who in 0..demo.friends.len() {

@@ -154,9 +154,10 @@ pub fn approve<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: K
     d.post(transfer_id, from, to, amount, TransferKind::Seizure, refs, ctx.now)?;
     freeze.held = freeze.held.checked_sub(amount)?;
     freeze.tally.seized = freeze.tally.seized.checked_add(amount)?;
-    // What the order moved is no longer to be held: the freeze keeps the rest of its amount.
-    freeze.amount = freeze.amount.map(|target| target.checked_sub(amount).unwrap_or(Fen::ZERO).max(freeze.held));
-    if freeze.held == Fen::ZERO {
+    if freeze.held.is_positive() {
+        // What the order moved is no longer to be held: the freeze keeps the rest of its amount.
+        freeze.amount = freeze.amount.map(|target| target.checked_sub(amount).unwrap_or(Fen::ZERO).max(freeze.held));
+    } else {
         freeze.status = FreezeStatus::Seized;
         freeze.ended_at = Some(ctx.now);
     }

@@ -607,6 +607,12 @@ fn a_forced_transfer_moves_frozen_money_once_and_only_when_another_officer_appro
     assert!(matches!(again, CoreError::InvalidState { ref reason, .. } if reason == "executed"), "{again:?}");
     let stored = f.h.world.freeze(freeze).expect("complete").expect("placed").clone();
     assert_eq!((stored.held, stored.tally.seized, stored.amount), (Fen::new(300), Fen::new(500), Some(Fen::new(300))));
+    // The rest: the freeze ends seized, its amount as it was (never zero).
+    let Reply::Seizure(rest) = f.h.ok(propose(freeze, 300, f.carol, order)) else { panic!() };
+    f.h.ok(Command::ApproveSeizure { officer: crate::support::other_officer(), seizure: rest.seizure_id });
+    let stored = f.h.world.freeze(freeze).expect("complete").expect("placed").clone();
+    assert_eq!((stored.status.as_str(), stored.held, stored.tally.seized), ("seized", Fen::ZERO, Fen::new(800)));
+    assert_eq!(frozen_of(&f, f.bob), (0, 200));
 }
 
 #[test]

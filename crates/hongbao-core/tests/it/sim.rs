@@ -767,8 +767,12 @@ impl Episode {
                     _ => self.pick(&self.freezes.clone())?,
                 };
                 let held = self.world.freeze(freeze).expect("complete world").expect("placed").held.get();
-                let amount =
-                    Fen::new(if self.chance(0.8) { self.dice.random_range(1..=held.max(1)) } else { held + 1 });
+                let amount = Fen::new(match self.dice.random_range(0..10) {
+                    // All of it, some of it, or more than it holds.
+                    0..=2 => held.max(1),
+                    3..=8 => self.dice.random_range(1..=held.max(1)),
+                    _ => held + 1,
+                });
                 let to = match self.pick(&self.users.clone()) {
                     Some(user) if self.chance(0.7) => hongbao_core::seizure::SeizureTarget::User(user),
                     _ => hongbao_core::seizure::SeizureTarget::External,

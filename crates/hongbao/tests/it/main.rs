@@ -43,6 +43,12 @@ fn demo_tells_the_whole_story_and_ends_with_the_invariants_holding() {
         "refused (packet_expired",
         "refused (not_pending",
         "Revoked before arrival",
+        "held. Zhou Pian tries to withdraw it: refused (account_frozen",
+        "becomes a court freeze",
+        "(1 withheld)",
+        "refused (forbidden",
+        "four_eyes",
+        "The court freeze is seized (¥60.00 moved, in three transfers); Zhou Pian has ¥0.00",
         "all seven invariants hold",
     ] {
         assert!(out.contains(expected), "the demo did not say {expected:?}:\n{out}");
