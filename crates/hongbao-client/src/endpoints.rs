@@ -215,21 +215,29 @@ impl Client {
         self.post(format!("/v1/seizures/{seizure}/reject"), Some(&ReasonRequest { reason: reason.to_owned() }))
     }
 
-    /// `GET /v1/freezes?user_id=&status=&kind=` (risk_officer, legal_officer, auditor).
+    /// `GET /v1/freezes?user_id=&status=&kind=` (risk_officer, legal_officer, auditor): one
+    /// user's, or with `None` the newest across users.
     pub fn freezes(
         &self,
-        user: UserId,
+        user: Option<UserId>,
         status: Option<FreezeStatus>,
         kind: Option<FreezeKind>,
     ) -> Call<'_, Vec<FreezeView>> {
-        let mut path = format!("/v1/freezes?user_id={user}");
+        let mut query = Vec::new();
+        if let Some(user) = user {
+            query.push(format!("user_id={user}"));
+        }
         if let Some(status) = status {
-            path.push_str(&format!("&status={}", status.as_str()));
+            query.push(format!("status={}", status.as_str()));
         }
         if let Some(kind) = kind {
-            path.push_str(&format!("&kind={}", kind.as_str()));
+            query.push(format!("kind={}", kind.as_str()));
         }
-        self.get(path)
+        if query.is_empty() {
+            self.get("/v1/freezes".into())
+        } else {
+            self.get(format!("/v1/freezes?{}", query.join("&")))
+        }
     }
 
     /// `GET /v1/freezes/{freeze}` (risk_officer, legal_officer, auditor).

@@ -33,6 +33,8 @@ pub enum Query {
     FreezesOf { user: UserId, status: Option<FreezeStatus>, kind: Option<FreezeKind> },
     /// The caller's own freezes, as the user sees them (`GET /v1/me/holds`), newest first.
     Holds { actor: UserId },
+    /// These freezes, as officers see them, in this order (the shell lists the ids).
+    Freezes { ids: Vec<FreezeId> },
     /// These forced transfers, as officers see them, in this order (the shell lists the ids).
     Seizures { ids: Vec<SeizureId> },
 }
@@ -125,6 +127,15 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
             let mut freezes = world.freezes_of(user)?;
             freezes.retain(|f| status.is_none_or(|s| f.status == s) && kind.is_none_or(|k| f.kind == k));
             freezes.reverse();
+            let documents = documents_of(world, &freezes)?;
+            Ok(Answer::Freezes(freezes.into_iter().map(|f| FreezeView::new(f, &cited(&documents, f))).collect()))
+        }
+        Query::Freezes { ref ids } => {
+            let missing: Vec<Key> = ids.iter().map(|&id| Key::Freeze(id)).filter(|&k| !world.knows(k)).collect();
+            if !missing.is_empty() {
+                return Err(Fail::Need(missing));
+            }
+            let freezes: Vec<&Freeze> = ids.iter().filter_map(|&id| world.freeze(id).ok().flatten()).collect();
             let documents = documents_of(world, &freezes)?;
             Ok(Answer::Freezes(freezes.into_iter().map(|f| FreezeView::new(f, &cited(&documents, f))).collect()))
         }

@@ -22,6 +22,20 @@ impl Engine {
         Ok(self.store().latest_checkpoint().await?)
     }
 
+    /// The ids of up to `limit` freezes of `status` and `kind`, newest placed first, across users
+    /// (their views are the query `Freezes`).
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`].
+    pub async fn freeze_ids(
+        &self,
+        status: Option<hongbao_core::freeze::FreezeStatus>,
+        kind: Option<hongbao_core::risk::FreezeKind>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::FreezeId>, EngineError> {
+        Ok(self.store().freezes(status, kind, limit).await?.into_iter().map(|f| f.id).collect())
+    }
+
     /// The ids of up to `limit` forced transfers of `status`, newest proposed first (the inbox;
     /// their views are the query `Seizures`).
     ///

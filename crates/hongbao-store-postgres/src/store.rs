@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::freeze::{Freeze, FreezeStatus};
+use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
@@ -442,6 +444,28 @@ impl Store for PostgresStore {
             .await
             .map_err(|e| db_error(e, format_args!("read evidence file {id}")))?;
         found.as_ref().map(rows::evidence).transpose()
+    }
+
+    async fn freezes(
+        &self,
+        status: Option<FreezeStatus>,
+        kind: Option<FreezeKind>,
+        limit: u32,
+    ) -> Result<Vec<Freeze>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            freeze_columns!(),
+            " FROM freezes WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        );
+        let found = sqlx::query(sql)
+            .bind(status.map(FreezeStatus::as_str))
+            .bind(kind.map(FreezeKind::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "list freezes"))?;
+        found.iter().map(rows::freeze).collect()
     }
 
     async fn seizures(&self, status: Option<SeizureStatus>, limit: u32) -> Result<Vec<Seizure>, StoreError> {

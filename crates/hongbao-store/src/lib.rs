@@ -21,7 +21,9 @@ use async_trait::async_trait;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::freeze::{Freeze, FreezeStatus};
 use hongbao_core::ledger::{PendingStatus, TransferKind};
+use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::{AccountId, Changes, ClaimId, EvidenceId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
@@ -434,6 +436,18 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Corrupt`] when its bytes no longer match its SHA-256; [`StoreError`] when
     /// the database fails.
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError>;
+
+    /// The freezes of `status` and `kind` (any with `None`), newest placed first, at most
+    /// `limit`: what officers list across users.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails or a row does not decode.
+    async fn freezes(
+        &self,
+        status: Option<FreezeStatus>,
+        kind: Option<FreezeKind>,
+        limit: u32,
+    ) -> Result<Vec<Freeze>, StoreError>;
 
     /// The forced transfers of `status` (every status with `None`), newest proposed first, at
     /// most `limit`: the approvals inbox.

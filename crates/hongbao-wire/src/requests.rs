@@ -395,8 +395,8 @@ pub struct SeizuresParams {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct FreezesParams {
-    /// The user whose freezes to list.
-    pub user_id: UserId,
+    /// The user whose freezes to list (all of theirs); left out, the newest 100 across users.
+    pub user_id: Option<UserId>,
     pub status: Option<FreezeStatus>,
     pub kind: Option<FreezeKind>,
 }

@@ -181,6 +181,15 @@ impl Store for Gate {
         self.inner.evidence(id).await
     }
 
+    async fn freezes(
+        &self,
+        status: Option<hongbao_core::freeze::FreezeStatus>,
+        kind: Option<hongbao_core::risk::FreezeKind>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::freeze::Freeze>, StoreError> {
+        self.inner.freezes(status, kind, limit).await
+    }
+
     async fn seizures(
         &self,
         status: Option<hongbao_core::seizure::SeizureStatus>,

@@ -158,13 +158,16 @@ pub async fn convert(
     Ok((StatusCode::CREATED, Json(app.exec(caller.signer(), idem, command).await?)))
 }
 
-/// A user's freezes, newest first (risk_officer, legal_officer, auditor), optionally only those
-/// of one `status` or `kind`.
+/// The most freezes a listing across users shows, newest first.
+pub const FREEZES_PAGE_MAX: u32 = 100;
+
+/// A user's freezes, or without `user_id` the newest 100 across users, newest first
+/// (risk_officer, legal_officer, auditor), optionally only those of one `status` or `kind`.
 #[utoipa::path(get, path = "/v1/freezes", tag = "risk", security(("signed" = [])),
     params(FreezesParams),
     responses(
         (status = 200, description = "The freezes", body = [FreezeView]),
-        (status = 400, description = "`invalid_request`: no `user_id`, or an unknown status or kind", body = ErrorBody),
+        (status = 400, description = "`invalid_request`: an unknown status or kind", body = ErrorBody),
         (status = 403, description = "`forbidden`: a user, or an operator without these roles", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user", body = ErrorBody),
     ))]
@@ -173,7 +176,10 @@ pub async fn list(
     _caller: Officer<HoldsReaders>,
     AppQuery(params): AppQuery<FreezesParams>,
 ) -> Result<Json<Vec<FreezeView>>, ApiError> {
-    let query = Query::FreezesOf { user: params.user_id, status: params.status, kind: params.kind };
+    let query = match params.user_id {
+        Some(user) => Query::FreezesOf { user, status: params.status, kind: params.kind },
+        None => Query::Freezes { ids: app.engine.freeze_ids(params.status, params.kind, FREEZES_PAGE_MAX).await? },
+    };
     Ok(Json(app.ask(query).await?))
 }
 

@@ -126,21 +126,27 @@ async fn each_kind_is_placed_and_read_only_by_its_officers() {
     let placed = d.risk.place_freeze(&precautionary).send().await.unwrap();
     for reader in [&d.risk, &d.legal, &d.auditor] {
         assert_eq!(reader.freeze(placed.freeze_id).send().await.unwrap(), placed);
-        assert_eq!(reader.freezes(p.bob_id, None, None).send().await.unwrap(), vec![placed.clone()]);
+        assert_eq!(reader.freezes(Some(p.bob_id), None, None).send().await.unwrap(), vec![placed.clone()]);
     }
     for reader in [&p.alice, &p.bob] {
         refused(reader.freeze(placed.freeze_id).send().await, 403, "forbidden");
-        refused(reader.freezes(p.bob_id, None, None).send().await, 403, "forbidden");
+        refused(reader.freezes(Some(p.bob_id), None, None).send().await, 403, "forbidden");
     }
     let admin = officer(&app, "admin desk", &[Role::Admin]).await;
     refused(admin.freeze(placed.freeze_id).send().await, 403, "forbidden");
     // The filters, and what is not there.
-    assert!(d.auditor.freezes(p.bob_id, Some(FreezeStatus::Released), None).send().await.unwrap().is_empty());
-    assert!(d.auditor.freezes(p.bob_id, None, Some(FreezeKind::Court)).send().await.unwrap().is_empty());
-    assert!(d.auditor.freezes(p.alice_id, None, None).send().await.unwrap().is_empty());
+    assert!(d.auditor.freezes(Some(p.bob_id), Some(FreezeStatus::Released), None).send().await.unwrap().is_empty());
+    assert!(d.auditor.freezes(Some(p.bob_id), None, Some(FreezeKind::Court)).send().await.unwrap().is_empty());
+    assert!(d.auditor.freezes(Some(p.alice_id), None, None).send().await.unwrap().is_empty(), "alice's: none yet");
     let unknown = "frz_0193f0a0b0c07d0e8f00112233445566";
     raw_refused(&d.auditor.send(RawRequest::get(format!("/v1/freezes/{unknown}"))).await.unwrap(), 404, "not_found");
-    raw_refused(&d.auditor.send(RawRequest::get("/v1/freezes")).await.unwrap(), 400, "invalid_request");
+    // Without a user: across users, newest first.
+    let other = d.risk.place_freeze(&freeze(p.alice_id, FreezeKind::Precautionary, Some(1), &[])).send().await.unwrap();
+    let all = d.auditor.freezes(None, None, None).send().await.unwrap();
+    assert_eq!(all.iter().map(|f| f.freeze_id).collect::<Vec<_>>(), vec![other.freeze_id, placed.freeze_id]);
+    let theirs = d.auditor.freezes(None, Some(FreezeStatus::Active), Some(FreezeKind::Precautionary)).send().await;
+    assert_eq!(theirs.unwrap().len(), 2);
+    refused(p.alice.freezes(None, None, None).send().await, 403, "forbidden");
     let bad = format!("/v1/freezes?user_id={}&status=melted", p.bob_id);
     raw_refused(&d.auditor.send(RawRequest::get(bad)).await.unwrap(), 400, "invalid_request");
 }

@@ -275,3 +275,21 @@ pub async fn seizures_are_listed_by_status_newest_first(store: &dyn Store) {
     assert!(awaiting.is_empty());
     assert_eq!(bounded("seizures", store.seizures(None, 1)).await.expect("list").len(), 1, "the limit holds");
 }
+
+/// Freezes across users, of one status and kind (or any), newest placed first, within the
+/// limit, exactly as the world holds them.
+pub async fn freezes_are_listed_by_status_and_kind_newest_first(store: &dyn Store) {
+    use hongbao_core::freeze::FreezeStatus;
+    use hongbao_core::risk::FreezeKind;
+    let mut s = Scenario::new(13);
+    let cast = full_scenario(store, &mut s, false).await;
+    let all = bounded("freezes", store.freezes(None, None, 10)).await.expect("list");
+    let mut expected: Vec<_> = s.world.freezes().cloned().collect();
+    expected.sort_by_key(|f| std::cmp::Reverse((f.created_at, f.id)));
+    assert_eq!(all, expected, "every freeze, newest first");
+    let police = bounded("freezes", store.freezes(Some(FreezeStatus::Active), Some(FreezeKind::Police), 10)).await;
+    assert_eq!(police.expect("list").iter().map(|f| f.id).collect::<Vec<_>>(), vec![cast.police_freeze]);
+    let released = bounded("freezes", store.freezes(Some(FreezeStatus::Released), None, 10)).await.expect("list");
+    assert!(released.is_empty(), "bob's was released in part only");
+    assert_eq!(bounded("freezes", store.freezes(None, None, 1)).await.expect("list").len(), 1, "the limit holds");
+}

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hongbao_core::evidence::EvidenceFile;
+use hongbao_core::freeze::{Freeze, FreezeStatus};
+use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
 
@@ -225,6 +227,25 @@ impl Store for MemStore {
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError> {
         self.read_starts().await?;
         Ok(lock(&self.inner.shared).evidence.get(&id).cloned())
+    }
+
+    async fn freezes(
+        &self,
+        status: Option<FreezeStatus>,
+        kind: Option<FreezeKind>,
+        limit: u32,
+    ) -> Result<Vec<Freeze>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        let mut found: Vec<Freeze> = state
+            .freezes
+            .values()
+            .filter(|f| status.is_none_or(|s| f.status == s) && kind.is_none_or(|k| f.kind == k))
+            .cloned()
+            .collect();
+        found.sort_unstable_by_key(|f| std::cmp::Reverse((f.created_at, f.id)));
+        found.truncate(limit as usize);
+        Ok(found)
     }
 
     async fn seizures(&self, status: Option<SeizureStatus>, limit: u32) -> Result<Vec<Seizure>, StoreError> {

@@ -104,11 +104,12 @@ enum FreezeCmd {
         #[command(flatten)]
         idem: Idem,
     },
-    /// A user's freezes, newest first (risk_officer, legal_officer, auditor)
+    /// A user's freezes, or the newest 100 of everyone's, newest first (risk_officer,
+    /// legal_officer, auditor)
     List {
-        /// The user (usr_…)
+        /// The user (usr_…) [default: every user]
         #[arg(value_name = "USER_ID")]
-        user: UserId,
+        user: Option<UserId>,
         /// Only active, released, expired, seized or converted ones
         #[arg(long, value_parser = parse_status)]
         status: Option<FreezeStatus>,
