@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hongbao_client::{Client, Credentials, RawRequest, SignParts, Signing};
+use hongbao_core::document::DocumentKind;
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::{Fen, UserId};
 use hongbao_store_postgres::testing::{PrivateServer, fresh_database};
@@ -139,6 +140,64 @@ async fn three_nodes_on_one_database_behave_as_one_node() {
     let expiries =
         page["entries"].as_array().unwrap().iter().filter(|e| e["decoded"]["event"]["type"] == "freeze_expired");
     assert_eq!(expiries.count(), 1, "expired exactly once on three nodes");
+
+    // Four eyes across nodes: a court freeze, a proposal through one node, and the second officer
+    // approving through the two others at once. The money moves once.
+    let officer = |name: &'static str| {
+        let root = root.clone();
+        async move { root.create_operator(name, &[hongbao_core::principal::Role::LegalOfficer]).send().await.unwrap() }
+    };
+    let (one, two) = (officer("legal one").await, officer("legal two").await);
+    let at = |created: &hongbao_core::ops::OperatorCreated, node: &Node| {
+        Client::new(&node.url, created.key_id, created.secret.expose()).unwrap()
+    };
+    let legal = at(&one, &nodes[0]);
+    let mut documents = Vec::new();
+    for kind in [DocumentKind::CourtRuling, DocumentKind::AssistanceNotice, DocumentKind::TransferOrder] {
+        let body = hongbao_client::wire::RegisterDocumentRequest {
+            kind,
+            authority: "court".to_owned(),
+            reference: kind.as_str().to_owned(),
+            issued_at: hongbao_core::Timestamp::from_millis(0),
+            sha256: "ab".repeat(32),
+            evidence_id: None,
+            confidential: false,
+        };
+        documents.push(legal.register_document(&body).send().await.unwrap().document_id);
+    }
+    let court = hongbao_client::wire::PlaceFreezeRequest {
+        user_id: people[6].id,
+        kind: hongbao_core::risk::FreezeKind::Court,
+        amount: Some(3_000),
+        reason: "judgment".to_owned(),
+        documents: documents[..2].to_vec(),
+        expires_at: None,
+        major_case: false,
+    };
+    let court = legal.place_freeze(&court).send().await.unwrap();
+    let proposal = hongbao_client::wire::ProposeSeizureRequest {
+        freeze_id: court.freeze_id,
+        amount: 1_000,
+        to: hongbao_core::seizure::SeizureTarget::User(people[7].id),
+        reason: "return to the victim".to_owned(),
+        documents: vec![documents[2]],
+    };
+    let proposed = legal.propose_seizure(&proposal).send().await.unwrap();
+    let before = people[7].client.me().send().await.unwrap().balance;
+    let (first, second) = (at(&two, &nodes[1]), at(&two, &nodes[2]));
+    let (a, b) = tokio::join!(
+        first.approve_seizure(proposed.seizure_id).send(),
+        second.approve_seizure(proposed.seizure_id).send()
+    );
+    let executed = [&a, &b].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(executed, 1, "exactly one approval executes: {a:?} {b:?}");
+    let refused = match (a, b) {
+        (Err(refused), _) | (_, Err(refused)) => refused,
+        (Ok(_), Ok(_)) => unreachable!("counted above"),
+    };
+    assert_eq!(refused.code(), Some("invalid_state"), "{refused}");
+    let after = people[7].client.me().send().await.unwrap().balance;
+    assert_eq!(after.checked_sub(before).unwrap(), Fen::new(1_000), "moved once");
 
     // A nonce accepted by one node is refused by another.
     let signed = |client: Client| async move {
