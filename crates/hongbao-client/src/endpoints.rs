@@ -12,7 +12,7 @@ use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, Pack
 use hongbao_wire::{
     AmountRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer,
     DevClockRequest, DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
-    ReceiptView, RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, SendPacketRequest,
+    ReceiptView, RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, RevealRequest, SendPacketRequest,
     TransactionsPage, TransferRequest,
 };
 use reqwest::Method;
@@ -168,7 +168,7 @@ impl Client {
     /// `POST /v1/documents/{document}/reveal` (legal_officer, risk_officer): logs the salt that
     /// opens the document's commitment.
     pub fn reveal_document(&self, document: DocumentId, reason: &str) -> Call<'_, DocumentRevealed> {
-        self.post(format!("/v1/documents/{document}/reveal"), Some(&ReasonRequest { reason: reason.to_owned() }))
+        self.post(format!("/v1/documents/{document}/reveal"), Some(&RevealRequest { reason: Some(reason.to_owned()) }))
     }
 
     /// `POST /v1/freezes` (legal_officer for court, police and emergency freezes, risk_officer

@@ -131,23 +131,17 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
             Ok(Answer::Freezes(freezes.into_iter().map(|f| FreezeView::new(f, &cited(&documents, f))).collect()))
         }
         Query::Freezes { ref ids } => {
-            let missing: Vec<Key> = ids.iter().map(|&id| Key::Freeze(id)).filter(|&k| !world.knows(k)).collect();
-            if !missing.is_empty() {
-                return Err(Fail::Need(missing));
-            }
+            world.need(ids.iter().map(|&id| Key::Freeze(id)))?;
             let freezes: Vec<&Freeze> = ids.iter().filter_map(|&id| world.freeze(id).ok().flatten()).collect();
             let documents = documents_of(world, &freezes)?;
             Ok(Answer::Freezes(freezes.into_iter().map(|f| FreezeView::new(f, &cited(&documents, f))).collect()))
         }
         Query::Seizures { ref ids } => {
-            let missing: Vec<Key> = ids.iter().map(|&id| Key::Seizure(id)).filter(|&k| !world.knows(k)).collect();
-            if !missing.is_empty() {
-                return Err(Fail::Need(missing));
-            }
+            world.need(ids.iter().map(|&id| Key::Seizure(id)))?;
             let mut views = Vec::with_capacity(ids.len());
             for &id in ids {
                 let seizure = world.seizure(id)?.ok_or_else(|| CoreError::not_found("forced transfer"))?;
-                views.push(SeizureView::new(seizure, &documents_named(world, &seizure.documents)?));
+                views.push(SeizureView::new(seizure, &world.documents_named(&seizure.documents)?));
             }
             Ok(Answer::Seizures(views))
         }
@@ -160,23 +154,10 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
     }
 }
 
-/// The documents `ids` name, asking for all those not loaded at once.
-fn documents_named<'w>(world: &'w World, ids: &[DocumentId]) -> Result<Vec<&'w Document>, Fail> {
-    let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();
-    if !missing.is_empty() {
-        return Err(Fail::Need(missing));
-    }
-    Ok(ids.iter().filter_map(|&id| world.document(id).ok().flatten()).collect())
-}
-
 /// Every document `freezes` cite, asking for all those not loaded at once.
 fn documents_of<'w>(world: &'w World, freezes: &[&Freeze]) -> Result<Vec<&'w Document>, Fail> {
     let ids: Vec<DocumentId> = freezes.iter().flat_map(|f| f.documents.iter().copied()).collect();
-    let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();
-    if !missing.is_empty() {
-        return Err(Fail::Need(missing));
-    }
-    Ok(ids.into_iter().filter_map(|id| world.document(id).ok().flatten()).collect())
+    world.documents_named(&ids)
 }
 
 /// The documents of `freeze` among `documents`, in its order.

@@ -73,6 +73,12 @@ pub struct FreezeTerm {
 }
 
 impl FreezeTerm {
+    /// The longest term, in seconds, of a freeze of this kind (in a major case or not); `None`:
+    /// it has no end of its own.
+    pub fn longest_s(&self, major_case: bool) -> Option<u32> {
+        if major_case { self.major_case_term_max_s.or(self.term_max_s) } else { self.term_max_s }
+    }
+
     const fn of(term_max_s: Option<u32>, major_case_term_max_s: Option<u32>, renewals_max: Option<u32>) -> FreezeTerm {
         FreezeTerm { term_max_s, major_case_term_max_s, renewals_max }
     }

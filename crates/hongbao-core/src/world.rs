@@ -395,6 +395,27 @@ impl World {
         }
     }
 
+    /// Asks for every one of `keys` the world does not hold yet, all at once rather than one per
+    /// rerun.
+    ///
+    /// # Errors
+    /// [`Fail::Need`] with the missing keys.
+    pub fn need(&self, keys: impl IntoIterator<Item = Key>) -> Result<(), Fail> {
+        let missing: Vec<Key> = keys.into_iter().filter(|&k| !self.knows(k)).collect();
+        if missing.is_empty() { Ok(()) } else { Err(Fail::Need(missing)) }
+    }
+
+    /// The documents `ids` name, in their order, all asked for at once.
+    ///
+    /// # Errors
+    /// [`Fail::Need`]; [`CoreError::NotFound`] naming a document that does not exist.
+    pub fn documents_named(&self, ids: &[DocumentId]) -> Result<Vec<&Document>, Fail> {
+        self.need(ids.iter().map(|&id| Key::Document(id)))?;
+        ids.iter()
+            .map(|&id| self.document(id)?.ok_or_else(|| CoreError::not_found(format!("document {id}")).into()))
+            .collect()
+    }
+
     /// Whether the world already holds what `key` names (so loading it again is pointless).
     pub fn knows(&self, key: Key) -> bool {
         self.complete

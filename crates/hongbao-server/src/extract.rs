@@ -30,6 +30,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     }
 }
 
+/// A JSON body whose fields are all optional, which may also be left out altogether (an empty
+/// body reads as `T::default()`); anything else is as [`AppJson`].
+#[derive(Debug)]
+pub struct AppJsonOrEmpty<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for AppJsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| ApiError::invalid(e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(AppJsonOrEmpty(T::default()));
+        }
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::invalid("the request body must be a JSON object"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(AppJsonOrEmpty)
+            .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
+    }
+}
+
 /// A POST that takes no parameters: an empty body or `{}`. Anything else is refused, so that a
 /// field a client believes it is sending is never silently ignored.
 #[derive(Debug)]

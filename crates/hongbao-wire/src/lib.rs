@@ -32,5 +32,5 @@ pub use requests::{
     AmountRequest, ConsistencyParams, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
     CreateUserRequest, DevClockRequest, EntriesParams, FreezesParams, HistoryParams, InclusionParams,
     PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, RegisterDocumentRequest, ReleaseFreezeRequest,
-    RenewFreezeRequest, SeizuresParams, SendPacketRequest, TransferRequest,
+    RenewFreezeRequest, RevealRequest, SeizuresParams, SendPacketRequest, TransferRequest,
 };

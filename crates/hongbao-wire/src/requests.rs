@@ -50,6 +50,18 @@ pub struct ReasonRequest {
     pub reason: String,
 }
 
+/// Why an officer reveals a document: optional, and so is the body.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"reason": "the court published its ruling"})))]
+pub struct RevealRequest {
+    /// 1 to 500 characters, not blank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: Option<String>,
+}
+
 /// An amount in fen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -319,9 +331,10 @@ pub struct ReleaseFreezeRequest {
     "expires_at": "2027-12-01T00:00:00.000Z"
 })))]
 pub struct RenewFreezeRequest {
-    /// 1 to 500 characters.
+    /// 1 to 500 characters; left out, the documents cited are the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
-    pub reason: String,
+    pub reason: Option<String>,
     /// Registered documents; a court, police or emergency freeze needs one it did not cite before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "openapi", schema(max_items = 16))]
@@ -342,9 +355,10 @@ pub struct RenewFreezeRequest {
 pub struct ConvertFreezeRequest {
     /// `court` or `police`.
     pub kind: FreezeKind,
-    /// 1 to 500 characters.
+    /// 1 to 500 characters; left out, the documents cited are the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
-    pub reason: String,
+    pub reason: Option<String>,
     /// Registered documents, as placing a freeze of `kind` needs.
     #[cfg_attr(feature = "openapi", schema(max_items = 16))]
     pub documents: Vec<DocumentId>,

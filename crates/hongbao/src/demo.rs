@@ -129,7 +129,7 @@ async fn scam(root: &Client, demo: &Demo) -> anyhow::Result<()> {
     let notice = document(&legal, DocumentKind::AssistanceNotice, "(2026)粤0305执保88号", true).await?;
     let convert = ConvertFreezeRequest {
         kind: FreezeKind::Court,
-        reason: "the court ordered the money preserved".to_owned(),
+        reason: Some("the court ordered the money preserved".to_owned()),
         documents: vec![ruling, notice],
         expires_at: None,
     };

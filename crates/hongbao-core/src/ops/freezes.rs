@@ -14,7 +14,7 @@ use crate::id::{AccountId, DocumentId, FreezeId, KeyId, UserId};
 use crate::money::Fen;
 use crate::risk::FreezeKind;
 use crate::time::Timestamp;
-use crate::world::{Draft, Fail, Key};
+use crate::world::{Draft, Fail};
 
 use super::reply::Reply;
 use super::shared::{check_reason, positive, user};
@@ -39,16 +39,15 @@ pub(super) fn cited<'w>(d: &Draft<'w>, ids: &[DocumentId]) -> Result<Vec<&'w Doc
     if ids.len() > FREEZE_DOCUMENTS_MAX {
         return Err(CoreError::invalid(format!("at most {FREEZE_DOCUMENTS_MAX} documents are cited at once")).into());
     }
-    let world = d.world();
-    let missing: Vec<Key> = ids.iter().map(|&id| Key::Document(id)).filter(|&k| !world.knows(k)).collect();
-    if !missing.is_empty() {
-        return Err(Fail::Need(missing));
+    d.world().documents_named(ids)
+}
+
+/// That `freeze` may cite `more` documents besides its own.
+fn room_for(freeze: &Freeze, more: usize) -> Result<(), Fail> {
+    if freeze.documents.len() + more > FREEZE_DOCUMENTS_MAX {
+        return Err(CoreError::invalid(format!("a freeze cites at most {FREEZE_DOCUMENTS_MAX} documents")).into());
     }
-    let mut found = Vec::with_capacity(ids.len());
-    for &id in ids {
-        found.push(world.document(id)?.ok_or_else(|| CoreError::not_found(format!("document {id}")))?);
-    }
-    Ok(found)
+    Ok(())
 }
 
 fn document_required(message: String) -> Fail {
@@ -67,9 +66,7 @@ fn end_of_term<R>(
     major_case: bool,
     asked: Option<Timestamp>,
 ) -> Result<Option<Timestamp>, Fail> {
-    let term = ctx.limits.risk.freezes.of(kind);
-    let longest = if major_case { term.major_case_term_max_s.or(term.term_max_s) } else { term.term_max_s };
-    let Some(longest) = longest else {
+    let Some(longest) = ctx.limits.risk.freezes.of(kind).longest_s(major_case) else {
         return match asked {
             None => Ok(None),
             Some(_) => Err(CoreError::invalid(format!(
@@ -123,7 +120,7 @@ pub fn place<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: Key
     if held.is_positive() {
         wallet.freeze(held)?;
     }
-    let mut freeze = Freeze {
+    let freeze = Freeze {
         id: FreezeId::mint(ctx.mint_at, ctx.rng),
         user_id: spec.user,
         seq,
@@ -157,7 +154,6 @@ pub fn place<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: Key
         },
     });
     let view = FreezeView::new(&freeze, &documents);
-    freeze.documents.shrink_to_fit();
     d.put_freeze(freeze);
     Ok(Reply::Freeze(view))
 }
@@ -196,9 +192,7 @@ pub fn release<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: Freeze
             freeze.kind.as_str()
         )));
     }
-    if freeze.documents.len() + documents.len() > FREEZE_DOCUMENTS_MAX {
-        return Err(CoreError::invalid(format!("a freeze cites at most {FREEZE_DOCUMENTS_MAX} documents")).into());
-    }
+    room_for(&freeze, documents.len())?;
     let amount = match ask.amount {
         Some(amount) if amount > freeze.held => {
             return Err(CoreError::conflict(format!("freeze {id} holds {}, less than {amount}", freeze.held)).into());
@@ -283,8 +277,7 @@ pub fn renew<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: FreezeId
     if freeze.kind.needs_document() && documents.iter().all(|doc| freeze.documents.contains(&doc.id)) {
         return Err(document_required(format!("a {} freeze is renewed by a new document", freeze.kind.as_str())));
     }
-    let longest = if freeze.major_case { term.major_case_term_max_s.or(term.term_max_s) } else { term.term_max_s };
-    let latest = end.plus_seconds(longest.unwrap_or(0));
+    let latest = end.plus_seconds(term.longest_s(freeze.major_case).unwrap_or(0));
     if ask.expires_at <= end {
         return Err(CoreError::invalid(format!("expires_at must be after the freeze's current end, {end}")).into());
     }
@@ -295,9 +288,7 @@ pub fn renew<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: FreezeId
         }
         .into());
     }
-    if freeze.documents.len() + documents.len() > FREEZE_DOCUMENTS_MAX {
-        return Err(CoreError::invalid(format!("a freeze cites at most {FREEZE_DOCUMENTS_MAX} documents")).into());
-    }
+    room_for(&freeze, documents.len())?;
     freeze.expires_at = Some(ask.expires_at);
     freeze.renewals += 1;
     freeze.documents.extend(ask.documents.iter().copied());
@@ -427,7 +418,7 @@ pub fn expire<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, id: FreezeI
 }
 
 /// Sets the wallet's `holding` flag from its freezes, `changed` as this command left it.
-fn refresh_holding(d: &mut Draft<'_>, user: UserId, changed: &Freeze) -> Result<(), Fail> {
+pub(super) fn refresh_holding(d: &mut Draft<'_>, user: UserId, changed: &Freeze) -> Result<(), Fail> {
     let others = d.world().freezes_of(user)?;
     let mut short = changed.is_short();
     for other in others.into_iter().filter(|f| f.id != changed.id) {

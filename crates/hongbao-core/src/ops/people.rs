@@ -9,7 +9,7 @@ use crate::id::{AccountId, GroupId, UserId};
 use crate::ledger::{Account, AccountKind};
 use crate::principal::{Owner, Principal, Role, mint_credentials, normalise_roles};
 use crate::user::{Group, GroupView, User, UserStatus, check_name};
-use crate::world::{Draft, Fail, Key};
+use crate::world::{Draft, Key};
 
 use super::reply::{OperatorCreated, Reply, UserCreated};
 use super::shared::user;
@@ -56,10 +56,7 @@ pub fn create_group<R: CryptoRng>(
     user(d, actor)?;
     // Ask for every unknown member at once rather than one per rerun.
     let world = d.world();
-    let missing: Vec<Key> = all.iter().map(|&m| Key::User(m)).filter(|&k| !world.knows(k)).collect();
-    if !missing.is_empty() {
-        return Err(Fail::Need(missing));
-    }
+    world.need(all.iter().map(|&m| Key::User(m)))?;
     for &member in &all {
         if world.user(member)?.is_none() {
             return Err(CoreError::invalid(format!("unknown user {member}")).into());

@@ -15,7 +15,7 @@ use crate::risk::FreezeKind;
 use crate::seizure::{SEIZURE_APPROVAL_S, Seizure, SeizureStatus, SeizureTarget, SeizureView};
 use crate::world::{Draft, Fail, Refs};
 
-use super::freezes::cited;
+use super::freezes::{cited, refresh_holding};
 use super::reply::Reply;
 use super::shared::{check_reason, positive, user};
 use super::{Ctx, Decision};
@@ -176,14 +176,7 @@ pub fn approve<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: K
             approved_by: officer,
         },
     });
-    let others_short = {
-        let mut short = freeze.is_short();
-        for other in d.world().freezes_of(freeze.user_id)?.into_iter().filter(|f| f.id != freeze.id) {
-            short |= d.freeze(other.id)?.is_some_and(|f| f.is_short());
-        }
-        short
-    };
-    d.account(from)?.set_holding(others_short);
+    refresh_holding(d, freeze.user_id, &freeze)?;
     d.put_freeze(freeze);
     let answer = view(d, &seizure)?;
     d.put_seizure(seizure);

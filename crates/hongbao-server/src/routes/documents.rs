@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use hongbao_core::DocumentId;
 use hongbao_core::hex::parse_sha256;
 use hongbao_core::ops::{Command, DocumentSpec};
-use hongbao_wire::{DocumentRegistered, DocumentRevealed, ErrorBody, ReasonRequest, RegisterDocumentRequest};
+use hongbao_wire::{DocumentRegistered, DocumentRevealed, ErrorBody, RegisterDocumentRequest, RevealRequest};
 
 use super::{Created, IdempotencyHeader};
 use crate::auth::{Holds, Officer};
 use crate::error::ApiError;
-use crate::extract::{AppJson, IdempotencyKey, path_id};
+use crate::extract::{AppJson, AppJsonOrEmpty, IdempotencyKey, path_id};
 use crate::state::AppState;
 
 /// Register a legal document (legal_officer, risk_officer): a court ruling, an assistance notice,
@@ -57,13 +57,14 @@ pub async fn register(
 
 /// Reveal a document (legal_officer, risk_officer): the log records its salt and `sha256` (and
 /// the officer and the reason), so that anyone can recompute the commitment its registration
-/// and every freeze citing it logged. Revealing it again answers the same and logs nothing.
+/// and every freeze citing it logged. Revealing it again answers the same and logs nothing. The
+/// body is optional: `{"reason"}`, or nothing (the reason logged is then "made public").
 #[utoipa::path(post, path = "/v1/documents/{document_id}/reveal", tag = "risk", security(("signed" = [])),
-    request_body = ReasonRequest,
+    request_body = RevealRequest,
     params(("document_id" = DocumentId, Path, description = "The document to reveal"), IdempotencyHeader),
     responses(
         (status = 200, description = "The salt and file hash that open the commitment", body = DocumentRevealed),
-        (status = 400, description = "`invalid_request`: no reason, or one over 500 characters", body = ErrorBody),
+        (status = 400, description = "`invalid_request`: a blank reason, or one over 500 characters", body = ErrorBody),
         (status = 403, description = "`forbidden`: not a legal or risk officer", body = ErrorBody),
         (status = 404, description = "`not_found`: no such document", body = ErrorBody),
     ))]
@@ -72,9 +73,10 @@ pub async fn reveal(
     caller: Officer<Holds>,
     idem: IdempotencyKey,
     Path(document_id): Path<String>,
-    AppJson(body): AppJson<ReasonRequest>,
+    AppJsonOrEmpty(body): AppJsonOrEmpty<RevealRequest>,
 ) -> Result<Json<DocumentRevealed>, ApiError> {
     let document = path_id(&document_id, "document")?;
-    let command = Command::RevealDocument { officer: caller.key_id, document, reason: body.reason };
+    let reason = body.reason.unwrap_or_else(|| "made public".to_owned());
+    let command = Command::RevealDocument { officer: caller.key_id, document, reason };
     Ok(Json(app.exec(caller.signer(), idem, command).await?))
 }

@@ -119,7 +119,7 @@ pub async fn renew(
         officer: caller.key_id,
         legal: caller.actor.has_role(Role::LegalOfficer),
         freeze,
-        reason: body.reason,
+        reason: body.reason.unwrap_or_else(|| "renewed under the documents cited".to_owned()),
         documents: body.documents,
         expires_at: body.expires_at,
     };
@@ -151,7 +151,7 @@ pub async fn convert(
         officer: caller.key_id,
         freeze,
         kind: body.kind,
-        reason: body.reason,
+        reason: body.reason.unwrap_or_else(|| "converted under the documents cited".to_owned()),
         documents: body.documents,
         expires_at: body.expires_at,
     };

@@ -81,6 +81,10 @@ async fn a_document_is_committed_in_the_log_and_its_reveal_opens_the_commitment(
     // A second reveal answers the same and logs nothing; the log still checks.
     let again: DocumentRevealed = legal.reveal_document(registered.document_id, "again").send().await.unwrap();
     assert_eq!(again, revealed);
+    // The contract gives reveal no body: an empty one is as good.
+    let bare = legal.send(RawRequest::post(&path)).await.unwrap();
+    assert_eq!(bare.status, 200, "{}", bare.text());
+    assert_eq!(bare.json::<DocumentRevealed>().unwrap(), revealed);
     assert_eq!(logged_events(&app, "document_revealed").await.len(), 1);
     app.assert_invariants().await;
 }

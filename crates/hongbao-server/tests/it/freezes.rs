@@ -302,7 +302,7 @@ async fn a_precautionary_freeze_is_renewed_by_another_risk_officer_and_converted
         d.risk.place_freeze(&freeze(p.bob_id, FreezeKind::Precautionary, Some(900), &[])).send().await.unwrap();
     let end = placed.expires_at.unwrap();
     let renew = |hours: u32| hongbao_wire::RenewFreezeRequest {
-        reason: "reports keep coming".to_owned(),
+        reason: Some("reports keep coming".to_owned()),
         documents: Vec::new(),
         expires_at: end.plus_seconds(hours * 3_600),
     };
@@ -318,7 +318,7 @@ async fn a_precautionary_freeze_is_renewed_by_another_risk_officer_and_converted
     // A court takes the case: the same 400 held, now by a court freeze that keeps holding.
     let convert = |documents: Vec<DocumentId>| hongbao_wire::ConvertFreezeRequest {
         kind: FreezeKind::Court,
-        reason: "the court ordered the preservation".to_owned(),
+        reason: None,
         documents,
         expires_at: None,
     };

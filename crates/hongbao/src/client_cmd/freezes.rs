@@ -220,11 +220,11 @@ impl FreezeArgs {
                 show_moving(&conn, &client, client.release_freeze(freeze, &body), idem, render_freeze).await
             }
             FreezeCmd::Renew { freeze, expires_at, reason, documents, idem } => {
-                let body = RenewFreezeRequest { reason, documents, expires_at };
+                let body = RenewFreezeRequest { reason: Some(reason), documents, expires_at };
                 show_moving(&conn, &client, client.renew_freeze(freeze, &body), idem, render_freeze).await
             }
             FreezeCmd::Convert { freeze, kind, reason, documents, expires_at, idem } => {
-                let body = ConvertFreezeRequest { kind, reason, documents, expires_at };
+                let body = ConvertFreezeRequest { kind, reason: Some(reason), documents, expires_at };
                 show_moving(&conn, &client, client.convert_freeze(freeze, &body), idem, render_freeze).await
             }
             FreezeCmd::List { user, status, kind } => {
