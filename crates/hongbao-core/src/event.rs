@@ -7,8 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::case::CaseOutcome;
 use crate::fairness::Salt;
-use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
+use crate::id::{
+    CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
+};
 use crate::money::Fen;
 use crate::packet::PacketKind;
 use crate::principal::Role;
@@ -192,6 +195,30 @@ pub enum EventKind {
         actor: KeyId,
         reason: String,
     },
+    /// A user reported another for fraud: `amount` is the sum of the transfers cited, `evidence`
+    /// how many evidence files back it (their content never enters the log).
+    ReportFiled {
+        report_id: ReportId,
+        reporter: UserId,
+        subject: UserId,
+        amount: Fen,
+        evidence: u32,
+    },
+    /// A rule of `[limits.risk]` fired about `user_id`, opening or adding to `case_id`; `detail`
+    /// says why in numbers. What it did (a freeze, a lock) is logged in the same entry.
+    RuleFired {
+        rule: String,
+        user_id: UserId,
+        case_id: CaseId,
+        detail: String,
+    },
+    /// An officer closed a case.
+    CaseClosed {
+        case_id: CaseId,
+        outcome: CaseOutcome,
+        actor: KeyId,
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -226,6 +253,9 @@ impl EventKind {
             EventKind::SeizureExpired { .. } => "seizure_expired",
             EventKind::DocumentRegistered { .. } => "document_registered",
             EventKind::DocumentRevealed { .. } => "document_revealed",
+            EventKind::ReportFiled { .. } => "report_filed",
+            EventKind::RuleFired { .. } => "rule_fired",
+            EventKind::CaseClosed { .. } => "case_closed",
         }
     }
 }

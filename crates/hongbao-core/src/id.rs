@@ -154,6 +154,14 @@ define_id!(
     SeizureId, "szr", "seizure"
 );
 define_id!(
+    /// A user's report (举报) that another user defrauded them.
+    ReportId, "rpt", "report"
+);
+define_id!(
+    /// What risk and legal officers work on: reports, freezes and rule hits about one user.
+    CaseId, "cas", "case"
+);
+define_id!(
     /// A ledger account. A wallet shares its owner's UUID and an escrow its packet's, so the
     /// account of a user or packet is found without an index, and tables keyed by account id
     /// distribute with the user or packet they belong to.

@@ -24,7 +24,7 @@ use crate::world::World;
 /// One broken invariant, in words precise enough to find the row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant of docs/DESIGN.md (1 to 7).
+    /// Which invariant of docs/DESIGN.md (1 to 8).
     pub invariant: u8,
     pub message: String,
 }
@@ -64,7 +64,7 @@ impl Report {
     }
 }
 
-/// Checks invariants 1 to 4 and 7 over a complete world. An empty result means they all hold.
+/// Checks invariants 1 to 4, 7 and 8 over a complete world. An empty result means they all hold.
 pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
     let mut report = Report { violations: Vec::new() };
     check_ledger(world, &mut report);
@@ -73,7 +73,59 @@ pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
     check_documents(world, &mut report);
     check_freezes(world, &mut report);
     check_seizures(world, &mut report);
+    check_cases(world, &mut report);
     report.violations
+}
+
+/// Invariant 8, reports and cases: at most one open case of a kind per subject and one open
+/// report per reporter and subject; a report and its case name each other, and a closed case's
+/// reports are closed; a report's amount is the sum of the transfers it cites, each paid to its
+/// subject; a case's freezes hold its subject's money.
+fn check_cases(world: &World, report: &mut Report) {
+    let mut open_cases = HashSet::new();
+    for case in world.cases() {
+        if case.is_open() && !open_cases.insert((case.subject, case.kind)) {
+            report.fail(8, format!("two {} cases about {} are open", case.kind.as_str(), case.subject));
+        }
+        if case.is_open() == case.outcome.is_some() || case.is_open() == case.closed_at.is_some() {
+            report.fail(8, format!("case {} is {} with outcome {:?}", case.id, case.status.as_str(), case.outcome));
+        }
+        for id in case.reports() {
+            match world.report(id).ok().flatten() {
+                Some(r) if r.case_id == Some(case.id) && (case.is_open() || !r.is_open()) => {}
+                found => report.fail(8, format!("case {} lists report {id}, which is {found:?}", case.id)),
+            }
+        }
+        for id in case.freezes() {
+            if world.freeze(id).ok().flatten().is_none_or(|f| f.user_id != case.subject) {
+                report.fail(
+                    8,
+                    format!("case {} lists freeze {id}, which does not hold {}'s money", case.id, case.subject),
+                );
+            }
+        }
+    }
+    let mut open_reports = HashSet::new();
+    for r in world.reports() {
+        if r.is_open() && !open_reports.insert((r.reporter, r.subject)) {
+            report.fail(8, format!("{} has two open reports on {}", r.reporter, r.subject));
+        }
+        if let Some(case) = r.case_id
+            && world.case(case).ok().flatten().is_none_or(|c| !c.reports().any(|id| id == r.id))
+        {
+            report.fail(8, format!("report {} names case {case}, which does not list it", r.id));
+        }
+        let mut sum: i128 = 0;
+        for &id in &r.transfers {
+            match world.transfer(id).ok().flatten() {
+                Some(t) if t.credit == AccountId::wallet(r.subject) => sum += i128::from(t.amount.get()),
+                _ => report.fail(8, format!("report {} cites {id}, which paid nothing to {}", r.id, r.subject)),
+            }
+        }
+        if sum != i128::from(r.amount.get()) || !r.amount.is_positive() {
+            report.fail(8, format!("report {} reports {} but its transfers paid {sum}", r.id, r.amount));
+        }
+    }
 }
 
 /// Invariant 7, for forced transfers: each executed one is exactly its transfer (the frozen
@@ -499,6 +551,8 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
             }
             Reply::Freeze(f) => matches!(world.freeze(f.freeze_id), Ok(Some(_))),
             Reply::Seizure(s) => matches!(world.seizure(s.seizure_id), Ok(Some(_))),
+            Reply::Report(r) => matches!(world.report(r.id), Ok(Some(_))),
+            Reply::Case(c) => matches!(world.case(c.id), Ok(Some(_))),
             Reply::DocumentRevealed(r) => {
                 matches!(world.document(r.document_id), Ok(Some(d)) if d.revealed_at.is_some() && d.salt == r.salt)
             }

@@ -11,6 +11,7 @@
 //! (`rand` is built without its OS-backed generators): the shell loads state, calls
 //! [`ops::execute`], and stores what it decided in one transaction.
 
+pub mod case;
 pub mod config;
 pub mod document;
 pub mod due;
@@ -43,7 +44,8 @@ pub mod world;
 pub use config::Limits;
 pub use error::{CoreError, FreezeRefusal, FrozenReason, RecallRefusal};
 pub use id::{
-    AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId,
+    TransferId, UserId,
 };
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};

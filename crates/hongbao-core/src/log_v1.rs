@@ -10,9 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::case::CaseOutcome;
 use crate::event::{Event, EventKind};
 use crate::fairness::Salt;
-use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
+use crate::id::{
+    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
+};
 use crate::ledger::{Phase, Transfer, TransferKind};
 use crate::log::LogRecord;
 use crate::money::Fen;
@@ -54,6 +57,7 @@ names!(TransferKindV1 for TransferKind {
 names!(PacketKindV1 for PacketKind { Normal, Lucky, Exclusive });
 names!(RoleV1 for Role { Admin, RiskOfficer, LegalOfficer, Auditor });
 names!(FreezeKindV1 for FreezeKind { Court, Police, EmergencyStop, Precautionary, Anomaly });
+names!(CaseOutcomeV1 for CaseOutcome { Upheld, Dismissed });
 
 /// Where seized money goes, as logged: a user id, or `"external"` (the domain type's own text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +275,25 @@ enum EventKindV1 {
         actor: KeyId,
         reason: String,
     },
+    ReportFiled {
+        report_id: ReportId,
+        reporter: UserId,
+        subject: UserId,
+        amount: Fen,
+        evidence: u32,
+    },
+    RuleFired {
+        rule: String,
+        user_id: UserId,
+        case_id: CaseId,
+        detail: String,
+    },
+    CaseClosed {
+        case_id: CaseId,
+        outcome: CaseOutcomeV1,
+        actor: KeyId,
+        reason: String,
+    },
 }
 
 impl From<&LogRecord> for RecordV1 {
@@ -383,6 +406,9 @@ impl From<&EventKind> for EventKindV1 {
             SeizureExpired { seizure_id };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
+            ReportFiled { report_id, reporter, subject, amount, evidence };
+            RuleFired { rule, user_id, case_id, detail };
+            CaseClosed { case_id, actor, reason } => outcome: CaseOutcomeV1::from;
         })
     }
 }
@@ -418,6 +444,9 @@ impl From<EventKindV1> for EventKind {
             SeizureExpired { seizure_id };
             DocumentRegistered { document_id, commitment, actor };
             DocumentRevealed { document_id, salt, sha256, actor, reason };
+            ReportFiled { report_id, reporter, subject, amount, evidence };
+            RuleFired { rule, user_id, case_id, detail };
+            CaseClosed { case_id, actor, reason } => outcome: CaseOutcome::from;
         })
     }
 }

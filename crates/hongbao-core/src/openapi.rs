@@ -9,7 +9,8 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::id::{
-    AccountId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId,
+    TransferId, UserId,
 };
 use crate::money::Fen;
 use crate::principal::Secret;
@@ -97,4 +98,6 @@ id_schema! {
     DocumentId, "a registered legal document";
     FreezeId, "a freeze";
     SeizureId, "a proposed forced transfer";
+    ReportId, "a fraud report";
+    CaseId, "a case officers work on";
 }

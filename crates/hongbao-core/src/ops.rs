@@ -16,6 +16,8 @@
 //! - `documents.rs` — legal documents: registering and revealing them.
 //! - `freezes.rs` — freezes: placing, releasing, expiring, and holding what arrives later.
 //! - `seizures.rs` — forced transfers of frozen money under four eyes.
+//! - `reports.rs` — users' fraud reports; `cases.rs` — officers' notes and closing a case;
+//!   `rules.rs` — the rules that fire by themselves (`fraud_reports`, …).
 //! - `jobs.rs` — due work: expiry and arrivals.
 //! - `shared.rs` — the look-ups and input checks several areas use.
 //!
@@ -31,6 +33,7 @@ use crate::user::UserStatus;
 use crate::world::{Draft, Effects, Fail, World};
 
 mod authority;
+mod cases;
 mod claims;
 mod command;
 mod documents;
@@ -41,6 +44,8 @@ mod money;
 mod packets;
 mod people;
 mod reply;
+mod reports;
+mod rules;
 mod seizures;
 mod shared;
 
@@ -128,6 +133,14 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
         Command::ApproveSeizure { officer, seizure } => seizures::approve(&mut d, ctx, *officer, *seizure)?,
         Command::RejectSeizure { officer, seizure, reason } => {
             seizures::reject(&mut d, ctx, (*officer, reason), *seizure)?
+        }
+        Command::FileReport { actor, subject, payments, description, evidence } => {
+            let filing = reports::Filing { reporter: *actor, subject: *subject, payments, description, evidence };
+            reports::file(&mut d, ctx, &filing)?
+        }
+        Command::AddCaseNote { officer, case, text } => cases::note(&mut d, ctx, *officer, *case, text)?,
+        Command::CloseCase { officer, case, outcome, reason } => {
+            cases::close(&mut d, ctx, (*officer, reason), *case, *outcome)?
         }
         Command::ExpireSeizure { seizure } => seizures::expire(&mut d, ctx, *seizure)?,
         Command::ExpirePacket { packet } => jobs::expire_packet(&mut d, ctx, *packet)?,

@@ -5,10 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::case::Case;
 use crate::document::Document;
 use crate::error::CoreError;
 use crate::freeze::{Freeze, FreezeStatus, FreezeView, HoldView};
-use crate::id::{AccountId, DocumentId, FreezeId, GroupId, PacketId, SeizureId, UserId};
+use crate::id::{AccountId, CaseId, DocumentId, FreezeId, GroupId, PacketId, SeizureId, UserId};
 use crate::ops::visible_packet;
 use crate::packet::{Claim, PacketView};
 use crate::risk::FreezeKind;
@@ -37,6 +38,8 @@ pub enum Query {
     Freezes { ids: Vec<FreezeId> },
     /// These forced transfers, as officers see them, in this order (the shell lists the ids).
     Seizures { ids: Vec<SeizureId> },
+    /// A case, as officers see it (the shell lets only officers and auditors ask).
+    Case { case: CaseId },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +52,7 @@ pub enum Answer {
     Freezes(Vec<FreezeView>),
     Holds(Vec<HoldView>),
     Seizures(Vec<SeizureView>),
+    Case(Case),
 }
 
 /// `TryFrom<Answer>` for each answer type: a caller names the answer it expects (see
@@ -78,6 +82,7 @@ typed_answers! {
     Freezes(Vec<FreezeView>),
     Holds(Vec<HoldView>),
     Seizures(Vec<SeizureView>),
+    Case(Case),
 }
 
 impl Answer {
@@ -91,6 +96,7 @@ impl Answer {
             Answer::Freezes(_) => "freezes",
             Answer::Holds(_) => "holds",
             Answer::Seizures(_) => "seizures",
+            Answer::Case(_) => "case",
         }
     }
 }
@@ -144,6 +150,9 @@ pub fn answer(world: &World, now: Timestamp, query: &Query) -> Result<Answer, Fa
                 views.push(SeizureView::new(seizure, &world.documents_named(&seizure.documents)?));
             }
             Ok(Answer::Seizures(views))
+        }
+        Query::Case { case } => {
+            Ok(Answer::Case(world.case(case)?.cloned().ok_or_else(|| CoreError::not_found("case"))?))
         }
         Query::Holds { actor } => {
             let mut freezes = world.freezes_of(actor)?;

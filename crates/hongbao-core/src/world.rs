@@ -15,12 +15,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
+use crate::case::{Case, CaseKind, Report};
 use crate::document::Document;
 use crate::due::{self, Deadline, DueKind};
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::freeze::Freeze;
-use crate::id::{AccountId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
+use crate::id::{
+    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
+};
 use crate::ledger::{Account, AccountKind, PendingTransfer, Transfer};
 use crate::log::LogRecord;
 use crate::money::MoneyError;
@@ -60,6 +63,12 @@ pub enum Key {
     Seizure(SeizureId),
     /// Every proposal to seize money of a freeze.
     SeizuresOf(FreezeId),
+    Report(ReportId),
+    /// Every open report on a user.
+    OpenReportsOn(UserId),
+    Case(CaseId),
+    /// The open case of this kind about a user, if any (there is at most one).
+    OpenCase(UserId, CaseKind),
 }
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
@@ -80,6 +89,10 @@ pub enum Fact {
     FreezesOf(UserId, Vec<Freeze>),
     Seizure(SeizureId, Option<Seizure>),
     SeizuresOf(FreezeId, Vec<Seizure>),
+    Report(ReportId, Option<Report>),
+    OpenReportsOn(UserId, Vec<Report>),
+    Case(CaseId, Option<Case>),
+    OpenCase(UserId, CaseKind, Option<Case>),
 }
 
 /// Why a command did not complete.
@@ -124,6 +137,8 @@ pub struct Changes {
     pub documents: Vec<(Write, Document)>,
     pub freezes: Vec<(Write, Freeze)>,
     pub seizures: Vec<(Write, Seizure)>,
+    pub reports: Vec<(Write, Report)>,
+    pub cases: Vec<(Write, Case)>,
     /// New transfers, in the order they were made.
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
@@ -147,6 +162,8 @@ impl Changes {
             && self.documents.is_empty()
             && self.freezes.is_empty()
             && self.seizures.is_empty()
+            && self.reports.is_empty()
+            && self.cases.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
@@ -169,6 +186,8 @@ struct Dirty {
     documents: BTreeMap<DocumentId, Write>,
     freezes: BTreeMap<FreezeId, Write>,
     seizures: BTreeMap<SeizureId, Write>,
+    reports: BTreeMap<ReportId, Write>,
+    cases: BTreeMap<CaseId, Write>,
     transfers: Vec<Transfer>,
     events: Vec<Event>,
     log: Vec<LogRecord>,
@@ -237,6 +256,12 @@ pub struct World {
     seizures: Table<SeizureId, Seizure>,
     /// Present only for freezes whose full list of proposals is known.
     seizures_of: HashMap<FreezeId, Vec<SeizureId>>,
+    reports: Table<ReportId, Report>,
+    /// Present only for users whose open reports are all known.
+    open_reports_on: HashMap<UserId, Vec<ReportId>>,
+    cases: Table<CaseId, Case>,
+    /// Present only for the users and kinds whose open case is known.
+    open_case: HashMap<(UserId, CaseKind), Option<CaseId>>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -304,6 +329,10 @@ impl World {
             + self.freezes_of.len()
             + self.seizures.len()
             + self.seizures_of.len()
+            + self.reports.len()
+            + self.open_reports_on.len()
+            + self.cases.len()
+            + self.open_case.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -360,6 +389,36 @@ impl World {
             Some(ids) => Ok(ids.iter().filter_map(|id| self.seizures.get(id).and_then(Option::as_ref)).collect()),
             None if self.complete => Ok(self.seizures().filter(|s| s.freeze_id == freeze).collect()),
             None => Err(Fail::Need(vec![Key::SeizuresOf(freeze)])),
+        }
+    }
+
+    pub fn report(&self, id: ReportId) -> Result<Option<&Report>, Fail> {
+        read(&self.reports, &id, self.complete, Key::Report(id))
+    }
+
+    /// Every open report on `subject`, oldest first.
+    pub fn open_reports_on(&self, subject: UserId) -> Result<Vec<&Report>, Fail> {
+        let mut open: Vec<&Report> = match self.open_reports_on.get(&subject) {
+            Some(ids) => ids.iter().filter_map(|id| self.reports.get(id).and_then(Option::as_ref)).collect(),
+            None if self.complete => self.reports().filter(|r| r.subject == subject && r.is_open()).collect(),
+            None => return Err(Fail::Need(vec![Key::OpenReportsOn(subject)])),
+        };
+        open.retain(|r| r.is_open());
+        open.sort_unstable_by_key(|r| r.id);
+        Ok(open)
+    }
+
+    pub fn case(&self, id: CaseId) -> Result<Option<&Case>, Fail> {
+        read(&self.cases, &id, self.complete, Key::Case(id))
+    }
+
+    /// The open case of `kind` about `subject`, if any.
+    pub fn open_case(&self, subject: UserId, kind: CaseKind) -> Result<Option<&Case>, Fail> {
+        match self.open_case.get(&(subject, kind)) {
+            Some(Some(id)) => Ok(self.case(*id)?.filter(|c| c.is_open())),
+            Some(None) => Ok(None),
+            None if self.complete => Ok(self.cases().find(|c| c.subject == subject && c.kind == kind && c.is_open())),
+            None => Err(Fail::Need(vec![Key::OpenCase(subject, kind)])),
         }
     }
 
@@ -435,6 +494,10 @@ impl World {
                 Key::FreezesOf(user) => self.freezes_of.contains_key(&user),
                 Key::Seizure(id) => self.seizures.contains_key(&id),
                 Key::SeizuresOf(freeze) => self.seizures_of.contains_key(&freeze),
+                Key::Report(id) => self.reports.contains_key(&id),
+                Key::OpenReportsOn(user) => self.open_reports_on.contains_key(&user),
+                Key::Case(id) => self.cases.contains_key(&id),
+                Key::OpenCase(user, kind) => self.open_case.contains_key(&(user, kind)),
             }
     }
 
@@ -508,6 +571,45 @@ impl World {
                 let ids: Vec<SeizureId> =
                     self.seizures.values().flatten().filter(|s| s.freeze_id == freeze).map(|s| s.id).collect();
                 self.seizures_of.insert(freeze, ids);
+            }
+            Fact::Report(id, report) => {
+                self.reports.entry(id).or_insert(report);
+            }
+            Fact::OpenReportsOn(subject, stored) => {
+                if self.open_reports_on.contains_key(&subject) {
+                    return;
+                }
+                for report in stored {
+                    self.reports.entry(report.id).or_insert(Some(report));
+                }
+                // The stored reports plus those this batch filed and has not written yet.
+                let ids: Vec<ReportId> = self
+                    .reports
+                    .values()
+                    .flatten()
+                    .filter(|r| r.subject == subject && r.is_open())
+                    .map(|r| r.id)
+                    .collect();
+                self.open_reports_on.insert(subject, ids);
+            }
+            Fact::Case(id, case) => {
+                self.cases.entry(id).or_insert(case);
+            }
+            Fact::OpenCase(subject, kind, case) => {
+                if self.open_case.contains_key(&(subject, kind)) {
+                    return;
+                }
+                if let Some(case) = case {
+                    self.cases.entry(case.id).or_insert(Some(case));
+                }
+                // What the store found, unless this batch changed it since, or opened one itself.
+                let id = self
+                    .cases
+                    .values()
+                    .flatten()
+                    .find(|c| c.subject == subject && c.kind == kind && c.is_open())
+                    .map(|c| c.id);
+                self.open_case.insert((subject, kind), id);
             }
             Fact::FreezesOf(user, stored) => {
                 if self.freezes_of.contains_key(&user) {
@@ -593,6 +695,29 @@ impl World {
                 list.push(id);
             }
         }
+        for report in draft.reports {
+            let (id, subject, open) = (report.id, report.subject, report.is_open());
+            put(&mut self.reports, &mut self.dirty.reports, id, report);
+            if let Some(list) = self.open_reports_on.get_mut(&subject) {
+                list.retain(|r| *r != id);
+                if open {
+                    list.push(id);
+                }
+            }
+        }
+        for case in draft.cases {
+            let (id, key, open) = (case.id, (case.subject, case.kind), case.is_open());
+            put(&mut self.cases, &mut self.dirty.cases, id, case);
+            match self.open_case.get_mut(&key) {
+                Some(slot) if open => *slot = Some(id),
+                Some(slot) if *slot == Some(id) => *slot = None,
+                _ if open => {
+                    // A new case: no other of its kind is open (the rules ask before opening one).
+                    self.open_case.insert(key, Some(id));
+                }
+                _ => {}
+            }
+        }
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }
@@ -622,6 +747,8 @@ impl World {
             documents: rows(dirty.documents, &self.documents),
             freezes: rows(dirty.freezes, &self.freezes),
             seizures: rows(dirty.seizures, &self.seizures),
+            reports: rows(dirty.reports, &self.reports),
+            cases: rows(dirty.cases, &self.cases),
             transfers: dirty.transfers,
             events: dirty.events,
             log: dirty.log,
@@ -677,5 +804,13 @@ impl World {
 
     pub fn seizures(&self) -> impl Iterator<Item = &Seizure> {
         self.seizures.values().flatten()
+    }
+
+    pub fn reports(&self) -> impl Iterator<Item = &Report> {
+        self.reports.values().flatten()
+    }
+
+    pub fn cases(&self) -> impl Iterator<Item = &Case> {
+        self.cases.values().flatten()
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use ed25519_dalek::VerifyingKey;
 use hongbao_audit::note::{self, Verifier};
 use hongbao_audit::{Tree, leaf_hash};
+use hongbao_core::case::{Case, Report};
 use hongbao_core::document::Document;
 use hongbao_core::event::EventKind;
 use hongbao_core::freeze::Freeze;
@@ -18,8 +19,8 @@ use hongbao_core::principal::Owner;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
-    ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, SeizureId, TransferId, UserId, World,
-    fairness,
+    CaseId, ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, ReportId, SeizureId,
+    TransferId, UserId, World, fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -78,7 +79,7 @@ impl fmt::Display for CheckReport {
             }
         }
         if self.violations.is_empty() {
-            return write!(f, "all seven invariants hold");
+            return write!(f, "all eight invariants hold");
         }
         writeln!(f, "{} violation(s):", self.violations.len())?;
         for violation in &self.violations {
@@ -88,11 +89,12 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Loads everything from `store` and checks the seven invariants: double entry (against the
+/// Loads everything from `store` and checks the eight invariants: double entry (against the
 /// transfers, independently of the stored totals), no negative wallet, escrow equal to what is
 /// unclaimed, shares and claims that add up, every stored idempotent answer backed by what it
 /// names, the due work scheduled exactly as the state implies, and legal holds that hold
-/// together (documents registered before they are revealed).
+/// together (documents registered before they are revealed), and reports and cases that name
+/// each other.
 ///
 /// # Errors
 /// [`StoreError`] when the store cannot be read.
@@ -237,6 +239,8 @@ struct Ledger<'a> {
     documents: HashMap<DocumentId, &'a Document>,
     freezes: HashMap<FreezeId, &'a Freeze>,
     seizures: HashMap<SeizureId, &'a Seizure>,
+    reports: HashMap<ReportId, &'a Report>,
+    cases: HashMap<CaseId, &'a Case>,
     /// The commitment of every document of the ledger.
     commitments: HashSet<String>,
     /// `(what, id)` of every once-only event seen.
@@ -277,6 +281,12 @@ impl<'a> Ledger<'a> {
             }
             Fact::Seizure(id, Some(seizure)) => {
                 self.seizures.insert(*id, seizure);
+            }
+            Fact::Report(id, Some(report)) => {
+                self.reports.insert(*id, report);
+            }
+            Fact::Case(id, Some(case)) => {
+                self.cases.insert(*id, case);
             }
             _ => {}
         }
@@ -477,6 +487,35 @@ impl<'a> Ledger<'a> {
                 match self.seizures.get(seizure_id) {
                     Some(s) if s.status == status => None,
                     _ => Some(format!("forced transfer {seizure_id} is not {} in the ledger", status.as_str())),
+                }
+            }
+            // A report is filed once, as the ledger has it; a rule fires about a case the ledger
+            // has, about its subject; a case closes once, as the ledger has it closed.
+            EventKind::ReportFiled { report_id, reporter, subject, amount, evidence } => {
+                if !self.first("report", report_id.uuid().as_u128()) {
+                    return Some(format!("report {report_id} is filed a second time"));
+                }
+                match self.reports.get(report_id) {
+                    Some(r)
+                        if (r.reporter, r.subject, r.amount) == (*reporter, *subject, *amount)
+                            && u32::try_from(r.evidence.len()) == Ok(*evidence) =>
+                    {
+                        None
+                    }
+                    _ => differs(format!("the filing of report {report_id}")),
+                }
+            }
+            EventKind::RuleFired { case_id, user_id, .. } => match self.cases.get(case_id) {
+                Some(case) if case.subject == *user_id => None,
+                _ => differs(format!("the rule that opened case {case_id}")),
+            },
+            EventKind::CaseClosed { case_id, outcome, .. } => {
+                if !self.first("case closed", case_id.uuid().as_u128()) {
+                    return Some(format!("case {case_id} is closed a second time"));
+                }
+                match self.cases.get(case_id) {
+                    Some(case) if case.outcome == Some(*outcome) && !case.is_open() => None,
+                    _ => differs(format!("the closing of case {case_id}")),
                 }
             }
             EventKind::FreezeRenewed { freeze_id, documents, .. } => {

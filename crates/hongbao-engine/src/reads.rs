@@ -49,6 +49,31 @@ impl Engine {
         Ok(self.store().seizures(status, limit).await?.into_iter().map(|s| s.id).collect())
     }
 
+    /// Up to `limit` reports on `subject`, newest first.
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`].
+    pub async fn reports_on(
+        &self,
+        subject: hongbao_core::UserId,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::case::Report>, EngineError> {
+        Ok(self.store().reports_on(subject, limit).await?)
+    }
+
+    /// Up to `limit` cases of `status` and `kind`, newest opened first (the officers' queue).
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`].
+    pub async fn cases(
+        &self,
+        status: Option<hongbao_core::case::CaseStatus>,
+        kind: Option<hongbao_core::case::CaseKind>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::case::Case>, EngineError> {
+        Ok(self.store().cases(status, kind, limit).await?)
+    }
+
     /// Up to `limit` log entries from index `start`.
     ///
     /// # Errors

@@ -13,13 +13,14 @@ use crate::options::{PostgresOptions, Schema};
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the database); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "deadlines", include_str!("../migrations/0002_deadlines.sql")),
     (3, "evidence", include_str!("../migrations/0003_evidence.sql")),
     (4, "documents", include_str!("../migrations/0004_documents.sql")),
     (5, "freezes", include_str!("../migrations/0005_freezes.sql")),
     (6, "seizures", include_str!("../migrations/0006_seizures.sql")),
+    (7, "cases", include_str!("../migrations/0007_cases.sql")),
 ];
 
 fn migrator() -> Migrator {

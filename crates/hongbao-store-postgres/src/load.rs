@@ -37,7 +37,8 @@ use uuid::Uuid;
 
 use crate::{db_error, rows};
 use hongbao_store::loaded::{
-    Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index, seizures_by_freeze,
+    Found, Wanted, add_members, cases_by_subject, claims_by_packet, freezes_by_user, ids, index, reports_by_subject,
+    seizures_by_freeze,
 };
 
 /// Whether a load locks the rows it reads.
@@ -145,6 +146,30 @@ const SEIZURES_OF: Select = select!(
     order "s.id",
     of "s"
 );
+const REPORTS: Select = select!(
+    concat!("SELECT ", report_columns!(), " FROM reports r"),
+    "WHERE r.id = ANY($1)",
+    order "r.id",
+    of "r"
+);
+const OPEN_REPORTS_ON: Select = select!(
+    concat!("SELECT ", report_columns!(), " FROM reports r"),
+    "WHERE r.status = 'open' AND r.subject = ANY($1)",
+    order "r.id",
+    of "r"
+);
+const CASES: Select = select!(
+    concat!("SELECT ", case_columns!(), " FROM cases c"),
+    "WHERE c.id = ANY($1)",
+    order "c.id",
+    of "c"
+);
+const OPEN_CASES_OF: Select = select!(
+    concat!("SELECT ", case_columns!(), " FROM cases c"),
+    "WHERE c.status = 'open' AND c.subject = ANY($1)",
+    order "c.id",
+    of "c"
+);
 const MEMBERS: &str = "SELECT group_id, user_id FROM group_members WHERE group_id = ANY($1)";
 
 /// Runs `sql` with the ids bound as `$1` (skipping the round trip when there are none).
@@ -236,6 +261,16 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, SEIZURES_OF.sql(lock), ids(&want.seizures_of), "seizures of freezes").await?;
     let seizures_of = seizures_by_freeze(found.iter().map(rows::seizure).collect::<Result<_, _>>()?);
 
+    let found = fetch(conn, REPORTS.sql(lock), ids(&want.reports), "reports").await?;
+    let reports = index(&found, rows::report, |r| r.id.uuid())?;
+    let found = fetch(conn, OPEN_REPORTS_ON.sql(lock), ids(&want.open_reports_on), "open reports on users").await?;
+    let open_reports_on = reports_by_subject(found.iter().map(rows::report).collect::<Result<_, _>>()?);
+    let found = fetch(conn, CASES.sql(lock), ids(&want.cases), "cases").await?;
+    let cases = index(&found, rows::case, |c| c.id.uuid())?;
+    let subjects: std::collections::BTreeSet<Uuid> = want.open_cases.iter().map(|&(subject, _)| subject).collect();
+    let found = fetch(conn, OPEN_CASES_OF.sql(lock), ids(&subjects), "open cases of users").await?;
+    let open_cases = cases_by_subject(found.iter().map(rows::case).collect::<Result<_, _>>()?);
+
     let found = Found {
         users,
         accounts,
@@ -252,6 +287,10 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
         freezes_of,
         seizures,
         seizures_of,
+        reports,
+        open_reports_on,
+        cases,
+        open_cases,
     };
     Ok(found.facts(keys))
 }

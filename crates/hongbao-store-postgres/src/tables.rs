@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use hongbao_core::case::{Case, Report};
 use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
@@ -102,10 +103,12 @@ pub(crate) async fn write_split<T>(
     update: &Table<T>,
     written: &[(Write, T)],
 ) -> Result<(), StoreError> {
-    let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
-    insert_all(conn, insert, &new).await?;
+    // Updates first: a row closed by this batch makes room, under a partial unique index, for
+    // the open one it inserts (a case closed and a new one opened about the same user).
     let changed: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Update).map(|(_, row)| row).collect();
-    update_all(conn, update, &changed).await
+    update_all(conn, update, &changed).await?;
+    let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
+    insert_all(conn, insert, &new).await
 }
 
 /// Collects one column of `rows`.
@@ -509,6 +512,48 @@ fn bind_seizures(sql: &'static str, rows: &[&Seizure]) -> PgQuery {
         .bind(column(rows, |s| s.decided_at.map(Timestamp::millis)))
         .bind(column(rows, |s| s.transfer_id.map(|t| t.uuid())))
         .bind(column(rows, |s| s.rejection.clone()))
+}
+
+/// Reports, written whole (the JSON text of the report, and the columns that index it).
+pub(crate) const REPORTS: Table<Report> = Table {
+    name: "reports",
+    insert: "INSERT INTO reports (id, subject, reporter, status, body) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])",
+    update: "UPDATE reports AS t SET status = u.status, body = u.body \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[]) \
+             AS u (id, subject, reporter, status, body) WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_reports,
+    key: |r| r.id.uuid().to_string(),
+};
+
+fn bind_reports(sql: &'static str, rows: &[&Report]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |r| r.id.uuid()))
+        .bind(column(rows, |r| r.subject.uuid()))
+        .bind(column(rows, |r| r.reporter.uuid()))
+        .bind(column(rows, |r| r.status.as_str()))
+        .bind(column(rows, hongbao_store::columns::json_text))
+}
+
+/// Cases, written whole (the JSON text of the case, and the columns that index it).
+pub(crate) const CASES: Table<Case> = Table {
+    name: "cases",
+    insert: "INSERT INTO cases (id, subject, kind, status, body) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])",
+    update: "UPDATE cases AS t SET status = u.status, body = u.body \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[]) \
+             AS u (id, subject, kind, status, body) WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_cases,
+    key: |c| c.id.uuid().to_string(),
+};
+
+fn bind_cases(sql: &'static str, rows: &[&Case]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |c| c.id.uuid()))
+        .bind(column(rows, |c| c.subject.uuid()))
+        .bind(column(rows, |c| c.kind.as_str()))
+        .bind(column(rows, |c| c.status.as_str()))
+        .bind(column(rows, hongbao_store::columns::json_text))
 }
 
 /// Inserts events in their order: `seq` is drawn row by row as `ORDINALITY` orders them.

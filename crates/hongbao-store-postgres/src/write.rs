@@ -19,9 +19,9 @@ use sqlx::PgConnection;
 
 use crate::load::Lock;
 use crate::tables::{
-    ACCOUNTS, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, FREEZES, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE, PACKETS,
-    PENDINGS, PRINCIPALS, SEIZURES, TRANSFERS, USERS, check_pendings, groups, insert_all, insert_events, write_all,
-    write_split,
+    ACCOUNTS, CASES, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, FREEZES, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE,
+    PACKETS, PENDINGS, PRINCIPALS, REPORTS, SEIZURES, TRANSFERS, USERS, check_pendings, groups, insert_all,
+    insert_events, write_all, write_split,
 };
 use crate::{db_error, deadlines, rows};
 
@@ -117,6 +117,8 @@ async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), Store
     write_split(conn, &DOCUMENTS, &DOCUMENT_REVEAL, &changes.documents).await?;
     write_all(conn, &FREEZES, &changes.freezes).await?;
     write_all(conn, &SEIZURES, &changes.seizures).await?;
+    write_all(conn, &REPORTS, &changes.reports).await?;
+    write_all(conn, &CASES, &changes.cases).await?;
     let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
     insert_all(conn, &TRANSFERS, &transfers).await?;
     check_pendings(&changes.pendings)?;

@@ -1,6 +1,6 @@
 //! [`load`]: the facts a batch of keys names, in one query per kind of key where that is easy.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use hongbao_core::{Fact, Key, PacketId, UserId};
 use hongbao_store::StoreError;
@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::{db_error, rows};
 use hongbao_store::loaded::{
-    Found, Wanted, add_members, claims_by_packet, freezes_by_user, ids, index, seizures_by_freeze,
+    Found, Wanted, add_members, cases_by_subject, claims_by_packet, freezes_by_user, ids, index, reports_by_subject,
+    seizures_by_freeze,
 };
 
 /// Ids per `IN (…)` list: far below SQLite's limit on bound parameters, and a power of two so
@@ -152,6 +153,20 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&want.seizures_of), "seizures of freezes").await?;
     let seizures_of = seizures_by_freeze(found.iter().map(rows::seizure).collect::<Result<_, _>>()?);
 
+    let head = concat!("SELECT ", report_columns!(), " FROM reports WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.reports), "reports").await?;
+    let reports = index(&found, rows::report, |r| r.id.uuid())?;
+    let head = concat!("SELECT ", report_columns!(), " FROM reports WHERE status = 'open' AND subject IN (");
+    let found = fetch_in(conn, head, &ids(&want.open_reports_on), "open reports on users").await?;
+    let open_reports_on = reports_by_subject(found.iter().map(rows::report).collect::<Result<_, _>>()?);
+    let head = concat!("SELECT ", case_columns!(), " FROM cases WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.cases), "cases").await?;
+    let cases = index(&found, rows::case, |c| c.id.uuid())?;
+    let subjects: BTreeSet<Uuid> = want.open_cases.iter().map(|&(subject, _)| subject).collect();
+    let head = concat!("SELECT ", case_columns!(), " FROM cases WHERE status = 'open' AND subject IN (");
+    let found = fetch_in(conn, head, &ids(&subjects), "open cases of users").await?;
+    let open_cases = cases_by_subject(found.iter().map(rows::case).collect::<Result<_, _>>()?);
+
     let found = Found {
         users,
         accounts,
@@ -168,6 +183,10 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
         freezes_of,
         seizures,
         seizures_of,
+        reports,
+        open_reports_on,
+        cases,
+        open_cases,
     };
     Ok(found.facts(keys))
 }

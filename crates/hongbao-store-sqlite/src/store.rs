@@ -2,11 +2,12 @@
 //! state kept outside batches (nonces, the development clock, the log's key, secrets, purges).
 
 use async_trait::async_trait;
+use hongbao_core::case::{Case, CaseKind, CaseStatus, Report};
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::freeze::{Freeze, FreezeStatus};
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
-use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId, UserId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
@@ -144,6 +145,10 @@ impl Store for SqliteStore {
         tables.freezes = decode_all(&fetch_all(conn, sql, "freezes").await?, rows::freeze)?;
         let sql = concat!("SELECT ", seizure_columns!(), " FROM seizures ORDER BY id");
         tables.seizures = decode_all(&fetch_all(conn, sql, "seizures").await?, rows::seizure)?;
+        let sql = concat!("SELECT ", report_columns!(), " FROM reports ORDER BY id");
+        tables.reports = decode_all(&fetch_all(conn, sql, "reports").await?, rows::report)?;
+        let sql = concat!("SELECT ", case_columns!(), " FROM cases ORDER BY id");
+        tables.cases = decode_all(&fetch_all(conn, sql, "cases").await?, rows::case)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         tables.idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
         let sql = "SELECT seq, body FROM events ORDER BY seq";
@@ -436,6 +441,38 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(e, "list forced transfers"))?;
         found.iter().map(rows::seizure).collect()
+    }
+
+    async fn reports_on(&self, subject: UserId, limit: u32) -> Result<Vec<Report>, StoreError> {
+        let sql = concat!("SELECT ", report_columns!(), " FROM reports WHERE subject = ?1 ORDER BY id DESC LIMIT ?2");
+        let found = sqlx::query(sql)
+            .bind(subject.uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "list reports"))?;
+        found.iter().map(rows::report).collect()
+    }
+
+    async fn cases(
+        &self,
+        status: Option<CaseStatus>,
+        kind: Option<CaseKind>,
+        limit: u32,
+    ) -> Result<Vec<Case>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) ORDER BY id DESC LIMIT ?3"
+        );
+        let found = sqlx::query(sql)
+            .bind(status.map(CaseStatus::as_str))
+            .bind(kind.map(CaseKind::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, "list cases"))?;
+        found.iter().map(rows::case).collect()
     }
 
     async fn purge_idempotency(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

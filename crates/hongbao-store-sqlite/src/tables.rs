@@ -2,6 +2,7 @@
 //! rows, and updates batched the same way (`UPDATE … FROM (VALUES …)`), each checked to have
 //! found every one of its rows.
 
+use hongbao_core::case::{Case, Report};
 use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
@@ -191,10 +192,12 @@ pub(crate) async fn write_split<T>(
     (update, bind_update): (&Insert, Bind<T>),
     id: impl Fn(&T) -> String,
 ) -> Result<(), StoreError> {
-    let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
-    insert_all(conn, insert, &new, bind, &id).await?;
+    // Updates first: a row closed by this batch makes room, under a partial unique index, for
+    // the open one it inserts (a case closed and a new one opened about the same user).
     let changed: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Update).map(|(_, row)| row).collect();
-    update_all(conn, update, &changed, bind_update, &id).await
+    update_all(conn, update, &changed, bind_update, &id).await?;
+    let new: Vec<&T> = written.iter().filter(|(w, _)| *w == Write::Insert).map(|(_, row)| row).collect();
+    insert_all(conn, insert, &new, bind, &id).await
 }
 
 pub(crate) const USERS: Insert =
@@ -469,6 +472,28 @@ pub(crate) fn bind_seizure(query: SqliteQuery, s: &Seizure) -> SqliteQuery {
         .bind(s.decided_at.map(Timestamp::millis))
         .bind(s.transfer_id.map(|t| t.uuid()))
         .bind(s.rejection.clone())
+}
+
+pub(crate) const REPORTS: Insert =
+    Insert { table: "reports", head: "INSERT INTO reports (id, subject, reporter, status, body) VALUES ", columns: 5 };
+pub(crate) fn bind_report(query: SqliteQuery, r: &Report) -> SqliteQuery {
+    query
+        .bind(r.id.uuid())
+        .bind(r.subject.uuid())
+        .bind(r.reporter.uuid())
+        .bind(r.status.as_str())
+        .bind(hongbao_store::columns::json_text(r))
+}
+
+pub(crate) const CASES: Insert =
+    Insert { table: "cases", head: "INSERT INTO cases (id, subject, kind, status, body) VALUES ", columns: 5 };
+pub(crate) fn bind_case(query: SqliteQuery, c: &Case) -> SqliteQuery {
+    query
+        .bind(c.id.uuid())
+        .bind(c.subject.uuid())
+        .bind(c.kind.as_str())
+        .bind(c.status.as_str())
+        .bind(hongbao_store::columns::json_text(c))
 }
 
 pub(crate) const EVENTS: Insert =

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use hongbao_core::case::{Case, Report};
 use hongbao_core::document::Document;
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
@@ -70,6 +71,8 @@ pub struct Tables {
     pub documents: Vec<Document>,
     pub freezes: Vec<Freeze>,
     pub seizures: Vec<Seizure>,
+    pub reports: Vec<Report>,
+    pub cases: Vec<Case>,
     pub idempotency: Vec<IdempotencyRecord>,
     pub events: Vec<Event>,
     pub log: Vec<LogRow>,
@@ -94,6 +97,8 @@ impl Tables {
             documents,
             freezes,
             seizures,
+            reports,
+            cases,
             idempotency,
             events,
             log,
@@ -112,6 +117,8 @@ impl Tables {
         facts.extend(documents.into_iter().map(|d| Fact::Document(d.id, Some(d))));
         facts.extend(freezes.into_iter().map(|f| Fact::Freeze(f.id, Some(f))));
         facts.extend(seizures.into_iter().map(|s| Fact::Seizure(s.id, Some(s))));
+        facts.extend(reports.into_iter().map(|r| Fact::Report(r.id, Some(r))));
+        facts.extend(cases.into_iter().map(|c| Fact::Case(c.id, Some(c))));
         Dump { facts, idempotency, events, log, checkpoints, deadlines }
     }
 }

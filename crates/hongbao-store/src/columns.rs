@@ -12,6 +12,7 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
+use hongbao_core::case::{Case, Report};
 use hongbao_core::document::Document;
 use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
@@ -211,6 +212,8 @@ macro_rules! decoders {
             document "documents" => ::hongbao_core::document::Document,
             freeze "freezes" => ::hongbao_core::freeze::Freeze,
             seizure "seizures" => ::hongbao_core::seizure::Seizure,
+            report "reports" => ::hongbao_core::case::Report,
+            case "cases" => ::hongbao_core::case::Case,
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -298,6 +301,36 @@ pub fn seizure(r: &mut impl Columns) -> Result<Seizure, StoreError> {
         transfer_id: r.opt_uuid("transfer_id")?.map(TransferId::from_uuid),
         rejection: r.opt_text("rejection")?,
     })
+}
+
+/// A report, kept whole as the JSON text of `body`; its other columns only index it.
+pub fn report(r: &mut impl Columns) -> Result<Report, StoreError> {
+    json_body(r, |report: &Report| report.id.uuid())
+}
+
+/// A case, kept whole as the JSON text of `body` (its items and timeline are lists that grow);
+/// its other columns only index it.
+pub fn case(r: &mut impl Columns) -> Result<Case, StoreError> {
+    json_body(r, |case: &Case| case.id.uuid())
+}
+
+/// An entity stored as the JSON text of its `body`, which must be the row of its `id`.
+fn json_body<T: DeserializeOwned>(r: &mut impl Columns, id_of: impl Fn(&T) -> Uuid) -> Result<T, StoreError> {
+    let id = r.key("id")?;
+    let body = r.text("body")?;
+    let entity: T = serde_json::from_str(&body).map_err(|e| r.fail("body", e))?;
+    if id_of(&entity) != id {
+        return Err(r.fail("body", "is another row's"));
+    }
+    Ok(entity)
+}
+
+/// How a report or case is stored: the JSON text of the whole entity.
+///
+/// # Panics
+/// Never: the entities serialize to JSON without fail (no maps with non-string keys).
+pub fn json_text<T: serde::Serialize>(entity: &T) -> String {
+    serde_json::to_string(entity).expect("a report or case serializes")
 }
 
 /// How a list of document ids is stored: the JSON text of the array.
@@ -608,6 +641,20 @@ macro_rules! seizure_columns {
     () => {
         "id, freeze_id, user_id, amount, to_user, reason, documents, status, proposed_by, proposed_at, expires_at, \
          decided_by, decided_at, transfer_id, rejection"
+    };
+}
+
+#[macro_export]
+macro_rules! report_columns {
+    () => {
+        "id, body"
+    };
+}
+
+#[macro_export]
+macro_rules! case_columns {
+    () => {
+        "id, body"
     };
 }
 

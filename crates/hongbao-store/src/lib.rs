@@ -18,6 +18,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hongbao_core::case::{Case, CaseKind, CaseStatus, Report};
 use hongbao_core::due::DueItem;
 use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
@@ -455,6 +456,24 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the database fails or a row does not decode.
     async fn seizures(&self, status: Option<SeizureStatus>, limit: u32) -> Result<Vec<Seizure>, StoreError>;
+
+    /// The reports on `subject`, open and closed, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails or a row does not decode.
+    async fn reports_on(&self, subject: hongbao_core::UserId, limit: u32) -> Result<Vec<Report>, StoreError>;
+
+    /// The cases of `status` and `kind` (any with `None`), newest opened first, at most `limit`:
+    /// the officers' queue.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails or a row does not decode.
+    async fn cases(
+        &self,
+        status: Option<CaseStatus>,
+        kind: Option<CaseKind>,
+        limit: u32,
+    ) -> Result<Vec<Case>, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use hongbao_core::case::{Case, CaseKind, Report};
 use hongbao_core::document::Document;
 use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Transfer};
@@ -36,6 +37,12 @@ pub struct Wanted {
     pub seizures: BTreeSet<Uuid>,
     /// Freezes whose every proposal is asked for.
     pub seizures_of: BTreeSet<Uuid>,
+    pub reports: BTreeSet<Uuid>,
+    /// Users whose every open report is asked for.
+    pub open_reports_on: BTreeSet<Uuid>,
+    pub cases: BTreeSet<Uuid>,
+    /// Users and kinds whose open case is asked for.
+    pub open_cases: BTreeSet<(Uuid, CaseKind)>,
 }
 
 impl Wanted {
@@ -60,6 +67,10 @@ impl Wanted {
                 Key::FreezesOf(user) => want.freezes_of.insert(user.uuid()),
                 Key::Seizure(id) => want.seizures.insert(id.uuid()),
                 Key::SeizuresOf(freeze) => want.seizures_of.insert(freeze.uuid()),
+                Key::Report(id) => want.reports.insert(id.uuid()),
+                Key::OpenReportsOn(user) => want.open_reports_on.insert(user.uuid()),
+                Key::Case(id) => want.cases.insert(id.uuid()),
+                Key::OpenCase(user, kind) => want.open_cases.insert((user.uuid(), kind)),
             };
         }
         want
@@ -110,6 +121,22 @@ pub fn claims_by_packet(claims: Vec<Claim>) -> HashMap<Uuid, Vec<Claim>> {
     by_packet
 }
 
+/// Open reports by their subject's id.
+#[must_use]
+pub fn reports_by_subject(reports: Vec<Report>) -> HashMap<Uuid, Vec<Report>> {
+    let mut by_subject: HashMap<Uuid, Vec<Report>> = HashMap::new();
+    for report in reports {
+        by_subject.entry(report.subject.uuid()).or_default().push(report);
+    }
+    by_subject
+}
+
+/// Open cases by their subject's id and kind.
+#[must_use]
+pub fn cases_by_subject(cases: Vec<Case>) -> HashMap<(Uuid, CaseKind), Case> {
+    cases.into_iter().map(|c| ((c.subject.uuid(), c.kind), c)).collect()
+}
+
 /// Freezes by their user's id, each user's in placement order.
 #[must_use]
 pub fn freezes_by_user(freezes: Vec<Freeze>) -> HashMap<Uuid, Vec<Freeze>> {
@@ -156,6 +183,12 @@ pub struct Found {
     pub seizures: HashMap<Uuid, Seizure>,
     /// Every proposal on each freeze asked for.
     pub seizures_of: HashMap<Uuid, Vec<Seizure>>,
+    pub reports: HashMap<Uuid, Report>,
+    /// Every open report on each user asked for.
+    pub open_reports_on: HashMap<Uuid, Vec<Report>>,
+    pub cases: HashMap<Uuid, Case>,
+    /// The open case of each user and kind asked for.
+    pub open_cases: HashMap<(Uuid, CaseKind), Case>,
 }
 
 impl Found {
@@ -181,6 +214,14 @@ impl Found {
                 Key::Seizure(id) => Fact::Seizure(id, self.seizures.get(&id.uuid()).cloned()),
                 Key::SeizuresOf(freeze) => {
                     Fact::SeizuresOf(freeze, self.seizures_of.get(&freeze.uuid()).cloned().unwrap_or_default())
+                }
+                Key::Report(id) => Fact::Report(id, self.reports.get(&id.uuid()).cloned()),
+                Key::OpenReportsOn(user) => {
+                    Fact::OpenReportsOn(user, self.open_reports_on.get(&user.uuid()).cloned().unwrap_or_default())
+                }
+                Key::Case(id) => Fact::Case(id, self.cases.get(&id.uuid()).cloned()),
+                Key::OpenCase(user, kind) => {
+                    Fact::OpenCase(user, kind, self.open_cases.get(&(user.uuid(), kind)).cloned())
                 }
                 Key::FreezesOf(user) => {
                     Fact::FreezesOf(user, self.freezes_of.get(&user.uuid()).cloned().unwrap_or_default())

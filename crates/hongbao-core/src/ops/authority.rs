@@ -56,7 +56,8 @@ pub enum Authority {
 const ADMIN: &[Role] = &[Role::Admin];
 /// Locks: risk control.
 const RISK: &[Role] = &[Role::RiskOfficer];
-/// Documents, and releasing a precautionary or anomaly freeze: risk control and legal holds.
+/// Documents, cases, and releasing a precautionary or anomaly freeze: risk control and legal
+/// holds.
 const HOLDS: &[Role] = &[Role::RiskOfficer, Role::LegalOfficer];
 /// Court, police and emergency freezes.
 const LEGAL: &[Role] = &[Role::LegalOfficer];
@@ -77,13 +78,15 @@ impl Command {
             | Command::RevokeClaim { actor, .. }
             | Command::ReturnClaim { actor, .. }
             | Command::Transfer { actor, .. }
-            | Command::RevokeTransfer { actor, .. } => Authority::User(actor),
+            | Command::RevokeTransfer { actor, .. }
+            | Command::FileReport { actor, .. } => Authority::User(actor),
             Command::LockUser { officer, .. } | Command::UnlockUser { officer, .. } => {
                 Authority::Officer { key: officer, roles: RISK }
             }
-            Command::RegisterDocument { officer, .. } | Command::RevealDocument { officer, .. } => {
-                Authority::Officer { key: officer, roles: HOLDS }
-            }
+            Command::RegisterDocument { officer, .. }
+            | Command::RevealDocument { officer, .. }
+            | Command::AddCaseNote { officer, .. }
+            | Command::CloseCase { officer, .. } => Authority::Officer { key: officer, roles: HOLDS },
             Command::PlaceFreeze { officer, ref spec } => {
                 let roles = if spec.kind.needs_document() { LEGAL } else { RISK };
                 Authority::Officer { key: officer, roles }

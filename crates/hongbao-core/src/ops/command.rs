@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId};
+use crate::case::{CaseOutcome, Payment};
+use crate::id::{
+    CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId,
+};
 use crate::money::Fen;
 use crate::principal::Role;
 use crate::risk::FreezeKind;
@@ -173,6 +176,30 @@ pub enum Command {
     /// Background: an undecided proposal past its window expires. Does nothing otherwise.
     ExpireSeizure {
         seizure: SeizureId,
+    },
+    /// A user reports `subject` for fraud, citing the payments by which the money went and the
+    /// evidence files they uploaded (the shell checks the files are theirs). The `fraud_reports`
+    /// rule runs at once.
+    FileReport {
+        actor: UserId,
+        subject: UserId,
+        payments: Vec<Payment>,
+        description: String,
+        evidence: Vec<EvidenceId>,
+    },
+    /// An officer writes on a case's timeline.
+    AddCaseNote {
+        officer: KeyId,
+        case: CaseId,
+        text: String,
+    },
+    /// An officer closes a case: its reports close; `dismissed` releases its precautionary
+    /// freezes still active.
+    CloseCase {
+        officer: KeyId,
+        case: CaseId,
+        outcome: CaseOutcome,
+        reason: String,
     },
     /// Background: post a pending transfer whose deadline has passed. Does nothing otherwise.
     SettlePending {

@@ -60,7 +60,7 @@ fn commitments(documents: &[&Document]) -> Vec<String> {
 }
 
 /// When a freeze of `kind` placed now ends: `asked`, or the kind's longest term.
-fn end_of_term<R>(
+pub(super) fn end_of_term<R>(
     ctx: &Ctx<'_, R>,
     kind: FreezeKind,
     major_case: bool,
@@ -112,6 +112,23 @@ pub fn place<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: Key
             names.join(" and a ")
         )));
     }
+    let freeze = hold(d, ctx, spec, Some(officer), expires_at, &documents)?;
+    let view = FreezeView::new(&freeze, &documents);
+    d.put_freeze(freeze);
+    Ok(Reply::Freeze(view))
+}
+
+/// Places the freeze `spec` asks for, ending at `expires_at`, checked already: it holds what is
+/// available of the wallet now, the log's entry names `created_by` (none: a rule of the
+/// service) and carries the commitments of `documents`. The caller puts the freeze.
+pub(super) fn hold<R: CryptoRng>(
+    d: &mut Draft<'_>,
+    ctx: &mut Ctx<'_, R>,
+    spec: &FreezeSpec,
+    created_by: Option<KeyId>,
+    expires_at: Option<Timestamp>,
+    documents: &[&Document],
+) -> Result<Freeze, Fail> {
     let seq = u32::try_from(d.world().freezes_of(spec.user)?.len())
         .map_err(|_| CoreError::conflict("this wallet has too many freezes"))?;
     let wallet = d.account(AccountId::wallet(spec.user))?;
@@ -131,7 +148,7 @@ pub fn place<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: Key
         documents: spec.documents.clone(),
         reason: spec.reason.clone(),
         major_case: spec.major_case,
-        created_by: Some(officer),
+        created_by,
         created_at: ctx.now,
         expires_at,
         renewals: 0,
@@ -149,13 +166,11 @@ pub fn place<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, officer: Key
             kind: freeze.kind,
             amount: freeze.amount,
             held,
-            documents: commitments(&documents),
-            actor: Some(officer),
+            documents: commitments(documents),
+            actor: created_by,
         },
     });
-    let view = FreezeView::new(&freeze, &documents);
-    d.put_freeze(freeze);
-    Ok(Reply::Freeze(view))
+    Ok(freeze)
 }
 
 /// What an officer asks for when releasing.

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::case::{Case, Report};
 use crate::fairness::Salt;
 use crate::freeze::FreezeView;
 use crate::id::{ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId};
@@ -150,6 +151,8 @@ pub enum Reply {
     DocumentRevealed(DocumentRevealed),
     Freeze(FreezeView),
     Seizure(SeizureView),
+    Report(Report),
+    Case(Case),
     /// Background work: whether anything was due.
     Settled {
         changed: bool,
@@ -195,6 +198,8 @@ typed_replies! {
     DocumentRevealed(DocumentRevealed),
     Freeze(FreezeView),
     Seizure(SeizureView),
+    Report(Report),
+    Case(Case),
 }
 
 impl Reply {
@@ -215,6 +220,8 @@ impl Reply {
             Reply::DocumentRevealed(_) => "document_revealed",
             Reply::Freeze(_) => "freeze",
             Reply::Seizure(_) => "seizure",
+            Reply::Report(_) => "report",
+            Reply::Case(_) => "case",
             Reply::Settled { .. } => "settled",
         }
     }

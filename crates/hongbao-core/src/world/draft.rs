@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::case::{Case, Report};
 use crate::document::Document;
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::freeze::Freeze;
-use crate::id::{AccountId, ClaimId, FreezeId, PacketId, TransferId};
+use crate::id::{AccountId, CaseId, ClaimId, FreezeId, PacketId, ReportId, TransferId};
 use crate::ledger::{Account, PendingStatus, PendingTransfer, Phase, Resolution, Transfer, TransferKind};
 use crate::money::Fen;
 use crate::packet::{Claim, Packet};
@@ -33,6 +34,8 @@ pub struct Effects {
     pub(super) documents: Vec<Document>,
     pub(super) freezes: Vec<Freeze>,
     pub(super) seizures: Vec<Seizure>,
+    pub(super) reports: Vec<Report>,
+    pub(super) cases: Vec<Case>,
     pub(super) transfers: Vec<Transfer>,
     pub(super) events: Vec<Event>,
 }
@@ -115,6 +118,45 @@ impl<'w> Draft<'w> {
     pub fn put_seizure(&mut self, seizure: Seizure) {
         self.effects.seizures.retain(|s| s.id != seizure.id);
         self.effects.seizures.push(seizure);
+    }
+
+    /// Puts a report, replacing a version put earlier by the same command.
+    pub fn put_report(&mut self, report: Report) {
+        self.effects.reports.retain(|r| r.id != report.id);
+        self.effects.reports.push(report);
+    }
+
+    /// Puts a case, replacing a version put earlier by the same command.
+    pub fn put_case(&mut self, case: Case) {
+        self.effects.cases.retain(|c| c.id != case.id);
+        self.effects.cases.push(case);
+    }
+
+    /// The reports this command has put so far.
+    pub fn reports_put(&self) -> Vec<Report> {
+        self.effects.reports.clone()
+    }
+
+    /// The report as this command has changed it so far.
+    ///
+    /// # Errors
+    /// [`Fail::Need`] when not loaded.
+    pub fn report(&self, id: ReportId) -> Result<Option<Report>, Fail> {
+        match self.effects.reports.iter().find(|r| r.id == id) {
+            Some(report) => Ok(Some(report.clone())),
+            None => Ok(self.world.report(id)?.cloned()),
+        }
+    }
+
+    /// The case as this command has changed it so far.
+    ///
+    /// # Errors
+    /// [`Fail::Need`] when not loaded.
+    pub fn case(&self, id: CaseId) -> Result<Option<Case>, Fail> {
+        match self.effects.cases.iter().find(|c| c.id == id) {
+            Some(case) => Ok(Some(case.clone())),
+            None => Ok(self.world.case(id)?.cloned()),
+        }
     }
 
     /// The freeze as this command has changed it so far.

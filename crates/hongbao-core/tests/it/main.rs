@@ -4,11 +4,13 @@
 //! - `sim`: a seeded simulation of every command against a fake clock, invariants after each step;
 //! - `recall`: the recall policy of docs/DESIGN.md as a table;
 //! - `bad_input`: every malformed request is refused with its typed error and changes nothing;
+//! - `reports`: fraud reports, the `fraud_reports` rule at its threshold, closing a case;
 //! - `scenarios`: delayed arrival, revoking, returning, expiry, best luck, a crowd on one packet.
 
 mod authority;
 mod bad_input;
 mod recall;
+mod reports;
 mod scenarios;
 mod sim;
 mod support;

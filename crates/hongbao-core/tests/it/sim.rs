@@ -78,7 +78,7 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 30] = [
+const KINDS: [&str; 33] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -105,6 +105,9 @@ const KINDS: [&str; 30] = [
     "reject_seizure",
     "register_document",
     "reveal_document",
+    "file_report",
+    "add_case_note",
+    "close_case",
     "expire_packet",
     "settle_pending",
     "expire_freeze",
@@ -141,6 +144,9 @@ fn kind_of(command: &Command) -> &'static str {
         Command::ExpireSeizure { .. } => "expire_seizure",
         Command::RegisterDocument { .. } => "register_document",
         Command::RevealDocument { .. } => "reveal_document",
+        Command::FileReport { .. } => "file_report",
+        Command::AddCaseNote { .. } => "add_case_note",
+        Command::CloseCase { .. } => "close_case",
         Command::ExpirePacket { .. } => "expire_packet",
         Command::SettlePending { .. } => "settle_pending",
     }
@@ -295,6 +301,7 @@ struct Episode {
     documents: Vec<DocumentId>,
     freezes: Vec<FreezeId>,
     seizures: Vec<hongbao_core::SeizureId>,
+    cases: Vec<hongbao_core::CaseId>,
     replies: Vec<Reply>,
     /// The schedule of due work as a store keeps it: every change's deadlines applied in turn.
     schedule: BTreeMap<(DueKind, uuid::Uuid), Timestamp>,
@@ -335,6 +342,7 @@ impl Episode {
             documents: Vec::new(),
             freezes: Vec::new(),
             seizures: Vec::new(),
+            cases: Vec::new(),
             replies: Vec::new(),
             schedule: BTreeMap::new(),
             deposited: 0,
@@ -465,7 +473,7 @@ impl Episode {
         if self.users.len() < 3 {
             return Some((Command::CreateUser { name: format!("user {}", self.users.len()) }, Either));
         }
-        let roll = self.dice.random_range(0..1000);
+        let roll = self.dice.random_range(0..1040);
         let choice = match roll {
             0..=29 => {
                 let name = match self.dice.random_range(0..12) {
@@ -734,12 +742,83 @@ impl Episode {
                 self.move_clock();
                 return None;
             }
+            1000..=1029 => return self.choose_report(),
+            1030..=1039 => return self.choose_case(),
             _ => {
                 self.run_due_jobs();
                 return None;
             }
         };
         Some(choice)
+    }
+
+    /// A fraud report: mostly by someone who paid the subject (a transfer or a claim on their
+    /// packet), with evidence; sometimes malformed, or citing money someone else paid. Reports pile
+    /// up on the users paid most, so the `fraud_reports` rule fires now and then.
+    fn choose_report(&mut self) -> Option<(Command, Expect)> {
+        use hongbao_core::case::Payment;
+        use hongbao_core::ledger::TransferKind;
+        let (reporter, subject, payment) = if self.chance(0.6) {
+            let transfer = self.pick_recent(&self.transfers.clone())?;
+            let t = self.world.transfer(transfer).expect("complete world").expect("recorded").clone();
+            if t.kind != TransferKind::Transfer {
+                return None;
+            }
+            let payer = self.users.iter().copied().find(|u| AccountId::wallet(*u) == t.debit)?;
+            let payee = self.users.iter().copied().find(|u| AccountId::wallet(*u) == t.credit)?;
+            (payer, payee, Payment::Transfer(transfer))
+        } else {
+            let claim = self.pick_recent(&self.claims.clone())?;
+            let c = self.world.claim(claim).expect("complete world").expect("claimed").clone();
+            let sender = self.packet(c.packet_id)?.sender;
+            let cited = if self.chance(0.5) { Payment::Claim(claim) } else { Payment::Transfer(c.transfer_id) };
+            (sender, c.user_id, cited)
+        };
+        let evidence: Vec<hongbao_core::EvidenceId> = (0..self.dice.random_range(0..=2))
+            .map(|_| hongbao_core::EvidenceId::mint(self.now, &mut self.dice))
+            .collect();
+        let report = |reporter, subject, payments, description: &str| Command::FileReport {
+            actor: reporter,
+            subject,
+            payments,
+            description: description.to_owned(),
+            evidence: evidence.clone(),
+        };
+        let said = "他说帮我投资，收钱后把我拉黑了\nthen blocked me";
+        Some(match self.dice.random_range(0..20) {
+            0 => (report(reporter, subject, vec![payment], " "), Expect::Refused("invalid_request")),
+            1 => (report(reporter, subject, Vec::new(), said), Expect::Refused("invalid_request")),
+            2 => (report(subject, subject, vec![payment], said), Expect::Refused("invalid_request")),
+            3 => {
+                // Money someone else paid: refused alike, whoever it was.
+                let other = self.other_user(reporter);
+                (report(other, subject, vec![payment], said), Expect::Refused("invalid_request"))
+            }
+            4 => (report(reporter, self.unknown_user(), vec![payment], said), Expect::Refused("not_found")),
+            5 => (report(reporter, subject, vec![payment, payment], said), Expect::Refused("invalid_request")),
+            _ => (report(reporter, subject, vec![payment], said), Expect::Either),
+        })
+    }
+
+    /// An officer's note on a case, or closing one, upheld or dismissed.
+    fn choose_case(&mut self) -> Option<(Command, Expect)> {
+        use hongbao_core::case::CaseOutcome;
+        let case = self.pick_recent(&self.cases.clone())?;
+        let officer = support::officer();
+        let open = self.world.case(case).expect("complete world").is_some_and(|c| c.is_open());
+        Some(match self.dice.random_range(0..10) {
+            0 => (Command::AddCaseNote { officer, case, text: String::new() }, Expect::Refused("invalid_request")),
+            1..=3 => {
+                let text = "called the subject; no answer\n已电话联系".to_owned();
+                (Command::AddCaseNote { officer, case, text }, Expect::Either)
+            }
+            n => {
+                let outcome = if n % 2 == 0 { CaseOutcome::Upheld } else { CaseOutcome::Dismissed };
+                let expect = if open { Expect::Either } else { Expect::Refused("invalid_state") };
+                let reason = "the evidence was reviewed".to_owned();
+                (Command::CloseCase { officer, case, outcome, reason }, expect)
+            }
+        })
     }
 
     /// A forced transfer: proposed by the officer, approved by another (sometimes by the same),
@@ -1068,6 +1147,12 @@ impl Episode {
                 users.push(*user)
             }
             Command::PlaceFreeze { spec, .. } => users.push(spec.user),
+            Command::FileReport { actor, subject, .. } => users.extend([*actor, *subject]),
+            Command::AddCaseNote { case, .. } | Command::CloseCase { case, .. } => {
+                if let Some(c) = self.world.case(*case).expect("complete world") {
+                    users.push(c.subject);
+                }
+            }
             Command::ApproveSeizure { seizure, .. }
             | Command::RejectSeizure { seizure, .. }
             | Command::ExpireSeizure { seizure } => {
@@ -1226,6 +1311,11 @@ impl Episode {
             Reply::DocumentRegistered(d) => self.documents.push(d.document_id),
             Reply::Freeze(f) if !self.freezes.contains(&f.freeze_id) => self.freezes.push(f.freeze_id),
             Reply::Seizure(s) if !self.seizures.contains(&s.seizure_id) => self.seizures.push(s.seizure_id),
+            Reply::Report(r) => {
+                if let Some(case) = r.case_id.filter(|c| !self.cases.contains(c)) {
+                    self.cases.push(case);
+                }
+            }
             _ => {}
         }
     }
@@ -1493,6 +1583,40 @@ impl Episode {
                     // Out of the system, to the account the order names: as a withdrawal.
                     self.withdrawn += i128::from(view.amount.get());
                 }
+            }
+            (Command::FileReport { actor, subject, .. }, Reply::Report(r)) => {
+                assert_eq!((r.reporter, r.subject, r.status.as_str()), (*actor, *subject, "open"));
+                let (was, now) = (Self::wallet_before(before, *subject), wallet(self, *subject));
+                assert_eq!(now.balance, was.balance, "a report moves no money");
+                assert!(now.frozen >= was.frozen, "a report only ever holds more");
+                let case = r.case_id.map(|c| self.world.case(c).expect("complete world").expect("opened").clone());
+                if now.frozen > was.frozen {
+                    let case = case.expect("money is held only by the rule, which opens a case");
+                    assert!(case.freezes().count() == 1 && case.is_open(), "{case:?}");
+                }
+                assert_eq!(moved, 0);
+            }
+            (Command::AddCaseNote { case, text, .. }, Reply::Case(c)) => {
+                assert_eq!((c.id, c.timeline.last().map(|t| t.reason.as_str())), (*case, Some(text.as_str())));
+                let was = Self::wallet_before(before, c.subject);
+                assert_eq!(was, wallet(self, c.subject), "a note moves nothing");
+                assert_eq!(moved, 0);
+            }
+            (Command::CloseCase { case, outcome, .. }, Reply::Case(c)) => {
+                assert_eq!((c.id, c.outcome, c.is_open()), (*case, Some(*outcome), false));
+                let (was, now) = (Self::wallet_before(before, c.subject), wallet(self, c.subject));
+                assert_eq!(now.balance, was.balance, "closing a case moves no money");
+                for freeze in c.freezes() {
+                    let f = self.world.freeze(freeze).expect("complete world").expect("placed");
+                    let released = *outcome == hongbao_core::case::CaseOutcome::Dismissed
+                        && f.kind == hongbao_core::risk::FreezeKind::Precautionary;
+                    assert!(!(released && f.is_active()), "a dismissed case's precautionary freeze stays: {f:?}");
+                }
+                for report in c.reports() {
+                    let r = self.world.report(report).expect("complete world").expect("filed");
+                    assert!(!r.is_open(), "a closed case's report {report} stays open");
+                }
+                assert_eq!(moved, 0);
             }
             (Command::ExpireSeizure { .. }, Reply::Settled { .. }) => assert_eq!(moved, 0),
             (Command::ExpireFreeze { freeze }, Reply::Settled { changed }) => {

@@ -198,6 +198,23 @@ impl Store for Gate {
         self.inner.seizures(status, limit).await
     }
 
+    async fn reports_on(
+        &self,
+        subject: hongbao_core::UserId,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::case::Report>, StoreError> {
+        self.inner.reports_on(subject, limit).await
+    }
+
+    async fn cases(
+        &self,
+        status: Option<hongbao_core::case::CaseStatus>,
+        kind: Option<hongbao_core::case::CaseKind>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::case::Case>, StoreError> {
+        self.inner.cases(status, kind, limit).await
+    }
+
     async fn log_entries(&self, start: u64, limit: u32) -> Result<Vec<LogRow>, StoreError> {
         self.inner.log_entries(start, limit).await
     }

@@ -91,6 +91,9 @@ pub async fn every_entity_round_trips_exactly_through_inserts_and_updates(store:
     assert_eq!(police.tally.seized, Fen::new(100));
     let rejected = w.seizure(cast.rejected_seizure).ok().flatten().expect("proposed");
     assert_eq!((rejected.status.as_str(), rejected.rejection.as_deref()), ("rejected", Some("a test")));
+    let case = w.case(cast.fraud_case).ok().flatten().expect("opened by the rule");
+    assert_eq!((case.reports().count(), case.freezes().count(), case.is_open()), (3, 1, true));
+    assert!(cast.reports.iter().all(|r| w.report(*r).ok().flatten().is_some_and(|r| r.case_id == Some(case.id))));
     let bob_tally = (bob_freeze.held, bob_freeze.tally.released, bob_freeze.amount);
     assert_eq!(bob_tally, (Fen::new(300), Fen::new(200), Some(Fen::new(300))));
     for phase in ["posted", "pending", "post_pending", "void_pending"] {
@@ -274,6 +277,27 @@ pub async fn seizures_are_listed_by_status_newest_first(store: &dyn Store) {
     let awaiting = bounded("seizures", store.seizures(Some(SeizureStatus::AwaitingApproval), 10)).await.expect("list");
     assert!(awaiting.is_empty());
     assert_eq!(bounded("seizures", store.seizures(None, 1)).await.expect("list").len(), 1, "the limit holds");
+}
+
+/// Reports on a subject and the cases queue, newest first, within the limit, exactly as the
+/// world holds them.
+pub async fn reports_and_cases_are_listed_newest_first(store: &dyn Store) {
+    use hongbao_core::case::{CaseKind, CaseStatus};
+    let mut s = Scenario::new(13);
+    let cast = full_scenario(store, &mut s, false).await;
+    let reports = bounded("reports", store.reports_on(cast.carol, 10)).await.expect("list");
+    let mut newest_first = cast.reports.clone();
+    newest_first.reverse();
+    assert_eq!(reports.iter().map(|r| r.id).collect::<Vec<_>>(), newest_first);
+    assert_eq!(reports[0], s.world.report(newest_first[0]).ok().flatten().cloned().expect("stored"));
+    assert!(bounded("reports", store.reports_on(cast.bob, 10)).await.expect("list").is_empty());
+    assert_eq!(bounded("reports", store.reports_on(cast.carol, 2)).await.expect("list").len(), 2, "the limit");
+    let open = bounded("cases", store.cases(Some(CaseStatus::Open), Some(CaseKind::Fraud), 10)).await.expect("list");
+    assert_eq!(open, vec![s.world.case(cast.fraud_case).ok().flatten().cloned().expect("stored")]);
+    assert_eq!(open[0].timeline.len(), 3, "opened, its freeze, a note");
+    assert!(bounded("cases", store.cases(Some(CaseStatus::Closed), None, 10)).await.expect("list").is_empty());
+    assert!(bounded("cases", store.cases(None, Some(CaseKind::Anomaly), 10)).await.expect("list").is_empty());
+    assert_eq!(bounded("cases", store.cases(None, None, 10)).await.expect("list").len(), 1);
 }
 
 /// Freezes across users, of one status and kind (or any), newest placed first, within the

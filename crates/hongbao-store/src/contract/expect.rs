@@ -26,6 +26,10 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::FreezesOf(user, _) => Key::FreezesOf(*user),
         Fact::Seizure(id, _) => Key::Seizure(*id),
         Fact::SeizuresOf(freeze, _) => Key::SeizuresOf(*freeze),
+        Fact::Report(id, _) => Key::Report(*id),
+        Fact::OpenReportsOn(user, _) => Key::OpenReportsOn(*user),
+        Fact::Case(id, _) => Key::Case(*id),
+        Fact::OpenCase(user, kind, _) => Key::OpenCase(*user, *kind),
     }
 }
 
@@ -36,6 +40,9 @@ pub(super) fn normalised(mut fact: Fact) -> Fact {
     }
     if let Fact::SeizuresOf(_, seizures) = &mut fact {
         seizures.sort_by_key(|s| s.id);
+    }
+    if let Fact::OpenReportsOn(_, reports) = &mut fact {
+        reports.sort_by_key(|r| r.id);
     }
     fact
 }
@@ -63,6 +70,16 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
         let mut seizures: Vec<_> = world.seizures_of(freeze.id).expect("complete").into_iter().cloned().collect();
         seizures.sort_by_key(|s| s.id);
         facts.push(Fact::SeizuresOf(freeze.id, seizures));
+    }
+    facts.extend(world.reports().map(|r| Fact::Report(r.id, Some(r.clone()))));
+    facts.extend(world.cases().map(|c| Fact::Case(c.id, Some(c.clone()))));
+    for user in world.users() {
+        let reports = world.open_reports_on(user.id).expect("complete").into_iter().cloned().collect();
+        facts.push(Fact::OpenReportsOn(user.id, reports));
+        for kind in hongbao_core::case::CaseKind::ALL {
+            let open = world.open_case(user.id, kind).expect("complete").cloned();
+            facts.push(Fact::OpenCase(user.id, kind, open));
+        }
     }
     for user in world.users() {
         let freezes = world.freezes_of(user.id).expect("a complete world knows every user's freezes");

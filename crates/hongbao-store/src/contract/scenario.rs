@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use hongbao_core::case::Payment;
 use hongbao_core::document::DocumentKind;
 use hongbao_core::event::Event;
 use hongbao_core::log::{self, LogRecord};
@@ -12,8 +13,8 @@ use hongbao_core::principal::{Principal, Role};
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::SeizureTarget;
 use hongbao_core::{
-    Changes, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, SeizureId, Timestamp,
-    TransferId, UserId, World,
+    CaseId, Changes, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, ReportId,
+    SeizureId, Timestamp, TransferId, UserId, World,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -360,6 +361,10 @@ pub struct Cast {
     /// 100 of the police freeze's money to bob, approved.
     pub executed_seizure: SeizureId,
     pub rejected_seizure: SeizureId,
+    /// Opened by the fraud_reports rule on carol, with a note.
+    pub fraud_case: CaseId,
+    /// The three reports on carol, oldest first.
+    pub reports: Vec<ReportId>,
 }
 
 /// Every kind of entity and every kind of change, committed one command at a time. With
@@ -397,7 +402,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     s.advance_s(60);
     checked!(s.step(store, Command::OpenPacket { actor: bob, packet: lucky }).await);
     checked!(s.claim(store, bob, lucky).await);
-    checked!(s.claim(store, carol, lucky).await);
+    let carol_lucky_claim = checked!(s.claim(store, carol, lucky).await);
     let bob_delayed_claim = checked!(s.claim(store, bob, delayed).await);
     let carol_delayed_claim = checked!(s.claim(store, carol, delayed).await);
     checked!(s.step(store, Command::RevokeClaim { actor: alice, claim: bob_delayed_claim }).await);
@@ -409,7 +414,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     // A second later, so that the two transfers to dave have a known order.
     s.advance_s(1);
     let settled_transfer = checked!(s.transfer(store, alice, dave, 3_000, 7_200, None).await);
-    checked!(s.transfer(store, bob, carol, 100, 0, Some("奶茶 🧋")).await);
+    let bob_to_carol = checked!(s.transfer(store, bob, carol, 100, 0, Some("奶茶 🧋")).await);
     checked!(s.step(store, Command::Withdraw { actor: bob, amount: Fen::new(1_000) }).await);
     checked!(s.step(store, lock(carol)).await);
     checked!(s.step(store, unlock(carol)).await);
@@ -471,6 +476,33 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     checked!(s.step(store, Command::ExpirePacket { packet: lucky }).await);
     checked!(s.step(store, Command::Withdraw { actor: dave, amount: Fen::new(1_000) }).await);
 
+    // Three who paid carol report her, each with evidence: the fraud_reports rule opens a case
+    // and holds what they reported; an officer notes on it. A fourth report joins it.
+    let dave_to_carol = checked!(s.transfer(store, dave, carol, 200, 0, None).await);
+    let report = |actor, payment| Command::FileReport {
+        actor,
+        subject: carol,
+        payments: vec![payment],
+        description: "she sold me nothing\n什么都没发货".to_owned(),
+        evidence: vec![EvidenceId::from_uuid(uuid::Uuid::from_u128(0xe1))],
+    };
+    let filed = |reply| match reply {
+        Reply::Report(r) => r,
+        other => panic!("a report answered {other:?}"),
+    };
+    let mut reports = Vec::new();
+    for (actor, payment) in [
+        (bob, Payment::Transfer(bob_to_carol)),
+        (alice, Payment::Claim(carol_lucky_claim)),
+        (dave, Payment::Transfer(dave_to_carol)),
+    ] {
+        reports.push(filed(checked!(s.step(store, report(actor, payment)).await)));
+    }
+    let fraud_case = reports[2].case_id.expect("three reporters with evidence: the rule fires");
+    let note = Command::AddCaseNote { officer: root, case: fraud_case, text: "她说已经发货".to_owned() };
+    checked!(s.step(store, note).await);
+    let reports = reports.into_iter().map(|r| r.id).collect();
+
     Cast {
         alice,
         bob,
@@ -493,5 +525,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
         police_freeze,
         executed_seizure,
         rejected_seizure,
+        fraud_case,
+        reports,
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use hongbao_core::case::{Case, Report};
 use hongbao_core::document::Document;
 use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::event::Event;
@@ -14,8 +15,8 @@ use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{
-    AccountId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, SeizureId, Timestamp, TransferId,
-    UserId,
+    AccountId, CaseId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, ReportId, SeizureId,
+    Timestamp, TransferId, UserId,
 };
 use uuid::Uuid;
 
@@ -50,6 +51,8 @@ pub(super) struct State {
     pub(super) documents: BTreeMap<DocumentId, Document>,
     pub(super) freezes: BTreeMap<FreezeId, Freeze>,
     pub(super) seizures: BTreeMap<SeizureId, Seizure>,
+    pub(super) reports: BTreeMap<ReportId, Report>,
+    pub(super) cases: BTreeMap<CaseId, Case>,
     pub(super) idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     pub(super) events: Vec<Event>,
     pub(super) log: Vec<LogRow>,
@@ -81,6 +84,8 @@ impl State {
             documents: BTreeMap::new(),
             freezes: BTreeMap::new(),
             seizures: BTreeMap::new(),
+            reports: BTreeMap::new(),
+            cases: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             events: Vec::new(),
             log: Vec::new(),
@@ -143,6 +148,17 @@ impl State {
                         freeze,
                         self.seizures.values().filter(|s| s.freeze_id == freeze).cloned().collect(),
                     ),
+                    Key::Report(id) => Fact::Report(id, self.reports.get(&id).cloned()),
+                    Key::OpenReportsOn(subject) => Fact::OpenReportsOn(
+                        subject,
+                        self.reports.values().filter(|r| r.subject == subject && r.is_open()).cloned().collect(),
+                    ),
+                    Key::Case(id) => Fact::Case(id, self.cases.get(&id).cloned()),
+                    Key::OpenCase(subject, kind) => Fact::OpenCase(
+                        subject,
+                        kind,
+                        self.cases.values().find(|c| c.subject == subject && c.kind == kind && c.is_open()).cloned(),
+                    ),
                     Key::FreezesOf(user) => {
                         let mut all: Vec<Freeze> =
                             self.freezes.values().filter(|f| f.user_id == user).cloned().collect();
@@ -189,6 +205,8 @@ impl State {
         facts.extend(self.documents.values().map(|d| Fact::Document(d.id, Some(d.clone()))));
         facts.extend(self.freezes.values().map(|f| Fact::Freeze(f.id, Some(f.clone()))));
         facts.extend(self.seizures.values().map(|s| Fact::Seizure(s.id, Some(s.clone()))));
+        facts.extend(self.reports.values().map(|r| Fact::Report(r.id, Some(r.clone()))));
+        facts.extend(self.cases.values().map(|c| Fact::Case(c.id, Some(c.clone()))));
         Ok(Dump {
             facts,
             idempotency: self.idempotency.values().cloned().collect(),
@@ -251,6 +269,12 @@ impl State {
         }
         for (_, seizure) in changes.seizures {
             self.seizures.insert(seizure.id, seizure);
+        }
+        for (_, report) in changes.reports {
+            self.reports.insert(report.id, report);
+        }
+        for (_, case) in changes.cases {
+            self.cases.insert(case.id, case);
         }
         for transfer in changes.transfers {
             if transfer.phase.is_original() {

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hongbao_core::UserId;
+use hongbao_core::case::{Case, CaseKind, CaseStatus, Report};
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::freeze::{Freeze, FreezeStatus};
 use hongbao_core::risk::FreezeKind;
@@ -254,6 +256,34 @@ impl Store for MemStore {
         let mut found: Vec<Seizure> =
             state.seizures.values().filter(|s| status.is_none_or(|wanted| s.status == wanted)).cloned().collect();
         found.sort_unstable_by_key(|s| std::cmp::Reverse((s.proposed_at, s.id)));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn reports_on(&self, subject: UserId, limit: u32) -> Result<Vec<Report>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        let mut found: Vec<Report> = state.reports.values().filter(|r| r.subject == subject).cloned().collect();
+        found.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn cases(
+        &self,
+        status: Option<CaseStatus>,
+        kind: Option<CaseKind>,
+        limit: u32,
+    ) -> Result<Vec<Case>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        let mut found: Vec<Case> = state
+            .cases
+            .values()
+            .filter(|c| status.is_none_or(|s| c.status == s) && kind.is_none_or(|k| c.kind == k))
+            .cloned()
+            .collect();
+        found.sort_unstable_by_key(|c| std::cmp::Reverse(c.id));
         found.truncate(limit as usize);
         Ok(found)
     }

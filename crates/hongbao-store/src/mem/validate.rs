@@ -76,6 +76,8 @@ pub(super) fn validate(state: &State, commit: &Commit) -> Result<(), StoreError>
     check_rows("documents", &changes.documents, |d| d.id, |id| state.documents.contains_key(id))?;
     check_rows("freezes", &changes.freezes, |f| f.id, |id| state.freezes.contains_key(id))?;
     check_rows("seizures", &changes.seizures, |s| s.id, |id| state.seizures.contains_key(id))?;
+    check_rows("reports", &changes.reports, |r| r.id, |id| state.reports.contains_key(id))?;
+    check_rows("cases", &changes.cases, |c| c.id, |id| state.cases.contains_key(id))?;
     // One freeze per place in a wallet's order, as the (user_id, seq) key of `freezes` has it.
     let mut places: HashSet<(UserId, u32)> = state.freezes.values().map(|f| (f.user_id, f.seq)).collect();
     for (_, freeze) in changes.freezes.iter().filter(|(w, _)| *w == Write::Insert) {
