@@ -1,5 +1,6 @@
 //! One [`Client`] method per endpoint of docs/API.md, by section: each builds its [`Call`].
 
+use hongbao_core::case::{Case, CaseKind, CaseOutcome, CaseStatus, Report};
 use hongbao_core::evidence::{ContentType, EvidenceView};
 use hongbao_core::freeze::{FreezeStatus, FreezeView, HoldView};
 use hongbao_core::ops::{ClaimDetail, Moved, OperatorCreated, PacketSpec, Recalled, TransferReceipt, UserCreated};
@@ -8,12 +9,14 @@ use hongbao_core::principal::Role;
 use hongbao_core::risk::{FreezeKind, RiskRules};
 use hongbao_core::seizure::{SeizureStatus, SeizureView};
 use hongbao_core::user::{GroupView, MeView};
-use hongbao_core::{ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, SeizureId, TransferId, UserId};
+use hongbao_core::{
+    CaseId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, SeizureId, TransferId, UserId,
+};
 use hongbao_wire::{
-    AmountRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockAnswer,
-    DevClockRequest, DocumentRegistered, DocumentRevealed, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
-    ReceiptView, RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, RevealRequest, SendPacketRequest,
-    TransactionsPage, TransferRequest,
+    AmountRequest, CaseNoteRequest, CloseCaseRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
+    CreateUserRequest, DevClockAnswer, DevClockRequest, DocumentRegistered, DocumentRevealed, FileReportRequest,
+    PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, ReceiptView, RegisterDocumentRequest,
+    ReleaseFreezeRequest, RenewFreezeRequest, RevealRequest, SendPacketRequest, TransactionsPage, TransferRequest,
 };
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -213,6 +216,44 @@ impl Client {
     /// `POST /v1/seizures/{seizure}/reject` (legal_officer).
     pub fn reject_seizure(&self, seizure: SeizureId, reason: &str) -> Call<'_, SeizureView> {
         self.post(format!("/v1/seizures/{seizure}/reject"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `POST /v1/reports` (user): reports `subject` for fraud.
+    pub fn file_report(&self, body: &FileReportRequest) -> Call<'_, Report> {
+        self.post("/v1/reports".into(), Some(body))
+    }
+
+    /// `GET /v1/reports?subject=` (risk_officer, legal_officer, auditor), newest first.
+    pub fn reports(&self, subject: UserId) -> Call<'_, Vec<Report>> {
+        self.get(format!("/v1/reports?subject={subject}"))
+    }
+
+    /// `GET /v1/cases?status=&kind=` (risk_officer, legal_officer, auditor), newest first.
+    pub fn cases(&self, status: Option<CaseStatus>, kind: Option<CaseKind>) -> Call<'_, Vec<Case>> {
+        let mut query = Vec::new();
+        if let Some(status) = status {
+            query.push(format!("status={}", status.as_str()));
+        }
+        if let Some(kind) = kind {
+            query.push(format!("kind={}", kind.as_str()));
+        }
+        if query.is_empty() { self.get("/v1/cases".into()) } else { self.get(format!("/v1/cases?{}", query.join("&"))) }
+    }
+
+    /// `GET /v1/cases/{case}`.
+    pub fn case(&self, case: CaseId) -> Call<'_, Case> {
+        self.get(format!("/v1/cases/{case}"))
+    }
+
+    /// `POST /v1/cases/{case}/notes` (risk_officer, legal_officer).
+    pub fn note_case(&self, case: CaseId, text: &str) -> Call<'_, Case> {
+        self.post(format!("/v1/cases/{case}/notes"), Some(&CaseNoteRequest { text: text.to_owned() }))
+    }
+
+    /// `POST /v1/cases/{case}/close` (risk_officer, legal_officer).
+    pub fn close_case(&self, case: CaseId, outcome: CaseOutcome, reason: &str) -> Call<'_, Case> {
+        let body = CloseCaseRequest { outcome, reason: reason.to_owned() };
+        self.post(format!("/v1/cases/{case}/close"), Some(&body))
     }
 
     /// `GET /v1/freezes?user_id=&status=&kind=` (risk_officer, legal_officer, auditor): one

@@ -29,8 +29,9 @@ pub use hongbao_core::ops::{
 pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
-    AmountRequest, ConsistencyParams, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
-    CreateUserRequest, DevClockRequest, EntriesParams, FreezesParams, HistoryParams, InclusionParams,
-    PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, RegisterDocumentRequest, ReleaseFreezeRequest,
-    RenewFreezeRequest, RevealRequest, SeizuresParams, SendPacketRequest, TransferRequest,
+    AmountRequest, CaseNoteRequest, CasesParams, CloseCaseRequest, ConsistencyParams, ConvertFreezeRequest,
+    CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest, EntriesParams, FileReportRequest,
+    FreezesParams, HistoryParams, InclusionParams, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
+    RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, ReportsParams, RevealRequest, SeizuresParams,
+    SendPacketRequest, TransferRequest,
 };

@@ -4,6 +4,7 @@
 //! the core's rules and is refused there with the API's message, not as a decoding error.
 //! Optional fields left `None` are left out of a serialized body, so the server's default applies.
 
+use hongbao_core::case::{CaseKind, CaseOutcome, CaseStatus, Payment};
 use hongbao_core::document::DocumentKind;
 use hongbao_core::freeze::FreezeStatus;
 use hongbao_core::ops::PacketSpec;
@@ -401,6 +402,80 @@ pub struct ProposeSeizureRequest {
 pub struct SeizuresParams {
     /// Only those of this status (`awaiting_approval`: the approvals inbox).
     pub status: Option<SeizureStatus>,
+}
+
+/// A fraud report (举报) by a user who paid the subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "subject": "usr_0190f0a0b0c0d0e0f000000000000002",
+    "transfers": ["trf_0190f0a0b0c0d0e0f000000000000009"],
+    "description": "He sold me a concert ticket, took the money and blocked me.",
+    "evidence": ["evd_0190f0a0b0c0d0e0f00000000000000a"]
+})))]
+pub struct FileReportRequest {
+    /// The user reported.
+    pub subject: UserId,
+    /// The transfers (`trf_…`) by which you paid them, or the claims (`clm_…`) they made on your
+    /// packets: 1 to 100, each money you paid them that did not come back.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
+    pub transfers: Vec<Payment>,
+    /// What happened, 1 to 2 000 characters (line breaks allowed).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
+    pub description: String,
+    /// Evidence files you uploaded (`POST /v1/evidence`), at most 20.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub evidence: Vec<EvidenceId>,
+}
+
+/// Whose reports to list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ReportsParams {
+    /// The user reported.
+    pub subject: UserId,
+}
+
+/// Which cases to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct CasesParams {
+    pub status: Option<CaseStatus>,
+    pub kind: Option<CaseKind>,
+}
+
+/// A note on a case's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"text": "Called the subject; he says the tickets were sent."})))]
+pub struct CaseNoteRequest {
+    /// 1 to 2 000 characters (line breaks allowed).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
+    pub text: String,
+}
+
+/// Closes a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "outcome": "dismissed",
+    "reason": "the payments were for goods the subject delivered"
+})))]
+pub struct CloseCaseRequest {
+    /// `upheld` (what is held stays held, for the law to take over) or `dismissed` (its
+    /// precautionary freezes are released).
+    pub outcome: CaseOutcome,
+    /// 1 to 500 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
 }
 
 /// Which freezes to list.

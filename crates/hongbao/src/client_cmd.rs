@@ -7,7 +7,7 @@
 //! operators), `money.rs` (deposits, withdrawals, balances, history), `groups.rs`,
 //! `packets.rs` (sending, showing, opening, claiming, recalling and returning), `transfers.rs`
 //! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `evidence.rs`
-//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `seizures.rs` (forced transfers), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
+//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `seizures.rs` (forced transfers), `cases.rs` (reports and cases), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
 //! command reaches the service, `render.rs` what it prints.
 //!
 //! Amounts are typed in yuan and converted exactly (`Fen::from_yuan`, no floats). Secrets are
@@ -21,6 +21,7 @@ use hongbao_client::signing;
 
 mod args;
 mod audit;
+mod cases;
 mod dev;
 mod documents;
 mod evidence;
@@ -124,6 +125,11 @@ pub(crate) enum ClientCmd {
     Holds(Conn),
     /// Propose, approve (four eyes), reject and list forced transfers of frozen money
     Seizure(seizures::SeizureArgs),
+    /// Report a user who defrauded you (举报), citing what you paid them and your evidence
+    Report(cases::ReportArgs),
+    /// Read, note and close cases, and read the reports on a user (risk and legal officers;
+    /// auditors read)
+    Case(cases::CaseArgs),
 }
 
 /// Runs one client command. API refusals come back as errors whose text is
@@ -151,6 +157,8 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::Document(cmd) => cmd.run().await?,
         ClientCmd::Freeze(cmd) => cmd.run().await?,
         ClientCmd::Seizure(cmd) => cmd.run().await?,
+        ClientCmd::Report(cmd) => cmd.run().await?,
+        ClientCmd::Case(cmd) => cmd.run().await?,
         ClientCmd::Holds(conn) => {
             let client = send::connect(&conn)?;
             send::show(&conn, client.my_holds(), |l: &Vec<_>| freezes::render_holds(l)).await?;

@@ -7,7 +7,7 @@
 //!   `groups.rs`; `packets.rs` — packets and claims; `transfers.rs`; `audit.rs` — the
 //!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks,
 //!   the rules' table), with `documents.rs` — the legal documents its freezes cite — and
-//!   `freezes.rs` and `seizures.rs` (four eyes);
+//!   `freezes.rs` and `seizures.rs` (four eyes), `cases.rs` — reports and cases;
 //!   `evidence.rs` — evidence files; `dev.rs` — the development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
@@ -31,6 +31,7 @@ use crate::extract::{IdempotencyKey, NoBody, path_id};
 use crate::state::AppState;
 
 pub mod audit;
+pub mod cases;
 pub mod dev;
 pub mod documents;
 pub mod evidence;

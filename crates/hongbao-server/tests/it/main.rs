@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod bad_input;
+mod cases;
 mod clock;
 mod concurrency;
 mod contract;
