@@ -50,7 +50,7 @@ impl Engine {
         Ok(())
     }
 
-    /// The file `id`, if `reader` may read it.
+    /// The file `id`, if `reader` may read it: its uploader.
     ///
     /// # Errors
     /// [`EngineError::Refused`] with `not_found` when it does not exist or `reader` may not see
@@ -58,6 +58,18 @@ impl Engine {
     pub async fn evidence(&self, reader: KeyId, id: EvidenceId) -> Result<EvidenceFile, EngineError> {
         match self.store().evidence(id).await? {
             Some(file) if file.readable_by(reader) => Ok(file),
+            _ => Err(EngineError::Refused(CoreError::not_found("evidence file"))),
+        }
+    }
+
+    /// The file `id` for an officer of risk control, legal holds or audit: theirs, or one a
+    /// registered document or a report cites (what they work on).
+    ///
+    /// # Errors
+    /// As [`Engine::evidence`].
+    pub async fn evidence_for_officer(&self, reader: KeyId, id: EvidenceId) -> Result<EvidenceFile, EngineError> {
+        match self.store().evidence(id).await? {
+            Some(file) if file.readable_by(reader) || self.store().evidence_cited(id).await? => Ok(file),
             _ => Err(EngineError::Refused(CoreError::not_found("evidence file"))),
         }
     }

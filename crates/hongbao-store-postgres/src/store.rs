@@ -451,6 +451,22 @@ impl Store for PostgresStore {
         found.as_ref().map(rows::evidence).transpose()
     }
 
+    async fn evidence_cited(&self, id: EvidenceId) -> Result<bool, StoreError> {
+        // A report keeps its evidence ids in its JSON body: the id's quoted text is found there
+        // only as one of them (ids have one fixed length). Reports are few and an officer opening
+        // a file is rare, so a scan is fine.
+        let quoted = format!("\"{id}\"");
+        let sql = "SELECT EXISTS (SELECT 1 FROM documents WHERE evidence_id = $1) \
+             OR EXISTS (SELECT 1 FROM reports WHERE strpos(body, $2) > 0)";
+        let (cited,): (bool,) = sqlx::query_as(sql)
+            .bind(id.uuid())
+            .bind(quoted)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error(e, format_args!("look for what cites evidence file {id}")))?;
+        Ok(cited)
+    }
+
     async fn freezes(
         &self,
         status: Option<FreezeStatus>,

@@ -438,6 +438,13 @@ pub trait Store: Send + Sync + 'static {
     /// the database fails.
     async fn evidence(&self, id: EvidenceId) -> Result<Option<EvidenceFile>, StoreError>;
 
+    /// Whether a registered document or a report cites the evidence file `id`: then the officers
+    /// who work on them may read it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    async fn evidence_cited(&self, id: EvidenceId) -> Result<bool, StoreError>;
+
     /// The freezes of `status` and `kind` (any with `None`), newest placed first, at most
     /// `limit`: what officers list across users.
     ///

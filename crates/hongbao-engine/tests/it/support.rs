@@ -198,6 +198,10 @@ impl Store for Gate {
         self.inner.seizures(status, limit).await
     }
 
+    async fn evidence_cited(&self, id: hongbao_core::EvidenceId) -> Result<bool, StoreError> {
+        self.inner.evidence_cited(id).await
+    }
+
     async fn reports_on(
         &self,
         subject: hongbao_core::UserId,

@@ -8,10 +8,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hongbao_core::EvidenceId;
 use hongbao_core::evidence::{ContentType, EvidenceView};
+use hongbao_core::principal::Owner;
 use hongbao_wire::ErrorBody;
 
 use super::Created;
-use crate::auth::AnyCaller;
+use crate::auth::{AnyCaller, HoldsReaders, Roles};
 use crate::error::ApiError;
 use crate::extract::path_id;
 use crate::state::AppState;
@@ -53,9 +54,9 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Download an evidence file: its uploader only (and, as those sections are built, the
-/// operators working on a case, report, dispute or freeze that cites it); anyone else is told
-/// `404`, as for a file that does not exist. The bytes come back exactly as uploaded, with
+/// Download an evidence file: its uploader, and risk officers, legal officers and auditors when
+/// a report or a registered document (which freezes and forced transfers cite) cites it; anyone
+/// else is told `404`, as for a file that does not exist. The bytes come back exactly as uploaded, with
 /// their content type, as an attachment, never to be sniffed as another type.
 #[utoipa::path(get, path = "/v1/evidence/{evidence_id}", tag = "evidence", security(("signed" = [])),
     params(("evidence_id" = EvidenceId, Path, description = "The file")),
@@ -72,7 +73,15 @@ pub async fn download(
     Path(evidence_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&evidence_id, "evidence file")?;
-    let file = app.engine.evidence(caller.0.key_id, id).await?;
+    let officer = match &caller.0.owner {
+        Owner::Operator { roles, .. } => roles.iter().any(|r| HoldsReaders::ROLES.contains(r)),
+        Owner::User { .. } => false,
+    };
+    let file = if officer {
+        app.engine.evidence_for_officer(caller.0.key_id, id).await?
+    } else {
+        app.engine.evidence(caller.0.key_id, id).await?
+    };
     let content_type = match file.content_type {
         ContentType::Text => "text/plain; charset=utf-8",
         other => other.as_str(),

@@ -106,6 +106,16 @@ async fn three_reporters_with_evidence_open_a_case_and_hold_what_they_reported()
     assert_eq!(placed.len(), 1);
     assert!(placed[0].get("actor").is_none_or(serde_json::Value::is_null), "{}", placed[0]);
 
+    // The files a report cites are read by the officers working on it, still not by other users;
+    // a file nothing cites stays its uploader's alone.
+    let cited = risk.evidence(victims[0].screenshot).await.unwrap();
+    assert!(cited.starts_with(b"\x89PNG") && cited.ends_with(b"victim 0"));
+    assert_eq!(auditor.evidence(victims[0].screenshot).await.unwrap(), cited);
+    assert!(victims[1].client.evidence(victims[0].screenshot).await.is_err());
+    let uncited = victims[1].client.upload_evidence(ContentType::Png, b"\x89PNG\r\n\x1a\nprivate".to_vec());
+    let uncited = uncited.send().await.unwrap().evidence_id;
+    assert!(risk.evidence(uncited).await.is_err(), "nothing cites it");
+
     // Officers and auditors read; users do not.
     let listed = auditor.cases(Some(CaseStatus::Open), Some(CaseKind::Fraud)).send().await.unwrap();
     assert_eq!(listed, vec![case.clone()]);

@@ -298,6 +298,14 @@ pub async fn reports_and_cases_are_listed_newest_first(store: &dyn Store) {
     assert!(bounded("cases", store.cases(Some(CaseStatus::Closed), None, 10)).await.expect("list").is_empty());
     assert!(bounded("cases", store.cases(None, Some(CaseKind::Anomaly), 10)).await.expect("list").is_empty());
     assert_eq!(bounded("cases", store.cases(None, None, 10)).await.expect("list").len(), 1);
+
+    // What cites an evidence file: a report (by its JSON body), a registered document.
+    let in_reports = hongbao_core::EvidenceId::from_uuid(uuid::Uuid::from_u128(0xe1));
+    assert!(bounded("cited", store.evidence_cited(in_reports)).await.expect("look"));
+    let in_documents = s.world.documents().find_map(|d| d.evidence_id).expect("a document cites a scan");
+    assert!(bounded("cited", store.evidence_cited(in_documents)).await.expect("look"));
+    let nowhere = hongbao_core::EvidenceId::from_uuid(uuid::Uuid::from_u128(0xe2));
+    assert!(!bounded("cited", store.evidence_cited(nowhere)).await.expect("look"));
 }
 
 /// Freezes across users, of one status and kind (or any), newest placed first, within the

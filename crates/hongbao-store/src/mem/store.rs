@@ -231,6 +231,13 @@ impl Store for MemStore {
         Ok(lock(&self.inner.shared).evidence.get(&id).cloned())
     }
 
+    async fn evidence_cited(&self, id: EvidenceId) -> Result<bool, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        Ok(state.documents.values().any(|d| d.evidence_id == Some(id))
+            || state.reports.values().any(|r| r.evidence.contains(&id)))
+    }
+
     async fn freezes(
         &self,
         status: Option<FreezeStatus>,
