@@ -110,7 +110,13 @@ async fn realise(engine: &Engine, shape: &Shape, say: &dyn Fn(&str)) -> anyhow::
             Kind::Lucky => PacketSpec::Lucky { group_id, count: plan.count, total: Fen::new(plan.fen) },
             Kind::Normal => PacketSpec::Normal { group_id, count: plan.count, amount_each: Fen::new(plan.fen) },
         };
-        Command::SendPacket { actor: users[plan.sender as usize].0, spec, greeting: None, arrival_delay_s: 0 }
+        Command::SendPacket {
+            actor: users[plan.sender as usize].0,
+            spec,
+            greeting: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        }
     });
     let mut packet_ids = Vec::with_capacity(shape.packets.len());
     for reply in execute_all(engine, packets.collect()).await? {

@@ -98,8 +98,13 @@ impl Target {
         };
         match &self.driver {
             Driver::Engine(engine) => {
-                let command =
-                    Command::SendPacket { actor: self.user(plan.sender), spec, greeting: None, arrival_delay_s: 0 };
+                let command = Command::SendPacket {
+                    actor: self.user(plan.sender),
+                    spec,
+                    greeting: None,
+                    arrival_delay_s: 0,
+                    risk_confirmation: None,
+                };
                 engine
                     .run::<PacketView>(command, None, None)
                     .await
@@ -129,6 +134,7 @@ impl Target {
                     amount: Fen::new(fen),
                     note: None,
                     arrival_delay_s: delay_s,
+                    risk_confirmation: None,
                 };
                 engine.run::<TransferReceipt>(command, None, None).await.map(drop).map_err(|err| engine_code(&err))
             }

@@ -8,6 +8,9 @@ pub struct PacketOptions {
     pub greeting: Option<String>,
     /// 0, 7200 or 86400 in the API; other values are sent as they are, for tests.
     pub arrival_delay_seconds: Option<u32>,
+    /// An exclusive packet's `risk_confirmation`: the token a `409 risk_confirmation_required`
+    /// answered.
+    pub risk_confirmation: Option<String>,
 }
 
 impl PacketOptions {
@@ -27,6 +30,8 @@ impl PacketOptions {
 pub struct TransferOptions {
     pub note: Option<String>,
     pub arrival_delay_seconds: Option<u32>,
+    /// The token a `409 risk_confirmation_required` answered to this same transfer.
+    pub risk_confirmation: Option<String>,
 }
 
 impl TransferOptions {

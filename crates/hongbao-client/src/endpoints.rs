@@ -88,7 +88,8 @@ impl Client {
     /// `POST /v1/packets` (user): sends a normal, lucky or exclusive packet. The body is
     /// `spec` (its `kind` tag and fields are the API's) plus the options that are set.
     pub fn send_packet(&self, spec: &PacketSpec, options: &PacketOptions) -> Call<'_, PacketView> {
-        let body = SendPacketRequest::new(spec, options.greeting.clone(), options.arrival_delay_seconds);
+        let body = SendPacketRequest::new(spec, options.greeting.clone(), options.arrival_delay_seconds)
+            .confirmed(options.risk_confirmation.clone());
         self.post("/v1/packets".into(), Some(&body))
     }
 
@@ -136,6 +137,7 @@ impl Client {
             amount: amount.get(),
             note: options.note.clone(),
             arrival_delay_seconds: options.arrival_delay_seconds,
+            risk_confirmation: options.risk_confirmation.clone(),
         };
         self.post("/v1/transfers".into(), Some(&body))
     }

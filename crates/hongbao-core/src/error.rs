@@ -133,6 +133,19 @@ pub enum CoreError {
     /// A freeze's documents or term do not meet its kind's rules; `message` says which.
     #[error("{message}")]
     InvalidFreeze { reason: FreezeRefusal, message: String },
+    /// The payee is rated `block` (`403 risk_blocked`): an open fraud case, or an anomaly freeze.
+    #[error("this payment is blocked: {}", crate::error::joined_messages(warnings))]
+    RiskBlocked { warnings: Vec<crate::warning::Warning> },
+    /// The payee is rated `confirm` (`409 risk_confirmation_required`): the same request again
+    /// with the confirmation the shell makes of `confirmation` (the id the payment will take)
+    /// goes ahead.
+    #[error("confirm this payment: {}", crate::error::joined_messages(warnings))]
+    RiskConfirmationRequired { warnings: Vec<crate::warning::Warning>, confirmation: uuid::Uuid },
+}
+
+/// The messages of `warnings`, in one sentence.
+pub(crate) fn joined_messages(warnings: &[crate::warning::Warning]) -> String {
+    warnings.iter().map(|w| w.message.as_str()).collect::<Vec<_>>().join("; ")
 }
 
 impl CoreError {
@@ -171,6 +184,8 @@ impl CoreError {
             CoreError::InvalidFreeze { .. } => "invalid_request",
             CoreError::FourEyes => "forbidden",
             CoreError::InvalidState { .. } => "invalid_state",
+            CoreError::RiskBlocked { .. } => "risk_blocked",
+            CoreError::RiskConfirmationRequired { .. } => "risk_confirmation_required",
         }
     }
 }

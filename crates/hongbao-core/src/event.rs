@@ -18,6 +18,7 @@ use crate::principal::Role;
 use crate::risk::FreezeKind;
 use crate::seizure::SeizureTarget;
 use crate::time::Timestamp;
+use crate::warning::WarningCode;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -212,6 +213,15 @@ pub enum EventKind {
         case_id: CaseId,
         detail: String,
     },
+    /// A payer was warned before paying (`confirm`) and went on: the transfer or exclusive packet
+    /// `id` is the payment, `warnings` what they were shown.
+    RiskConfirmed {
+        payer: UserId,
+        payee: UserId,
+        amount: Fen,
+        id: uuid::Uuid,
+        warnings: Vec<WarningCode>,
+    },
     /// An officer closed a case.
     CaseClosed {
         case_id: CaseId,
@@ -256,6 +266,7 @@ impl EventKind {
             EventKind::ReportFiled { .. } => "report_filed",
             EventKind::RuleFired { .. } => "rule_fired",
             EventKind::CaseClosed { .. } => "case_closed",
+            EventKind::RiskConfirmed { .. } => "risk_confirmed",
         }
     }
 }

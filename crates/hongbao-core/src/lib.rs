@@ -39,6 +39,7 @@ pub mod split;
 pub mod text;
 pub mod time;
 pub mod user;
+pub mod warning;
 pub mod world;
 
 pub use config::Limits;

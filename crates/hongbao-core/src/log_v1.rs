@@ -24,6 +24,7 @@ use crate::principal::Role;
 use crate::risk::FreezeKind;
 use crate::seizure::SeizureTarget;
 use crate::time::Timestamp;
+use crate::warning::WarningCode;
 
 /// A fieldless domain enum and its names in the format, both ways.
 macro_rules! names {
@@ -58,6 +59,9 @@ names!(PacketKindV1 for PacketKind { Normal, Lucky, Exclusive });
 names!(RoleV1 for Role { Admin, RiskOfficer, LegalOfficer, Auditor });
 names!(FreezeKindV1 for FreezeKind { Court, Police, EmergencyStop, Precautionary, Anomaly });
 names!(CaseOutcomeV1 for CaseOutcome { Upheld, Dismissed });
+names!(WarningCodeV1 for WarningCode {
+    NoSharedGroup, NewAccount, LargeAmount, PayeeReported, PayeeUnderInvestigation, PayeeHeld,
+});
 
 /// Where seized money goes, as logged: a user id, or `"external"` (the domain type's own text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +292,13 @@ enum EventKindV1 {
         case_id: CaseId,
         detail: String,
     },
+    RiskConfirmed {
+        payer: UserId,
+        payee: UserId,
+        amount: Fen,
+        id: uuid::Uuid,
+        warnings: Vec<WarningCodeV1>,
+    },
     CaseClosed {
         case_id: CaseId,
         outcome: CaseOutcomeV1,
@@ -409,6 +420,7 @@ impl From<&EventKind> for EventKindV1 {
             ReportFiled { report_id, reporter, subject, amount, evidence };
             RuleFired { rule, user_id, case_id, detail };
             CaseClosed { case_id, actor, reason } => outcome: CaseOutcomeV1::from;
+            RiskConfirmed { payer, payee, amount, id } => warnings: |w: Vec<WarningCode>| w.into_iter().map(WarningCodeV1::from).collect();
         })
     }
 }
@@ -447,6 +459,7 @@ impl From<EventKindV1> for EventKind {
             ReportFiled { report_id, reporter, subject, amount, evidence };
             RuleFired { rule, user_id, case_id, detail };
             CaseClosed { case_id, actor, reason } => outcome: CaseOutcome::from;
+            RiskConfirmed { payer, payee, amount, id } => warnings: |w: Vec<WarningCodeV1>| w.into_iter().map(WarningCode::from).collect();
         })
     }
 }

@@ -19,6 +19,7 @@
 //! - `reports.rs` — users' fraud reports; `cases.rs` — officers' notes and closing a case;
 //!   `rules.rs` — the rules that fire by themselves (`fraud_reports`, …).
 //! - `jobs.rs` — due work: expiry and arrivals.
+//! - `warnings.rs` — the payee rating before a transfer or an exclusive packet (分级预警).
 //! - `shared.rs` — the look-ups and input checks several areas use.
 //!
 //! Rules still to come have their rooms reserved: return requests and disputes go in
@@ -48,6 +49,7 @@ mod reports;
 mod rules;
 mod seizures;
 mod shared;
+mod warnings;
 
 pub use authority::{
     Actor, Authority, EntriesView, PacketLogReader, authorize, entries_view, packet_log_reader, require_any_role,
@@ -90,16 +92,29 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
         Command::CreateGroup { actor, name, members } => people::create_group(&mut d, ctx, *actor, name, members)?,
         Command::Deposit { user, amount } => money::deposit(&mut d, ctx, *user, *amount)?,
         Command::Withdraw { actor, amount } => money::withdraw(&mut d, ctx, *actor, *amount)?,
-        Command::SendPacket { actor, spec, greeting, arrival_delay_s } => {
-            packets::send_packet(&mut d, ctx, *actor, spec, greeting.as_deref(), *arrival_delay_s)?
+        Command::SendPacket { actor, spec, greeting, arrival_delay_s, risk_confirmation } => {
+            let options = packets::SendOptions {
+                greeting: greeting.as_deref(),
+                arrival_delay_s: *arrival_delay_s,
+                confirmation: *risk_confirmation,
+            };
+            packets::send_packet(&mut d, ctx, *actor, spec, &options)?
         }
         Command::OpenPacket { actor, packet } => packets::open_packet(&mut d, ctx, *actor, *packet)?,
         Command::ClaimPacket { actor, packet } => claims::claim_packet(&mut d, ctx, *actor, *packet)?,
         Command::RecallPacket { actor, packet } => packets::recall_packet(&mut d, ctx, *actor, *packet)?,
         Command::RevokeClaim { actor, claim } => claims::revoke_claim(&mut d, ctx, *actor, *claim)?,
         Command::ReturnClaim { actor, claim } => claims::return_claim(&mut d, ctx, *actor, *claim)?,
-        Command::Transfer { actor, to, amount, note, arrival_delay_s } => {
-            money::transfer(&mut d, ctx, *actor, *to, *amount, note.as_deref(), *arrival_delay_s)?
+        Command::Transfer { actor, to, amount, note, arrival_delay_s, risk_confirmation } => {
+            let ask = money::TransferAsk {
+                actor: *actor,
+                to: *to,
+                amount: *amount,
+                note: note.as_deref(),
+                arrival_delay_s: *arrival_delay_s,
+                confirmation: *risk_confirmation,
+            };
+            money::transfer(&mut d, ctx, &ask)?
         }
         Command::RevokeTransfer { actor, transfer } => money::revoke_transfer(&mut d, ctx, *actor, *transfer)?,
         Command::LockUser { officer, user, reason } => {

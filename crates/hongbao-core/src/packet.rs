@@ -299,6 +299,10 @@ pub struct PacketView {
     /// 手气最佳: the largest share of a lucky packet once every share is claimed (the earliest
     /// claimant wins a tie).
     pub best_luck: Option<UserId>,
+    /// On the answer that sent an exclusive packet only: the recipient rating's notices (and,
+    /// when confirmed, what was confirmed); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 impl PacketView {
@@ -340,6 +344,7 @@ impl PacketView {
                 })
                 .collect(),
             best_luck,
+            warnings: Vec::new(),
         })
     }
 }

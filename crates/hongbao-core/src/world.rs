@@ -69,6 +69,8 @@ pub enum Key {
     Case(CaseId),
     /// The open case of this kind about a user, if any (there is at most one).
     OpenCase(UserId, CaseKind),
+    /// Whether two users are members of one group (the payee rating of a payment).
+    SharesGroup(UserId, UserId),
 }
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
@@ -93,6 +95,7 @@ pub enum Fact {
     OpenReportsOn(UserId, Vec<Report>),
     Case(CaseId, Option<Case>),
     OpenCase(UserId, CaseKind, Option<Case>),
+    SharesGroup(UserId, UserId, bool),
 }
 
 /// Why a command did not complete.
@@ -262,6 +265,8 @@ pub struct World {
     cases: Table<CaseId, Case>,
     /// Present only for the users and kinds whose open case is known.
     open_case: HashMap<(UserId, CaseKind), Option<CaseId>>,
+    /// Whether two users share a group, for the pairs asked about (either order).
+    shares_group: HashMap<(UserId, UserId), bool>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -333,6 +338,7 @@ impl World {
             + self.open_reports_on.len()
             + self.cases.len()
             + self.open_case.len()
+            + self.shares_group.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -422,6 +428,17 @@ impl World {
         }
     }
 
+    /// Whether `a` and `b` are members of one group.
+    pub fn shares_group(&self, a: UserId, b: UserId) -> Result<bool, Fail> {
+        if let Some(&known) = self.shares_group.get(&(a, b)).or_else(|| self.shares_group.get(&(b, a))) {
+            return Ok(known);
+        }
+        if self.complete {
+            return Ok(self.groups().any(|g| g.has_member(a) && g.has_member(b)));
+        }
+        Err(Fail::Need(vec![Key::SharesGroup(a, b)]))
+    }
+
     /// Every freeze of `user`'s wallet, in the order they were placed.
     pub fn freezes_of(&self, user: UserId) -> Result<Vec<&Freeze>, Fail> {
         match self.freezes_of.get(&user) {
@@ -498,6 +515,9 @@ impl World {
                 Key::OpenReportsOn(user) => self.open_reports_on.contains_key(&user),
                 Key::Case(id) => self.cases.contains_key(&id),
                 Key::OpenCase(user, kind) => self.open_case.contains_key(&(user, kind)),
+                Key::SharesGroup(a, b) => {
+                    self.shares_group.contains_key(&(a, b)) || self.shares_group.contains_key(&(b, a))
+                }
             }
     }
 
@@ -611,6 +631,11 @@ impl World {
                     .map(|c| c.id);
                 self.open_case.insert((subject, kind), id);
             }
+            Fact::SharesGroup(a, b, stored) => {
+                // A group this batch created counts too, though the store does not have it yet.
+                let here = self.groups.values().flatten().any(|g| g.has_member(a) && g.has_member(b));
+                self.shares_group.entry((a, b)).or_insert(stored || here);
+            }
             Fact::FreezesOf(user, stored) => {
                 if self.freezes_of.contains_key(&user) {
                     return;
@@ -636,6 +661,9 @@ impl World {
             put(&mut self.accounts, &mut self.dirty.accounts, account.id, account);
         }
         for group in draft.groups {
+            for ((a, b), shares) in &mut self.shares_group {
+                *shares |= group.has_member(*a) && group.has_member(*b);
+            }
             put(&mut self.groups, &mut self.dirty.groups, group.id, group);
         }
         for packet in draft.packets {

@@ -240,6 +240,8 @@ struct Ledger<'a> {
     freezes: HashMap<FreezeId, &'a Freeze>,
     seizures: HashMap<SeizureId, &'a Seizure>,
     reports: HashMap<ReportId, &'a Report>,
+    /// Every transfer of the ledger, for the payments a confirmation names.
+    transfer_ids: HashSet<TransferId>,
     cases: HashMap<CaseId, &'a Case>,
     /// The commitment of every document of the ledger.
     commitments: HashSet<String>,
@@ -281,6 +283,9 @@ impl<'a> Ledger<'a> {
             }
             Fact::Seizure(id, Some(seizure)) => {
                 self.seizures.insert(*id, seizure);
+            }
+            Fact::Transfer(id, Some(_)) => {
+                self.transfer_ids.insert(*id);
             }
             Fact::Report(id, Some(report)) => {
                 self.reports.insert(*id, report);
@@ -509,6 +514,15 @@ impl<'a> Ledger<'a> {
                 Some(case) if case.subject == *user_id => None,
                 _ => differs(format!("the rule that opened case {case_id}")),
             },
+            // A confirmation is spent by the payment it names, which the ledger has, once.
+            EventKind::RiskConfirmed { id, .. } => {
+                if !self.first("confirmation", id.as_u128()) {
+                    return Some(format!("confirmation {id} is used a second time"));
+                }
+                let paid = self.transfer_ids.contains(&TransferId::from_uuid(*id))
+                    || self.packets.contains_key(&PacketId::from_uuid(*id));
+                (!paid).then(|| format!("confirmation {id} names no payment of the ledger"))
+            }
             EventKind::CaseClosed { case_id, outcome, .. } => {
                 if !self.first("case closed", case_id.uuid().as_u128()) {
                     return Some(format!("case {case_id} is closed a second time"));

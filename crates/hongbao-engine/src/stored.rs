@@ -103,6 +103,7 @@ mod tests {
                     transfer_id: transfer,
                     status: TransferStatus::Pending,
                     arrives_at: at,
+                    warnings: Vec::new(),
                 })),
                 r#"{"v":1,"answer":{"Ok":{"reply":"transfer","transfer_id":"trf_0190f0a0b0c0d0e0f000000000000002","status":"pending","arrives_at":"2026-09-21T14:13:20.000Z"}}}"#,
             ),

@@ -92,7 +92,7 @@ impl From<CoreError> for ApiError {
         let status = match &err {
             CoreError::InvalidRequest { .. } | CoreError::InvalidFreeze { .. } => StatusCode::BAD_REQUEST,
             CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
-            CoreError::Forbidden { .. } | CoreError::FourEyes => StatusCode::FORBIDDEN,
+            CoreError::Forbidden { .. } | CoreError::FourEyes | CoreError::RiskBlocked { .. } => StatusCode::FORBIDDEN,
             CoreError::PacketExpired => StatusCode::GONE,
             CoreError::AccountFrozen { .. } => StatusCode::LOCKED,
             CoreError::AlreadyClaimed
@@ -103,7 +103,8 @@ impl From<CoreError> for ApiError {
             | CoreError::NotPending
             | CoreError::InsufficientFunds { .. }
             | CoreError::Conflict { .. }
-            | CoreError::InvalidState { .. } => StatusCode::CONFLICT,
+            | CoreError::InvalidState { .. }
+            | CoreError::RiskConfirmationRequired { .. } => StatusCode::CONFLICT,
         };
         let api = ApiError::new(status, err.code(), err.to_string());
         match err {
@@ -115,9 +116,19 @@ impl From<CoreError> for ApiError {
             CoreError::InsufficientFunds { needed, available } => {
                 api.with("needed", needed.get()).with("available", available.get())
             }
+            CoreError::RiskBlocked { warnings } => api.with("warnings", warnings_json(&warnings)),
+            // The route that sent the payment turns the id into a token bound to the caller
+            // (`routes::warnings`) before the answer goes out.
+            CoreError::RiskConfirmationRequired { warnings, confirmation } => api
+                .with("warnings", warnings_json(&warnings))
+                .with(crate::routes::warnings::CONFIRMATION_ID, confirmation.simple().to_string()),
             _ => api,
         }
     }
+}
+
+fn warnings_json(warnings: &[hongbao_core::warning::Warning]) -> Value {
+    serde_json::to_value(warnings).unwrap_or(Value::Null)
 }
 
 impl From<EngineError> for ApiError {

@@ -167,6 +167,22 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&subjects), "open cases of users").await?;
     let open_cases = cases_by_subject(found.iter().map(rows::case).collect::<Result<_, _>>()?);
 
+    // One question per pair: only payments ask, a few per batch, each answered by the index.
+    let mut shares_group = std::collections::HashSet::new();
+    for &(a, b) in &want.shares_group {
+        let sql = "SELECT EXISTS (SELECT 1 FROM group_members a JOIN group_members b ON b.group_id = a.group_id \
+             AND b.user_id = ?2 WHERE a.user_id = ?1)";
+        let (shares,): (bool,) = sqlx::query_as(sql)
+            .bind(a)
+            .bind(b)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "ask whether two users share a group"))?;
+        if shares {
+            shares_group.insert((a, b));
+        }
+    }
+
     let found = Found {
         users,
         accounts,
@@ -187,6 +203,7 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
         open_reports_on,
         cases,
         open_cases,
+        shares_group,
     };
     Ok(found.facts(keys))
 }

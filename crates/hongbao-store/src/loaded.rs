@@ -43,6 +43,8 @@ pub struct Wanted {
     pub cases: BTreeSet<Uuid>,
     /// Users and kinds whose open case is asked for.
     pub open_cases: BTreeSet<(Uuid, CaseKind)>,
+    /// Pairs of users asked whether they share a group.
+    pub shares_group: BTreeSet<(Uuid, Uuid)>,
 }
 
 impl Wanted {
@@ -71,6 +73,7 @@ impl Wanted {
                 Key::OpenReportsOn(user) => want.open_reports_on.insert(user.uuid()),
                 Key::Case(id) => want.cases.insert(id.uuid()),
                 Key::OpenCase(user, kind) => want.open_cases.insert((user.uuid(), kind)),
+                Key::SharesGroup(a, b) => want.shares_group.insert((a.uuid(), b.uuid())),
             };
         }
         want
@@ -189,6 +192,8 @@ pub struct Found {
     pub cases: HashMap<Uuid, Case>,
     /// The open case of each user and kind asked for.
     pub open_cases: HashMap<(Uuid, CaseKind), Case>,
+    /// The pairs asked about that share a group.
+    pub shares_group: std::collections::HashSet<(Uuid, Uuid)>,
 }
 
 impl Found {
@@ -223,6 +228,7 @@ impl Found {
                 Key::OpenCase(user, kind) => {
                     Fact::OpenCase(user, kind, self.open_cases.get(&(user.uuid(), kind)).cloned())
                 }
+                Key::SharesGroup(a, b) => Fact::SharesGroup(a, b, self.shares_group.contains(&(a.uuid(), b.uuid()))),
                 Key::FreezesOf(user) => {
                     Fact::FreezesOf(user, self.freezes_of.get(&user.uuid()).cloned().unwrap_or_default())
                 }

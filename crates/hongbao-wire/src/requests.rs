@@ -157,6 +157,11 @@ pub enum SendPacketRequest {
         greeting: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         arrival_delay_seconds: Option<u32>,
+        /// The `confirmation_token` of a `409 risk_confirmation_required` answer to this same
+        /// request: the payer was warned and goes on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+        risk_confirmation: Option<String>,
     },
 }
 
@@ -174,10 +179,32 @@ impl SendPacketRequest {
             PacketSpec::Lucky { group_id, count, total } => {
                 SendPacketRequest::Lucky { group_id, count, total: total.get(), greeting, arrival_delay_seconds }
             }
-            PacketSpec::Exclusive { recipient, amount } => {
-                SendPacketRequest::Exclusive { recipient, amount: amount.get(), greeting, arrival_delay_seconds }
-            }
+            PacketSpec::Exclusive { recipient, amount } => SendPacketRequest::Exclusive {
+                recipient,
+                amount: amount.get(),
+                greeting,
+                arrival_delay_seconds,
+                risk_confirmation: None,
+            },
         }
+    }
+
+    /// The confirmation token an exclusive packet's request carries, and the request without it
+    /// (what the token is bound to).
+    pub fn take_confirmation(&mut self) -> Option<String> {
+        match self {
+            SendPacketRequest::Exclusive { risk_confirmation, .. } => risk_confirmation.take(),
+            SendPacketRequest::Normal { .. } | SendPacketRequest::Lucky { .. } => None,
+        }
+    }
+
+    /// Carries `token`, when it is an exclusive packet's request.
+    #[must_use]
+    pub fn confirmed(mut self, token: Option<String>) -> SendPacketRequest {
+        if let SendPacketRequest::Exclusive { risk_confirmation, .. } = &mut self {
+            *risk_confirmation = token;
+        }
+        self
     }
 
     /// The packet asked for, its greeting and its arrival delay.
@@ -191,7 +218,7 @@ impl SendPacketRequest {
             SendPacketRequest::Lucky { group_id, count, total, greeting, arrival_delay_seconds } => {
                 (PacketSpec::Lucky { group_id, count, total: Fen::new(total) }, greeting, arrival_delay_seconds)
             }
-            SendPacketRequest::Exclusive { recipient, amount, greeting, arrival_delay_seconds } => {
+            SendPacketRequest::Exclusive { recipient, amount, greeting, arrival_delay_seconds, .. } => {
                 (PacketSpec::Exclusive { recipient, amount: Fen::new(amount) }, greeting, arrival_delay_seconds)
             }
         }
@@ -216,6 +243,11 @@ pub struct TransferRequest {
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86_400))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrival_delay_seconds: Option<u32>,
+    /// The `confirmation_token` of a `409 risk_confirmation_required` answer to this same request:
+    /// the payer was warned and goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub risk_confirmation: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

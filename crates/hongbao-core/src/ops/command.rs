@@ -12,6 +12,7 @@ use crate::principal::Role;
 use crate::risk::FreezeKind;
 use crate::seizure::SeizureTarget;
 use crate::time::Timestamp;
+use crate::warning::RiskConfirmation;
 
 use super::documents::DocumentSpec;
 use super::freezes::FreezeSpec;
@@ -57,6 +58,10 @@ pub enum Command {
         spec: PacketSpec,
         greeting: Option<String>,
         arrival_delay_s: u32,
+        /// The payer went on after a warning (an exclusive packet whose recipient is rated
+        /// `confirm`): the id the packet takes, from the shell's checked token.
+        #[serde(default)]
+        risk_confirmation: Option<RiskConfirmation>,
     },
     OpenPacket {
         actor: UserId,
@@ -84,6 +89,10 @@ pub enum Command {
         amount: Fen,
         note: Option<String>,
         arrival_delay_s: u32,
+        /// The payer went on after a warning (a payee rated `confirm`): the id the transfer
+        /// takes, from the shell's checked token.
+        #[serde(default)]
+        risk_confirmation: Option<RiskConfirmation>,
     },
     RevokeTransfer {
         actor: UserId,

@@ -8,11 +8,12 @@ use crate::event::{Event, EventKind};
 use crate::id::{AccountId, TransferId, UserId};
 use crate::ledger::{Resolution, TransferKind};
 use crate::money::Fen;
-use crate::world::{Draft, Refs};
+use crate::warning::RiskConfirmation;
+use crate::world::{Draft, Key, Refs};
 
 use super::reply::{Moved, Reply, TransferReceipt, TransferStatus};
 use super::shared::{check_delay, check_text, positive, user, wallet_balance};
-use super::{Ctx, Decision};
+use super::{Ctx, Decision, warnings};
 
 pub fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId, amount: Fen) -> Decision {
     positive(amount, "amount")?;
@@ -35,15 +36,18 @@ pub fn withdraw<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor: Us
     Ok(Reply::Moved(Moved { transfer_id: id, balance: wallet_balance(d, actor)? }))
 }
 
-pub fn transfer<R: CryptoRng>(
-    d: &mut Draft<'_>,
-    ctx: &mut Ctx<'_, R>,
-    actor: UserId,
-    to: UserId,
-    amount: Fen,
-    note: Option<&str>,
-    arrival_delay_s: u32,
-) -> Decision {
+/// A user-to-user transfer as asked.
+pub struct TransferAsk<'a> {
+    pub actor: UserId,
+    pub to: UserId,
+    pub amount: Fen,
+    pub note: Option<&'a str>,
+    pub arrival_delay_s: u32,
+    pub confirmation: Option<RiskConfirmation>,
+}
+
+pub fn transfer<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, ask: &TransferAsk<'_>) -> Decision {
+    let TransferAsk { actor, to, amount, note, arrival_delay_s, confirmation } = *ask;
     positive(amount, "amount")?;
     if to == actor {
         return Err(CoreError::invalid("you cannot transfer money to yourself").into());
@@ -56,7 +60,13 @@ pub fn transfer<R: CryptoRng>(
     if d.world().user(to)?.is_none() {
         return Err(CoreError::invalid(format!("unknown recipient {to}")).into());
     }
-    let id = TransferId::mint(ctx.mint_at, ctx.rng);
+    let warnings = warnings::rate(d, ctx, actor, to, amount)?;
+    if let Some(confirmation) = confirmation {
+        d.world().need([Key::Transfer(TransferId::from_uuid(confirmation.id))])?;
+    }
+    let taken = |d: &Draft<'_>, id| Ok(d.world().transfer(TransferId::from_uuid(id))?.is_some());
+    let confirmed = warnings::gate(d, ctx, (actor, to, amount), &warnings, confirmation, taken)?;
+    let id = confirmed.map_or_else(|| TransferId::mint(ctx.mint_at, ctx.rng), TransferId::from_uuid);
     let (from, to) = (AccountId::wallet(actor), AccountId::wallet(to));
     let refs = Refs { note: note.map(str::to_owned), ..Refs::default() };
     let (status, arrives_at) = if arrival_delay_s == 0 {
@@ -67,7 +77,7 @@ pub fn transfer<R: CryptoRng>(
         d.pend(id, from, to, amount, TransferKind::Transfer, refs, ctx.now, deadline)?;
         (TransferStatus::Pending, deadline)
     };
-    Ok(Reply::Transfer(TransferReceipt { transfer_id: id, status, arrives_at }))
+    Ok(Reply::Transfer(TransferReceipt { transfer_id: id, status, arrives_at, warnings }))
 }
 
 pub fn revoke_transfer<R: CryptoRng>(
@@ -95,5 +105,6 @@ pub fn revoke_transfer<R: CryptoRng>(
         transfer_id: id,
         status: TransferStatus::Revoked,
         arrives_at: pending.deadline(),
+        warnings: Vec::new(),
     }))
 }

@@ -14,12 +14,13 @@ use crate::packet::{Audience, Claim, DEFAULT_GREETING, Packet, PacketKind, Packe
 use crate::split;
 use crate::time::Timestamp;
 use crate::user::Group;
-use crate::world::{Draft, Fail, Refs};
+use crate::warning::RiskConfirmation;
+use crate::world::{Draft, Fail, Key, Refs};
 
 use super::command::PacketSpec;
 use super::reply::{Recalled, Reply};
 use super::shared::{check_delay, check_text, user, visible_packet};
-use super::{Ctx, Decision};
+use super::{Ctx, Decision, warnings};
 
 /// A group the actor belongs to, or "not found".
 pub fn member_group<'w>(d: &Draft<'w>, actor: UserId, id: GroupId) -> Result<&'w Group, Fail> {
@@ -38,14 +39,22 @@ pub fn check_group_count(group: &Group, count: u32) -> Result<(), Fail> {
     Ok(())
 }
 
+/// How a packet is sent, besides what it is.
+pub struct SendOptions<'a> {
+    pub greeting: Option<&'a str>,
+    pub arrival_delay_s: u32,
+    /// For an exclusive packet whose recipient is rated `confirm`.
+    pub confirmation: Option<RiskConfirmation>,
+}
+
 pub fn send_packet<R: CryptoRng>(
     d: &mut Draft<'_>,
     ctx: &mut Ctx<'_, R>,
     actor: UserId,
     spec: &PacketSpec,
-    greeting: Option<&str>,
-    arrival_delay_s: u32,
+    options: &SendOptions<'_>,
 ) -> Decision {
+    let SendOptions { greeting, arrival_delay_s, confirmation } = *options;
     let limits = ctx.limits;
     // Input first, so that bad input is reported as such whatever the state.
     match *spec {
@@ -82,6 +91,19 @@ pub fn send_packet<R: CryptoRng>(
             (Audience::Recipient(recipient), PacketKind::Exclusive)
         }
     };
+    // An exclusive packet pays one person: they are rated as a transfer's payee is.
+    let (warnings, confirmed) = match *spec {
+        PacketSpec::Exclusive { recipient, amount } => {
+            let warnings = warnings::rate(d, ctx, actor, recipient, amount)?;
+            if let Some(confirmation) = confirmation {
+                d.world().need([Key::Packet(PacketId::from_uuid(confirmation.id))])?;
+            }
+            let taken = |d: &Draft<'_>, id| Ok(d.world().packet(PacketId::from_uuid(id))?.is_some());
+            let confirmed = warnings::gate(d, ctx, (actor, recipient, amount), &warnings, confirmation, taken)?;
+            (warnings, confirmed)
+        }
+        PacketSpec::Normal { .. } | PacketSpec::Lucky { .. } => (Vec::new(), None),
+    };
     // Every read is done: from here on the command only writes.
     let shares = match *spec {
         PacketSpec::Normal { count, amount_each, .. } => split::split_normal(amount_each, count, limits)?,
@@ -90,7 +112,7 @@ pub fn send_packet<R: CryptoRng>(
     };
     let total = Fen::checked_sum(shares.iter().copied())?;
     let salt = (kind == PacketKind::Lucky).then(|| Salt::draw(ctx.rng));
-    let packet_id = PacketId::mint(ctx.mint_at, ctx.rng);
+    let packet_id = confirmed.map_or_else(|| PacketId::mint(ctx.mint_at, ctx.rng), PacketId::from_uuid);
     let escrow = AccountId::escrow(packet_id);
     d.open_account(Account::open(escrow, AccountKind::Escrow));
     let transfer_id = TransferId::mint(ctx.mint_at, ctx.rng);
@@ -124,7 +146,7 @@ pub fn send_packet<R: CryptoRng>(
             commitment: salt.map(|salt| fairness::commitment(&salt, &packet.shares)),
         },
     });
-    let view = PacketView::new(&packet, &[], ctx.now)?;
+    let view = PacketView { warnings, ..PacketView::new(&packet, &[], ctx.now)? };
     d.put_packet(packet);
     Ok(Reply::Packet(view))
 }

@@ -108,6 +108,9 @@ pub struct TransferReceipt {
     pub transfer_id: TransferId,
     pub status: TransferStatus,
     pub arrives_at: Timestamp,
+    /// The payee rating's notices (and, when confirmed, what was confirmed); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// What registering a document answers: what the log recorded of it.

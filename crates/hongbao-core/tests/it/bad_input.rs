@@ -51,11 +51,18 @@ impl Scene {
     }
 
     fn send(&self, spec: PacketSpec) -> Command {
-        Command::SendPacket { actor: self.alice, spec, greeting: None, arrival_delay_s: 0 }
+        Command::SendPacket { actor: self.alice, spec, greeting: None, arrival_delay_s: 0, risk_confirmation: None }
     }
 
     fn transfer(&self, to: UserId, fen: i64) -> Command {
-        Command::Transfer { actor: self.alice, to, amount: Fen::new(fen), note: None, arrival_delay_s: 0 }
+        Command::Transfer {
+            actor: self.alice,
+            to,
+            amount: Fen::new(fen),
+            note: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        }
     }
 }
 
@@ -148,6 +155,7 @@ fn cases() -> Vec<Case> {
                 spec: s.normal(1, 100),
                 greeting: Some("福".repeat(65)),
                 arrival_delay_s: 0,
+                risk_confirmation: None,
             },
             INVALID,
             "greeting",
@@ -159,6 +167,7 @@ fn cases() -> Vec<Case> {
                 spec: s.normal(1, 100),
                 greeting: Some("恭喜\u{7}发财".into()),
                 arrival_delay_s: 0,
+                risk_confirmation: None,
             },
             INVALID,
             "control",
@@ -190,19 +199,38 @@ fn cases() -> Vec<Case> {
         ),
         (
             "a packet arriving after one hour",
-            |s| Command::SendPacket { actor: s.alice, spec: s.normal(1, 100), greeting: None, arrival_delay_s: 3600 },
+            |s| Command::SendPacket {
+                actor: s.alice,
+                spec: s.normal(1, 100),
+                greeting: None,
+                arrival_delay_s: 3600,
+                risk_confirmation: None,
+            },
             INVALID,
             "arrival_delay",
         ),
         (
             "a packet arriving one second after a day",
-            |s| Command::SendPacket { actor: s.alice, spec: s.normal(1, 100), greeting: None, arrival_delay_s: 86_401 },
+            |s| Command::SendPacket {
+                actor: s.alice,
+                spec: s.normal(1, 100),
+                greeting: None,
+                arrival_delay_s: 86_401,
+                risk_confirmation: None,
+            },
             INVALID,
             "arrival_delay",
         ),
         (
             "a transfer arriving after one second",
-            |s| Command::Transfer { actor: s.alice, to: s.bob, amount: Fen::new(100), note: None, arrival_delay_s: 1 },
+            |s| Command::Transfer {
+                actor: s.alice,
+                to: s.bob,
+                amount: Fen::new(100),
+                note: None,
+                arrival_delay_s: 1,
+                risk_confirmation: None,
+            },
             INVALID,
             "arrival_delay",
         ),
@@ -214,6 +242,7 @@ fn cases() -> Vec<Case> {
                 amount: Fen::new(100),
                 note: Some("x".repeat(65)),
                 arrival_delay_s: 0,
+                risk_confirmation: None,
             },
             INVALID,
             "note",
@@ -235,7 +264,13 @@ fn cases() -> Vec<Case> {
         ),
         (
             "a packet for a group the sender is not in",
-            |s| Command::SendPacket { actor: s.dave, spec: s.normal(1, 100), greeting: None, arrival_delay_s: 0 },
+            |s| Command::SendPacket {
+                actor: s.dave,
+                spec: s.normal(1, 100),
+                greeting: None,
+                arrival_delay_s: 0,
+                risk_confirmation: None,
+            },
             "not_found",
             "group",
         ),
@@ -246,6 +281,7 @@ fn cases() -> Vec<Case> {
                 spec: s.normal(1, CAROL_FEN + 1),
                 greeting: None,
                 arrival_delay_s: 0,
+                risk_confirmation: None,
             },
             "insufficient_funds",
             "insufficient",
@@ -374,6 +410,7 @@ fn an_emoji_greeting_is_counted_in_characters_not_bytes() {
             spec: s.normal(1, 100),
             greeting: Some(greeting.clone()),
             arrival_delay_s: 0,
+            risk_confirmation: None,
         };
         match s.h.ok(command) {
             Reply::Packet(view) => assert_eq!(view.greeting, greeting),
@@ -385,6 +422,7 @@ fn an_emoji_greeting_is_counted_in_characters_not_bytes() {
         spec: s.normal(1, 100),
         greeting: Some("🧧".repeat(65)),
         arrival_delay_s: 0,
+        risk_confirmation: None,
     };
     assert_eq!(s.h.refused(too_long).code(), "invalid_request");
 }
@@ -431,8 +469,16 @@ fn a_transfer_that_would_overflow_a_running_total_is_refused() {
     h.ok(Command::Deposit { user: a, amount: Fen::new(near_max) });
     h.transfer(a, b, near_max, 0);
     // b's credits total is now near i64::MAX; sending it back would push a's credits past it.
-    let err =
-        h.refused(Command::Transfer { actor: b, to: a, amount: Fen::new(near_max), note: None, arrival_delay_s: 0 });
+    // Confirmed (it is a large amount): the refusal is the overflow's.
+    let confirmation = Some(hongbao_core::warning::RiskConfirmation { id: hongbao_core::id::Uuid::from_u128(7) });
+    let err = h.refused(Command::Transfer {
+        actor: b,
+        to: a,
+        amount: Fen::new(near_max),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: confirmation,
+    });
     assert_eq!(err.code(), "invalid_request");
     assert!(err.to_string().contains("overflows"), "{err}");
 }
@@ -467,7 +513,13 @@ fn a_packet_whose_total_overflows_is_refused_even_under_limits_that_validation_w
     let normal = PacketSpec::Normal { group_id: group, count: 3, amount_each: Fen::new(i64::MAX / 2) };
     let lucky = PacketSpec::Lucky { group_id: group, count: 3, total: Fen::new(i64::MAX) };
     for spec in [normal, lucky] {
-        let err = h.refused(Command::SendPacket { actor: sender, spec, greeting: None, arrival_delay_s: 0 });
+        let err = h.refused(Command::SendPacket {
+            actor: sender,
+            spec,
+            greeting: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        });
         assert_eq!(err.code(), "invalid_request");
         assert!(err.to_string().contains("overflows"), "{err}");
     }

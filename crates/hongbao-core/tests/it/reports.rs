@@ -196,3 +196,52 @@ fn closing_a_case_dismissed_releases_its_precautionary_freeze_and_closes_its_rep
     let new_case = again.case_id.expect("a new case");
     assert_ne!(new_case, case_id);
 }
+
+/// The warning tiers at their thresholds and one below, as a table: (amount, payee age in
+/// seconds, shares a group) → the codes, or the refusal.
+#[test]
+fn each_warning_tier_starts_at_its_threshold_and_not_one_below() {
+    use hongbao_core::warning::WarningCode::{LargeAmount, NewAccount, NoSharedGroup};
+    let week = 7 * 86_400;
+    let table = [
+        (499_999, week, true, vec![], false),
+        (500_000, week, true, vec![LargeAmount], true),
+        (100, week - 1, true, vec![NewAccount], false),
+        (100, week, false, vec![NoSharedGroup], false),
+        (500_000, 0, false, vec![LargeAmount, NoSharedGroup, NewAccount], true),
+    ];
+    for (fen, age_s, together, codes, confirm) in table {
+        let mut h = Harness::new();
+        let payer = h.funded_user(1_000_000);
+        let payee = h.user();
+        if together {
+            h.group(payer, &[payee]);
+        }
+        h.advance_s(age_s);
+        let command = |risk_confirmation| Command::Transfer {
+            actor: payer,
+            to: payee,
+            amount: hongbao_core::Fen::new(fen),
+            note: None,
+            arrival_delay_s: 0,
+            risk_confirmation,
+        };
+        let case = format!("{fen} fen to a payee {age_s} s old, together: {together}");
+        match h.run(command(None)) {
+            Ok(Reply::Transfer(receipt)) => {
+                assert!(!confirm, "{case}: should ask to confirm");
+                assert_eq!(receipt.warnings.iter().map(|w| w.code).collect::<Vec<_>>(), codes, "{case}");
+            }
+            Err(CoreError::RiskConfirmationRequired { warnings, confirmation }) => {
+                assert!(confirm, "{case}: asked to confirm");
+                assert_eq!(warnings.iter().map(|w| w.code).collect::<Vec<_>>(), codes, "{case}");
+                let confirmed = Some(hongbao_core::warning::RiskConfirmation { id: confirmation });
+                let Reply::Transfer(receipt) = h.ok(command(confirmed)) else { panic!("{case}") };
+                assert_eq!(receipt.transfer_id.uuid(), confirmation, "the payment takes the confirmed id");
+                let err = h.refused(command(confirmed));
+                assert!(matches!(err, CoreError::Conflict { .. }), "{case}: spent, {err:?}");
+            }
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+}

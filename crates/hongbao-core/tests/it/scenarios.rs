@@ -296,8 +296,21 @@ fn a_locked_user_cannot_pay_or_claim_but_money_still_reaches_them() {
     f.h.ok(lock(f.bob));
     let pays = [
         Command::Withdraw { actor: f.bob, amount: Fen::new(1) },
-        Command::Transfer { actor: f.bob, to: f.carol, amount: Fen::new(1), note: None, arrival_delay_s: 0 },
-        Command::SendPacket { actor: f.bob, spec: f.normal(1, 1), greeting: None, arrival_delay_s: 0 },
+        Command::Transfer {
+            actor: f.bob,
+            to: f.carol,
+            amount: Fen::new(1),
+            note: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        },
+        Command::SendPacket {
+            actor: f.bob,
+            spec: f.normal(1, 1),
+            greeting: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        },
         Command::ClaimPacket { actor: f.bob, packet: to_bob },
         Command::ReturnClaim { actor: f.bob, claim: kept },
     ];

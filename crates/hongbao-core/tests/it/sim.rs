@@ -114,6 +114,18 @@ const KINDS: [&str; 33] = [
     "expire_seizure",
 ];
 
+/// `command` (a transfer or a packet) confirmed with `id`.
+fn with_confirmation(mut command: Command, id: hongbao_core::id::Uuid) -> Command {
+    let confirmed = Some(hongbao_core::warning::RiskConfirmation { id });
+    match &mut command {
+        Command::Transfer { risk_confirmation, .. } | Command::SendPacket { risk_confirmation, .. } => {
+            *risk_confirmation = confirmed;
+        }
+        other => panic!("{other:?} is not a payment"),
+    }
+    command
+}
+
 fn kind_of(command: &Command) -> &'static str {
     match command {
         Command::CreateUser { .. } => "create_user",
@@ -302,6 +314,8 @@ struct Episode {
     freezes: Vec<FreezeId>,
     seizures: Vec<hongbao_core::SeizureId>,
     cases: Vec<hongbao_core::CaseId>,
+    /// The refusal of the last command refused, for a payer who confirms.
+    last_refusal: Option<CoreError>,
     replies: Vec<Reply>,
     /// The schedule of due work as a store keeps it: every change's deadlines applied in turn.
     schedule: BTreeMap<(DueKind, uuid::Uuid), Timestamp>,
@@ -343,6 +357,7 @@ impl Episode {
             freezes: Vec::new(),
             seizures: Vec::new(),
             cases: Vec::new(),
+            last_refusal: None,
             replies: Vec::new(),
             schedule: BTreeMap::new(),
             deposited: 0,
@@ -554,7 +569,17 @@ impl Episode {
                 } else {
                     Either
                 };
-                (Command::Transfer { actor, to, amount: Fen::new(amount), note, arrival_delay_s: delay }, expect)
+                (
+                    Command::Transfer {
+                        actor,
+                        to,
+                        amount: Fen::new(amount),
+                        note,
+                        arrival_delay_s: delay,
+                        risk_confirmation: None,
+                    },
+                    expect,
+                )
             }
             820..=849 => {
                 let now = self.now;
@@ -941,7 +966,7 @@ impl Episode {
         // Input is checked before any state, so bad input is refused the same way every time.
         let bad_input = bad_spec || too_long || !self.limits.arrival_delays_s.contains(&delay);
         let expect = if bad_input { Expect::Refused("invalid_request") } else { Expect::Either };
-        (Command::SendPacket { actor, spec, greeting, arrival_delay_s: delay }, expect)
+        (Command::SendPacket { actor, spec, greeting, arrival_delay_s: delay, risk_confirmation: None }, expect)
     }
 
     /// A command about a packet: mostly by someone who may see it, sometimes by its sender, a
@@ -1130,7 +1155,26 @@ impl Episode {
 
     fn step(&mut self) {
         if let Some((command, expect)) = self.choose() {
-            self.execute(command, expect);
+            let reply = self.execute(command.clone(), expect);
+            // A proposal is mostly decided soon, by the second officer (proposals are rare: the
+            // court or police freeze they need comes from a conversion).
+            if let (Command::ProposeSeizure { .. }, Some(Reply::Seizure(view))) = (&command, &reply)
+                && self.chance(0.6)
+            {
+                let approve = Command::ApproveSeizure { officer: support::other_officer(), seizure: view.seizure_id };
+                self.execute(approve, Expect::Either);
+            }
+            // A payer asked to confirm mostly does, with the confirmation the refusal named;
+            // now and then twice, which the second time is refused as used.
+            if let Some(CoreError::RiskConfirmationRequired { confirmation, .. }) = self.last_refusal.take()
+                && self.chance(0.8)
+            {
+                let confirmed = with_confirmation(command, confirmation);
+                let paid = self.execute(confirmed.clone(), Expect::Either).is_some();
+                if paid && self.chance(0.1) {
+                    self.execute(confirmed, Expect::Refused("conflict"));
+                }
+            }
         }
     }
 
@@ -1252,6 +1296,7 @@ impl Episode {
                     assert_eq!(err.code(), code, "{command:?} should be refused as {code}, got {err:?}");
                 }
                 self.check_refusal(&command, &before, &err);
+                self.last_refusal = Some(err.clone());
                 self.check_money_in_the_system();
                 if self.tracing {
                     self.trace.push(fingerprint(&self.world) ^ 1);

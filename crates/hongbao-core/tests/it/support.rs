@@ -328,7 +328,7 @@ impl Harness {
     }
 
     pub fn send(&mut self, actor: UserId, spec: PacketSpec, arrival_delay_s: u32) -> PacketId {
-        match self.ok(Command::SendPacket { actor, spec, greeting: None, arrival_delay_s }) {
+        match self.ok(Command::SendPacket { actor, spec, greeting: None, arrival_delay_s, risk_confirmation: None }) {
             Reply::Packet(view) => view.packet_id,
             other => panic!("SendPacket answered {other:?}"),
         }
@@ -370,8 +370,22 @@ impl Harness {
     }
 
     pub fn transfer(&mut self, actor: UserId, to: UserId, fen: i64, arrival_delay_s: u32) -> TransferReceipt {
-        let command = Command::Transfer { actor, to, amount: Fen::new(fen), note: None, arrival_delay_s };
-        match self.ok(command) {
+        let transfer = |risk_confirmation| Command::Transfer {
+            actor,
+            to,
+            amount: Fen::new(fen),
+            note: None,
+            arrival_delay_s,
+            risk_confirmation,
+        };
+        // A payer asked to confirm (a large amount, a reported payee) confirms, as one would.
+        let reply = match self.run(transfer(None)) {
+            Err(CoreError::RiskConfirmationRequired { confirmation, .. }) => {
+                self.ok(transfer(Some(hongbao_core::warning::RiskConfirmation { id: confirmation })))
+            }
+            other => other.unwrap_or_else(|err| panic!("a transfer was refused: {err:?}")),
+        };
+        match reply {
             Reply::Transfer(receipt) => receipt,
             other => panic!("Transfer answered {other:?}"),
         }

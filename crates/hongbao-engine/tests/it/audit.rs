@@ -30,7 +30,15 @@ async fn transfer_of(app: &App, command: Command) -> TransferId {
 async fn every_transfer_and_event_is_logged_in_the_same_transaction_and_a_failed_commit_logs_nothing() {
     let app = app().await;
     let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
-    app.exec(Command::Transfer { actor: alice, to: bob, amount: Fen::new(100), note: None, arrival_delay_s: 0 }).await;
+    app.exec(Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(100),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    })
+    .await;
     let dump = app.store.dump().await.unwrap();
     let transfers = dump.facts.iter().filter(|f| matches!(f, hongbao_core::Fact::Transfer(..))).count();
     let (events, table) = stored_events(&dump);
@@ -42,7 +50,14 @@ async fn every_transfer_and_event_is_logged_in_the_same_transaction_and_a_failed
     app.store.fail_next_commit();
     let failed = app
         .engine
-        .execute(Command::Transfer { actor: alice, to: bob, amount: Fen::new(1), note: None, arrival_delay_s: 0 })
+        .execute(Command::Transfer {
+            actor: alice,
+            to: bob,
+            amount: Fen::new(1),
+            note: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        })
         .await;
     assert!(matches!(failed, Err(EngineError::Unavailable(_))));
     assert_eq!(app.store.log_entries(0, 10_000).await.unwrap().len() as u64, before, "nothing logged");
@@ -100,6 +115,7 @@ async fn a_receipt_verifies_offline_with_only_the_public_key_and_only_its_partie
             amount: Fen::new(2_500),
             note: Some("饭钱".into()),
             arrival_delay_s: 0,
+            risk_confirmation: None,
         },
     )
     .await;
@@ -164,8 +180,14 @@ async fn logged_history(app: &App) -> (TransferId, hongbao_engine::Receipt) {
     let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
     let mut last = None;
     for amount in 1..=6 {
-        let command =
-            Command::Transfer { actor: alice, to: bob, amount: Fen::new(amount), note: None, arrival_delay_s: 0 };
+        let command = Command::Transfer {
+            actor: alice,
+            to: bob,
+            amount: Fen::new(amount),
+            note: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        };
         last = Some(transfer_of(app, command).await);
     }
     let last = last.unwrap();

@@ -20,8 +20,14 @@ async fn queued_commands_share_one_transaction() {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let engine = app.engine.clone();
-            let transfer =
-                Command::Transfer { actor: alice, to: bob, amount: Fen::new(10), note: None, arrival_delay_s: 0 };
+            let transfer = Command::Transfer {
+                actor: alice,
+                to: bob,
+                amount: Fen::new(10),
+                note: None,
+                arrival_delay_s: 0,
+                risk_confirmation: None,
+            };
             tokio::spawn(async move { engine.execute(transfer).await })
         })
         .collect();
@@ -79,7 +85,14 @@ async fn a_failed_commit_answers_unavailable_and_applies_nothing_of_its_batch() 
     let app = app().await;
     let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
     app.store.fail_next_commit();
-    let transfer = Command::Transfer { actor: alice, to: bob, amount: Fen::new(2_500), note: None, arrival_delay_s: 0 };
+    let transfer = Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(2_500),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    };
     let err = app.engine.execute(transfer.clone()).await.unwrap_err();
     assert!(matches!(err, EngineError::Unavailable(_)), "{err:?}");
     assert_eq!(app.balance(alice).await, Fen::new(10_000));
@@ -195,8 +208,14 @@ async fn deposit_then_spend_while_the_deposit_commits(
     let (loads, commits) = (state.snapshot_loads.load(Ordering::SeqCst), app.store.commits());
     let spend = {
         let engine = app.engine.clone();
-        let transfer =
-            Command::Transfer { actor: bob, to: carol, amount: Fen::new(500), note: None, arrival_delay_s: 0 };
+        let transfer = Command::Transfer {
+            actor: bob,
+            to: carol,
+            amount: Fen::new(500),
+            note: None,
+            arrival_delay_s: 0,
+            risk_confirmation: None,
+        };
         tokio::spawn(async move { engine.execute(transfer).await })
     };
     // Carol is not in the deposit's world: deciding the transfer reads her from a snapshot.

@@ -14,7 +14,14 @@ fn key(principal: &str, key: &str) -> Option<Idempotency> {
 async fn the_same_key_and_request_twice_answers_the_same_and_applies_once() {
     let app = app().await;
     let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
-    let transfer = Command::Transfer { actor: alice, to: bob, amount: Fen::new(1_000), note: None, arrival_delay_s: 0 };
+    let transfer = Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(1_000),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    };
     let first = app.engine.execute_once(transfer.clone(), key("alice-key", "k1")).await.unwrap();
     let second = app.engine.execute_once(transfer.clone(), key("alice-key", "k1")).await.unwrap();
     assert_eq!(first, second);
@@ -33,8 +40,14 @@ async fn the_same_key_and_request_twice_answers_the_same_and_applies_once() {
 async fn the_same_key_with_another_request_is_refused_and_changes_nothing() {
     let app = app().await;
     let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
-    let send =
-        |amount| Command::Transfer { actor: alice, to: bob, amount: Fen::new(amount), note: None, arrival_delay_s: 0 };
+    let send = |amount| Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(amount),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    };
     app.engine.execute_once(send(100), key("alice-key", "k")).await.unwrap();
     let err = app.engine.execute_once(send(200), key("alice-key", "k")).await.unwrap_err();
     assert_eq!(err, EngineError::IdempotencyKeyReused);
@@ -45,7 +58,14 @@ async fn the_same_key_with_another_request_is_refused_and_changes_nothing() {
 async fn a_refusal_is_remembered_and_answered_again_for_the_same_key() {
     let app = app().await;
     let (alice, bob) = (app.user("alice", 1).await, app.user("bob", 0).await);
-    let big = Command::Transfer { actor: alice, to: bob, amount: Fen::new(500), note: None, arrival_delay_s: 0 };
+    let big = Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(500),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    };
     let first = app.engine.execute_once(big.clone(), key("alice-key", "k")).await.unwrap_err();
     assert!(matches!(first, EngineError::Refused(CoreError::InsufficientFunds { .. })), "{first:?}");
     app.exec(Command::Deposit { user: alice, amount: Fen::new(10_000) }).await;
@@ -60,7 +80,14 @@ async fn the_same_key_twice_in_one_batch_applies_once() {
     let app = app().await;
     let (alice, bob) = (app.user("alice", 100).await, app.user("bob", 0).await);
     app.store.close();
-    let transfer = Command::Transfer { actor: alice, to: bob, amount: Fen::new(300), note: None, arrival_delay_s: 0 };
+    let transfer = Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(300),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    };
     let tasks: Vec<_> = (0..5)
         .map(|_| {
             let (engine, transfer) = (app.engine.clone(), transfer.clone());

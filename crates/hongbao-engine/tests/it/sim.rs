@@ -1157,7 +1157,7 @@ impl Episode {
                 PacketSpec::Exclusive { recipient, amount: Fen::new(share) }
             }
         };
-        Command::SendPacket { actor: u, spec, greeting, arrival_delay_s: delay }
+        Command::SendPacket { actor: u, spec, greeting, arrival_delay_s: delay, risk_confirmation: None }
     }
 
     /// A packet for `u` to open or claim: mostly one `u` can see and (to claim) may still claim.
@@ -1225,7 +1225,7 @@ impl Episode {
         let amount = self.amount_for(u);
         let note = self.chance(0.2).then(|| "奶茶 🧋".to_owned());
         let arrival_delay_s = self.delay();
-        Command::Transfer { actor: u, to, amount, note, arrival_delay_s }
+        Command::Transfer { actor: u, to, amount, note, arrival_delay_s, risk_confirmation: None }
     }
 
     // ----- rounds ---------------------------------------------------------------------------

@@ -419,7 +419,8 @@ impl App {
     }
 
     pub async fn send(&self, sender: UserId, spec: PacketSpec, arrival_delay_s: u32) -> PacketView {
-        let command = Command::SendPacket { actor: sender, spec, greeting: None, arrival_delay_s };
+        let command =
+            Command::SendPacket { actor: sender, spec, greeting: None, arrival_delay_s, risk_confirmation: None };
         let Reply::Packet(view) = self.exec(command).await else { panic!() };
         view
     }

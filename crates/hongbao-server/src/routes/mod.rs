@@ -43,6 +43,7 @@ pub mod risk;
 pub mod seizures;
 pub mod transfers;
 pub mod users;
+pub mod warnings;
 
 type Created<T> = (StatusCode, Json<T>);
 

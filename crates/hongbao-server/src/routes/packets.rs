@@ -10,33 +10,48 @@ use hongbao_core::query::Query;
 use hongbao_core::{ClaimId, PacketId};
 use hongbao_wire::SendPacketRequest;
 
+use super::warnings::Bound;
 use super::{Created, IdempotencyHeader, UserAction};
-use crate::auth::UserCaller;
+use crate::auth::{AnyCaller, UserCaller};
 use crate::error::ApiError;
 use crate::extract::{AppJson, IdempotencyKey};
 use crate::state::AppState;
 use hongbao_wire::ErrorBody;
 
-/// Send a red packet. The money leaves the caller's available balance at once.
+/// Send a red packet. The money leaves the caller's available balance at once. An exclusive
+/// packet's recipient is rated as a transfer's payee is (分级预警): `warnings` in the answer for a
+/// `notice`, `409 risk_confirmation_required` for a `confirm` (send it again with
+/// `"risk_confirmation": token`), `403 risk_blocked` for a `block`.
 #[utoipa::path(post, path = "/v1/packets", tag = "packets", security(("signed" = [])),
     request_body = SendPacketRequest,
     params(IdempotencyHeader),
     responses(
-        (status = 201, description = "The packet", body = PacketView),
-        (status = 400, description = "`invalid_request`: a limit, naming it", body = ErrorBody),
+        (status = 201, description = "The packet; an exclusive one's `warnings` when its recipient was rated \
+            `notice` (or the payer confirmed)", body = PacketView),
+        (status = 400, description = "`invalid_request`: a limit, naming it; a `risk_confirmation` issued for \
+            another request or key", body = ErrorBody),
+        (status = 403, description = "`risk_blocked`, with `warnings`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such group, or the caller is not a member", body = ErrorBody),
-        (status = 409, description = "`insufficient_funds`", body = ErrorBody),
+        (status = 409, description = "`insufficient_funds`; `risk_confirmation_required` with `warnings`, \
+            `confirmation_token` and `expires_at`; `conflict` (a confirmation used already)", body = ErrorBody),
         (status = 423, description = "`account_frozen`", body = ErrorBody),
     ))]
 pub async fn send_packet(
     State(app): State<AppState>,
     caller: UserCaller,
+    AnyCaller(principal): AnyCaller,
     idem: IdempotencyKey,
-    AppJson(body): AppJson<SendPacketRequest>,
+    AppJson(mut body): AppJson<SendPacketRequest>,
 ) -> Result<Created<PacketView>, ApiError> {
+    let token = body.take_confirmation();
+    let bound = Bound::new(caller.key_id, principal.secret.expose(), "POST /v1/packets", &body);
+    let now = app.engine.clock().now();
+    let risk_confirmation = token.map(|token| bound.check(&token, now)).transpose()?.flatten();
     let (spec, greeting, delay) = body.into_parts();
-    let command = Command::SendPacket { actor: caller.user, spec, greeting, arrival_delay_s: delay.unwrap_or(0) };
-    let view = app.exec(caller.signer(), idem, command).await?;
+    let arrival_delay_s = delay.unwrap_or(0);
+    let command = Command::SendPacket { actor: caller.user, spec, greeting, arrival_delay_s, risk_confirmation };
+    let ttl_s = app.engine.limits().risk.warnings.confirm_token_ttl_s;
+    let view = app.exec(caller.signer(), idem, command).await.map_err(|err| bound.finish(err, now, ttl_s))?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

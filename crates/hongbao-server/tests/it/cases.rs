@@ -44,10 +44,12 @@ async fn three_reporters_with_evidence_open_a_case_and_hold_what_they_reported()
     let subject = created.user_id;
     let risk = officer(&app, "risk desk", &[Role::RiskOfficer]).await;
     let auditor = officer(&app, "audit desk", &[Role::Auditor]).await;
+    // They all paid before anyone reported (a reported payee asks the payer to confirm).
     let mut victims = Vec::new();
     for (i, fen) in [300, 500, 700].into_iter().enumerate() {
         victims.push(victim(&app, &format!("victim {i}"), subject, fen).await);
     }
+    let late = victim(&app, "victim 3", subject, 900).await;
 
     // What a report may cite, and who may file one.
     let v = &victims[0];
@@ -131,7 +133,6 @@ async fn three_reporters_with_evidence_open_a_case_and_hold_what_they_reported()
     raw_refused(&risk.send(RawRequest::get(unknown)).await.unwrap(), 404, "not_found");
 
     // A fourth report joins the open case; the case's freeze stands as it was.
-    let late = victim(&app, "victim 3", subject, 900).await;
     let joined = late.client.file_report(&report(subject, late.paid, vec![late.screenshot])).send().await.unwrap();
     assert_eq!(joined.case_id, Some(case_id));
     assert_eq!(risk.case(case_id).send().await.unwrap().reports().count(), 4);
@@ -146,9 +147,12 @@ async fn closing_a_case_dismissed_releases_its_hold_and_a_closed_case_does_not_c
     let risk = officer(&app, "risk desk", &[Role::RiskOfficer]).await;
     let legal = officer(&app, "legal desk", &[Role::LegalOfficer]).await;
     let auditor = officer(&app, "audit desk", &[Role::Auditor]).await;
-    let mut case_id = None;
+    let mut buyers = Vec::new();
     for i in 0..3 {
-        let v = victim(&app, &format!("buyer {i}"), subject, 200).await;
+        buyers.push(victim(&app, &format!("buyer {i}"), subject, 200).await);
+    }
+    let mut case_id = None;
+    for v in &buyers {
         case_id = v.client.file_report(&report(subject, v.paid, vec![v.screenshot])).send().await.unwrap().case_id;
     }
     let case_id = case_id.expect("the rule fires");

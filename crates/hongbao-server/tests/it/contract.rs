@@ -363,7 +363,10 @@ async fn an_exclusive_packet_names_its_recipient_and_only_they_may_claim_it() {
     let answer = p.alice.send_packet(&exclusive(p.bob_id, 520), &PacketOptions::default()).send_raw().await.unwrap();
     assert_eq!(answer.status, 201, "{}", answer.text());
     let body = json(&answer);
-    assert_eq!(keys(&body), set(PACKET));
+    let mut expected = set(PACKET);
+    expected.insert("warnings".to_owned());
+    assert_eq!(keys(&body), expected, "an exclusive packet to a new account carries the notice");
+    assert_eq!(body["warnings"][0]["code"], "new_account");
     assert_eq!((body["kind"].clone(), body["recipient"].clone()), (json!("exclusive"), json!(p.bob_id.to_string())));
     assert_eq!(
         (body["group_id"].clone(), body["count"].clone(), body["total"].clone()),
@@ -606,7 +609,14 @@ async fn a_transfer_answers_201_and_arrives_at_once() {
         p.alice.transfer(p.bob_id, Fen::new(250), &TransferOptions::default().note("午饭")).send_raw().await.unwrap();
     assert_eq!(answer.status, 201, "{}", answer.text());
     let body = json(&answer);
-    assert_eq!(keys(&body), set(TRANSFER));
+    // bob's account is new: the answer carries that notice (alice and bob share a group).
+    let mut expected = set(TRANSFER);
+    expected.insert("warnings".to_owned());
+    assert_eq!(keys(&body), expected);
+    assert_eq!(
+        body["warnings"],
+        json!([{"code": "new_account", "message": "the payee's account is less than 7 days old"}])
+    );
     assert_eq!(body["status"], "arrived");
     assert!(body["transfer_id"].as_str().unwrap().starts_with("trf_"));
     time(&body["arrives_at"]);

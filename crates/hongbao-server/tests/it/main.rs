@@ -23,3 +23,4 @@ mod seizures;
 mod smoke;
 mod transport;
 mod visibility;
+mod warnings;

@@ -46,6 +46,7 @@ pub async fn a_failing_commit_writes_nothing_at_all(store: &dyn Store) {
         spec: PacketSpec::Lucky { group_id: group, count: 2, total: Fen::new(300) },
         greeting: Some("新年快乐".to_owned()),
         arrival_delay_s: 0,
+        risk_confirmation: None,
     });
     s.run(Command::ClaimPacket { actor: bob, packet: delayed });
     let changes = s.take_changes();

@@ -3,7 +3,7 @@
 
 use hongbao_core::due::{self, DueItem};
 use hongbao_core::event::Event;
-use hongbao_core::{Fact, Key, Timestamp, World};
+use hongbao_core::{Fact, Key, Timestamp, UserId, World};
 
 use super::scenario::bounded;
 use crate::{CheckpointRow, Dump, IdempotencyRecord, LogRow, ReadTx, Store};
@@ -30,6 +30,7 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::OpenReportsOn(user, _) => Key::OpenReportsOn(*user),
         Fact::Case(id, _) => Key::Case(*id),
         Fact::OpenCase(user, kind, _) => Key::OpenCase(*user, *kind),
+        Fact::SharesGroup(a, b, _) => Key::SharesGroup(*a, *b),
     }
 }
 
@@ -73,6 +74,16 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
     }
     facts.extend(world.reports().map(|r| Fact::Report(r.id, Some(r.clone()))));
     facts.extend(world.cases().map(|c| Fact::Case(c.id, Some(c.clone()))));
+    // Every pair of the first dozen users (a store answers each pair with a query of its own:
+    // a thousand users would be a million).
+    let mut few: Vec<UserId> = world.users().map(|u| u.id).collect();
+    few.sort_unstable();
+    few.truncate(12);
+    for &a in &few {
+        for &b in &few {
+            facts.push(Fact::SharesGroup(a, b, world.shares_group(a, b).expect("complete")));
+        }
+    }
     for user in world.users() {
         let reports = world.open_reports_on(user.id).expect("complete").into_iter().cloned().collect();
         facts.push(Fact::OpenReportsOn(user.id, reports));

@@ -28,7 +28,14 @@ async fn small_log(store: &dyn Store, s: &mut Scenario) -> (UserId, UserId, Pack
 fn mixed_batch(s: &mut Scenario, alice: UserId, bob: UserId, lucky: PacketId) -> Changes {
     s.run(Command::Deposit { user: bob, amount: Fen::new(500) });
     s.run(Command::ClaimPacket { actor: bob, packet: lucky });
-    s.run(Command::Transfer { actor: alice, to: bob, amount: Fen::new(200), note: None, arrival_delay_s: 0 });
+    s.run(Command::Transfer {
+        actor: alice,
+        to: bob,
+        amount: Fen::new(200),
+        note: None,
+        arrival_delay_s: 0,
+        risk_confirmation: None,
+    });
     let changes = s.take_changes();
     assert!(changes.log.len() >= 4, "three transfers and an event: {} records", changes.log.len());
     changes

@@ -129,6 +129,7 @@ pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn S
                     | Fact::SeizuresOf(..)
                     | Fact::OpenReportsOn(..)
                     | Fact::OpenCase(..)
+                    | Fact::SharesGroup(..)
             )
         })
         .collect();

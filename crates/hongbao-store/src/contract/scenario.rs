@@ -188,7 +188,8 @@ impl Scenario {
     }
 
     pub async fn send(&mut self, store: &dyn Store, actor: UserId, spec: PacketSpec, delay_s: u32) -> PacketId {
-        let command = Command::SendPacket { actor, spec, greeting: None, arrival_delay_s: delay_s };
+        let command =
+            Command::SendPacket { actor, spec, greeting: None, arrival_delay_s: delay_s, risk_confirmation: None };
         match self.step(store, command).await {
             Reply::Packet(view) => view.packet_id,
             other => panic!("sending a packet answered {other:?}"),
@@ -217,6 +218,7 @@ impl Scenario {
             amount: Fen::new(fen),
             note: note.map(str::to_owned),
             arrival_delay_s: delay_s,
+            risk_confirmation: None,
         };
         match self.step(store, command).await {
             Reply::Transfer(receipt) => receipt.transfer_id,

@@ -159,6 +159,10 @@ impl State {
                         kind,
                         self.cases.values().find(|c| c.subject == subject && c.kind == kind && c.is_open()).cloned(),
                     ),
+                    Key::SharesGroup(a, b) => {
+                        let shares = self.groups.values().any(|g| g.has_member(a) && g.has_member(b));
+                        Fact::SharesGroup(a, b, shares)
+                    }
                     Key::FreezesOf(user) => {
                         let mut all: Vec<Freeze> =
                             self.freezes.values().filter(|f| f.user_id == user).cloned().collect();

@@ -8,7 +8,7 @@ use hongbao_core::{ClaimId, Fen, GroupId, PacketId, UserId};
 
 use super::args::{Delay, parse_yuan};
 use super::render::{render_claim, render_claim_detail, render_packet, render_recalled};
-use super::send::{connect, show, show_moving};
+use super::send::{connect, show, show_moving, show_paying};
 use super::{Conn, Idem};
 
 /// `hongbao send …`.
@@ -72,6 +72,10 @@ pub(crate) struct PacketArgs {
     /// Claimed money arrives later (revocable until then)
     #[arg(long, value_name = "DELAY")]
     delay: Option<Delay>,
+    /// An exclusive packet: go on when its recipient needs your confirmation (a reported payee);
+    /// without it you are asked on a terminal, and refused elsewhere
+    #[arg(long)]
+    confirm_risk: bool,
     #[command(flatten)]
     idem: Idem,
 }
@@ -120,8 +124,16 @@ impl SendArgs {
             }
             SendCmd::Exclusive { to, amount, packet } => (PacketSpec::Exclusive { recipient: to, amount }, packet),
         };
-        let options = PacketOptions { greeting: args.greeting, arrival_delay_seconds: args.delay.map(Delay::seconds) };
-        show_moving(&conn, &client, client.send_packet(&spec, &options), args.idem, render_packet).await
+        let options = PacketOptions {
+            greeting: args.greeting,
+            arrival_delay_seconds: args.delay.map(Delay::seconds),
+            risk_confirmation: None,
+        };
+        let call = |token: Option<String>| {
+            let options = PacketOptions { risk_confirmation: token, ..options.clone() };
+            client.send_packet(&spec, &options)
+        };
+        show_paying(&conn, &client, call, (args.idem, args.confirm_risk), render_packet).await
     }
 }
 

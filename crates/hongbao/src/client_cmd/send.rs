@@ -91,6 +91,58 @@ pub(super) async fn show_moving<T: DeserializeOwned>(
     print_answer::<T>(conn, raw, render)
 }
 
+/// As [`show_moving`], for a payment the payee rating may ask to confirm (分级预警): on `409
+/// risk_confirmation_required` the warnings are shown and, with `confirm` (`--confirm-risk`) or a
+/// yes typed on a terminal, the same payment is sent again with the token (and a fresh
+/// Idempotency-Key: the refusal is kept under the first).
+pub(super) async fn show_paying<'c, T: DeserializeOwned>(
+    conn: &Conn,
+    client: &'c Client,
+    call: impl Fn(Option<String>) -> Call<'c, T>,
+    (idem, confirm): (Idem, bool),
+    render: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    let key = match idem.idempotency_key {
+        Some(key) => key,
+        None => fresh_idempotency_key()?,
+    };
+    let request = call(None).idempotency_key(key.clone()).into_request()?;
+    let raw = send_retrying(client, request, &key, conn.retries).await?;
+    if raw.status.as_u16() != 409 {
+        return print_answer::<T>(conn, raw, render);
+    }
+    let body: serde_json::Value = serde_json::from_slice(&raw.body).unwrap_or_default();
+    let error = &body["error"];
+    let Some(token) = error["confirmation_token"].as_str().filter(|_| error["code"] == "risk_confirmation_required")
+    else {
+        return print_answer::<T>(conn, raw, render);
+    };
+    eprintln!("before you pay:");
+    for warning in error["warnings"].as_array().into_iter().flatten() {
+        eprintln!("  - {}", warning["message"].as_str().unwrap_or_default());
+    }
+    if !confirm && !ask_yes("go on and pay?")? {
+        bail!("not paid: the payee needs your confirmation (run it again with --confirm-risk to go on)");
+    }
+    let key = fresh_idempotency_key()?;
+    let request = call(Some(token.to_owned())).idempotency_key(key.clone()).into_request()?;
+    let raw = send_retrying(client, request, &key, conn.retries).await?;
+    print_answer::<T>(conn, raw, render)
+}
+
+/// Whether a person at the terminal answers yes to `question`; never, without a terminal.
+fn ask_yes(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "是"))
+}
+
 pub(super) fn print_answer<T: DeserializeOwned>(
     conn: &Conn,
     raw: RawResponse,

@@ -8,7 +8,7 @@ use hongbao_core::{ClaimId, Fen, TransferId, UserId};
 
 use super::args::{Delay, parse_yuan};
 use super::render::{render_claim_detail, render_transfer, render_transfer_revoked};
-use super::send::{connect, show_moving};
+use super::send::{connect, show_moving, show_paying};
 use super::{Conn, Idem};
 
 /// `hongbao transfer --to USER_ID --amount YUAN`.
@@ -28,6 +28,10 @@ pub(crate) struct TransferArgs {
     /// Arrive later (revocable until then)
     #[arg(long, value_name = "DELAY")]
     delay: Option<Delay>,
+    /// Go on when the payee needs your confirmation (a large amount, a reported payee); without
+    /// it you are asked on a terminal, and refused elsewhere
+    #[arg(long)]
+    confirm_risk: bool,
     #[command(flatten)]
     idem: Idem,
 }
@@ -63,11 +67,16 @@ fn parse_revocable(text: &str) -> Result<Revocable, String> {
 
 impl TransferArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
-        let TransferArgs { conn, to, amount, note, delay, idem } = self;
+        let TransferArgs { conn, to, amount, note, delay, confirm_risk, idem } = self;
         let client = connect(&conn)?;
-        let options = TransferOptions { note, arrival_delay_seconds: delay.map(Delay::seconds) };
+        let options =
+            TransferOptions { note, arrival_delay_seconds: delay.map(Delay::seconds), risk_confirmation: None };
         let render = |t: &TransferReceipt| render_transfer(amount, to, t);
-        show_moving(&conn, &client, client.transfer(to, amount, &options), idem, render).await
+        let call = |token: Option<String>| {
+            let options = TransferOptions { risk_confirmation: token, ..options.clone() };
+            client.transfer(to, amount, &options)
+        };
+        show_paying(&conn, &client, call, (idem, confirm_risk), render).await
     }
 }
 
