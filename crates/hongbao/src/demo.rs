@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use hongbao_client::wire::{ConvertFreezeRequest, PlaceFreezeRequest, ProposeSeizureRequest, RegisterDocumentRequest};
+use hongbao_client::wire::{ConvertFreezeRequest, FileReportRequest, ProposeSeizureRequest, RegisterDocumentRequest};
 use hongbao_client::{Client, ClientError, Credentials, PacketOptions, TransferOptions};
+use hongbao_core::case::{CaseOutcome, Payment};
 use hongbao_core::document::DocumentKind;
+use hongbao_core::evidence::ContentType;
 use hongbao_core::hex::hex;
 use hongbao_core::ops::PacketSpec;
 use hongbao_core::packet::{PacketStatus, PacketView};
@@ -90,8 +92,10 @@ async fn document(
     Ok(officer.register_document(&body).send().await?.document_id)
 }
 
-/// Scene 7: three friends pay a scammer; a risk officer holds the money, a court's order turns
-/// the hold into a court freeze, and two legal officers send each victim's money back.
+/// Scene 7: three friends pay a scammer and report him with screenshots; the third report opens
+/// a fraud case and holds the money by itself (the `fraud_reports` rule), a fourth friend is
+/// stopped before paying him, a court's order turns the hold into a court freeze, and two legal
+/// officers send each victim's money back.
 async fn scam(root: &Client, demo: &Demo) -> anyhow::Result<()> {
     let operator = |name: &'static str, role: Role| async move {
         let created = root.create_operator(name, &[role]).send().await?;
@@ -106,24 +110,48 @@ async fn scam(root: &Client, demo: &Demo) -> anyhow::Result<()> {
     let scammer_client = root.for_user(&scammer);
     let victims = [2, 3, 4];
     outln!("\n7. \"Zhou Pian 周骗\" sells concert tickets that do not exist. Three friends pay ¥20.00 each:");
+    let mut paid = Vec::new();
     for &who in &victims {
         let options = TransferOptions::default().note("演唱会门票");
-        demo.friends[who].client.transfer(scammer.user_id, fen("20.00")?, &options).send().await?;
-        outln!("   {} → Zhou Pian ¥20.00", demo.friends[who].name);
+        let receipt = demo.friends[who].client.transfer(scammer.user_id, fen("20.00")?, &options).send().await?;
+        let notices: Vec<&str> = receipt.warnings.iter().map(|w| w.code.as_str()).collect();
+        outln!("   {} → Zhou Pian ¥20.00 (notices: {})", demo.friends[who].name, notices.join(", "));
+        paid.push(receipt.transfer_id);
     }
-    outln!("   They report him; a risk officer holds the money at once (风控冻结, 48 hours):");
-    let hold = PlaceFreezeRequest {
-        user_id: scammer.user_id,
-        kind: FreezeKind::Precautionary,
-        amount: Some(fen("60.00")?.get()),
-        reason: "three fraud reports with screenshots".to_owned(),
-        documents: Vec::new(),
-        expires_at: None,
-        major_case: false,
-    };
-    let hold = risk.place_freeze(&hold).send().await?;
+    outln!("   No tickets come. Each reports him (举报) with a screenshot of the chat:");
+    let mut case_id = None;
+    for (&who, &transfer) in victims.iter().zip(&paid) {
+        let friend = &demo.friends[who];
+        let png = [&b"\x89PNG\r\n\x1a\n"[..], friend.name.as_bytes()].concat();
+        let screenshot = friend.client.upload_evidence(ContentType::Png, png).send().await?;
+        let report = FileReportRequest {
+            subject: scammer.user_id,
+            transfers: vec![Payment::Transfer(transfer)],
+            description: "卖演唱会门票，收钱后拉黑 — took the money for tickets and blocked me".to_owned(),
+            evidence: vec![screenshot.evidence_id],
+        };
+        let filed = friend.client.file_report(&report).send().await?;
+        match filed.case_id {
+            None => outln!("   {}: report {} filed", friend.name, filed.id),
+            Some(case) => {
+                outln!("   {}: report filed — the third with evidence within 7 days opens case {case}", friend.name);
+                case_id = Some(case);
+            }
+        }
+    }
+    let case_id = case_id.context("three reporters with evidence open a case")?;
+    let case = risk.case(case_id).send().await?;
+    let hold_id = case.freezes().next().context("the rule holds the reported money")?;
+    let hold = risk.freeze(hold_id).send().await?;
     let why = refusal(scammer_client.withdraw(fen("60.00")?).send().await)?;
-    outln!("   {} held. Zhou Pian tries to withdraw it: refused ({why}).", yuan(hold.held));
+    outln!(
+        "   The rule holds {} at once (风控冻结, placed by no officer). Zhou Pian tries to withdraw it: refused ({why}).",
+        yuan(hold.held)
+    );
+    let stopped = refusal(
+        demo.friends[1].client.transfer(scammer.user_id, fen("20.00")?, &TransferOptions::default()).send().await,
+    )?;
+    outln!("   {} wants tickets too; paying him is stopped before any money moves ({stopped}).", demo.friends[1].name);
 
     let ruling = document(&legal, DocumentKind::CourtRuling, "(2026)粤0305民初88号", false).await?;
     let notice = document(&legal, DocumentKind::AssistanceNotice, "(2026)粤0305执保88号", true).await?;
@@ -134,6 +162,7 @@ async fn scam(root: &Client, demo: &Demo) -> anyhow::Result<()> {
         expires_at: None,
     };
     let court = legal.convert_freeze(hold.freeze_id, &convert).send().await?;
+    risk.note_case(case_id, &format!("converted into court freeze {}", court.freeze_id)).send().await?;
     let holds = scammer_client.my_holds().send().await?;
     let shown = holds.iter().find(|h| h.freeze_id == court.freeze_id).context("the court freeze is his hold")?;
     let secret = shown.documents.iter().filter(|d| d.reference.is_none()).count();
@@ -173,6 +202,13 @@ async fn scam(root: &Client, demo: &Demo) -> anyhow::Result<()> {
     if after.tally.seized != fen("60.00")? || left.balance != Fen::ZERO {
         bail!("the victims' ¥60.00 did not all come back");
     }
+    let closed =
+        risk.close_case(case_id, CaseOutcome::Upheld, "the money went back under the court's order").send().await?;
+    outln!(
+        "   The case is closed {}: {} entries on its timeline.",
+        closed.outcome.map_or("", |o| o.as_str()),
+        closed.timeline.len()
+    );
     Ok(())
 }
 

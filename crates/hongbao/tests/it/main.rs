@@ -43,7 +43,11 @@ fn demo_tells_the_whole_story_and_ends_with_the_invariants_holding() {
         "refused (packet_expired",
         "refused (not_pending",
         "Revoked before arrival",
-        "held. Zhou Pian tries to withdraw it: refused (account_frozen",
+        "the third with evidence within 7 days opens case cas_",
+        "The rule holds ¥60.00 at once",
+        "Zhou Pian tries to withdraw it: refused (account_frozen",
+        "stopped before any money moves (risk_blocked",
+        "The case is closed upheld",
         "becomes a court freeze",
         "(1 withheld)",
         "refused (forbidden",
@@ -370,4 +374,28 @@ fn base64_decode(text: &str) -> Vec<u8> {
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn a_large_transfer_from_the_cli_is_paid_only_with_confirm_risk_and_is_shown_its_warning() {
+    let served = serve();
+    let root = served.credentials.clone();
+    let dir = served.data_dir.path().to_owned();
+    let (alice_file, bob_file) = (dir.join("alice.json"), dir.join("bob.json"));
+    for (name, file) in [("alice", &alice_file), ("bob", &bob_file)] {
+        assert!(client(&served, &root, &["user", "create", name, "--save", file.to_str().unwrap()]).status.success());
+    }
+    let bob = json_of(&client(&served, &bob_file, &["me", "--json"]))["user_id"].as_str().unwrap().to_owned();
+    let alice = json_of(&client(&served, &alice_file, &["me", "--json"]))["user_id"].as_str().unwrap().to_owned();
+    assert!(client(&served, &root, &["deposit", &alice, "6000"]).status.success());
+
+    // No terminal to ask on, and no --confirm-risk: shown the warning, not paid.
+    let asked = client(&served, &alice_file, &["transfer", "--to", &bob, "--amount", "5000"]);
+    assert!(!asked.status.success(), "{}", text(&asked));
+    assert!(text(&asked).contains("large amount") && text(&asked).contains("--confirm-risk"), "{}", text(&asked));
+    assert_eq!(json_of(&client(&served, &bob_file, &["me", "--json"]))["balance"], 0);
+
+    let paid = client(&served, &alice_file, &["transfer", "--to", &bob, "--amount", "5000", "--confirm-risk"]);
+    assert!(paid.status.success(), "{}", text(&paid));
+    assert_eq!(json_of(&client(&served, &bob_file, &["me", "--json"]))["balance"], 500_000);
 }
