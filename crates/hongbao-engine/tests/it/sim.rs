@@ -149,7 +149,7 @@ fn kind_of(command: &Command) -> &'static str {
 }
 
 /// Every kind of command the clients send; each must both succeed and be refused in a run.
-const KINDS: [&str; 19] = [
+const KINDS: [&str; 20] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -169,6 +169,7 @@ const KINDS: [&str; 19] = [
     "unlock_user",
     "place_freeze",
     "release_freeze",
+    "file_report",
 ];
 
 /// Whether an answer settles the request (`Ok`) or leaves it unanswered (`Err(why)`), to be
@@ -418,6 +419,9 @@ struct Model {
     /// Every freeze an answer placed. What each holds grows as money arrives (top-ups no answer
     /// reports), so the wallets' frozen totals are reconciled with the stored freezes instead.
     freezes: Vec<FreezeId>,
+    /// Every case a report's answer opened or joined: the freezes its rule placed are explained
+    /// by it.
+    cases: BTreeSet<hongbao_core::CaseId>,
     /// A rough guess of each wallet's available money, only to choose plausible amounts.
     estimate: BTreeMap<UserId, i64>,
 }
@@ -613,6 +617,15 @@ impl Model {
                 assert_eq!(view.freeze_id, *freeze);
                 assert!(self.freezes.contains(freeze), "released a freeze no answer placed");
             }
+            (Command::FileReport { actor, subject, payments, .. }, Reply::Report(report)) => {
+                assert_eq!((report.reporter, report.subject, report.status.as_str()), (*actor, *subject, "open"));
+                let cited = payments.iter().map(|p| match p {
+                    hongbao_core::case::Payment::Transfer(id) => self.transfers.get(id).map_or(0, |t| t.amount),
+                    hongbao_core::case::Payment::Claim(_) => 0,
+                });
+                assert_eq!(report.amount.get(), cited.sum::<i64>(), "a report sums what it cites");
+                self.cases.extend(report.case_id);
+            }
             _ => panic!("{command:?} was answered {reply:?}"),
         }
         None
@@ -687,10 +700,21 @@ impl Model {
     /// has run: every account's totals, every entity and its status, every transfer.
     fn reconcile(&self, dump: &Dump, now: Timestamp) {
         let mut totals = self.totals(now);
-        // Frozen money is what the stored active freezes hold, each placed by an answer.
+        // Frozen money is what the stored active freezes hold, each placed by an answer (or by
+        // the rule, for a case a report's answer named).
+        let by_rules: BTreeSet<FreezeId> = dump
+            .facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Case(id, Some(case)) if self.cases.contains(id) => Some(case.freezes().collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         for fact in &dump.facts {
             if let Fact::Freeze(id, Some(freeze)) = fact {
-                assert!(self.freezes.contains(id), "freeze {id} is explained by no answer");
+                let explained = self.freezes.contains(id) || (freeze.created_by.is_none() && by_rules.contains(id));
+                assert!(explained, "freeze {id} is explained by no answer");
                 if freeze.is_active() {
                     totals.entry(AccountId::wallet(freeze.user_id)).or_default()[FROZEN] += fen(freeze.held);
                 }
@@ -1109,7 +1133,8 @@ impl Episode {
             63..=67 => self.recall(u),
             68..=72 => self.revoke_claim(u),
             73..=77 => self.return_claim(u),
-            78..=92 => None,
+            78..=81 => self.report(u),
+            82..=92 => None,
             _ => self.revoke_transfer(u),
         };
         chosen.unwrap_or_else(|| self.transfer(u))
@@ -1215,6 +1240,24 @@ impl Episode {
         // Now and then by its recipient, who may not.
         let actor = if self.chance(0.05) { self.model.transfers[&transfer].to } else { u };
         Some(Command::RevokeTransfer { actor, transfer })
+    }
+
+    /// A report by `u` on someone they paid (a fraud case and its hold follow at the third
+    /// reporter with evidence), now and then citing another's transfer, which is refused.
+    fn report(&mut self, u: UserId) -> Option<Command> {
+        let mine = self.model.transfers_from.get(&u).map(|t| recent(t).to_vec()).unwrap_or_default();
+        let transfer = self.pick(&mine)?;
+        let subject = self.model.transfers[&transfer].to;
+        let actor = if self.chance(0.05) { self.other_user(u).unwrap_or(u) } else { u };
+        let evidence =
+            (0..self.dice.random_range(0..=2u8)).map(|_| self.unknown(hongbao_core::EvidenceId::from_uuid)).collect();
+        Some(Command::FileReport {
+            actor,
+            subject,
+            payments: vec![hongbao_core::case::Payment::Transfer(transfer)],
+            description: "took the money and blocked me".to_owned(),
+            evidence,
+        })
     }
 
     fn transfer(&mut self, u: UserId) -> Command {
