@@ -46,6 +46,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use hongbao_core::case::CaseOutcome;
 use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::ops::{Command, FreezeSpec, PacketSpec, Reply, TransferStatus};
 use hongbao_core::packet::{ClaimStatus, PacketKind, PacketStatus};
@@ -149,7 +150,7 @@ fn kind_of(command: &Command) -> &'static str {
 }
 
 /// Every kind of command the clients send; each must both succeed and be refused in a run.
-const KINDS: [&str; 20] = [
+const KINDS: [&str; 21] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -170,6 +171,7 @@ const KINDS: [&str; 20] = [
     "place_freeze",
     "release_freeze",
     "file_report",
+    "close_case",
 ];
 
 /// Whether an answer settles the request (`Ok`) or leaves it unanswered (`Err(why)`), to be
@@ -616,6 +618,10 @@ impl Model {
             (Command::ReleaseFreeze { freeze, .. }, Reply::Freeze(view)) => {
                 assert_eq!(view.freeze_id, *freeze);
                 assert!(self.freezes.contains(freeze), "released a freeze no answer placed");
+            }
+            (Command::CloseCase { case, outcome, .. }, Reply::Case(closed)) => {
+                assert_eq!((closed.id, closed.outcome, closed.is_open()), (*case, Some(*outcome), false));
+                assert!(self.cases.contains(case), "closed a case no report's answer named");
             }
             (Command::FileReport { actor, subject, payments, .. }, Reply::Report(report)) => {
                 assert_eq!((report.reporter, report.subject, report.status.as_str()), (*actor, *subject, "open"));
@@ -1110,6 +1116,13 @@ impl Episode {
                     amount,
                     documents: Vec::new(),
                 }
+            }
+            98 if !self.model.cases.is_empty() => {
+                // Closing a case a report opened: dismissed, its hold is released too.
+                let cases: Vec<_> = self.model.cases.iter().copied().collect();
+                let case = self.pick(&cases).expect("not empty");
+                let outcome = if self.chance(0.5) { CaseOutcome::Dismissed } else { CaseOutcome::Upheld };
+                Command::CloseCase { officer: officer(), case, outcome, reason: "sim".to_owned() }
             }
             _ => {
                 let roles: Vec<Role> = Role::ALL.iter().copied().filter(|_| self.chance(0.4)).collect();
