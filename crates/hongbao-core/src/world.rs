@@ -71,7 +71,13 @@ pub enum Key {
     OpenCase(UserId, CaseKind),
     /// Whether two users are members of one group (the payee rating of a payment).
     SharesGroup(UserId, UserId),
+    /// The incoming claims and transfers of a user's wallet made at or after the time, at most
+    /// [`RECEIPTS_MAX`] (the fan-in rule).
+    ReceiptsSince(UserId, Timestamp),
 }
+
+/// The most receipts one [`Key::ReceiptsSince`] loads.
+pub const RECEIPTS_MAX: usize = 10_000;
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +102,8 @@ pub enum Fact {
     Case(CaseId, Option<Case>),
     OpenCase(UserId, CaseKind, Option<Case>),
     SharesGroup(UserId, UserId, bool),
+    /// The receipts found (original transfers, oldest first), each claim's with its packet.
+    ReceiptsSince(UserId, Timestamp, Vec<Transfer>),
 }
 
 /// Why a command did not complete.
@@ -267,6 +275,8 @@ pub struct World {
     open_case: HashMap<(UserId, CaseKind), Option<CaseId>>,
     /// Whether two users share a group, for the pairs asked about (either order).
     shares_group: HashMap<(UserId, UserId), bool>,
+    /// The users and times whose receipts since then are all in `transfers`.
+    receipts_since: std::collections::HashSet<(UserId, Timestamp)>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -339,6 +349,7 @@ impl World {
             + self.cases.len()
             + self.open_case.len()
             + self.shares_group.len()
+            + self.receipts_since.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -426,6 +437,29 @@ impl World {
             None if self.complete => Ok(self.cases().find(|c| c.subject == subject && c.kind == kind && c.is_open())),
             None => Err(Fail::Need(vec![Key::OpenCase(subject, kind)])),
         }
+    }
+
+    /// The incoming claims and transfers of `user`'s wallet made at or after `since` (original
+    /// transfers: posted, or pending when made), oldest first.
+    pub fn receipts_since(&self, user: UserId, since: Timestamp) -> Result<Vec<&Transfer>, Fail> {
+        if !self.complete && !self.receipts_since.contains(&(user, since)) {
+            return Err(Fail::Need(vec![Key::ReceiptsSince(user, since)]));
+        }
+        let wallet = AccountId::wallet(user);
+        let mut found: Vec<&Transfer> = self
+            .transfers()
+            .filter(|t| {
+                t.credit == wallet
+                    && t.created_at >= since
+                    && t.phase.is_original()
+                    && matches!(
+                        t.kind,
+                        crate::ledger::TransferKind::Transfer | crate::ledger::TransferKind::PacketClaim
+                    )
+            })
+            .collect();
+        found.sort_unstable_by_key(|t| t.id);
+        Ok(found)
     }
 
     /// Whether `a` and `b` are members of one group.
@@ -518,6 +552,7 @@ impl World {
                 Key::SharesGroup(a, b) => {
                     self.shares_group.contains_key(&(a, b)) || self.shares_group.contains_key(&(b, a))
                 }
+                Key::ReceiptsSince(user, since) => self.receipts_since.contains(&(user, since)),
             }
     }
 
@@ -630,6 +665,14 @@ impl World {
                     .find(|c| c.subject == subject && c.kind == kind && c.is_open())
                     .map(|c| c.id);
                 self.open_case.insert((subject, kind), id);
+            }
+            Fact::ReceiptsSince(user, since, stored) => {
+                // With the batch's own receipts (and those of a batch still committing), already
+                // in `transfers`, these are every receipt since then.
+                for transfer in stored {
+                    self.transfers.entry(transfer.id).or_insert(Some(transfer));
+                }
+                self.receipts_since.insert((user, since));
             }
             Fact::SharesGroup(a, b, stored) => {
                 // A group this batch created counts too, though the store does not have it yet.

@@ -287,6 +287,28 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
         }
     }
 
+    // One question per user and time: only withdrawals ask (the fan-in rule).
+    let mut receipts_since = HashMap::new();
+    for &(user, since_ms) in &want.receipts_since {
+        let sql = concat!(
+            "SELECT ",
+            transfer_columns!(),
+            " FROM transfers t WHERE t.credit = $1 AND t.id >= $2 AND t.created_at >= $3 \
+             AND t.kind IN ('transfer', 'packet_claim') AND t.phase IN ('posted', 'pending') ORDER BY t.id LIMIT $4"
+        );
+        let limit = i64::try_from(hongbao_core::world::RECEIPTS_MAX).unwrap_or(i64::MAX);
+        let rows = sqlx::query(sql)
+            .bind(hongbao_core::AccountId::wallet(hongbao_core::UserId::from_uuid(user)).uuid())
+            .bind(hongbao_store::loaded::receipts_floor(since_ms))
+            .bind(since_ms)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, "load a wallet's receipts"))?;
+        let found = rows.iter().map(rows::transfer).collect::<Result<Vec<_>, _>>()?;
+        receipts_since.insert((user, since_ms), found);
+    }
+
     let found = Found {
         users,
         accounts,
@@ -308,6 +330,7 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
         cases,
         open_cases,
         shares_group,
+        receipts_since,
     };
     Ok(found.facts(keys))
 }

@@ -45,6 +45,8 @@ pub struct Wanted {
     pub open_cases: BTreeSet<(Uuid, CaseKind)>,
     /// Pairs of users asked whether they share a group.
     pub shares_group: BTreeSet<(Uuid, Uuid)>,
+    /// Users and times whose receipts since then are asked for.
+    pub receipts_since: BTreeSet<(Uuid, i64)>,
 }
 
 impl Wanted {
@@ -74,6 +76,7 @@ impl Wanted {
                 Key::Case(id) => want.cases.insert(id.uuid()),
                 Key::OpenCase(user, kind) => want.open_cases.insert((user.uuid(), kind)),
                 Key::SharesGroup(a, b) => want.shares_group.insert((a.uuid(), b.uuid())),
+                Key::ReceiptsSince(user, since) => want.receipts_since.insert((user.uuid(), since.millis())),
             };
         }
         want
@@ -122,6 +125,16 @@ pub fn claims_by_packet(claims: Vec<Claim>) -> HashMap<Uuid, Vec<Claim>> {
         list.sort_unstable_by_key(|c| c.seq);
     }
     by_packet
+}
+
+/// The smallest transfer id a receipt made at or after `since_ms` can have. Ids are minted at
+/// the time of their batch, but a confirmed payment takes the id its confirmation named, up to a
+/// day before (`confirm_token_ttl_s` is at most a day): the floor is a day earlier, and the time
+/// itself is checked on `created_at`.
+#[must_use]
+pub fn receipts_floor(since_ms: i64) -> Uuid {
+    let floor = u64::try_from(since_ms.saturating_sub(86_400_000)).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(floor, &[0; 10]).into_uuid()
 }
 
 /// Open reports by their subject's id.
@@ -194,6 +207,8 @@ pub struct Found {
     pub open_cases: HashMap<(Uuid, CaseKind), Case>,
     /// The pairs asked about that share a group.
     pub shares_group: std::collections::HashSet<(Uuid, Uuid)>,
+    /// The receipts found for each user and time asked for.
+    pub receipts_since: HashMap<(Uuid, i64), Vec<Transfer>>,
 }
 
 impl Found {
@@ -229,6 +244,11 @@ impl Found {
                     Fact::OpenCase(user, kind, self.open_cases.get(&(user.uuid(), kind)).cloned())
                 }
                 Key::SharesGroup(a, b) => Fact::SharesGroup(a, b, self.shares_group.contains(&(a.uuid(), b.uuid()))),
+                Key::ReceiptsSince(user, since) => Fact::ReceiptsSince(
+                    user,
+                    since,
+                    self.receipts_since.get(&(user.uuid(), since.millis())).cloned().unwrap_or_default(),
+                ),
                 Key::FreezesOf(user) => {
                     Fact::FreezesOf(user, self.freezes_of.get(&user.uuid()).cloned().unwrap_or_default())
                 }

@@ -13,7 +13,7 @@ use crate::world::{Draft, Key, Refs};
 
 use super::reply::{Moved, Reply, TransferReceipt, TransferStatus};
 use super::shared::{check_delay, check_text, positive, user, wallet_balance};
-use super::{Ctx, Decision, warnings};
+use super::{Ctx, Decision, rules, warnings};
 
 pub fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId, amount: Fen) -> Decision {
     positive(amount, "amount")?;
@@ -30,6 +30,12 @@ pub fn deposit<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, to: UserId
 pub fn withdraw<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor: UserId, amount: Fen) -> Decision {
     positive(amount, "amount")?;
     user(d, actor)?.ensure_may_pay()?;
+    // Money fanned in and taken out opens a case for review; the withdrawal goes ahead. Only a
+    // withdrawal that can succeed counts.
+    let available = d.world().account(AccountId::wallet(actor))?.map(|a| a.available()).transpose()?;
+    if available.is_some_and(|available| available >= amount) {
+        rules::aml_fan_in(d, ctx, actor, amount)?;
+    }
     let id = TransferId::mint(ctx.mint_at, ctx.rng);
     let from = AccountId::wallet(actor);
     d.post(id, from, AccountId::EXTERNAL, amount, TransferKind::Withdrawal, Refs::default(), ctx.now)?;

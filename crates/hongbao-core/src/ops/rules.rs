@@ -8,10 +8,10 @@ use rand::CryptoRng;
 
 use crate::case::{Case, CaseItem, CaseKind, CaseStatus, TimelineEntry};
 use crate::event::{Event, EventKind};
-use crate::id::{CaseId, UserId};
+use crate::id::{CaseId, PacketId, UserId};
 use crate::money::Fen;
 use crate::risk::FreezeKind;
-use crate::world::{Draft, Fail};
+use crate::world::{Draft, Fail, Key};
 
 use super::Ctx;
 use super::freezes::{self, FreezeSpec};
@@ -93,4 +93,68 @@ pub(super) fn fraud_reports<R: CryptoRng>(
         what: EventKind::RuleFired { rule: "fraud_reports".to_owned(), user_id: subject, case_id: id, detail },
     });
     Ok(Some(id))
+}
+
+/// `aml_fan_in`: a withdrawal of `amount` by `user` after at least `payers_min` distinct payers
+/// paid them within the window (a claim's payer is its packet's sender), when it takes at least
+/// `withdrawn_percent_min` % of what arrived then: an `aml` case for review, nothing held (the
+/// withdrawal goes ahead). A user with an open aml case gets no second. Reads first, then writes:
+/// the caller has read nothing since and writes after.
+pub(super) fn aml_fan_in<R: CryptoRng>(
+    d: &mut Draft<'_>,
+    ctx: &mut Ctx<'_, R>,
+    user: UserId,
+    amount: Fen,
+) -> Result<(), Fail> {
+    let rule = &ctx.limits.risk.aml_fan_in;
+    if !rule.enabled {
+        return Ok(());
+    }
+    let world = d.world();
+    let since = ctx.now.plus_millis(-i64::from(rule.window_s) * 1000);
+    world.need([Key::ReceiptsSince(user, since), Key::OpenCase(user, CaseKind::Aml)])?;
+    let receipts = world.receipts_since(user, since)?;
+    let packets: Vec<PacketId> = receipts.iter().filter_map(|t| t.packet_id).collect();
+    world.need(packets.iter().map(|&p| Key::Packet(p)))?;
+    let mut payers = BTreeSet::new();
+    let mut arrived = Fen::ZERO;
+    for t in &receipts {
+        let payer = match t.packet_id {
+            Some(packet) => world.packet(packet)?.map(|p| p.sender),
+            None => Some(UserId::from_uuid(t.debit.uuid())),
+        };
+        payers.extend(payer);
+        arrived = arrived.checked_add(t.amount)?;
+    }
+    let share_ok = i128::from(amount.get()) * 100 >= i128::from(rule.withdrawn_percent_min) * i128::from(arrived.get());
+    if payers.len() < rule.payers_min as usize || !arrived.is_positive() || !share_ok {
+        return Ok(());
+    }
+    if world.open_case(user, CaseKind::Aml)?.is_some() {
+        return Ok(());
+    }
+    let detail = format!(
+        "{} distinct payers within {} s (threshold {}) paid {arrived} fen; a withdrawal of {amount} fen takes at least {} %",
+        payers.len(),
+        rule.window_s,
+        rule.payers_min,
+        rule.withdrawn_percent_min
+    );
+    let id = CaseId::mint(ctx.mint_at, ctx.rng);
+    d.put_case(Case {
+        id,
+        subject: user,
+        kind: CaseKind::Aml,
+        status: CaseStatus::Open,
+        outcome: None,
+        items: vec![CaseItem::RuleHit { rule: "aml_fan_in".to_owned(), at: ctx.now, detail: detail.clone() }],
+        timeline: vec![TimelineEntry::system(ctx.now, "opened", format!("aml_fan_in: {detail}"))],
+        created_at: ctx.now,
+        closed_at: None,
+    });
+    d.emit(Event {
+        at: ctx.now,
+        what: EventKind::RuleFired { rule: "aml_fan_in".to_owned(), user_id: user, case_id: id, detail },
+    });
+    Ok(())
 }

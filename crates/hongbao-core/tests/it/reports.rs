@@ -245,3 +245,46 @@ fn each_warning_tier_starts_at_its_threshold_and_not_one_below() {
         }
     }
 }
+
+/// `aml_fan_in` at its thresholds and not one below: distinct payers within the window, then a
+/// withdrawal of at least the share of what arrived opens an aml case (nothing held).
+#[test]
+fn the_fan_in_rule_opens_a_case_at_its_thresholds_and_not_one_below() {
+    // (payers needed, percent, payers who pay 100 fen each, withdrawn, pay before the window?)
+    let table: [(u32, u32, usize, i64, bool, bool); 6] = [
+        (3, 80, 3, 240, false, true),
+        (3, 80, 3, 239, false, false),
+        (3, 80, 2, 200, false, false),
+        (3, 80, 3, 300, true, false),
+        (50, 80, 50, 4_000, false, true),
+        (50, 80, 49, 4_900, false, false),
+    ];
+    for (payers_min, percent, payers, withdrawn, early, fires) in table {
+        let mut limits = Limits::default();
+        limits.risk.aml_fan_in.payers_min = payers_min;
+        limits.risk.aml_fan_in.withdrawn_percent_min = percent;
+        let mut h = Harness::with_limits(limits);
+        let mule = h.user();
+        for _ in 0..payers {
+            let payer = h.funded_user(1_000);
+            h.transfer(payer, mule, 100, 0);
+        }
+        if early {
+            h.advance_s(86_400 + 1);
+        }
+        h.world.take_changes();
+        let reply = h.ok(Command::Withdraw { actor: mule, amount: hongbao_core::Fen::new(withdrawn) });
+        assert!(matches!(reply, Reply::Moved(_)), "the withdrawal goes ahead");
+        let events = logged(&mut h);
+        let fired = events.iter().any(|e| matches!(e, EventKind::RuleFired { rule, .. } if rule == "aml_fan_in"));
+        let case = format!(
+            "{payers} payers (needed {payers_min}), {withdrawn} of {} fen withdrawn, early {early}",
+            payers * 100
+        );
+        assert_eq!(fired, fires, "{case}");
+        let open =
+            h.world.cases().any(|c| c.subject == mule && c.kind == hongbao_core::case::CaseKind::Aml && c.is_open());
+        assert_eq!(open, fires, "{case}");
+        assert_eq!(h.wallet(mule).frozen, 0, "nothing is held: {case}");
+    }
+}

@@ -306,6 +306,21 @@ pub async fn reports_and_cases_are_listed_newest_first(store: &dyn Store) {
     assert!(bounded("cited", store.evidence_cited(in_documents)).await.expect("look"));
     let nowhere = hongbao_core::EvidenceId::from_uuid(uuid::Uuid::from_u128(0xe2));
     assert!(!bounded("cited", store.evidence_cited(nowhere)).await.expect("look"));
+
+    // A wallet's receipts since a time (the fan-in rule): claims and transfers in, originals only.
+    let mut expected = Vec::new();
+    for user in [cast.alice, cast.bob, cast.carol, cast.dave] {
+        for since in [hongbao_core::Timestamp::from_millis(0), s.now.plus_millis(-3_600_000), s.now] {
+            let found = s.world.receipts_since(user, since).expect("complete").into_iter().cloned().collect();
+            expected.push(Fact::ReceiptsSince(user, since, found));
+        }
+    }
+    assert!(
+        expected.iter().any(|f| matches!(f, Fact::ReceiptsSince(_, _, found) if found.len() > 1)),
+        "the scenario has wallets with receipts"
+    );
+    let mut tx = bounded("read", store.read()).await.expect("a read begins");
+    assert_loads(tx.as_mut(), &expected).await;
 }
 
 /// Freezes across users, of one status and kind (or any), newest placed first, within the

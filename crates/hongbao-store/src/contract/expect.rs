@@ -31,6 +31,7 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::Case(id, _) => Key::Case(*id),
         Fact::OpenCase(user, kind, _) => Key::OpenCase(*user, *kind),
         Fact::SharesGroup(a, b, _) => Key::SharesGroup(*a, *b),
+        Fact::ReceiptsSince(user, since, _) => Key::ReceiptsSince(*user, *since),
     }
 }
 

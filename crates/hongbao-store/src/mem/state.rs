@@ -159,6 +159,27 @@ impl State {
                         kind,
                         self.cases.values().find(|c| c.subject == subject && c.kind == kind && c.is_open()).cloned(),
                     ),
+                    Key::ReceiptsSince(user, since) => {
+                        let wallet = AccountId::wallet(user);
+                        let mut found: Vec<Transfer> = self
+                            .transfers
+                            .values()
+                            .filter(|t| {
+                                t.credit == wallet
+                                    && t.created_at >= since
+                                    && t.phase.is_original()
+                                    && matches!(
+                                        t.kind,
+                                        hongbao_core::ledger::TransferKind::Transfer
+                                            | hongbao_core::ledger::TransferKind::PacketClaim
+                                    )
+                            })
+                            .cloned()
+                            .collect();
+                        found.sort_unstable_by_key(|t| t.id);
+                        found.truncate(hongbao_core::world::RECEIPTS_MAX);
+                        Fact::ReceiptsSince(user, since, found)
+                    }
                     Key::SharesGroup(a, b) => {
                         let shares = self.groups.values().any(|g| g.has_member(a) && g.has_member(b));
                         Fact::SharesGroup(a, b, shares)
