@@ -263,7 +263,8 @@ impl RiskRules {
             ("anomaly_receipts_new_region.receipts_window_s", anomaly.receipts_window_s, 1, 30 * DAY_S),
             ("anomaly_receipts_new_region.region_unseen_s", anomaly.region_unseen_s, 1, TERM_MAX_S),
             ("anomaly_receipts_new_region.together_within_s", anomaly.together_within_s, 1, 30 * DAY_S),
-            ("aml_fan_in.payers_min", fan_in.payers_min, 1, 1_000_000),
+            // The rule reads at most the window's first receipts; more payers it could not count.
+            ("aml_fan_in.payers_min", fan_in.payers_min, 1, crate::world::RECEIPTS_MAX),
             ("aml_fan_in.window_s", fan_in.window_s, 1, 365 * DAY_S),
             ("aml_fan_in.withdrawn_percent_min", fan_in.withdrawn_percent_min, 1, 100),
             ("warnings.notice_account_younger_than_s", warnings.notice_account_younger_than_s, 0, TERM_MAX_S),

@@ -10,16 +10,18 @@
 //! A command writes into a [`Draft`]; only when it succeeds does the world absorb the draft,
 //! so a refused command changes nothing. The world remembers what changed, and
 //! [`World::take_changes`] hands the engine exactly the rows to write in one transaction.
+//!
+//! - `draft.rs` — [`Draft`], one command's scratch space, and the [`Effects`] it collects.
+//! - `changes.rs` — what a batch changed ([`Changes`]) and the marks that collect it.
+//! - `risk.rs` — the facts of risk control: reports, cases, and the questions the payee rating
+//!   and the rules ask.
 
 use std::collections::{BTreeMap, HashMap};
 
-use uuid::Uuid;
-
 use crate::case::{Case, CaseKind, Report};
 use crate::document::Document;
-use crate::due::{self, Deadline, DueKind};
+use crate::due::{self, DueKind};
 use crate::error::CoreError;
-use crate::event::Event;
 use crate::freeze::Freeze;
 use crate::id::{
     AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
@@ -33,9 +35,14 @@ use crate::seizure::Seizure;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
 
+mod changes;
 mod draft;
+mod risk;
 
+pub use changes::{Changes, Write};
 pub use draft::{Draft, Effects, Refs};
+
+use changes::Dirty;
 
 /// Something a command needs to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,7 +84,7 @@ pub enum Key {
 }
 
 /// The most receipts one [`Key::ReceiptsSince`] loads.
-pub const RECEIPTS_MAX: usize = 10_000;
+pub const RECEIPTS_MAX: u32 = 10_000;
 
 /// What a store found for a [`Key`] (`None`: it does not exist).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,91 +134,8 @@ impl From<MoneyError> for Fail {
     }
 }
 
-/// Whether a changed row is new or already stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Write {
-    Insert,
-    Update,
-}
-
-/// The rows a batch changed, for the store to write in one transaction.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub users: Vec<(Write, User)>,
-    pub accounts: Vec<(Write, Account)>,
-    pub groups: Vec<(Write, Group)>,
-    pub packets: Vec<(Write, Packet)>,
-    pub claims: Vec<(Write, Claim)>,
-    pub pendings: Vec<(Write, PendingTransfer)>,
-    /// New principals (never updated yet: keys are created, not edited).
-    pub principals: Vec<Principal>,
-    pub documents: Vec<(Write, Document)>,
-    pub freezes: Vec<(Write, Freeze)>,
-    pub seizures: Vec<(Write, Seizure)>,
-    pub reports: Vec<(Write, Report)>,
-    pub cases: Vec<(Write, Case)>,
-    /// New transfers, in the order they were made.
-    pub transfers: Vec<Transfer>,
-    /// New events, in the order they happened.
-    pub events: Vec<Event>,
-    /// The transfers and events again, interleaved in the order they happened (each command's
-    /// transfers, then its events): what the transparency log appends.
-    pub log: Vec<LogRecord>,
-    /// What falls due changed: new deadlines, moved ones, and those no longer due.
-    pub deadlines: Vec<Deadline>,
-}
-
-impl Changes {
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-            && self.accounts.is_empty()
-            && self.groups.is_empty()
-            && self.packets.is_empty()
-            && self.claims.is_empty()
-            && self.pendings.is_empty()
-            && self.principals.is_empty()
-            && self.documents.is_empty()
-            && self.freezes.is_empty()
-            && self.seizures.is_empty()
-            && self.reports.is_empty()
-            && self.cases.is_empty()
-            && self.transfers.is_empty()
-            && self.events.is_empty()
-            && self.log.is_empty()
-            && self.deadlines.is_empty()
-    }
-}
-
 /// Entities by id, each `None` when known not to exist.
 type Table<K, V> = HashMap<K, Option<V>>;
-
-#[derive(Debug, Default)]
-struct Dirty {
-    users: BTreeMap<UserId, Write>,
-    accounts: BTreeMap<AccountId, Write>,
-    groups: BTreeMap<GroupId, Write>,
-    packets: BTreeMap<PacketId, Write>,
-    claims: BTreeMap<ClaimId, Write>,
-    pendings: BTreeMap<TransferId, Write>,
-    principals: Vec<Principal>,
-    documents: BTreeMap<DocumentId, Write>,
-    freezes: BTreeMap<FreezeId, Write>,
-    seizures: BTreeMap<SeizureId, Write>,
-    reports: BTreeMap<ReportId, Write>,
-    cases: BTreeMap<CaseId, Write>,
-    transfers: Vec<Transfer>,
-    events: Vec<Event>,
-    log: Vec<LogRecord>,
-    /// For each deadline an entity of the batch implied: what it was before the batch and
-    /// what it is now.
-    deadlines: BTreeMap<(DueKind, Uuid), (Option<Timestamp>, Option<Timestamp>)>,
-}
-
-impl Dirty {
-    fn note_deadline(&mut self, kind: DueKind, id: Uuid, before: Option<Timestamp>, after: Option<Timestamp>) {
-        self.deadlines.entry((kind, id)).or_insert((before, after)).1 = after;
-    }
-}
 
 fn mark<K: Ord>(dirty: &mut BTreeMap<K, Write>, key: K, existed: bool) {
     let write = if existed { Write::Update } else { Write::Insert };
@@ -409,70 +333,6 @@ impl World {
         }
     }
 
-    pub fn report(&self, id: ReportId) -> Result<Option<&Report>, Fail> {
-        read(&self.reports, &id, self.complete, Key::Report(id))
-    }
-
-    /// Every open report on `subject`, oldest first.
-    pub fn open_reports_on(&self, subject: UserId) -> Result<Vec<&Report>, Fail> {
-        let mut open: Vec<&Report> = match self.open_reports_on.get(&subject) {
-            Some(ids) => ids.iter().filter_map(|id| self.reports.get(id).and_then(Option::as_ref)).collect(),
-            None if self.complete => self.reports().filter(|r| r.subject == subject && r.is_open()).collect(),
-            None => return Err(Fail::Need(vec![Key::OpenReportsOn(subject)])),
-        };
-        open.retain(|r| r.is_open());
-        open.sort_unstable_by_key(|r| r.id);
-        Ok(open)
-    }
-
-    pub fn case(&self, id: CaseId) -> Result<Option<&Case>, Fail> {
-        read(&self.cases, &id, self.complete, Key::Case(id))
-    }
-
-    /// The open case of `kind` about `subject`, if any.
-    pub fn open_case(&self, subject: UserId, kind: CaseKind) -> Result<Option<&Case>, Fail> {
-        match self.open_case.get(&(subject, kind)) {
-            Some(Some(id)) => Ok(self.case(*id)?.filter(|c| c.is_open())),
-            Some(None) => Ok(None),
-            None if self.complete => Ok(self.cases().find(|c| c.subject == subject && c.kind == kind && c.is_open())),
-            None => Err(Fail::Need(vec![Key::OpenCase(subject, kind)])),
-        }
-    }
-
-    /// The incoming claims and transfers of `user`'s wallet made at or after `since` (original
-    /// transfers: posted, or pending when made), oldest first.
-    pub fn receipts_since(&self, user: UserId, since: Timestamp) -> Result<Vec<&Transfer>, Fail> {
-        if !self.complete && !self.receipts_since.contains(&(user, since)) {
-            return Err(Fail::Need(vec![Key::ReceiptsSince(user, since)]));
-        }
-        let wallet = AccountId::wallet(user);
-        let mut found: Vec<&Transfer> = self
-            .transfers()
-            .filter(|t| {
-                t.credit == wallet
-                    && t.created_at >= since
-                    && t.phase.is_original()
-                    && matches!(
-                        t.kind,
-                        crate::ledger::TransferKind::Transfer | crate::ledger::TransferKind::PacketClaim
-                    )
-            })
-            .collect();
-        found.sort_unstable_by_key(|t| t.id);
-        Ok(found)
-    }
-
-    /// Whether `a` and `b` are members of one group.
-    pub fn shares_group(&self, a: UserId, b: UserId) -> Result<bool, Fail> {
-        if let Some(&known) = self.shares_group.get(&(a, b)).or_else(|| self.shares_group.get(&(b, a))) {
-            return Ok(known);
-        }
-        if self.complete {
-            return Ok(self.groups().any(|g| g.has_member(a) && g.has_member(b)));
-        }
-        Err(Fail::Need(vec![Key::SharesGroup(a, b)]))
-    }
-
     /// Every freeze of `user`'s wallet, in the order they were placed.
     pub fn freezes_of(&self, user: UserId) -> Result<Vec<&Freeze>, Fail> {
         match self.freezes_of.get(&user) {
@@ -627,58 +487,12 @@ impl World {
                     self.seizures.values().flatten().filter(|s| s.freeze_id == freeze).map(|s| s.id).collect();
                 self.seizures_of.insert(freeze, ids);
             }
-            Fact::Report(id, report) => {
-                self.reports.entry(id).or_insert(report);
-            }
-            Fact::OpenReportsOn(subject, stored) => {
-                if self.open_reports_on.contains_key(&subject) {
-                    return;
-                }
-                for report in stored {
-                    self.reports.entry(report.id).or_insert(Some(report));
-                }
-                // The stored reports plus those this batch filed and has not written yet.
-                let ids: Vec<ReportId> = self
-                    .reports
-                    .values()
-                    .flatten()
-                    .filter(|r| r.subject == subject && r.is_open())
-                    .map(|r| r.id)
-                    .collect();
-                self.open_reports_on.insert(subject, ids);
-            }
-            Fact::Case(id, case) => {
-                self.cases.entry(id).or_insert(case);
-            }
-            Fact::OpenCase(subject, kind, case) => {
-                if self.open_case.contains_key(&(subject, kind)) {
-                    return;
-                }
-                if let Some(case) = case {
-                    self.cases.entry(case.id).or_insert(Some(case));
-                }
-                // What the store found, unless this batch changed it since, or opened one itself.
-                let id = self
-                    .cases
-                    .values()
-                    .flatten()
-                    .find(|c| c.subject == subject && c.kind == kind && c.is_open())
-                    .map(|c| c.id);
-                self.open_case.insert((subject, kind), id);
-            }
-            Fact::ReceiptsSince(user, since, stored) => {
-                // With the batch's own receipts (and those of a batch still committing), already
-                // in `transfers`, these are every receipt since then.
-                for transfer in stored {
-                    self.transfers.entry(transfer.id).or_insert(Some(transfer));
-                }
-                self.receipts_since.insert((user, since));
-            }
-            Fact::SharesGroup(a, b, stored) => {
-                // A group this batch created counts too, though the store does not have it yet.
-                let here = self.groups.values().flatten().any(|g| g.has_member(a) && g.has_member(b));
-                self.shares_group.entry((a, b)).or_insert(stored || here);
-            }
+            fact @ (Fact::Report(..)
+            | Fact::OpenReportsOn(..)
+            | Fact::Case(..)
+            | Fact::OpenCase(..)
+            | Fact::ReceiptsSince(..)
+            | Fact::SharesGroup(..)) => self.learn_risk(fact),
             Fact::FreezesOf(user, stored) => {
                 if self.freezes_of.contains_key(&user) {
                     return;
@@ -766,29 +580,7 @@ impl World {
                 list.push(id);
             }
         }
-        for report in draft.reports {
-            let (id, subject, open) = (report.id, report.subject, report.is_open());
-            put(&mut self.reports, &mut self.dirty.reports, id, report);
-            if let Some(list) = self.open_reports_on.get_mut(&subject) {
-                list.retain(|r| *r != id);
-                if open {
-                    list.push(id);
-                }
-            }
-        }
-        for case in draft.cases {
-            let (id, key, open) = (case.id, (case.subject, case.kind), case.is_open());
-            put(&mut self.cases, &mut self.dirty.cases, id, case);
-            match self.open_case.get_mut(&key) {
-                Some(slot) if open => *slot = Some(id),
-                Some(slot) if *slot == Some(id) => *slot = None,
-                _ if open => {
-                    // A new case: no other of its kind is open (the rules ask before opening one).
-                    self.open_case.insert(key, Some(id));
-                }
-                _ => {}
-            }
-        }
+        self.apply_risk(draft.reports, draft.cases);
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }
@@ -796,40 +588,6 @@ impl World {
         self.dirty.log.extend(draft.events.iter().cloned().map(LogRecord::Event));
         self.dirty.transfers.extend(draft.transfers);
         self.dirty.events.extend(draft.events);
-    }
-
-    /// The rows changed since the last call, to be written in one transaction.
-    pub fn take_changes(&mut self) -> Changes {
-        let dirty = std::mem::take(&mut self.dirty);
-        fn rows<K: Ord + std::hash::Hash, V: Clone>(dirty: BTreeMap<K, Write>, table: &Table<K, V>) -> Vec<(Write, V)> {
-            dirty
-                .into_iter()
-                .filter_map(|(id, write)| table.get(&id).and_then(Option::as_ref).map(|v| (write, v.clone())))
-                .collect()
-        }
-        Changes {
-            users: rows(dirty.users, &self.users),
-            accounts: rows(dirty.accounts, &self.accounts),
-            groups: rows(dirty.groups, &self.groups),
-            packets: rows(dirty.packets, &self.packets),
-            claims: rows(dirty.claims, &self.claims),
-            pendings: rows(dirty.pendings, &self.pendings),
-            principals: dirty.principals,
-            documents: rows(dirty.documents, &self.documents),
-            freezes: rows(dirty.freezes, &self.freezes),
-            seizures: rows(dirty.seizures, &self.seizures),
-            reports: rows(dirty.reports, &self.reports),
-            cases: rows(dirty.cases, &self.cases),
-            transfers: dirty.transfers,
-            events: dirty.events,
-            log: dirty.log,
-            deadlines: dirty
-                .deadlines
-                .into_iter()
-                .filter(|(_, (before, after))| before != after)
-                .map(|((kind, id), (_, at))| Deadline { kind, id, at })
-                .collect(),
-        }
     }
 
     /// Every entity, for the invariant check of a complete world.
@@ -875,13 +633,5 @@ impl World {
 
     pub fn seizures(&self) -> impl Iterator<Item = &Seizure> {
         self.seizures.values().flatten()
-    }
-
-    pub fn reports(&self) -> impl Iterator<Item = &Report> {
-        self.reports.values().flatten()
-    }
-
-    pub fn cases(&self) -> impl Iterator<Item = &Case> {
-        self.cases.values().flatten()
     }
 }

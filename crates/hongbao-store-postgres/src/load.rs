@@ -296,7 +296,7 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
             " FROM transfers t WHERE t.credit = $1 AND t.id >= $2 AND t.created_at >= $3 \
              AND t.kind IN ('transfer', 'packet_claim') AND t.phase IN ('posted', 'pending') ORDER BY t.id LIMIT $4"
         );
-        let limit = i64::try_from(hongbao_core::world::RECEIPTS_MAX).unwrap_or(i64::MAX);
+        let limit = i64::from(hongbao_core::world::RECEIPTS_MAX);
         let rows = sqlx::query(sql)
             .bind(hongbao_core::AccountId::wallet(hongbao_core::UserId::from_uuid(user)).uuid())
             .bind(hongbao_store::loaded::receipts_floor(since_ms))

@@ -32,6 +32,7 @@ use tokio::sync::Notify;
 
 pub mod append;
 pub mod assemble;
+mod column_lists;
 pub mod columns;
 #[cfg(feature = "contract")]
 pub mod contract;

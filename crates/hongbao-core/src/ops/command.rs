@@ -219,3 +219,45 @@ pub enum Command {
         freeze: FreezeId,
     },
 }
+
+impl Command {
+    /// The command's name (`claim_packet`, `send_lucky`, …): for messages, and for the
+    /// simulations' tallies of what they exercised.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Command::CreateUser { .. } => "create_user",
+            Command::CreateOperator { .. } => "create_operator",
+            Command::CreateGroup { .. } => "create_group",
+            Command::Deposit { .. } => "deposit",
+            Command::Withdraw { .. } => "withdraw",
+            Command::SendPacket { spec: PacketSpec::Normal { .. }, .. } => "send_normal",
+            Command::SendPacket { spec: PacketSpec::Lucky { .. }, .. } => "send_lucky",
+            Command::SendPacket { spec: PacketSpec::Exclusive { .. }, .. } => "send_exclusive",
+            Command::OpenPacket { .. } => "open_packet",
+            Command::ClaimPacket { .. } => "claim_packet",
+            Command::RecallPacket { .. } => "recall_packet",
+            Command::RevokeClaim { .. } => "revoke_claim",
+            Command::ReturnClaim { .. } => "return_claim",
+            Command::Transfer { .. } => "transfer",
+            Command::RevokeTransfer { .. } => "revoke_transfer",
+            Command::LockUser { .. } => "lock_user",
+            Command::UnlockUser { .. } => "unlock_user",
+            Command::PlaceFreeze { .. } => "place_freeze",
+            Command::ReleaseFreeze { .. } => "release_freeze",
+            Command::ExpireFreeze { .. } => "expire_freeze",
+            Command::RenewFreeze { .. } => "renew_freeze",
+            Command::ConvertFreeze { .. } => "convert_freeze",
+            Command::ProposeSeizure { .. } => "propose_seizure",
+            Command::ApproveSeizure { .. } => "approve_seizure",
+            Command::RejectSeizure { .. } => "reject_seizure",
+            Command::ExpireSeizure { .. } => "expire_seizure",
+            Command::RegisterDocument { .. } => "register_document",
+            Command::RevealDocument { .. } => "reveal_document",
+            Command::FileReport { .. } => "file_report",
+            Command::AddCaseNote { .. } => "add_case_note",
+            Command::CloseCase { .. } => "close_case",
+            Command::ExpirePacket { .. } => "expire_packet",
+            Command::SettlePending { .. } => "settle_pending",
+        }
+    }
+}

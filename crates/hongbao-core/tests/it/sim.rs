@@ -126,44 +126,6 @@ fn with_confirmation(mut command: Command, id: hongbao_core::id::Uuid) -> Comman
     command
 }
 
-fn kind_of(command: &Command) -> &'static str {
-    match command {
-        Command::CreateUser { .. } => "create_user",
-        Command::CreateOperator { .. } => "create_operator",
-        Command::CreateGroup { .. } => "create_group",
-        Command::Deposit { .. } => "deposit",
-        Command::Withdraw { .. } => "withdraw",
-        Command::SendPacket { spec: PacketSpec::Normal { .. }, .. } => "send_normal",
-        Command::SendPacket { spec: PacketSpec::Lucky { .. }, .. } => "send_lucky",
-        Command::SendPacket { spec: PacketSpec::Exclusive { .. }, .. } => "send_exclusive",
-        Command::OpenPacket { .. } => "open_packet",
-        Command::ClaimPacket { .. } => "claim_packet",
-        Command::RecallPacket { .. } => "recall_packet",
-        Command::RevokeClaim { .. } => "revoke_claim",
-        Command::ReturnClaim { .. } => "return_claim",
-        Command::Transfer { .. } => "transfer",
-        Command::RevokeTransfer { .. } => "revoke_transfer",
-        Command::LockUser { .. } => "lock_user",
-        Command::UnlockUser { .. } => "unlock_user",
-        Command::PlaceFreeze { .. } => "place_freeze",
-        Command::ReleaseFreeze { .. } => "release_freeze",
-        Command::ExpireFreeze { .. } => "expire_freeze",
-        Command::RenewFreeze { .. } => "renew_freeze",
-        Command::ConvertFreeze { .. } => "convert_freeze",
-        Command::ProposeSeizure { .. } => "propose_seizure",
-        Command::ApproveSeizure { .. } => "approve_seizure",
-        Command::RejectSeizure { .. } => "reject_seizure",
-        Command::ExpireSeizure { .. } => "expire_seizure",
-        Command::RegisterDocument { .. } => "register_document",
-        Command::RevealDocument { .. } => "reveal_document",
-        Command::FileReport { .. } => "file_report",
-        Command::AddCaseNote { .. } => "add_case_note",
-        Command::CloseCase { .. } => "close_case",
-        Command::ExpirePacket { .. } => "expire_packet",
-        Command::SettlePending { .. } => "settle_pending",
-    }
-}
-
 /// What the generator knows a command must do, when it chose the arguments to make it so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -1273,7 +1235,7 @@ impl Episode {
         self.step += 1;
         self.stats.ops += 1;
         self.last = Some(command.clone());
-        let kind = kind_of(&command);
+        let kind = command.kind();
         let before = self.before(&command);
         let result = support::run(&mut self.world, &self.limits, &mut self.core_rng, self.now, &command);
         let changes = self.world.take_changes();

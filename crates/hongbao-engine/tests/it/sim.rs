@@ -111,44 +111,6 @@ fn env_u64(name: &str) -> Option<u64> {
     Some(parsed.unwrap_or_else(|_| panic!("{name}={text:?} is not a number")))
 }
 
-fn kind_of(command: &Command) -> &'static str {
-    match command {
-        Command::CreateUser { .. } => "create_user",
-        Command::CreateOperator { .. } => "create_operator",
-        Command::CreateGroup { .. } => "create_group",
-        Command::Deposit { .. } => "deposit",
-        Command::Withdraw { .. } => "withdraw",
-        Command::SendPacket { spec: PacketSpec::Normal { .. }, .. } => "send_normal",
-        Command::SendPacket { spec: PacketSpec::Lucky { .. }, .. } => "send_lucky",
-        Command::SendPacket { spec: PacketSpec::Exclusive { .. }, .. } => "send_exclusive",
-        Command::OpenPacket { .. } => "open_packet",
-        Command::ClaimPacket { .. } => "claim_packet",
-        Command::RecallPacket { .. } => "recall_packet",
-        Command::RevokeClaim { .. } => "revoke_claim",
-        Command::ReturnClaim { .. } => "return_claim",
-        Command::Transfer { .. } => "transfer",
-        Command::RevokeTransfer { .. } => "revoke_transfer",
-        Command::LockUser { .. } => "lock_user",
-        Command::UnlockUser { .. } => "unlock_user",
-        Command::PlaceFreeze { .. } => "place_freeze",
-        Command::ReleaseFreeze { .. } => "release_freeze",
-        Command::ExpireFreeze { .. } => "expire_freeze",
-        Command::RenewFreeze { .. } => "renew_freeze",
-        Command::ConvertFreeze { .. } => "convert_freeze",
-        Command::ProposeSeizure { .. } => "propose_seizure",
-        Command::ApproveSeizure { .. } => "approve_seizure",
-        Command::RejectSeizure { .. } => "reject_seizure",
-        Command::ExpireSeizure { .. } => "expire_seizure",
-        Command::RegisterDocument { .. } => "register_document",
-        Command::RevealDocument { .. } => "reveal_document",
-        Command::FileReport { .. } => "file_report",
-        Command::AddCaseNote { .. } => "add_case_note",
-        Command::CloseCase { .. } => "close_case",
-        Command::ExpirePacket { .. } => "expire_packet",
-        Command::SettlePending { .. } => "settle_pending",
-    }
-}
-
 /// Every kind of command the clients send; each must both succeed and be refused in a run.
 const KINDS: [&str; 21] = [
     "create_user",
@@ -1539,7 +1501,7 @@ impl Episode {
             "a fresh key for {:?} was taken for reused",
             op.command
         );
-        let tally = self.stats.by_kind.entry(kind_of(&op.command)).or_default();
+        let tally = self.stats.by_kind.entry(op.command.kind()).or_default();
         if answer.is_ok() {
             tally.0 += 1;
         } else {

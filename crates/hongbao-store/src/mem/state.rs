@@ -177,7 +177,7 @@ impl State {
                             .cloned()
                             .collect();
                         found.sort_unstable_by_key(|t| t.id);
-                        found.truncate(hongbao_core::world::RECEIPTS_MAX);
+                        found.truncate(hongbao_core::world::RECEIPTS_MAX as usize);
                         Fact::ReceiptsSince(user, since, found)
                     }
                     Key::SharesGroup(a, b) => {
