@@ -8,6 +8,7 @@ use hongbao_core::packet::{ClaimReceipt, PacketView};
 use hongbao_core::principal::Role;
 use hongbao_core::risk::{FreezeKind, RiskRules};
 use hongbao_core::seizure::{SeizureStatus, SeizureView};
+use hongbao_core::signal::Signal;
 use hongbao_core::user::{GroupView, MeView};
 use hongbao_core::{
     CaseId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, SeizureId, TransferId, UserId,
@@ -16,7 +17,8 @@ use hongbao_wire::{
     AmountRequest, CaseNoteRequest, CloseCaseRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
     CreateUserRequest, DevClockAnswer, DevClockRequest, DocumentRegistered, DocumentRevealed, FileReportRequest,
     PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, ReceiptView, RegisterDocumentRequest,
-    ReleaseFreezeRequest, RenewFreezeRequest, RevealRequest, SendPacketRequest, TransactionsPage, TransferRequest,
+    ReleaseFreezeRequest, RenewFreezeRequest, RevealRequest, SendPacketRequest, SignalAccepted, SignalRequest,
+    TransactionsPage, TransferRequest,
 };
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -157,6 +159,11 @@ impl Client {
     /// `POST /v1/users/{user}/unlock` (risk_officer).
     pub fn unlock_user(&self, user: UserId, reason: &str) -> Call<'_, MeView> {
         self.post(format!("/v1/users/{user}/unlock"), Some(&ReasonRequest { reason: reason.to_owned() }))
+    }
+
+    /// `POST /v1/risk/signals` (admin): tells risk control about `user` (a login from a region).
+    pub fn risk_signal(&self, user: UserId, signal: &Signal) -> Call<'_, SignalAccepted> {
+        self.post("/v1/risk/signals".into(), Some(&SignalRequest::new(user, signal)))
     }
 
     /// `GET /v1/risk/rules` (any operator): freeze terms, rule thresholds, warning tiers in force.

@@ -8,15 +8,17 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use crate::case::CaseKind;
 use crate::config::Limits;
 use crate::document::Document;
 use crate::due::{self, DueItem, DueKind};
 use crate::freeze::{missing_documents, required_documents};
-use crate::id::{AccountId, ClaimId, TransferId, UserId};
+use crate::id::{AccountId, ClaimId, FreezeId, TransferId, UserId};
 use crate::ledger::{AccountKind, Balances, PendingStatus, Phase, TransferKind};
 use crate::money::Fen;
 use crate::ops::Reply;
 use crate::packet::{Claim, ClaimStatus, PacketStatus};
+use crate::risk::FreezeKind;
 use crate::seizure::{SeizureStatus, SeizureTarget};
 use crate::time::Timestamp;
 use crate::world::World;
@@ -80,10 +82,16 @@ pub fn check(world: &World, limits: &Limits) -> Vec<Violation> {
 /// Invariant 8, reports and cases: at most one open case of a kind per subject and one open
 /// report per reporter and subject; a report and its case name each other, and a closed case's
 /// reports are closed; a report's amount is the sum of the transfers it cites, each paid to its
-/// subject; a case's freezes hold its subject's money.
+/// subject; a case's freezes hold its subject's money, and a freeze no officer placed is a
+/// rule's, listed by one case of the rule's kind (an anomaly freeze by an anomaly case, a
+/// precautionary one by a fraud case); what a user's logins remember is bounded and in order.
 fn check_cases(world: &World, report: &mut Report) {
     let mut open_cases = HashSet::new();
+    let mut listed: HashMap<FreezeId, Vec<CaseKind>> = HashMap::new();
     for case in world.cases() {
+        for id in case.freezes() {
+            listed.entry(id).or_default().push(case.kind);
+        }
         if case.is_open() && !open_cases.insert((case.subject, case.kind)) {
             report.fail(8, format!("two {} cases about {} are open", case.kind.as_str(), case.subject));
         }
@@ -103,6 +111,35 @@ fn check_cases(world: &World, report: &mut Report) {
                     format!("case {} lists freeze {id}, which does not hold {}'s money", case.id, case.subject),
                 );
             }
+        }
+    }
+    for f in world.freezes().filter(|f| f.created_by.is_none()) {
+        let rule = match f.kind {
+            FreezeKind::Anomaly => Some(CaseKind::Anomaly),
+            FreezeKind::Precautionary => Some(CaseKind::Fraud),
+            _ => None,
+        };
+        let cases = listed.get(&f.id).map_or(&[][..], Vec::as_slice);
+        if rule.is_none() || cases != [rule.unwrap_or(CaseKind::Fraud)] {
+            report.fail(
+                8,
+                format!("freeze {} ({}) was placed by no officer but its cases are {cases:?}", f.id, f.kind.as_str()),
+            );
+        }
+    }
+    for user in world.users() {
+        let regions = &user.logins.regions;
+        let ordered = regions.windows(2).all(|w| w[0].last_at >= w[1].last_at);
+        let distinct = regions.iter().map(|r| &r.region).collect::<HashSet<_>>().len() == regions.len();
+        if regions.len() > crate::signal::REGIONS_MAX || !ordered || !distinct {
+            report.fail(
+                8,
+                format!(
+                    "{}'s logins remember {} regions, ordered {ordered}, distinct {distinct}",
+                    user.id,
+                    regions.len()
+                ),
+            );
         }
     }
     let mut open_reports = HashSet::new();
@@ -553,6 +590,10 @@ pub fn check_replies<'a>(world: &World, replies: impl IntoIterator<Item = &'a Re
             Reply::Seizure(s) => matches!(world.seizure(s.seizure_id), Ok(Some(_))),
             Reply::Report(r) => matches!(world.report(r.id), Ok(Some(_))),
             Reply::Case(c) => matches!(world.case(c.id), Ok(Some(_))),
+            Reply::Signal(s) => {
+                matches!(world.user(s.user_id), Ok(Some(_)))
+                    && s.case_id.is_none_or(|id| matches!(world.case(id), Ok(Some(c)) if c.subject == s.user_id))
+            }
             Reply::DocumentRevealed(r) => {
                 matches!(world.document(r.document_id), Ok(Some(d)) if d.revealed_at.is_some() && d.salt == r.salt)
             }

@@ -35,6 +35,7 @@ pub mod principal;
 pub mod query;
 pub mod risk;
 pub mod seizure;
+pub mod signal;
 pub mod split;
 pub mod text;
 pub mod time;

@@ -17,7 +17,8 @@
 //! - `freezes.rs` — freezes: placing, releasing, expiring, and holding what arrives later.
 //! - `seizures.rs` — forced transfers of frozen money under four eyes.
 //! - `reports.rs` — users' fraud reports; `cases.rs` — officers' notes and closing a case;
-//!   `rules.rs` — the rules that fire by themselves (`fraud_reports`, …).
+//!   `rules.rs` — the rules that fire by themselves (`fraud_reports`, …) and the signals the
+//!   anomaly rule reads.
 //! - `jobs.rs` — due work: expiry and arrivals.
 //! - `warnings.rs` — the payee rating before a transfer or an exclusive packet (分级预警).
 //! - `shared.rs` — the look-ups and input checks several areas use.
@@ -60,8 +61,8 @@ pub use documents::DocumentSpec;
 pub use freezes::FreezeSpec;
 pub use packets::recall_refusal;
 pub use reply::{
-    ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, Reply, TransferReceipt,
-    TransferStatus, UserCreated,
+    ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, Reply, SignalAccepted,
+    TransferReceipt, TransferStatus, UserCreated,
 };
 pub(crate) use shared::visible_packet;
 
@@ -153,6 +154,7 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
             let filing = reports::Filing { reporter: *actor, subject: *subject, payments, description, evidence };
             reports::file(&mut d, ctx, &filing)?
         }
+        Command::RecordSignal { user, signal } => rules::record_signal(&mut d, ctx, *user, signal)?,
         Command::AddCaseNote { officer, case, text } => cases::note(&mut d, ctx, *officer, *case, text)?,
         Command::CloseCase { officer, case, outcome, reason } => {
             cases::close(&mut d, ctx, (*officer, reason), *case, *outcome)?

@@ -6,6 +6,7 @@ use crate::error::{CoreError, FrozenReason};
 use crate::id::{GroupId, UserId};
 use crate::ledger::Account;
 use crate::money::{Fen, MoneyError};
+use crate::signal::Logins;
 use crate::time::Timestamp;
 
 /// Whether a person may move money out.
@@ -34,6 +35,9 @@ pub struct User {
     pub name: String,
     pub status: UserStatus,
     pub created_at: Timestamp,
+    /// What risk control remembers of their logins (`POST /v1/risk/signals`).
+    #[serde(default, skip_serializing_if = "Logins::is_empty")]
+    pub logins: Logins,
 }
 
 impl User {

@@ -112,6 +112,7 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::transfers::revoke_transfer))
         .routes(routes!(routes::risk::lock))
         .routes(routes!(routes::risk::unlock))
+        .routes(routes!(routes::risk::signal))
         .routes(routes!(routes::risk::rules))
         .routes(routes!(routes::documents::register))
         .routes(routes!(routes::documents::reveal))

@@ -13,7 +13,7 @@ use crate::options::{PostgresOptions, Schema};
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the database); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "deadlines", include_str!("../migrations/0002_deadlines.sql")),
     (3, "evidence", include_str!("../migrations/0003_evidence.sql")),
@@ -22,6 +22,7 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
     (6, "seizures", include_str!("../migrations/0006_seizures.sql")),
     (7, "cases", include_str!("../migrations/0007_cases.sql")),
     (8, "member groups", include_str!("../migrations/0008_member_groups.sql")),
+    (9, "logins", include_str!("../migrations/0009_logins.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -118,11 +118,11 @@ fn column<T, C>(rows: &[&T], get: impl Fn(&T) -> C) -> Vec<C> {
 
 pub(crate) const USERS: Table<User> = Table {
     name: "users",
-    insert: "INSERT INTO users (id, name, status, created_at) \
-             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[])",
-    update: "UPDATE users AS t SET name = u.name, status = u.status, created_at = u.created_at \
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u (id, name, status, created_at) \
-             WHERE t.id = u.id RETURNING t.id::text",
+    insert: "INSERT INTO users (id, name, status, created_at, logins) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[])",
+    update: "UPDATE users AS t SET name = u.name, status = u.status, created_at = u.created_at, logins = u.logins \
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
+             AS u (id, name, status, created_at, logins) WHERE t.id = u.id RETURNING t.id::text",
     bind: bind_users,
     key: |u| u.id.uuid().to_string(),
 };
@@ -133,6 +133,7 @@ fn bind_users(sql: &'static str, rows: &[&User]) -> PgQuery {
         .bind(column(rows, |u| u.name.clone()))
         .bind(column(rows, |u| u.status.as_str()))
         .bind(column(rows, |u| u.created_at.millis()))
+        .bind(column(rows, hongbao_store::columns::logins_json))
 }
 
 pub(crate) const ACCOUNTS: Table<Account> = Table {

@@ -44,7 +44,7 @@ const WAL_AUTOCHECKPOINT_PAGES: &str = "100000";
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the file); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "principals", include_str!("../migrations/0002_principals.sql")),
     (3, "transparency log", include_str!("../migrations/0003_transparency_log.sql")),
@@ -56,6 +56,7 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
     (9, "seizures", include_str!("../migrations/0009_seizures.sql")),
     (10, "cases", include_str!("../migrations/0010_cases.sql")),
     (11, "member groups", include_str!("../migrations/0011_member_groups.sql")),
+    (12, "logins", include_str!("../migrations/0012_logins.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -201,9 +201,14 @@ pub(crate) async fn write_split<T>(
 }
 
 pub(crate) const USERS: Insert =
-    Insert { table: "users", head: "INSERT INTO users (id, name, status, created_at) VALUES ", columns: 4 };
+    Insert { table: "users", head: "INSERT INTO users (id, name, status, created_at, logins) VALUES ", columns: 5 };
 pub(crate) fn bind_user(query: SqliteQuery, user: &User) -> SqliteQuery {
-    query.bind(user.id.uuid()).bind(&user.name).bind(user.status.as_str()).bind(user.created_at.millis())
+    query
+        .bind(user.id.uuid())
+        .bind(&user.name)
+        .bind(user.status.as_str())
+        .bind(user.created_at.millis())
+        .bind(hongbao_store::columns::logins_json(user))
 }
 
 pub(crate) const ACCOUNTS: Insert = Insert {

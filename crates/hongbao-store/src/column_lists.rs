@@ -52,7 +52,7 @@ macro_rules! case_columns {
 #[macro_export]
 macro_rules! user_columns {
     () => {
-        "id, name, status, created_at"
+        "id, name, status, created_at, logins"
     };
 }
 

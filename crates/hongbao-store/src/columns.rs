@@ -22,6 +22,7 @@ use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Ph
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
 use hongbao_core::seizure::{Seizure, SeizureTarget};
+use hongbao_core::signal::Logins;
 use hongbao_core::user::{Group, User};
 use hongbao_core::{
     AccountId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, KeyId, PacketId, SeizureId, Timestamp,
@@ -231,6 +232,10 @@ pub fn user(r: &mut impl Columns) -> Result<User, StoreError> {
         name: r.text("name")?,
         status: r.variant("status")?,
         created_at: r.time("created_at")?,
+        logins: match r.opt_text("logins")? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| r.fail("logins", e))?,
+            None => Logins::default(),
+        },
     })
 }
 
@@ -325,12 +330,18 @@ fn json_body<T: DeserializeOwned>(r: &mut impl Columns, id_of: impl Fn(&T) -> Uu
     Ok(entity)
 }
 
-/// How a report or case is stored: the JSON text of the whole entity.
+/// How a report, case or a user's logins is stored: the JSON text of the whole of it.
 ///
 /// # Panics
 /// Never: the entities serialize to JSON without fail (no maps with non-string keys).
 pub fn json_text<T: serde::Serialize>(entity: &T) -> String {
-    serde_json::to_string(entity).expect("a report or case serializes")
+    serde_json::to_string(entity).expect("a report, case or logins serializes")
+}
+
+/// How a user's logins are stored: the JSON text, or NULL when there are none (most users, and
+/// every user before an app sends signals).
+pub fn logins_json(user: &User) -> Option<String> {
+    (!user.logins.is_empty()).then(|| json_text(&user.logins))
 }
 
 /// How a list of document ids is stored: the JSON text of the array.

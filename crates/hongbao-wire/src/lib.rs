@@ -23,8 +23,8 @@ pub use answers::{
 };
 pub use error::{ErrorBody, ErrorObject};
 pub use hongbao_core::ops::{
-    ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, TransferReceipt,
-    TransferStatus, UserCreated,
+    ClaimDetail, DocumentRegistered, DocumentRevealed, Moved, OperatorCreated, Recalled, SignalAccepted,
+    TransferReceipt, TransferStatus, UserCreated,
 };
 pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
@@ -33,5 +33,5 @@ pub use requests::{
     CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest, EntriesParams, FileReportRequest,
     FreezesParams, HistoryParams, InclusionParams, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
     RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, ReportsParams, RevealRequest, SeizuresParams,
-    SendPacketRequest, TransferRequest,
+    SendPacketRequest, SignalKind, SignalRequest, TransferRequest,
 };

@@ -11,6 +11,7 @@ use hongbao_core::ops::PacketSpec;
 use hongbao_core::principal::Role;
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{SeizureStatus, SeizureTarget};
+use hongbao_core::signal::Signal;
 use hongbao_core::{DocumentId, EvidenceId, Fen, FreezeId, GroupId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -460,6 +461,50 @@ pub struct FileReportRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub evidence: Vec<EvidenceId>,
+}
+
+/// What an app tells risk control about a user (`POST /v1/risk/signals`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "user_id": "usr_0190f0a0b0c0d0e0f000000000000002",
+    "kind": "login",
+    "region": "CN-GD",
+    "device_id": "a1b2c3d4"
+})))]
+pub struct SignalRequest {
+    pub user_id: UserId,
+    pub kind: SignalKind,
+    /// Where the login came from, as the app names regions (compared exactly): 1 to 64
+    /// characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub region: String,
+    /// The device logged in from: 1 to 64 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub device_id: String,
+}
+
+/// The kinds of signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SignalKind {
+    Login,
+}
+
+impl SignalRequest {
+    pub fn new(user_id: UserId, signal: &Signal) -> SignalRequest {
+        let Signal::Login { region, device_id } = signal;
+        SignalRequest { user_id, kind: SignalKind::Login, region: region.clone(), device_id: device_id.clone() }
+    }
+
+    /// The user and the signal about them.
+    pub fn into_parts(self) -> (UserId, Signal) {
+        match self.kind {
+            SignalKind::Login => (self.user_id, Signal::Login { region: self.region, device_id: self.device_id }),
+        }
+    }
 }
 
 /// Whose reports to list.

@@ -52,7 +52,8 @@ pub enum Authority {
     System,
 }
 
-/// Creating users and operators, and deposits (money arriving from a bank card).
+/// Creating users and operators, deposits (money arriving from a bank card), and what the app
+/// tells risk control (signals).
 const ADMIN: &[Role] = &[Role::Admin];
 /// Locks: risk control.
 const RISK: &[Role] = &[Role::RiskOfficer];
@@ -66,9 +67,10 @@ impl Command {
     /// Who may issue this command: the table of docs/API.md, "Who calls".
     pub fn authority(&self) -> Authority {
         match *self {
-            Command::CreateUser { .. } | Command::CreateOperator { .. } | Command::Deposit { .. } => {
-                Authority::AnyRole(ADMIN)
-            }
+            Command::CreateUser { .. }
+            | Command::CreateOperator { .. }
+            | Command::Deposit { .. }
+            | Command::RecordSignal { .. } => Authority::AnyRole(ADMIN),
             Command::CreateGroup { actor, .. }
             | Command::Withdraw { actor, .. }
             | Command::SendPacket { actor, .. }

@@ -14,7 +14,7 @@ use crate::world::{Draft, Fail, Refs};
 use super::packets::reveal;
 use super::reply::{ClaimDetail, Reply};
 use super::shared::{packet, user, visible_packet};
-use super::{Ctx, Decision};
+use super::{Ctx, Decision, rules};
 
 pub fn claim_packet<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor: UserId, id: PacketId) -> Decision {
     let (packet, group) = visible_packet(d.world(), actor, id)?;
@@ -31,7 +31,9 @@ pub fn claim_packet<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor
         PacketStatus::Recalled => return Err(CoreError::PacketRecalled.into()),
         PacketStatus::Voided => return Err(CoreError::PacketVoided.into()),
     }
-    user(d, actor)?.ensure_may_pay()?;
+    let claimant = user(d, actor)?;
+    claimant.ensure_may_pay()?;
+    let anomaly = rules::anomaly_on_receipt(d, ctx, claimant)?;
     let seq = packet.claimed_count;
     let amount = *packet.shares.get(seq as usize).ok_or(CoreError::PacketExhausted)?;
     let claim_id = ClaimId::mint(ctx.mint_at, ctx.rng);
@@ -74,6 +76,10 @@ pub fn claim_packet<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor
     let receipt = ClaimReceipt::new(&claim, ctx.now);
     d.put_packet(packet);
     d.put_claim(claim);
+    if let Some(detail) = anomaly {
+        // After the share arrived, so the freeze holds it too.
+        rules::anomaly(d, ctx, claimant.clone(), detail)?;
+    }
     Ok(Reply::Claimed(receipt))
 }
 

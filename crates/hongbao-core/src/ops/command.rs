@@ -11,6 +11,7 @@ use crate::money::Fen;
 use crate::principal::Role;
 use crate::risk::FreezeKind;
 use crate::seizure::SeizureTarget;
+use crate::signal::Signal;
 use crate::time::Timestamp;
 use crate::warning::RiskConfirmation;
 
@@ -196,6 +197,12 @@ pub enum Command {
         description: String,
         evidence: Vec<EvidenceId>,
     },
+    /// The app tells risk control something about a user (a login from a region); the
+    /// `anomaly_receipts_new_region` rule runs at once.
+    RecordSignal {
+        user: UserId,
+        signal: Signal,
+    },
     /// An officer writes on a case's timeline.
     AddCaseNote {
         officer: KeyId,
@@ -254,6 +261,7 @@ impl Command {
             Command::RegisterDocument { .. } => "register_document",
             Command::RevealDocument { .. } => "reveal_document",
             Command::FileReport { .. } => "file_report",
+            Command::RecordSignal { .. } => "record_signal",
             Command::AddCaseNote { .. } => "add_case_note",
             Command::CloseCase { .. } => "close_case",
             Command::ExpirePacket { .. } => "expire_packet",

@@ -5,12 +5,24 @@ use rand::CryptoRng;
 
 use crate::event::{Event, EventKind};
 use crate::id::{AccountId, KeyId, UserId};
+use crate::time::Timestamp;
 use crate::user::{MeView, User, UserStatus};
 use crate::world::Draft;
 
 use super::reply::Reply;
 use super::shared::{check_reason, user};
 use super::{Ctx, Decision};
+
+/// Locks `person` by a rule (no officer: the log's `actor` is absent), saying why; a user
+/// already locked stays as they are and nothing is logged.
+pub(super) fn lock_by_rule(d: &mut Draft<'_>, now: Timestamp, person: &mut User, reason: String) {
+    if person.status == UserStatus::Locked {
+        return;
+    }
+    person.status = UserStatus::Locked;
+    let what = EventKind::UserLocked { user_id: person.id, actor: None, reason: Some(reason) };
+    d.emit(Event { at: now, what });
+}
 
 pub fn me(d: &mut Draft<'_>, user: &User) -> Decision {
     let wallet = d.account(AccountId::wallet(user.id))?;

@@ -63,10 +63,11 @@ pub fn transfer<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, ask: &Tra
     }
     check_delay(arrival_delay_s, ctx.limits)?;
     user(d, actor)?.ensure_may_pay()?;
-    if d.world().user(to)?.is_none() {
+    let Some(payee) = d.world().user(to)? else {
         return Err(CoreError::invalid(format!("unknown recipient {to}")).into());
-    }
+    };
     let warnings = warnings::rate(d, ctx, actor, to, amount)?;
+    let anomaly = rules::anomaly_on_receipt(d, ctx, payee)?;
     if let Some(confirmation) = confirmation {
         d.world().need([Key::Transfer(TransferId::from_uuid(confirmation.id))])?;
     }
@@ -83,6 +84,10 @@ pub fn transfer<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, ask: &Tra
         d.pend(id, from, to, amount, TransferKind::Transfer, refs, ctx.now, deadline)?;
         (TransferStatus::Pending, deadline)
     };
+    if let Some(detail) = anomaly {
+        // After the money arrived, so the freeze holds it too.
+        rules::anomaly(d, ctx, payee.clone(), detail)?;
+    }
     Ok(Reply::Transfer(TransferReceipt { transfer_id: id, status, arrives_at, warnings }))
 }
 

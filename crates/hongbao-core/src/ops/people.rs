@@ -8,6 +8,7 @@ use crate::event::{Event, EventKind};
 use crate::id::{AccountId, GroupId, UserId};
 use crate::ledger::{Account, AccountKind};
 use crate::principal::{Owner, Principal, Role, mint_credentials, normalise_roles};
+use crate::signal::Logins;
 use crate::user::{Group, GroupView, User, UserStatus, check_name};
 use crate::world::{Draft, Key};
 
@@ -18,7 +19,13 @@ use super::{Ctx, Decision};
 pub fn create_user<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, name: &str) -> Decision {
     check_name("name", name, ctx.limits.name_chars_max)?;
     let id = UserId::mint(ctx.mint_at, ctx.rng);
-    d.put_user(User { id, name: name.to_owned(), status: UserStatus::Active, created_at: ctx.now });
+    d.put_user(User {
+        id,
+        name: name.to_owned(),
+        status: UserStatus::Active,
+        created_at: ctx.now,
+        logins: Logins::default(),
+    });
     d.open_account(Account::open(AccountId::wallet(id), AccountKind::Wallet));
     let (key_id, secret) = mint_credentials(ctx.mint_at, ctx.rng);
     let owner = Owner::User { user_id: id };

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::case::{Case, Report};
 use crate::fairness::Salt;
 use crate::freeze::FreezeView;
-use crate::id::{ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId};
+use crate::id::{CaseId, ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId};
 use crate::money::Fen;
 use crate::packet::{Claim, ClaimReceipt, ClaimStatus, PacketStatus, PacketView};
 use crate::principal::{Role, Secret};
@@ -136,6 +136,17 @@ pub struct DocumentRevealed {
     pub revealed_at: Timestamp,
 }
 
+/// What a signal answers (`202 Accepted`): whether the login came from a region not seen lately,
+/// and the case the anomaly rule opened when it fired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignalAccepted {
+    pub user_id: UserId,
+    pub new_region: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<CaseId>,
+}
+
 /// The answer to a command that succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
@@ -156,6 +167,7 @@ pub enum Reply {
     Seizure(SeizureView),
     Report(Report),
     Case(Case),
+    Signal(SignalAccepted),
     /// Background work: whether anything was due.
     Settled {
         changed: bool,
@@ -203,6 +215,7 @@ typed_replies! {
     Seizure(SeizureView),
     Report(Report),
     Case(Case),
+    Signal(SignalAccepted),
 }
 
 impl Reply {
@@ -225,6 +238,7 @@ impl Reply {
             Reply::Seizure(_) => "seizure",
             Reply::Report(_) => "report",
             Reply::Case(_) => "case",
+            Reply::Signal(_) => "signal",
             Reply::Settled { .. } => "settled",
         }
     }

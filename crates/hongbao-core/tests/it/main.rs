@@ -1,5 +1,6 @@
 //! Integration tests of `hongbao-core`, in one binary so linking stays fast.
 //!
+//! - `anomaly`: the `anomaly_receipts_new_region` rule at its thresholds, in either order;
 //! - `authority`: who may issue each command and read the log, as a table;
 //! - `sim`: a seeded simulation of every command against a fake clock, invariants after each step;
 //! - `recall`: the recall policy of docs/DESIGN.md as a table;
@@ -7,6 +8,7 @@
 //! - `reports`: fraud reports, the `fraud_reports` rule at its threshold, closing a case;
 //! - `scenarios`: delayed arrival, revoking, returning, expiry, best luck, a crowd on one packet.
 
+mod anomaly;
 mod authority;
 mod bad_input;
 mod recall;

@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use hongbao_core::due::{Deadline, DueItem, DueKind};
+use hongbao_core::event::EventKind;
 use hongbao_core::ledger::{AccountKind, PendingStatus};
 use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
@@ -58,6 +59,8 @@ struct Stats {
     by_kind: BTreeMap<&'static str, Tally>,
     /// Refusals by command kind and error code, for `HONGBAO_SIM_VERBOSE`.
     refusals: BTreeMap<(&'static str, &'static str), u64>,
+    /// How often each rule fired.
+    rules_fired: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -73,12 +76,15 @@ impl Stats {
         for (key, n) in &other.refusals {
             *self.refusals.entry(*key).or_default() += n;
         }
+        for (rule, n) in &other.rules_fired {
+            *self.rules_fired.entry(rule.clone()).or_default() += n;
+        }
     }
 }
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 33] = [
+const KINDS: [&str; 34] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -106,6 +112,7 @@ const KINDS: [&str; 33] = [
     "register_document",
     "reveal_document",
     "file_report",
+    "record_signal",
     "add_case_note",
     "close_case",
     "expire_packet",
@@ -113,6 +120,15 @@ const KINDS: [&str; 33] = [
     "expire_freeze",
     "expire_seizure",
 ];
+
+/// The defaults, but an anomaly rule that needs only 4 receipts in its window and a fan-in rule
+/// that needs only 3 payers: so that both fire now and then among a few dozen users.
+fn sim_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.risk.anomaly_receipts_new_region.receipts_min = 4;
+    limits.risk.aml_fan_in.payers_min = 3;
+    limits
+}
 
 /// `command` (a transfer or a packet) confirmed with `id`.
 fn with_confirmation(mut command: Command, id: hongbao_core::id::Uuid) -> Command {
@@ -188,13 +204,15 @@ fn seeded_simulation_keeps_every_invariant_after_every_step() {
 
     let tallies: Vec<String> = stats.by_kind.iter().map(|(kind, t)| format!("{kind} {}/{}", t.ok, t.refused)).collect();
     println!(
-        "simulation: {} ops in {} episodes ({} clock moves, seeds {:x?}) in {:.1?}; ok/refused (jobs: due/idle): {}",
+        "simulation: {} ops in {} episodes ({} clock moves, seeds {:x?}) in {:.1?}; ok/refused (jobs: due/idle): {}; \
+         rules fired: {:?}",
         stats.ops,
         stats.episodes,
         stats.clock_moves,
         seeds,
         started.elapsed(),
-        tallies.join(", ")
+        tallies.join(", "),
+        stats.rules_fired
     );
     if std::env::var_os("HONGBAO_SIM_VERBOSE").is_some() {
         for ((kind, code), n) in &stats.refusals {
@@ -207,6 +225,9 @@ fn seeded_simulation_keeps_every_invariant_after_every_step() {
             let tally = stats.by_kind.get(kind).copied().unwrap_or_default();
             assert!(tally.ok > 0, "{kind} never succeeded: the simulation does not exercise it");
             assert!(tally.refused > 0, "{kind} was never refused: the simulation does not exercise it");
+        }
+        for rule in ["fraud_reports", "anomaly_receipts_new_region", "aml_fan_in"] {
+            assert!(stats.rules_fired.contains_key(rule), "{rule} never fired: the simulation does not exercise it");
         }
     }
 }
@@ -304,7 +325,7 @@ impl Episode {
         let seed = episode_seed(seed, episode);
         Episode {
             world: World::genesis(),
-            limits: Limits::default(),
+            limits: sim_limits(),
             dice: ChaCha8Rng::seed_from_u64(seed),
             core_rng: ChaCha8Rng::seed_from_u64(mix(seed)),
             now: support::T0,
@@ -450,7 +471,7 @@ impl Episode {
         if self.users.len() < 3 {
             return Some((Command::CreateUser { name: format!("user {}", self.users.len()) }, Either));
         }
-        let roll = self.dice.random_range(0..1040);
+        let roll = self.dice.random_range(0..1060);
         let choice = match roll {
             0..=29 => {
                 let name = match self.dice.random_range(0..12) {
@@ -731,6 +752,7 @@ impl Episode {
             }
             1000..=1029 => return self.choose_report(),
             1030..=1039 => return self.choose_case(),
+            1040..=1059 => return Some(self.choose_signal()),
             _ => {
                 self.run_due_jobs();
                 return None;
@@ -785,6 +807,24 @@ impl Episode {
             5 => (report(reporter, subject, vec![payment, payment], said), Expect::Refused("invalid_request")),
             _ => (report(reporter, subject, vec![payment], said), Expect::Either),
         })
+    }
+
+    /// A login signal about a user, from one of a few regions (the first ever is new; with the
+    /// simulation's low `receipts_min`, the anomaly rule fires now and then); sometimes blank or
+    /// about nobody.
+    fn choose_signal(&mut self) -> (Command, Expect) {
+        use hongbao_core::signal::Signal;
+        const REGIONS: [&str; 6] = ["CN-GD", "CN-BJ", "CN-SH", "CN-XJ", "HK", "广东"];
+        let login = |user, region: &str| Command::RecordSignal {
+            user,
+            signal: Signal::Login { region: region.to_owned(), device_id: "device 1".to_owned() },
+        };
+        let region = REGIONS[self.dice.random_range(0..REGIONS.len())];
+        match self.dice.random_range(0..20) {
+            0 => (login(self.any_user(), " "), Expect::Refused("invalid_request")),
+            1 => (login(self.unknown_user(), region), Expect::Refused("not_found")),
+            _ => (login(self.any_user(), region), Expect::Either),
+        }
     }
 
     /// An officer's note on a case, or closing one, upheld or dismissed.
@@ -1154,6 +1194,7 @@ impl Episode {
             }
             Command::PlaceFreeze { spec, .. } => users.push(spec.user),
             Command::FileReport { actor, subject, .. } => users.extend([*actor, *subject]),
+            Command::RecordSignal { user, .. } => users.push(*user),
             Command::AddCaseNote { case, .. } | Command::CloseCase { case, .. } => {
                 if let Some(c) = self.world.case(*case).expect("complete world") {
                     users.push(c.subject);
@@ -1282,7 +1323,8 @@ impl Episode {
         }
         self.check_success(&command, &before, &reply, &changes);
         self.check_money_in_the_system();
-        self.remember(&reply);
+        self.remember(&reply, &changes);
+        self.check_rules_fired(&changes);
         self.replies.push(reply.clone());
         if self.tracing {
             self.trace.push(fingerprint(&self.world));
@@ -1308,7 +1350,36 @@ impl Episode {
         assert_eq!(outside, -expected, "the external account does not mirror the money inside");
     }
 
-    fn remember(&mut self, reply: &Reply) {
+    /// What a rule that fired in this command's entry did: the anomaly rule's subject is locked,
+    /// with an active anomaly freeze of their whole wallet and an open anomaly case citing it.
+    fn check_rules_fired(&mut self, changes: &hongbao_core::Changes) {
+        for event in &changes.events {
+            let EventKind::RuleFired { rule, user_id, case_id, .. } = &event.what else { continue };
+            *self.stats.rules_fired.entry(rule.clone()).or_default() += 1;
+            let case = self.world.case(*case_id).expect("complete world").expect("the case it names");
+            assert_eq!(case.subject, *user_id);
+            if rule == "anomaly_receipts_new_region" {
+                assert!(self.is_locked(*user_id), "the anomaly rule locks");
+                assert_eq!((case.kind, case.is_open()), (hongbao_core::case::CaseKind::Anomaly, true));
+                let freeze = case.freezes().next().expect("an anomaly case cites its freeze");
+                let f = self.world.freeze(freeze).expect("complete world").expect("placed").clone();
+                assert_eq!((f.kind, f.amount, f.user_id), (hongbao_core::risk::FreezeKind::Anomaly, None, *user_id));
+                assert!(f.is_active() && f.created_by.is_none() && f.expires_at.is_none(), "{f:?}");
+            }
+        }
+    }
+
+    fn remember(&mut self, reply: &Reply, changes: &hongbao_core::Changes) {
+        // What the rules opened and placed in the same entry, whatever the command was.
+        for event in &changes.events {
+            match &event.what {
+                EventKind::RuleFired { case_id, .. } if !self.cases.contains(case_id) => self.cases.push(*case_id),
+                EventKind::FreezePlaced { freeze_id, .. } if !self.freezes.contains(freeze_id) => {
+                    self.freezes.push(*freeze_id)
+                }
+                _ => {}
+            }
+        }
         match reply {
             Reply::User(u) => self.users.push(u.user_id),
             Reply::Group(g) => self.groups.push(g.group_id),
@@ -1385,7 +1456,7 @@ impl Episode {
     /// What a success must have done to the accounts it touched.
     fn check_success(&mut self, command: &Command, before: &Before, reply: &Reply, changes: &hongbao_core::Changes) {
         let now = self.now;
-        // A locked account pays nothing: whoever paid was active (no command here changes that).
+        // A locked account pays nothing: whoever paid was active.
         let payer = match command {
             Command::Withdraw { actor, .. }
             | Command::SendPacket { actor, .. }
@@ -1394,8 +1465,12 @@ impl Episode {
             | Command::Transfer { actor, .. } => Some(*actor),
             _ => None,
         };
+        // (The anomaly rule may lock a claimant in the same entry, after the share arrived.)
+        let locked_here = |user| {
+            changes.events.iter().any(|e| matches!(e.what, EventKind::UserLocked { user_id, .. } if user_id == user))
+        };
         if let Some(payer) = payer {
-            assert!(!self.is_locked(payer), "{command:?} succeeded for a locked account");
+            assert!(!self.is_locked(payer) || locked_here(payer), "{command:?} succeeded for a locked account");
         }
         let moved = changes.transfers.len();
         let wallet = |ep: &Episode, user: UserId| ep.wallet(user);
@@ -1601,6 +1676,21 @@ impl Episode {
                     let case = case.expect("money is held only by the rule, which opens a case");
                     assert!(case.freezes().count() == 1 && case.is_open(), "{case:?}");
                 }
+                assert_eq!(moved, 0);
+            }
+            (Command::RecordSignal { user, .. }, Reply::Signal(s)) => {
+                assert_eq!(s.user_id, *user);
+                let (was, now) = (Self::wallet_before(before, *user), wallet(self, *user));
+                assert_eq!(now.balance, was.balance, "a signal moves no money");
+                match s.case_id {
+                    Some(_) => {
+                        // The whole wallet: everything that was available is held.
+                        assert_eq!(now.frozen, was.frozen + was.available.max(0), "the whole wallet is held");
+                        assert_eq!(now.available, was.available.min(0));
+                    }
+                    None => assert_eq!(now, was, "a signal that fires nothing changes no wallet"),
+                }
+                assert!(s.case_id.is_none() || s.new_region, "only a new region fires it");
                 assert_eq!(moved, 0);
             }
             (Command::AddCaseNote { case, text, .. }, Reply::Case(c)) => {

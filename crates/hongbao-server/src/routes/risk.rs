@@ -1,16 +1,17 @@
-//! Risk control and legal holds (docs/API.md "Risk control and legal holds"): locks, and the
-//! table of rules and terms in force.
+//! Risk control and legal holds (docs/API.md "Risk control and legal holds"): locks, signals,
+//! and the table of rules and terms in force.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use hongbao_core::UserId;
 use hongbao_core::ops::Command;
 use hongbao_core::risk::RiskRules;
 use hongbao_core::user::MeView;
-use hongbao_wire::{ErrorBody, ReasonRequest};
+use hongbao_wire::{ErrorBody, ReasonRequest, SignalAccepted, SignalRequest};
 
 use super::IdempotencyHeader;
-use crate::auth::{AnyOperator, Officer, Risk};
+use crate::auth::{AdminCaller, AnyOperator, Officer, Risk};
 use crate::error::ApiError;
 use crate::extract::{AppJson, IdempotencyKey, path_id};
 use crate::state::AppState;
@@ -60,6 +61,34 @@ pub async fn unlock(
     let user = path_id(&user_id, "user")?;
     let command = Command::UnlockUser { officer: caller.key_id, user, reason: body.reason };
     Ok(Json(app.exec(caller.signer(), idem, command).await?))
+}
+
+/// Tell risk control about a user (admin): today a login, from a region on a device. The user's
+/// recent regions are remembered; a login from a region not seen for `region_unseen_s` (a first
+/// login ever counts) runs `anomaly_receipts_new_region` at once over the receipts of the hour
+/// before, and arms it for the hour after: 30 incoming claims or transfers within 10 minutes
+/// then place an anomaly freeze of the whole wallet, lock the user and open an anomaly case,
+/// logged `rule_fired`. A plain signal is not a log entry.
+#[utoipa::path(post, path = "/v1/risk/signals", tag = "risk", security(("signed" = [])),
+    request_body = SignalRequest,
+    params(IdempotencyHeader),
+    responses(
+        (status = 202, description = "Taken in: whether the region was new, and the case if the rule fired",
+            body = SignalAccepted),
+        (status = 400, description = "`invalid_request`: an unknown kind, a region or device id blank or over 64 \
+            characters", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+    ))]
+pub async fn signal(
+    State(app): State<AppState>,
+    caller: AdminCaller,
+    idem: IdempotencyKey,
+    AppJson(body): AppJson<SignalRequest>,
+) -> Result<(StatusCode, Json<SignalAccepted>), ApiError> {
+    let (user, signal) = body.into_parts();
+    let command = Command::RecordSignal { user, signal };
+    Ok((StatusCode::ACCEPTED, Json(app.exec(caller.signer(), idem, command).await?)))
 }
 
 /// The rules in force (any operator): each kind of freeze's term and renewals, the thresholds of

@@ -46,6 +46,7 @@ const API_MD: &[&str] = &[
     "GET /v1/seizures",
     "GET /v1/reports",
     "POST /v1/reports",
+    "POST /v1/risk/signals",
     "GET /v1/cases",
     "GET /v1/cases/{case_id}",
     "POST /v1/cases/{case_id}/notes",
