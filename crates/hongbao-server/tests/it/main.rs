@@ -20,6 +20,7 @@ mod regressions;
 mod risk;
 mod security;
 mod seizures;
+mod signals;
 mod smoke;
 mod transport;
 mod visibility;

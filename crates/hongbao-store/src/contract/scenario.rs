@@ -420,6 +420,13 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     checked!(s.step(store, Command::Withdraw { actor: bob, amount: Fen::new(1_000) }).await);
     checked!(s.step(store, lock(carol)).await);
     checked!(s.step(store, unlock(carol)).await);
+    // Her logins: kept on her user row, and written again as they change.
+    let login = |user, region: &str| Command::RecordSignal {
+        user,
+        signal: hongbao_core::signal::Signal::Login { region: region.to_owned(), device_id: "手机 1".to_owned() },
+    };
+    checked!(s.step(store, login(carol, "CN-GD")).await);
+    checked!(s.step(store, login(carol, "广东 深圳")).await);
     let evidence = Some(EvidenceId::from_uuid(s.mint_uuid()));
     let registered = |reply| match reply {
         Reply::DocumentRegistered(r) => r.document_id,
