@@ -120,7 +120,7 @@ fn check_cases(world: &World, report: &mut Report) {
             _ => None,
         };
         let cases = listed.get(&f.id).map_or(&[][..], Vec::as_slice);
-        if rule.is_none() || cases != [rule.unwrap_or(CaseKind::Fraud)] {
+        if rule.is_none_or(|kind| cases != [kind]) {
             report.fail(
                 8,
                 format!("freeze {} ({}) was placed by no officer but its cases are {cases:?}", f.id, f.kind.as_str()),

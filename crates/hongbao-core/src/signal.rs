@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
 use crate::time::Timestamp;
+use crate::user::check_name;
 
 /// The longest region or device id a signal may carry, in characters.
-pub const REGION_CHARS_MAX: usize = 64;
+pub const REGION_CHARS_MAX: u32 = 64;
 /// The most regions remembered per user; beyond it the least recently seen is forgotten (it
 /// counts as not seen when it comes back).
 pub const REGIONS_MAX: usize = 32;
@@ -33,24 +34,11 @@ impl Signal {
     pub fn check(&self) -> Result<(), CoreError> {
         match self {
             Signal::Login { region, device_id } => {
-                check_label("region", region)?;
-                check_label("device_id", device_id)
+                check_name("region", region, REGION_CHARS_MAX)?;
+                check_name("device_id", device_id, REGION_CHARS_MAX)
             }
         }
     }
-}
-
-fn check_label(field: &str, value: &str) -> Result<(), CoreError> {
-    let chars = value.chars().count();
-    if chars == 0 || value.trim().is_empty() || chars > REGION_CHARS_MAX {
-        return Err(CoreError::invalid(format!("{field} must be 1 to {REGION_CHARS_MAX} characters and not blank")));
-    }
-    if let Some(hidden) = crate::text::first_hidden(value) {
-        return Err(CoreError::invalid(format!(
-            "{field} must not contain control, invisible or bidirectional-override characters ({hidden})"
-        )));
-    }
-    Ok(())
 }
 
 /// A region a user logged in from, and when last.

@@ -211,10 +211,10 @@ fn burst_before<R>(d: &Draft<'_>, ctx: &Ctx<'_, R>, user: UserId) -> Result<Opti
     let world = d.world();
     world.need([Key::ReceiptsSince(user, since), Key::OpenCase(user, CaseKind::Anomaly), Key::FreezesOf(user)])?;
     let times: Vec<Timestamp> = world.receipts_since(user, since)?.iter().map(|t| t.created_at).collect();
-    let min = rule.receipts_min as usize;
+    let min = (rule.receipts_min as usize).max(1);
     // Each receipt that completes `min` within the window, latest first: the first in the hour.
-    let burst = (min.max(1) - 1..times.len()).rev().find_map(|last| {
-        let first = last + 1 - min.max(1);
+    let burst = (min - 1..times.len()).rev().find_map(|last| {
+        let first = last + 1 - min;
         let (start, end) = (times[first], times[last]);
         let within = end.millis() - start.millis() <= window_ms;
         let recent = ctx.now.millis() - end.millis() <= together_ms;
