@@ -29,6 +29,17 @@ pub struct Node {
 impl Node {
     /// Starts an engine on `store` (its transparency log rebuilt from what the store holds).
     pub fn start(store: &MemStore, clock: &Arc<ManualClock>, config: EngineConfig, seed: [u8; 32]) -> Node {
+        Node::start_with(store, clock, Limits::default(), config, seed)
+    }
+
+    /// [`Node::start`] with `limits` instead of the defaults (the rules' thresholds among them).
+    pub fn start_with(
+        store: &MemStore,
+        clock: &Arc<ManualClock>,
+        limits: Limits,
+        config: EngineConfig,
+        seed: [u8; 32],
+    ) -> Node {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let options = StartOptions {
@@ -36,7 +47,7 @@ impl Node {
             audit: Some(audit_config()),
             secrets: Some(crate::support::secrets_key()),
         };
-        let started = runtime.block_on(Engine::start(shared, clock.clone(), Limits::default(), config, options));
+        let started = runtime.block_on(Engine::start(shared, clock.clone(), limits, config, options));
         Node { runtime, engine: started.expect("the engine starts") }
     }
 

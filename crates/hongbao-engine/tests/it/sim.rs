@@ -26,7 +26,10 @@
 //! answer is the stored record for its key and there is no other record; and every account's
 //! five totals, every entity and every transfer reconcile with a model computed from the
 //! acknowledged answers alone, so an operation applied twice, lost, or applied though refused
-//! shows up as a difference.
+//! shows up as a difference. The rules run too, with an anomaly rule that needs only
+//! [`ANOMALY_RECEIPTS_MIN`] receipts so that it fires now and then: what it freezes and locks no
+//! answer reports, so the model takes it from the stored anomaly cases (each checked by `hongbao
+//! check`), and everything else stays exact.
 //!
 //! The run is split into episodes of [`EPISODE_OPS`] operations, each on a new store, so the
 //! full check stays cheap. Environment:
@@ -46,12 +49,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use hongbao_core::case::CaseOutcome;
+use hongbao_core::case::{Case, CaseKind, CaseOutcome};
 use hongbao_core::ledger::{PendingStatus, TransferKind};
 use hongbao_core::ops::{Command, FreezeSpec, PacketSpec, Reply, TransferStatus};
 use hongbao_core::packet::{ClaimStatus, PacketKind, PacketStatus};
 use hongbao_core::principal::Role;
 use hongbao_core::risk::FreezeKind;
+use hongbao_core::signal::Signal;
 use hongbao_core::user::UserStatus;
 use hongbao_core::{
     AccountId, ClaimId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, Timestamp, TransferId, UserId,
@@ -86,6 +90,18 @@ const NEW_PER_ROUND_MAX: usize = 24;
 const QUIESCE_ROUNDS_MAX: u32 = 1_000;
 /// How far back the clients look for packets, claims and transfers to act on.
 const RECENT: usize = 48;
+/// Receipts within its window that fire the anomaly rule here (the default, 30, would fire
+/// rarely among a few dozen users).
+const ANOMALY_RECEIPTS_MIN: u32 = 4;
+/// The regions a login signal names (a blank one now and then, which is refused).
+const REGIONS: [&str; 4] = ["CN-GD", "CN-BJ", "HK", "广东"];
+
+/// The defaults, with an anomaly rule that fires among a few dozen users.
+fn sim_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.risk.anomaly_receipts_new_region.receipts_min = ANOMALY_RECEIPTS_MIN;
+    limits
+}
 
 type Answer = Result<Reply, EngineError>;
 
@@ -112,7 +128,7 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// Every kind of command the clients send; each must both succeed and be refused in a run.
-const KINDS: [&str; 21] = [
+const KINDS: [&str; 22] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -134,6 +150,7 @@ const KINDS: [&str; 21] = [
     "release_freeze",
     "file_report",
     "close_case",
+    "record_signal",
 ];
 
 /// Whether an answer settles the request (`Ok`) or leaves it unanswered (`Err(why)`), to be
@@ -193,6 +210,8 @@ struct Stats {
     rounds: u64,
     /// Acknowledged operations by kind: (succeeded, refused).
     by_kind: BTreeMap<&'static str, (u64, u64)>,
+    /// Anomaly cases the rule opened (at an episode's last full check).
+    anomaly_cases: u64,
 }
 
 impl Stats {
@@ -225,6 +244,7 @@ impl Stats {
         self.full_checks += other.full_checks;
         self.clock_moves += other.clock_moves;
         self.rounds += other.rounds;
+        self.anomaly_cases += other.anomaly_cases;
         for (kind, (ok, refused)) in &other.by_kind {
             let mine = self.by_kind.entry(kind).or_default();
             mine.0 += ok;
@@ -239,7 +259,7 @@ impl Stats {
              {} key-reuse probes, {} job runs expiring {} packets and settling {} pendings, {} checkpoints); \
              faults injected: {} commits failed before applying, {} applied but answered as failed, {} hung before \
              applying, {} hung after applying, {} writes refused, {} reads failed ({} in all; {} commits applied); \
-             restarts: {:?}; unanswered: {:?}; {} full checks; {} clock moves",
+             restarts: {:?}; unanswered: {:?}; {} full checks; {} clock moves; {} anomaly cases",
             self.ops,
             self.episodes,
             self.rounds,
@@ -264,6 +284,7 @@ impl Stats {
             self.unanswered,
             self.full_checks,
             self.clock_moves,
+            self.anomaly_cases,
         );
         let tallies: Vec<String> =
             self.by_kind.iter().map(|(kind, (ok, refused))| format!("{kind} {ok}/{refused}")).collect();
@@ -383,11 +404,26 @@ struct Model {
     /// Every freeze an answer placed. What each holds grows as money arrives (top-ups no answer
     /// reports), so the wallets' frozen totals are reconciled with the stored freezes instead.
     freezes: Vec<FreezeId>,
-    /// Every case a report's answer opened or joined: the freezes its rule placed are explained
-    /// by it.
+    /// Every case a report's or a signal's answer opened or joined, and every anomaly case a
+    /// full check found stored: the freezes their rules placed are explained by them.
     cases: BTreeSet<hongbao_core::CaseId>,
+    /// The subjects of the stored anomaly cases at the last full check: the rule locked them
+    /// (and held their wallets) in the entry of some claim, transfer or login.
+    ruled: BTreeSet<UserId>,
+    /// The freezes those anomaly cases list, which operators may release too.
+    ruled_freezes: BTreeSet<FreezeId>,
+    /// The regions of each user's acknowledged login signals.
+    logins: BTreeMap<UserId, BTreeSet<String>>,
     /// A rough guess of each wallet's available money, only to choose plausible amounts.
     estimate: BTreeMap<UserId, i64>,
+}
+
+/// The stored anomaly cases: the rule opened each in the entry that fired it.
+fn anomaly_cases(dump: &Dump) -> impl Iterator<Item = &Case> {
+    dump.facts.iter().filter_map(|fact| match fact {
+        Fact::Case(_, Some(case)) if case.kind == CaseKind::Anomaly => Some(case),
+        _ => None,
+    })
 }
 
 fn recent<T>(items: &[T]) -> &[T] {
@@ -579,11 +615,18 @@ impl Model {
             }
             (Command::ReleaseFreeze { freeze, .. }, Reply::Freeze(view)) => {
                 assert_eq!(view.freeze_id, *freeze);
-                assert!(self.freezes.contains(freeze), "released a freeze no answer placed");
+                let known = self.freezes.contains(freeze) || self.ruled_freezes.contains(freeze);
+                assert!(known, "released a freeze neither an answer nor a stored rule's case placed");
             }
             (Command::CloseCase { case, outcome, .. }, Reply::Case(closed)) => {
                 assert_eq!((closed.id, closed.outcome, closed.is_open()), (*case, Some(*outcome), false));
-                assert!(self.cases.contains(case), "closed a case no report's answer named");
+                assert!(self.cases.contains(case), "closed a case neither an answer nor a full check named");
+            }
+            (Command::RecordSignal { user, signal: Signal::Login { region, .. } }, Reply::Signal(accepted)) => {
+                assert_eq!(accepted.user_id, *user);
+                assert!(accepted.case_id.is_none() || accepted.new_region, "only a new region fires the rule");
+                self.logins.entry(*user).or_default().insert(region.clone());
+                self.cases.extend(accepted.case_id);
             }
             (Command::FileReport { actor, subject, payments, .. }, Reply::Report(report)) => {
                 assert_eq!((report.reporter, report.subject, report.status.as_str()), (*actor, *subject, "open"));
@@ -597,6 +640,16 @@ impl Model {
             _ => panic!("{command:?} was answered {reply:?}"),
         }
         None
+    }
+
+    /// Takes in what the anomaly rule did, from the stored cases a full check found (and `hongbao
+    /// check` verified): who it locked, what it holds, which cases an operator may close.
+    fn learn_rules(&mut self, dump: &Dump) {
+        for case in anomaly_cases(dump) {
+            self.cases.insert(case.id);
+            self.ruled.insert(case.subject);
+            self.ruled_freezes.extend(case.freezes());
+        }
     }
 
     /// Every account's totals once every job due at `now` has run, from the answers alone.
@@ -674,11 +727,17 @@ impl Model {
             .facts
             .iter()
             .filter_map(|f| match f {
-                Fact::Case(id, Some(case)) if self.cases.contains(id) => Some(case.freezes().collect::<Vec<_>>()),
+                Fact::Case(id, Some(case)) if self.cases.contains(id) || case.kind == CaseKind::Anomaly => {
+                    Some(case.freezes().collect::<Vec<_>>())
+                }
                 _ => None,
             })
             .flatten()
             .collect();
+        let ruled: BTreeSet<UserId> = anomaly_cases(dump).map(|case| case.subject).collect();
+        // Until a region could be forgotten, every acknowledged login's region is kept.
+        let forgetting = now.millis() - START.millis()
+            >= i64::from(sim_limits().risk.anomaly_receipts_new_region.region_unseen_s) * 1_000;
         for fact in &dump.facts {
             if let Fact::Freeze(id, Some(freeze)) = fact {
                 let explained = self.freezes.contains(id) || (freeze.created_by.is_none() && by_rules.contains(id));
@@ -710,8 +769,16 @@ impl Model {
                 }
                 Fact::User(id, Some(user)) => {
                     users.insert(*id);
+                    // An operator's lock stands until an operator's unlock; the anomaly rule
+                    // locks the subjects of its cases too, in entries no answer describes.
+                    let stored = user.status == UserStatus::Locked;
                     let locked = self.locked.contains(id);
-                    assert_eq!(user.status == UserStatus::Locked, locked, "the status of user {id}");
+                    assert!(stored || !locked, "user {id} is not locked, though an acknowledged lock says so");
+                    assert!(!stored || locked || ruled.contains(id), "user {id} is locked by no answer and no case");
+                    let regions: BTreeSet<String> = user.logins.regions.iter().map(|r| r.region.clone()).collect();
+                    let acked = self.logins.get(id).cloned().unwrap_or_default();
+                    assert!(regions.is_subset(&acked), "user {id} has logins no answer accepted: {regions:?}");
+                    assert!(forgetting || regions == acked, "user {id} lost acknowledged logins: {regions:?}");
                 }
                 Fact::Principal(id, Some(_)) => {
                     keys.insert(*id);
@@ -958,7 +1025,7 @@ impl Episode {
         // of a batch; the others see whole batches run at once.
         let yielding = self.chance(0.75);
         self.store.faults().set_yielding(yielding);
-        self.node = Some(Node::start(&self.store, &self.clock, config, seed));
+        self.node = Some(Node::start_with(&self.store, &self.clock, sim_limits(), config, seed));
     }
 
     fn node(&self) -> &Node {
@@ -1027,7 +1094,13 @@ impl Episode {
                 let name = if self.chance(0.04) { String::new() } else { format!("user {users}") };
                 Command::CreateUser { name }
             }
-            0..=54 => {
+            47..=54 => {
+                let user = if self.chance(0.02) { self.unknown(UserId::from_uuid) } else { user };
+                let region = if self.chance(0.02) { " " } else { self.pick(&REGIONS).expect("not empty") };
+                let signal = Signal::Login { region: region.to_owned(), device_id: "device 1".to_owned() };
+                Command::RecordSignal { user, signal }
+            }
+            0..=46 => {
                 let user = if self.chance(0.02) { self.unknown(UserId::from_uuid) } else { user };
                 let amount = if self.chance(0.02) { 0 } else { self.dice.random_range(1..=200_000) };
                 Command::Deposit { user, amount: Fen::new(amount) }
@@ -1037,7 +1110,7 @@ impl Episode {
                 Command::LockUser { officer: officer(), user, reason: "sim".to_owned() }
             }
             62..=73 => {
-                let locked: Vec<UserId> = self.model.locked.iter().copied().collect();
+                let locked: Vec<UserId> = self.model.locked.union(&self.model.ruled).copied().collect();
                 let user = match self.pick(&locked) {
                     Some(locked) if self.chance(0.9) => locked,
                     _ if self.chance(0.1) => self.unknown(UserId::from_uuid),
@@ -1064,7 +1137,8 @@ impl Episode {
                 Command::PlaceFreeze { officer: officer(), spec }
             }
             86..=97 => {
-                let freezes = self.model.freezes.clone();
+                let mut freezes = self.model.freezes.clone();
+                freezes.extend(self.model.ruled_freezes.iter().copied().filter(|f| !self.model.freezes.contains(f)));
                 let Some(freeze) = self.pick(&freezes) else {
                     return Command::Deposit { user, amount: Fen::new(100) };
                 };
@@ -1603,7 +1677,7 @@ impl Episode {
         let node = self.node.as_ref().expect("a node is running");
         let now = self.clock.now();
         let log_key = audit_config().signing_key.verifying_key();
-        let report = node.block_on(hongbao_engine::check(&self.store, &Limits::default(), Some(&log_key)));
+        let report = node.block_on(hongbao_engine::check(&self.store, &sim_limits(), Some(&log_key)));
         let report = report.expect("the check reads the store");
         assert!(report.passed(), "{report}");
         let dump = node.block_on(self.store.dump()).expect("a dump");
@@ -1640,6 +1714,8 @@ impl Episode {
         }
 
         self.model.reconcile(&dump, now);
+        self.model.learn_rules(&dump);
+        self.stats.anomaly_cases = anomaly_cases(&dump).count() as u64;
 
         // A few acknowledged requests asked again, with no fault armed.
         let sample = 8.min(self.acked.len());
@@ -1764,6 +1840,7 @@ fn an_engine_under_random_faults_and_crashes_loses_no_acknowledged_operation_and
     assert!(injected.iter().all(|n| *n > 0), "every kind of fault was injected: {f:?}");
     assert_eq!(stats.restarts.len(), 4, "every kind of restart happened: {:?}", stats.restarts);
     assert!(stats.expired > 0 && stats.settled > 0, "the jobs had work");
+    assert!(stats.anomaly_cases > 0, "the anomaly rule fired");
 }
 
 #[test]
