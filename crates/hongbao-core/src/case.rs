@@ -47,6 +47,16 @@ pub enum Payment {
     Claim(ClaimId),
 }
 
+impl Payment {
+    /// The id of the transfer or claim (distinct kinds never share one: ids are random).
+    pub const fn uuid(self) -> uuid::Uuid {
+        match self {
+            Payment::Transfer(id) => id.uuid(),
+            Payment::Claim(id) => id.uuid(),
+        }
+    }
+}
+
 impl Serialize for Payment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::money::Fen;
+use crate::returns::ReturnRules;
 use crate::risk::RiskRules;
 
 /// Limits and defaults of the red-packet rules. Build with [`Limits::default`] and check with
@@ -36,6 +37,8 @@ pub struct Limits {
     /// Risk control and legal holds: freeze terms, the rules that fire, the warning tiers
     /// (`[limits.risk]`, see [`RiskRules`]).
     pub risk: RiskRules,
+    /// Return requests (`[limits.returns]`, see [`ReturnRules`]).
+    pub returns: ReturnRules,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             sender_may_claim: true,
             deposit_max_fen: 1_000_000_000,
             risk: RiskRules::default(),
+            returns: ReturnRules::default(),
         }
     }
 }
@@ -99,7 +103,8 @@ impl Limits {
         if self.reason_chars_max < 1 || self.reason_chars_max > 4096 {
             return fail("reason_chars_max must be between 1 and 4096");
         }
-        self.risk.validate().map_err(LimitsError)
+        self.risk.validate().map_err(LimitsError)?;
+        self.returns.validate().map_err(LimitsError)
     }
 
     pub fn share_min(&self) -> Fen {

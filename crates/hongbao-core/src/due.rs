@@ -16,10 +16,11 @@ use std::fmt;
 use uuid::Uuid;
 
 use crate::freeze::Freeze;
-use crate::id::{FreezeId, PacketId, SeizureId, TransferId};
+use crate::id::{FreezeId, PacketId, ReturnRequestId, SeizureId, TransferId};
 use crate::ledger::{PendingStatus, PendingTransfer};
 use crate::ops::Command;
 use crate::packet::{Packet, PacketStatus};
+use crate::returns::ReturnRequest;
 use crate::seizure::{Seizure, SeizureStatus};
 use crate::time::Timestamp;
 use crate::world::World;
@@ -35,11 +36,18 @@ pub enum DueKind {
     FreezeEnd,
     /// A forced transfer's approval window: undecided, it expires.
     SeizureExpiry,
+    /// An open return request's window: unanswered, it expires.
+    ReturnExpiry,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 4] =
-        [DueKind::PacketExpiry, DueKind::PendingArrival, DueKind::FreezeEnd, DueKind::SeizureExpiry];
+    pub const ALL: [DueKind; 5] = [
+        DueKind::PacketExpiry,
+        DueKind::PendingArrival,
+        DueKind::FreezeEnd,
+        DueKind::SeizureExpiry,
+        DueKind::ReturnExpiry,
+    ];
 
     /// The stored name.
     pub const fn name(self) -> &'static str {
@@ -48,6 +56,7 @@ impl DueKind {
             DueKind::PendingArrival => "pending_arrival",
             DueKind::FreezeEnd => "freeze_end",
             DueKind::SeizureExpiry => "seizure_expiry",
+            DueKind::ReturnExpiry => "return_expiry",
         }
     }
 
@@ -64,6 +73,7 @@ impl DueKind {
             DueKind::PendingArrival => Command::SettlePending { transfer: TransferId::from_uuid(id) },
             DueKind::FreezeEnd => Command::ExpireFreeze { freeze: FreezeId::from_uuid(id) },
             DueKind::SeizureExpiry => Command::ExpireSeizure { seizure: SeizureId::from_uuid(id) },
+            DueKind::ReturnExpiry => Command::ExpireReturnRequest { request: ReturnRequestId::from_uuid(id) },
         }
     }
 }
@@ -111,6 +121,11 @@ pub fn of_seizure(seizure: &Seizure) -> Option<Timestamp> {
     (seizure.status == SeizureStatus::AwaitingApproval).then_some(seizure.expires_at)
 }
 
+/// When an open return request expires.
+pub fn of_return_request(request: &ReturnRequest) -> Option<Timestamp> {
+    request.is_open().then_some(request.expires_at)
+}
+
 /// Every item a complete world implies, in the order they fall due.
 pub fn implied(world: &World) -> Vec<DueItem> {
     let packets = world
@@ -125,7 +140,10 @@ pub fn implied(world: &World) -> Vec<DueItem> {
     let seizures = world
         .seizures()
         .filter_map(|s| of_seizure(s).map(|at| DueItem { at, kind: DueKind::SeizureExpiry, id: s.id.uuid() }));
-    let mut items: Vec<DueItem> = packets.chain(pendings).chain(freezes).chain(seizures).collect();
+    let returns = world
+        .return_requests()
+        .filter_map(|r| of_return_request(r).map(|at| DueItem { at, kind: DueKind::ReturnExpiry, id: r.id.uuid() }));
+    let mut items: Vec<DueItem> = packets.chain(pendings).chain(freezes).chain(seizures).chain(returns).collect();
     items.sort_unstable();
     items
 }

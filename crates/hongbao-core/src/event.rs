@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::CaseOutcome;
+use crate::case::{CaseOutcome, Payment};
 use crate::fairness::Salt;
 use crate::id::{
-    CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
+    CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, ReturnRequestId, SeizureId, TransferId,
+    UserId,
 };
 use crate::money::Fen;
 use crate::packet::PacketKind;
@@ -222,6 +223,37 @@ pub enum EventKind {
         id: uuid::Uuid,
         warnings: Vec<WarningCode>,
     },
+    /// A payer asked the payee to give back `amount` of `target` (a transfer or a claimed share),
+    /// a common friend mediating if `mediator` is set. The message never enters the log.
+    ReturnRequested {
+        request_id: ReturnRequestId,
+        target: Payment,
+        payer: UserId,
+        payee: UserId,
+        amount: Fen,
+        mediator: Option<UserId>,
+    },
+    /// The payee gave `amount` back to the payer, in `transfer_id`.
+    ReturnAccepted {
+        request_id: ReturnRequestId,
+        amount: Fen,
+        transfer_id: TransferId,
+    },
+    ReturnDeclined {
+        request_id: ReturnRequestId,
+    },
+    ReturnWithdrawn {
+        request_id: ReturnRequestId,
+    },
+    /// Nobody answered within its window.
+    ReturnExpired {
+        request_id: ReturnRequestId,
+    },
+    /// A party added a note (its text never enters the log).
+    ReturnNoted {
+        request_id: ReturnRequestId,
+        by: UserId,
+    },
     /// An officer closed a case.
     CaseClosed {
         case_id: CaseId,
@@ -267,6 +299,12 @@ impl EventKind {
             EventKind::RuleFired { .. } => "rule_fired",
             EventKind::CaseClosed { .. } => "case_closed",
             EventKind::RiskConfirmed { .. } => "risk_confirmed",
+            EventKind::ReturnRequested { .. } => "return_requested",
+            EventKind::ReturnAccepted { .. } => "return_accepted",
+            EventKind::ReturnDeclined { .. } => "return_declined",
+            EventKind::ReturnWithdrawn { .. } => "return_withdrawn",
+            EventKind::ReturnExpired { .. } => "return_expired",
+            EventKind::ReturnNoted { .. } => "return_noted",
         }
     }
 }

@@ -158,6 +158,10 @@ define_id!(
     ReportId, "rpt", "report"
 );
 define_id!(
+    /// A payer's request that the payee give money back (协商退还).
+    ReturnRequestId, "ret", "return request"
+);
+define_id!(
     /// What risk and legal officers work on: reports, freezes and rule hits about one user.
     CaseId, "cas", "case"
 );

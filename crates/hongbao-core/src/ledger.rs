@@ -258,10 +258,13 @@ pub enum TransferKind {
     Transfer,
     /// Frozen money → a victim's wallet or out (划转), under four eyes.
     Seizure,
+    /// Payee → original payer, giving back part or all of a transfer or a claimed share at the
+    /// payee's word: an accepted return request, or a dispute the payee agreed to.
+    Return,
 }
 
 impl TransferKind {
-    pub const ALL: [TransferKind; 10] = [
+    pub const ALL: [TransferKind; 11] = [
         TransferKind::Deposit,
         TransferKind::Withdrawal,
         TransferKind::PacketSend,
@@ -272,6 +275,7 @@ impl TransferKind {
         TransferKind::ClaimReturn,
         TransferKind::Transfer,
         TransferKind::Seizure,
+        TransferKind::Return,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -286,6 +290,7 @@ impl TransferKind {
             TransferKind::ClaimReturn => "claim_return",
             TransferKind::Transfer => "transfer",
             TransferKind::Seizure => "seizure",
+            TransferKind::Return => "return",
         }
     }
 

@@ -33,6 +33,7 @@ pub mod ops;
 pub mod packet;
 pub mod principal;
 pub mod query;
+pub mod returns;
 pub mod risk;
 pub mod seizure;
 pub mod signal;
@@ -46,8 +47,8 @@ pub mod world;
 pub use config::Limits;
 pub use error::{CoreError, FreezeRefusal, FrozenReason, RecallRefusal};
 pub use id::{
-    AccountId, CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId,
-    TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReportId, ReturnRequestId,
+    SeizureId, TransferId, UserId,
 };
 pub use money::Fen;
 pub use ops::{Command, Ctx, PacketSpec, Reply};

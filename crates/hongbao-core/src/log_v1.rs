@@ -10,11 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::CaseOutcome;
+use crate::case::{CaseOutcome, Payment};
 use crate::event::{Event, EventKind};
 use crate::fairness::Salt;
 use crate::id::{
-    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, ReturnRequestId, SeizureId,
+    TransferId, UserId,
 };
 use crate::ledger::{Phase, Transfer, TransferKind};
 use crate::log::LogRecord;
@@ -53,7 +54,7 @@ macro_rules! names {
 
 names!(TransferKindV1 for TransferKind {
     Deposit, Withdrawal, PacketSend, PacketClaim, PacketRefund, PacketRecall, ClaimRevoke, ClaimReturn, Transfer,
-    Seizure,
+    Seizure, Return,
 });
 names!(PacketKindV1 for PacketKind { Normal, Lucky, Exclusive });
 names!(RoleV1 for Role { Admin, RiskOfficer, LegalOfficer, Auditor });
@@ -76,6 +77,24 @@ impl From<SeizureTarget> for SeizureTargetV1 {
 
 impl From<SeizureTargetV1> for SeizureTarget {
     fn from(value: SeizureTargetV1) -> SeizureTarget {
+        value.0
+    }
+}
+
+/// What a return request asks back, as logged: a transfer or claim id (the domain type's own
+/// text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct PaymentV1(Payment);
+
+impl From<Payment> for PaymentV1 {
+    fn from(value: Payment) -> PaymentV1 {
+        PaymentV1(value)
+    }
+}
+
+impl From<PaymentV1> for Payment {
+    fn from(value: PaymentV1) -> Payment {
         value.0
     }
 }
@@ -292,6 +311,37 @@ enum EventKindV1 {
         case_id: CaseId,
         detail: String,
     },
+    /// A payer asked the payee to give back `amount` of `target` (a transfer or a claimed share),
+    /// a common friend mediating if `mediator` is set. The message never enters the log.
+    ReturnRequested {
+        request_id: ReturnRequestId,
+        target: PaymentV1,
+        payer: UserId,
+        payee: UserId,
+        amount: Fen,
+        mediator: Option<UserId>,
+    },
+    /// The payee gave `amount` back to the payer, in `transfer_id`.
+    ReturnAccepted {
+        request_id: ReturnRequestId,
+        amount: Fen,
+        transfer_id: TransferId,
+    },
+    ReturnDeclined {
+        request_id: ReturnRequestId,
+    },
+    ReturnWithdrawn {
+        request_id: ReturnRequestId,
+    },
+    /// Nobody answered within its window.
+    ReturnExpired {
+        request_id: ReturnRequestId,
+    },
+    /// A party added a note (its text never enters the log).
+    ReturnNoted {
+        request_id: ReturnRequestId,
+        by: UserId,
+    },
     RiskConfirmed {
         payer: UserId,
         payee: UserId,
@@ -421,6 +471,12 @@ impl From<&EventKind> for EventKindV1 {
             RuleFired { rule, user_id, case_id, detail };
             CaseClosed { case_id, actor, reason } => outcome: CaseOutcomeV1::from;
             RiskConfirmed { payer, payee, amount, id } => warnings: |w: Vec<WarningCode>| w.into_iter().map(WarningCodeV1::from).collect();
+            ReturnRequested { request_id, payer, payee, amount, mediator } => target: PaymentV1::from;
+            ReturnAccepted { request_id, amount, transfer_id };
+            ReturnDeclined { request_id };
+            ReturnWithdrawn { request_id };
+            ReturnExpired { request_id };
+            ReturnNoted { request_id, by };
         })
     }
 }
@@ -460,6 +516,12 @@ impl From<EventKindV1> for EventKind {
             RuleFired { rule, user_id, case_id, detail };
             CaseClosed { case_id, actor, reason } => outcome: CaseOutcome::from;
             RiskConfirmed { payer, payee, amount, id } => warnings: |w: Vec<WarningCodeV1>| w.into_iter().map(WarningCode::from).collect();
+            ReturnRequested { request_id, payer, payee, amount, mediator } => target: Payment::from;
+            ReturnAccepted { request_id, amount, transfer_id };
+            ReturnDeclined { request_id };
+            ReturnWithdrawn { request_id };
+            ReturnExpired { request_id };
+            ReturnNoted { request_id, by };
         })
     }
 }

@@ -9,8 +9,8 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::id::{
-    AccountId, CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId,
-    TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReportId, ReturnRequestId,
+    SeizureId, TransferId, UserId,
 };
 use crate::money::Fen;
 use crate::principal::Secret;
@@ -100,4 +100,5 @@ id_schema! {
     SeizureId, "a proposed forced transfer";
     ReportId, "a fraud report";
     CaseId, "a case officers work on";
+    ReturnRequestId, "a return request";
 }

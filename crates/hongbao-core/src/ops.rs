@@ -47,6 +47,7 @@ mod packets;
 mod people;
 mod reply;
 mod reports;
+mod returns;
 mod rules;
 mod seizures;
 mod shared;
@@ -162,6 +163,17 @@ pub fn execute<R: CryptoRng>(world: &World, ctx: &mut Ctx<'_, R>, command: &Comm
         Command::ExpireSeizure { seizure } => seizures::expire(&mut d, ctx, *seizure)?,
         Command::ExpirePacket { packet } => jobs::expire_packet(&mut d, ctx, *packet)?,
         Command::SettlePending { transfer } => jobs::settle_pending(&mut d, ctx, *transfer)?,
+        Command::OpenReturnRequest { actor, target, amount, message, mediator } => {
+            let ask = returns::Asking { payer: *actor, target: *target, amount: *amount, message, mediator: *mediator };
+            returns::open(&mut d, ctx, &ask)?
+        }
+        Command::AcceptReturnRequest { actor, request } => returns::accept(&mut d, ctx, *actor, *request)?,
+        Command::DeclineReturnRequest { actor, request, message } => {
+            returns::decline(&mut d, ctx, *actor, *request, message)?
+        }
+        Command::WithdrawReturnRequest { actor, request } => returns::withdraw(&mut d, ctx, *actor, *request)?,
+        Command::AddReturnNote { actor, request, text } => returns::note(&mut d, ctx, *actor, *request, text)?,
+        Command::ExpireReturnRequest { request } => returns::expire(&mut d, ctx, *request)?,
     };
     freezes::top_up(&mut d, ctx)?;
     Ok((reply, d.into_effects()))

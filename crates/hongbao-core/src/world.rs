@@ -18,25 +18,28 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::case::{Case, CaseKind, Report};
+use crate::case::{Case, CaseKind, Payment, Report};
 use crate::document::Document;
 use crate::due::{self, DueKind};
 use crate::error::CoreError;
 use crate::freeze::Freeze;
 use crate::id::{
-    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, SeizureId, TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, KeyId, PacketId, ReportId, ReturnRequestId, SeizureId,
+    TransferId, UserId,
 };
 use crate::ledger::{Account, AccountKind, PendingTransfer, Transfer};
 use crate::log::LogRecord;
 use crate::money::MoneyError;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
+use crate::returns::ReturnRequest;
 use crate::seizure::Seizure;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
 
 mod changes;
 mod draft;
+mod returns;
 mod risk;
 
 pub use changes::{Changes, Write};
@@ -81,6 +84,10 @@ pub enum Key {
     /// The incoming claims and transfers of a user's wallet made at or after the time, at most
     /// [`RECEIPTS_MAX`] (the fan-in rule).
     ReceiptsSince(UserId, Timestamp),
+    ReturnRequest(ReturnRequestId),
+    /// Every return request ever made for a payment (at most
+    /// [`RETURNS_PER_TARGET_MAX`](crate::returns::RETURNS_PER_TARGET_MAX)).
+    ReturnsOf(Payment),
 }
 
 /// The most receipts one [`Key::ReceiptsSince`] loads.
@@ -111,6 +118,8 @@ pub enum Fact {
     SharesGroup(UserId, UserId, bool),
     /// The receipts found (original transfers, oldest first), each claim's with its packet.
     ReceiptsSince(UserId, Timestamp, Vec<Transfer>),
+    ReturnRequest(ReturnRequestId, Option<ReturnRequest>),
+    ReturnsOf(Payment, Vec<ReturnRequest>),
 }
 
 /// Why a command did not complete.
@@ -201,6 +210,9 @@ pub struct World {
     shares_group: HashMap<(UserId, UserId), bool>,
     /// The users and times whose receipts since then are all in `transfers`.
     receipts_since: std::collections::HashSet<(UserId, Timestamp)>,
+    return_requests: Table<ReturnRequestId, ReturnRequest>,
+    /// Present only for payments whose full list of requests is known.
+    returns_of: HashMap<Payment, Vec<ReturnRequestId>>,
     orphan_claims: Vec<ClaimId>,
     dirty: Dirty,
 }
@@ -274,6 +286,8 @@ impl World {
             + self.open_case.len()
             + self.shares_group.len()
             + self.receipts_since.len()
+            + self.return_requests.len()
+            + self.returns_of.len()
     }
 
     pub fn is_complete(&self) -> bool {
@@ -413,6 +427,8 @@ impl World {
                     self.shares_group.contains_key(&(a, b)) || self.shares_group.contains_key(&(b, a))
                 }
                 Key::ReceiptsSince(user, since) => self.receipts_since.contains(&(user, since)),
+                Key::ReturnRequest(id) => self.return_requests.contains_key(&id),
+                Key::ReturnsOf(target) => self.returns_of.contains_key(&target),
             }
     }
 
@@ -493,6 +509,7 @@ impl World {
             | Fact::OpenCase(..)
             | Fact::ReceiptsSince(..)
             | Fact::SharesGroup(..)) => self.learn_risk(fact),
+            fact @ (Fact::ReturnRequest(..) | Fact::ReturnsOf(..)) => self.learn_returns(fact),
             Fact::FreezesOf(user, stored) => {
                 if self.freezes_of.contains_key(&user) {
                     return;
@@ -581,6 +598,7 @@ impl World {
             }
         }
         self.apply_risk(draft.reports, draft.cases);
+        self.apply_returns(draft.return_requests);
         for transfer in &draft.transfers {
             self.transfers.insert(transfer.id, Some(transfer.clone()));
         }

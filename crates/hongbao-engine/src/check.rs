@@ -16,11 +16,12 @@ use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
 use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
+use hongbao_core::returns::{ReturnRequest, ReturnStatus};
 use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
-    CaseId, ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, ReportId, SeizureId,
-    TransferId, UserId, World, fairness,
+    CaseId, ClaimId, DocumentId, Fact, Fen, FreezeId, GroupId, KeyId, Limits, PacketId, ReportId, ReturnRequestId,
+    SeizureId, TransferId, UserId, World, fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
 
@@ -79,7 +80,7 @@ impl fmt::Display for CheckReport {
             }
         }
         if self.violations.is_empty() {
-            return write!(f, "all eight invariants hold");
+            return write!(f, "all nine invariants hold");
         }
         writeln!(f, "{} violation(s):", self.violations.len())?;
         for violation in &self.violations {
@@ -89,12 +90,12 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Loads everything from `store` and checks the eight invariants: double entry (against the
+/// Loads everything from `store` and checks the nine invariants: double entry (against the
 /// transfers, independently of the stored totals), no negative wallet, escrow equal to what is
 /// unclaimed, shares and claims that add up, every stored idempotent answer backed by what it
 /// names, the due work scheduled exactly as the state implies, and legal holds that hold
-/// together (documents registered before they are revealed), and reports and cases that name
-/// each other.
+/// together (documents registered before they are revealed), reports and cases that name
+/// each other, and return requests that give back no more than was paid, to the payer only.
 ///
 /// # Errors
 /// [`StoreError`] when the store cannot be read.
@@ -243,6 +244,9 @@ struct Ledger<'a> {
     /// Every transfer of the ledger, for the payments a confirmation names.
     transfer_ids: HashSet<TransferId>,
     cases: HashMap<CaseId, &'a Case>,
+    return_requests: HashMap<ReturnRequestId, &'a ReturnRequest>,
+    /// How many notes each return request has by the log's events so far.
+    notes_by_log: HashMap<ReturnRequestId, usize>,
     /// The commitment of every document of the ledger.
     commitments: HashSet<String>,
     /// `(what, id)` of every once-only event seen.
@@ -292,6 +296,9 @@ impl<'a> Ledger<'a> {
             }
             Fact::Case(id, Some(case)) => {
                 self.cases.insert(*id, case);
+            }
+            Fact::ReturnRequest(id, Some(request)) => {
+                self.return_requests.insert(*id, request);
             }
             _ => {}
         }
@@ -510,6 +517,50 @@ impl<'a> Ledger<'a> {
                     _ => differs(format!("the filing of report {report_id}")),
                 }
             }
+            // A return request is opened once as the ledger has it and closed once as it ended:
+            // accepted with its return transfer and amount, declined, withdrawn or expired; each
+            // note by one of its parties.
+            EventKind::ReturnRequested { request_id, target, payer, payee, amount, mediator } => {
+                if !self.first("return request", request_id.uuid().as_u128()) {
+                    return Some(format!("return request {request_id} is opened a second time"));
+                }
+                match self.return_requests.get(request_id) {
+                    Some(r)
+                        if (r.target, r.payer, r.payee, r.amount, r.mediator)
+                            == (*target, *payer, *payee, *amount, *mediator) =>
+                    {
+                        None
+                    }
+                    _ => differs(format!("the opening of return request {request_id}")),
+                }
+            }
+            EventKind::ReturnAccepted { request_id, .. }
+            | EventKind::ReturnDeclined { request_id }
+            | EventKind::ReturnWithdrawn { request_id }
+            | EventKind::ReturnExpired { request_id } => {
+                if !self.first("return closed", request_id.uuid().as_u128()) {
+                    return Some(format!("return request {request_id} is closed a second time"));
+                }
+                let (status, transfer) = match what {
+                    EventKind::ReturnAccepted { amount, transfer_id, .. } => {
+                        (ReturnStatus::Accepted, Some((*transfer_id, *amount)))
+                    }
+                    EventKind::ReturnDeclined { .. } => (ReturnStatus::Declined, None),
+                    EventKind::ReturnWithdrawn { .. } => (ReturnStatus::Withdrawn, None),
+                    _ => (ReturnStatus::Expired, None),
+                };
+                match self.return_requests.get(request_id) {
+                    Some(r) if r.status == status && r.return_transfer_id.zip(Some(r.amount)) == transfer => None,
+                    _ => Some(format!("return request {request_id} is not {} in the ledger", status.as_str())),
+                }
+            }
+            EventKind::ReturnNoted { request_id, by } => match self.return_requests.get(request_id) {
+                Some(r) if r.role_of(*by).is_some() => {
+                    *self.notes_by_log.entry(*request_id).or_default() += 1;
+                    None
+                }
+                _ => differs(format!("a note on return request {request_id}")),
+            },
             EventKind::RuleFired { case_id, user_id, .. } => match self.cases.get(case_id) {
                 Some(case) if case.subject == *user_id => None,
                 _ => differs(format!("the rule that opened case {case_id}")),
@@ -611,6 +662,17 @@ impl<'a> Ledger<'a> {
             ("freeze(s)", missing("freeze", &mut self.freezes.keys().map(|id| id.uuid().as_u128()))),
             ("forced transfer(s)", missing("seizure", &mut self.seizures.keys().map(|id| id.uuid().as_u128()))),
             (
+                "return request(s)",
+                missing("return request", &mut self.return_requests.keys().map(|id| id.uuid().as_u128())),
+            ),
+            (
+                "closing(s) of return requests",
+                missing(
+                    "return closed",
+                    &mut self.return_requests.values().filter(|r| !r.is_open()).map(|r| r.id.uuid().as_u128()),
+                ),
+            ),
+            (
                 "reveal(s) of documents",
                 missing(
                     "revealed",
@@ -640,6 +702,14 @@ impl<'a> Ledger<'a> {
             .count();
         if freezes > 0 {
             problems.push(format!("{freezes} freeze(s) hold another amount than the log's freeze events add up to"));
+        }
+        let notes = self
+            .return_requests
+            .values()
+            .filter(|r| self.notes_by_log.get(&r.id).copied().unwrap_or(0) != r.notes.len())
+            .count();
+        if notes > 0 {
+            problems.push(format!("{notes} return request(s) have other notes than the log's note events"));
         }
         problems
     }

@@ -174,6 +174,9 @@ pub struct JobOutcome {
     /// Forced transfers nobody approved within their window.
     #[serde(default)]
     pub seizures_expired: u32,
+    /// Return requests nobody answered within their window.
+    #[serde(default)]
+    pub returns_expired: u32,
     /// More work was due than one run handles.
     pub more: bool,
 }
@@ -186,6 +189,7 @@ impl JobOutcome {
             DueKind::PendingArrival => &mut self.settled,
             DueKind::FreezeEnd => &mut self.freezes_expired,
             DueKind::SeizureExpiry => &mut self.seizures_expired,
+            DueKind::ReturnExpiry => &mut self.returns_expired,
         };
         *counter = counter.saturating_add(1);
     }
@@ -195,6 +199,7 @@ impl JobOutcome {
         self.settled = self.settled.saturating_add(other.settled);
         self.freezes_expired = self.freezes_expired.saturating_add(other.freezes_expired);
         self.seizures_expired = self.seizures_expired.saturating_add(other.seizures_expired);
+        self.returns_expired = self.returns_expired.saturating_add(other.returns_expired);
         self.more = other.more;
     }
 }

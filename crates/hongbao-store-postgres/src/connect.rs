@@ -13,7 +13,7 @@ use crate::options::{PostgresOptions, Schema};
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the database); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "deadlines", include_str!("../migrations/0002_deadlines.sql")),
     (3, "evidence", include_str!("../migrations/0003_evidence.sql")),
@@ -23,6 +23,7 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
     (7, "cases", include_str!("../migrations/0007_cases.sql")),
     (8, "member groups", include_str!("../migrations/0008_member_groups.sql")),
     (9, "logins", include_str!("../migrations/0009_logins.sql")),
+    (10, "return requests", include_str!("../migrations/0010_return_requests.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -38,7 +38,7 @@ use uuid::Uuid;
 use crate::{db_error, rows};
 use hongbao_store::loaded::{
     Found, Wanted, add_members, cases_by_subject, claims_by_packet, freezes_by_user, ids, index, reports_by_subject,
-    seizures_by_freeze,
+    returns_by_target, seizures_by_freeze,
 };
 
 /// Whether a load locks the rows it reads.
@@ -158,6 +158,18 @@ const OPEN_REPORTS_ON: Select = select!(
     order "r.id",
     of "r"
 );
+const RETURN_REQUESTS: Select = select!(
+    concat!("SELECT ", return_request_columns!(), " FROM return_requests r"),
+    "WHERE r.id = ANY($1)",
+    order "r.id",
+    of "r"
+);
+const RETURNS_OF: Select = select!(
+    concat!("SELECT ", return_request_columns!(), " FROM return_requests r"),
+    "WHERE r.target = ANY($1)",
+    order "r.id",
+    of "r"
+);
 const CASES: Select = select!(
     concat!("SELECT ", case_columns!(), " FROM cases c"),
     "WHERE c.id = ANY($1)",
@@ -271,6 +283,11 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
     let found = fetch(conn, OPEN_CASES_OF.sql(lock), ids(&subjects), "open cases of users").await?;
     let open_cases = cases_by_subject(found.iter().map(rows::case).collect::<Result<_, _>>()?);
 
+    let found = fetch(conn, RETURN_REQUESTS.sql(lock), ids(&want.return_requests), "return requests").await?;
+    let return_requests = index(&found, rows::return_request, |r| r.id.uuid())?;
+    let found = fetch(conn, RETURNS_OF.sql(lock), ids(&want.returns_of), "return requests of payments").await?;
+    let returns_of = returns_by_target(found.iter().map(rows::return_request).collect::<Result<_, _>>()?);
+
     // One question per pair: only payments ask, a few per batch, each answered by the index.
     let mut shares_group = std::collections::HashSet::new();
     for &(a, b) in &want.shares_group {
@@ -331,6 +348,8 @@ pub(crate) async fn load(conn: &mut PgConnection, keys: &[Key], lock: Lock) -> R
         open_cases,
         shares_group,
         receipts_since,
+        return_requests,
+        returns_of,
     };
     Ok(found.facts(keys))
 }

@@ -146,6 +146,8 @@ impl Store for PostgresStore {
         tables.seizures = decode_all(&fetch_all(conn, sql, "seizures").await?, rows::seizure)?;
         let sql = concat!("SELECT ", report_columns!(), " FROM reports ORDER BY id");
         tables.reports = decode_all(&fetch_all(conn, sql, "reports").await?, rows::report)?;
+        let sql = concat!("SELECT ", return_request_columns!(), " FROM return_requests ORDER BY id");
+        tables.return_requests = decode_all(&fetch_all(conn, sql, "return requests").await?, rows::return_request)?;
         let sql = concat!("SELECT ", case_columns!(), " FROM cases ORDER BY id");
         tables.cases = decode_all(&fetch_all(conn, sql, "cases").await?, rows::case)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");

@@ -12,6 +12,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
@@ -532,6 +533,29 @@ fn bind_reports(sql: &'static str, rows: &[&Report]) -> PgQuery {
         .bind(column(rows, |r| r.id.uuid()))
         .bind(column(rows, |r| r.subject.uuid()))
         .bind(column(rows, |r| r.reporter.uuid()))
+        .bind(column(rows, |r| r.status.as_str()))
+        .bind(column(rows, hongbao_store::columns::json_text))
+}
+
+/// Return requests, written whole (the JSON text of the request, and the columns that index it).
+pub(crate) const RETURN_REQUESTS: Table<ReturnRequest> = Table {
+    name: "return_requests",
+    insert: "INSERT INTO return_requests (id, target, payer, payee, mediator, status, body) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[])",
+    update: "UPDATE return_requests AS t SET status = u.status, body = u.body \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[]) \
+             AS u (id, target, payer, payee, mediator, status, body) WHERE t.id = u.id RETURNING t.id::text",
+    bind: bind_return_requests,
+    key: |r| r.id.uuid().to_string(),
+};
+
+fn bind_return_requests(sql: &'static str, rows: &[&ReturnRequest]) -> PgQuery {
+    sqlx::query(sql)
+        .bind(column(rows, |r| r.id.uuid()))
+        .bind(column(rows, |r| r.target.uuid()))
+        .bind(column(rows, |r| r.payer.uuid()))
+        .bind(column(rows, |r| r.payee.uuid()))
+        .bind(column(rows, |r| r.mediator.map(|m| m.uuid())))
         .bind(column(rows, |r| r.status.as_str()))
         .bind(column(rows, hongbao_store::columns::json_text))
 }

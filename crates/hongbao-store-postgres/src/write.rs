@@ -20,8 +20,8 @@ use sqlx::PgConnection;
 use crate::load::Lock;
 use crate::tables::{
     ACCOUNTS, CASES, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, FREEZES, IDEMPOTENCY, LOG_ENTRIES, NONCES, PACKET_STATE,
-    PACKETS, PENDINGS, PRINCIPALS, REPORTS, SEIZURES, TRANSFERS, USERS, check_pendings, groups, insert_all,
-    insert_events, write_all, write_split,
+    PACKETS, PENDINGS, PRINCIPALS, REPORTS, RETURN_REQUESTS, SEIZURES, TRANSFERS, USERS, check_pendings, groups,
+    insert_all, insert_events, write_all, write_split,
 };
 use crate::{db_error, deadlines, rows};
 
@@ -119,6 +119,7 @@ async fn changes(conn: &mut PgConnection, changes: &Changes) -> Result<(), Store
     write_all(conn, &SEIZURES, &changes.seizures).await?;
     write_all(conn, &REPORTS, &changes.reports).await?;
     write_all(conn, &CASES, &changes.cases).await?;
+    write_all(conn, &RETURN_REQUESTS, &changes.return_requests).await?;
     let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
     insert_all(conn, &TRANSFERS, &transfers).await?;
     check_pendings(&changes.pendings)?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{db_error, rows};
 use hongbao_store::loaded::{
     Found, Wanted, add_members, cases_by_subject, claims_by_packet, freezes_by_user, ids, index, reports_by_subject,
-    seizures_by_freeze,
+    returns_by_target, seizures_by_freeze,
 };
 
 /// Ids per `IN (…)` list: far below SQLite's limit on bound parameters, and a power of two so
@@ -167,6 +167,13 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
     let found = fetch_in(conn, head, &ids(&subjects), "open cases of users").await?;
     let open_cases = cases_by_subject(found.iter().map(rows::case).collect::<Result<_, _>>()?);
 
+    let head = concat!("SELECT ", return_request_columns!(), " FROM return_requests WHERE id IN (");
+    let found = fetch_in(conn, head, &ids(&want.return_requests), "return requests").await?;
+    let return_requests = index(&found, rows::return_request, |r| r.id.uuid())?;
+    let head = concat!("SELECT ", return_request_columns!(), " FROM return_requests WHERE target IN (");
+    let found = fetch_in(conn, head, &ids(&want.returns_of), "return requests of payments").await?;
+    let returns_of = returns_by_target(found.iter().map(rows::return_request).collect::<Result<_, _>>()?);
+
     // One question per pair: only payments ask, a few per batch, each answered by the index.
     let mut shares_group = std::collections::HashSet::new();
     for &(a, b) in &want.shares_group {
@@ -227,6 +234,8 @@ pub(crate) async fn load(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Ve
         open_cases,
         shares_group,
         receipts_since,
+        return_requests,
+        returns_of,
     };
     Ok(found.facts(keys))
 }

@@ -44,7 +44,7 @@ const WAL_AUTOCHECKPOINT_PAGES: &str = "100000";
 
 /// The schema, version by version. A released migration is never edited (its checksum is
 /// stored in the file); a change is a new file with the next number.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "principals", include_str!("../migrations/0002_principals.sql")),
     (3, "transparency log", include_str!("../migrations/0003_transparency_log.sql")),
@@ -57,6 +57,7 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
     (10, "cases", include_str!("../migrations/0010_cases.sql")),
     (11, "member groups", include_str!("../migrations/0011_member_groups.sql")),
     (12, "logins", include_str!("../migrations/0012_logins.sql")),
+    (13, "return requests", include_str!("../migrations/0013_return_requests.sql")),
 ];
 
 fn migrator() -> Migrator {

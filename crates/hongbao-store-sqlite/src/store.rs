@@ -149,6 +149,8 @@ impl Store for SqliteStore {
         tables.reports = decode_all(&fetch_all(conn, sql, "reports").await?, rows::report)?;
         let sql = concat!("SELECT ", case_columns!(), " FROM cases ORDER BY id");
         tables.cases = decode_all(&fetch_all(conn, sql, "cases").await?, rows::case)?;
+        let sql = concat!("SELECT ", return_request_columns!(), " FROM return_requests ORDER BY id");
+        tables.return_requests = decode_all(&fetch_all(conn, sql, "return requests").await?, rows::return_request)?;
         let sql = concat!("SELECT ", idempotency_columns!(), " FROM idempotency ORDER BY principal, key");
         tables.idempotency = decode_all(&fetch_all(conn, sql, "idempotency records").await?, rows::idempotency)?;
         let sql = "SELECT seq, body FROM events ORDER BY seq";

@@ -10,6 +10,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
@@ -486,6 +487,22 @@ pub(crate) fn bind_report(query: SqliteQuery, r: &Report) -> SqliteQuery {
         .bind(r.id.uuid())
         .bind(r.subject.uuid())
         .bind(r.reporter.uuid())
+        .bind(r.status.as_str())
+        .bind(hongbao_store::columns::json_text(r))
+}
+
+pub(crate) const RETURN_REQUESTS: Insert = Insert {
+    table: "return_requests",
+    head: "INSERT INTO return_requests (id, target, payer, payee, mediator, status, body) VALUES ",
+    columns: 7,
+};
+pub(crate) fn bind_return_request(query: SqliteQuery, r: &ReturnRequest) -> SqliteQuery {
+    query
+        .bind(r.id.uuid())
+        .bind(r.target.uuid())
+        .bind(r.payer.uuid())
+        .bind(r.payee.uuid())
+        .bind(r.mediator.map(|m| m.uuid()))
         .bind(r.status.as_str())
         .bind(hongbao_store::columns::json_text(r))
 }

@@ -21,10 +21,11 @@ use sqlx::SqliteConnection;
 
 use crate::tables::{
     ACCOUNTS, Bind, CASES, CLAIMS, DOCUMENT_REVEAL, DOCUMENTS, EVENTS, EventRow, FREEZES, IDEMPOTENCY, LOG_ENTRIES,
-    NONCES, NONCES_UPSERT, PACKET_STATE, PACKETS, PENDINGS, PRINCIPALS, REPORTS, SEIZURES, TRANSFERS, USERS,
-    bind_account, bind_case, bind_claim, bind_document, bind_document_reveal, bind_event, bind_freeze, bind_log_row,
-    bind_nonce, bind_packet, bind_packet_state, bind_pending, bind_principal, bind_record, bind_report, bind_seizure,
-    bind_transfer, bind_user, check_pendings, groups, insert_all, insert_all_then, write_all, write_split,
+    NONCES, NONCES_UPSERT, PACKET_STATE, PACKETS, PENDINGS, PRINCIPALS, REPORTS, RETURN_REQUESTS, SEIZURES, TRANSFERS,
+    USERS, bind_account, bind_case, bind_claim, bind_document, bind_document_reveal, bind_event, bind_freeze,
+    bind_log_row, bind_nonce, bind_packet, bind_packet_state, bind_pending, bind_principal, bind_record, bind_report,
+    bind_return_request, bind_seizure, bind_transfer, bind_user, check_pendings, groups, insert_all, insert_all_then,
+    write_all, write_split,
 };
 use crate::{db_error, deadlines, rows};
 
@@ -105,6 +106,7 @@ async fn changes(conn: &mut SqliteConnection, changes: &Changes) -> Result<(), S
     write_all(conn, &changes.seizures, &SEIZURES, bind_seizure, |s| s.id.to_string()).await?;
     write_all(conn, &changes.reports, &REPORTS, bind_report, |r| r.id.to_string()).await?;
     write_all(conn, &changes.cases, &CASES, bind_case, |c| c.id.to_string()).await?;
+    write_all(conn, &changes.return_requests, &RETURN_REQUESTS, bind_return_request, |r| r.id.to_string()).await?;
     let transfers: Vec<&Transfer> = changes.transfers.iter().collect();
     insert_all(conn, &TRANSFERS, &transfers, bind_transfer, |t| t.id.to_string()).await?;
     check_pendings(&changes.pendings)?;

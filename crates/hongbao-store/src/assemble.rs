@@ -12,6 +12,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::{AccountId, Fact, GroupId, UserId};
@@ -73,6 +74,7 @@ pub struct Tables {
     pub seizures: Vec<Seizure>,
     pub reports: Vec<Report>,
     pub cases: Vec<Case>,
+    pub return_requests: Vec<ReturnRequest>,
     pub idempotency: Vec<IdempotencyRecord>,
     pub events: Vec<Event>,
     pub log: Vec<LogRow>,
@@ -99,6 +101,7 @@ impl Tables {
             seizures,
             reports,
             cases,
+            return_requests,
             idempotency,
             events,
             log,
@@ -119,6 +122,7 @@ impl Tables {
         facts.extend(seizures.into_iter().map(|s| Fact::Seizure(s.id, Some(s))));
         facts.extend(reports.into_iter().map(|r| Fact::Report(r.id, Some(r))));
         facts.extend(cases.into_iter().map(|c| Fact::Case(c.id, Some(c))));
+        facts.extend(return_requests.into_iter().map(|r| Fact::ReturnRequest(r.id, Some(r))));
         Dump { facts, idempotency, events, log, checkpoints, deadlines }
     }
 }

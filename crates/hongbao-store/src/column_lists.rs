@@ -43,6 +43,13 @@ macro_rules! report_columns {
 }
 
 #[macro_export]
+macro_rules! return_request_columns {
+    () => {
+        "id, body"
+    };
+}
+
+#[macro_export]
 macro_rules! case_columns {
     () => {
         "id, body"

@@ -21,6 +21,7 @@ use hongbao_core::freeze::{Freeze, FreezeTally};
 use hongbao_core::ledger::{Account, Balances, PendingStatus, PendingTransfer, Phase, Transfer};
 use hongbao_core::packet::{Audience, Claim, Packet};
 use hongbao_core::principal::{Owner, Principal, Role, Secret};
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::{Seizure, SeizureTarget};
 use hongbao_core::signal::Logins;
 use hongbao_core::user::{Group, User};
@@ -215,6 +216,7 @@ macro_rules! decoders {
             seizure "seizures" => ::hongbao_core::seizure::Seizure,
             report "reports" => ::hongbao_core::case::Report,
             case "cases" => ::hongbao_core::case::Case,
+            return_request "return_requests" => ::hongbao_core::returns::ReturnRequest,
         );
     };
     (@each $row:ty, $new:path; $($name:ident $table:literal => $out:ty,)*) => {
@@ -317,6 +319,12 @@ pub fn report(r: &mut impl Columns) -> Result<Report, StoreError> {
 /// its other columns only index it.
 pub fn case(r: &mut impl Columns) -> Result<Case, StoreError> {
     json_body(r, |case: &Case| case.id.uuid())
+}
+
+/// A return request, kept whole as the JSON text of `body` (its notes are a list that grows);
+/// its other columns only index it.
+pub fn return_request(r: &mut impl Columns) -> Result<ReturnRequest, StoreError> {
+    json_body(r, |request: &ReturnRequest| request.id.uuid())
 }
 
 /// An entity stored as the JSON text of its `body`, which must be the row of its `id`.

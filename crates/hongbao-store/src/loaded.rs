@@ -10,6 +10,7 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::Principal;
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::{Fact, GroupId, Key, PacketId, UserId};
@@ -47,6 +48,9 @@ pub struct Wanted {
     pub shares_group: BTreeSet<(Uuid, Uuid)>,
     /// Users and times whose receipts since then are asked for.
     pub receipts_since: BTreeSet<(Uuid, i64)>,
+    pub return_requests: BTreeSet<Uuid>,
+    /// Payments (transfers and claims) whose every return request is asked for.
+    pub returns_of: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -77,6 +81,8 @@ impl Wanted {
                 Key::OpenCase(user, kind) => want.open_cases.insert((user.uuid(), kind)),
                 Key::SharesGroup(a, b) => want.shares_group.insert((a.uuid(), b.uuid())),
                 Key::ReceiptsSince(user, since) => want.receipts_since.insert((user.uuid(), since.millis())),
+                Key::ReturnRequest(id) => want.return_requests.insert(id.uuid()),
+                Key::ReturnsOf(target) => want.returns_of.insert(target.uuid()),
             };
         }
         want
@@ -176,6 +182,16 @@ pub fn seizures_by_freeze(seizures: Vec<Seizure>) -> HashMap<Uuid, Vec<Seizure>>
     by_freeze
 }
 
+/// Return requests by their target's id.
+#[must_use]
+pub fn returns_by_target(requests: Vec<ReturnRequest>) -> HashMap<Uuid, Vec<ReturnRequest>> {
+    let mut by_target: HashMap<Uuid, Vec<ReturnRequest>> = HashMap::new();
+    for request in requests {
+        by_target.entry(request.target.uuid()).or_default().push(request);
+    }
+    by_target
+}
+
 /// The rows found for a [`Wanted`], by id.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -209,6 +225,9 @@ pub struct Found {
     pub shares_group: std::collections::HashSet<(Uuid, Uuid)>,
     /// The receipts found for each user and time asked for.
     pub receipts_since: HashMap<(Uuid, i64), Vec<Transfer>>,
+    pub return_requests: HashMap<Uuid, ReturnRequest>,
+    /// Every request of each payment asked for ([`returns_by_target`]).
+    pub returns_of: HashMap<Uuid, Vec<ReturnRequest>>,
 }
 
 impl Found {
@@ -251,6 +270,10 @@ impl Found {
                 ),
                 Key::FreezesOf(user) => {
                     Fact::FreezesOf(user, self.freezes_of.get(&user.uuid()).cloned().unwrap_or_default())
+                }
+                Key::ReturnRequest(id) => Fact::ReturnRequest(id, self.return_requests.get(&id.uuid()).cloned()),
+                Key::ReturnsOf(target) => {
+                    Fact::ReturnsOf(target, self.returns_of.get(&target.uuid()).cloned().unwrap_or_default())
                 }
             })
             .collect()

@@ -81,7 +81,12 @@ impl Command {
             | Command::ReturnClaim { actor, .. }
             | Command::Transfer { actor, .. }
             | Command::RevokeTransfer { actor, .. }
-            | Command::FileReport { actor, .. } => Authority::User(actor),
+            | Command::FileReport { actor, .. }
+            | Command::OpenReturnRequest { actor, .. }
+            | Command::AcceptReturnRequest { actor, .. }
+            | Command::DeclineReturnRequest { actor, .. }
+            | Command::WithdrawReturnRequest { actor, .. }
+            | Command::AddReturnNote { actor, .. } => Authority::User(actor),
             Command::LockUser { officer, .. } | Command::UnlockUser { officer, .. } => {
                 Authority::Officer { key: officer, roles: RISK }
             }
@@ -103,7 +108,8 @@ impl Command {
             Command::ExpirePacket { .. }
             | Command::SettlePending { .. }
             | Command::ExpireFreeze { .. }
-            | Command::ExpireSeizure { .. } => Authority::System,
+            | Command::ExpireSeizure { .. }
+            | Command::ExpireReturnRequest { .. } => Authority::System,
         }
     }
 

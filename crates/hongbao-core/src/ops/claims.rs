@@ -135,6 +135,15 @@ pub fn return_claim<R: CryptoRng>(d: &mut Draft<'_>, ctx: &mut Ctx<'_, R>, actor
         }
     }
     user(d, actor)?.ensure_may_pay()?;
+    // A share is given back whole, or through return requests (in parts): never both.
+    let back = crate::returns::returned_of(d.world().returns_of(crate::case::Payment::Claim(id))?)?;
+    if back.is_positive() {
+        return Err(CoreError::InvalidState {
+            reason: "returned".to_owned(),
+            message: format!("{back} of this share came back through a return request: give the rest back that way"),
+        }
+        .into());
+    }
     if claim.status == ClaimStatus::Pending {
         // Due but not yet posted by the background job: post it first, as the job would.
         resolve_share(d, ctx, claim, Resolution::Post)?;

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::{CaseOutcome, Payment};
 use crate::id::{
-    CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, SeizureId, TransferId, UserId,
+    CaseId, ClaimId, DocumentId, EvidenceId, FreezeId, GroupId, KeyId, PacketId, ReturnRequestId, SeizureId,
+    TransferId, UserId,
 };
 use crate::money::Fen;
 use crate::principal::Role;
@@ -217,6 +218,40 @@ pub enum Command {
         outcome: CaseOutcome,
         reason: String,
     },
+    /// A payer asks the payee to give back `amount` (all that has not come back, if absent) of
+    /// a transfer or a claimed share, with a common friend as `mediator` if they like.
+    OpenReturnRequest {
+        actor: UserId,
+        target: Payment,
+        amount: Option<Fen>,
+        message: String,
+        mediator: Option<UserId>,
+    },
+    /// The payee gives the money back, at once, to the original payer.
+    AcceptReturnRequest {
+        actor: UserId,
+        request: ReturnRequestId,
+    },
+    DeclineReturnRequest {
+        actor: UserId,
+        request: ReturnRequestId,
+        message: String,
+    },
+    /// The payer takes the request back.
+    WithdrawReturnRequest {
+        actor: UserId,
+        request: ReturnRequestId,
+    },
+    /// The payer, the payee or the mediator writes on an open request.
+    AddReturnNote {
+        actor: UserId,
+        request: ReturnRequestId,
+        text: String,
+    },
+    /// Background: an open request past its window expires. Does nothing otherwise.
+    ExpireReturnRequest {
+        request: ReturnRequestId,
+    },
     /// Background: post a pending transfer whose deadline has passed. Does nothing otherwise.
     SettlePending {
         transfer: TransferId,
@@ -266,6 +301,12 @@ impl Command {
             Command::CloseCase { .. } => "close_case",
             Command::ExpirePacket { .. } => "expire_packet",
             Command::SettlePending { .. } => "settle_pending",
+            Command::OpenReturnRequest { .. } => "open_return_request",
+            Command::AcceptReturnRequest { .. } => "accept_return_request",
+            Command::DeclineReturnRequest { .. } => "decline_return_request",
+            Command::WithdrawReturnRequest { .. } => "withdraw_return_request",
+            Command::AddReturnNote { .. } => "add_return_note",
+            Command::ExpireReturnRequest { .. } => "expire_return_request",
         }
     }
 }

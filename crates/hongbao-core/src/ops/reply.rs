@@ -13,6 +13,7 @@ use crate::id::{CaseId, ClaimId, DocumentId, KeyId, PacketId, TransferId, UserId
 use crate::money::Fen;
 use crate::packet::{Claim, ClaimReceipt, ClaimStatus, PacketStatus, PacketView};
 use crate::principal::{Role, Secret};
+use crate::returns::ReturnRequest;
 use crate::seizure::SeizureView;
 use crate::time::Timestamp;
 use crate::user::{GroupView, MeView};
@@ -168,6 +169,7 @@ pub enum Reply {
     Report(Report),
     Case(Case),
     Signal(SignalAccepted),
+    ReturnRequest(ReturnRequest),
     /// Background work: whether anything was due.
     Settled {
         changed: bool,
@@ -216,6 +218,7 @@ typed_replies! {
     Report(Report),
     Case(Case),
     Signal(SignalAccepted),
+    ReturnRequest(ReturnRequest),
 }
 
 impl Reply {
@@ -239,6 +242,7 @@ impl Reply {
             Reply::Report(_) => "report",
             Reply::Case(_) => "case",
             Reply::Signal(_) => "signal",
+            Reply::ReturnRequest(_) => "return_request",
             Reply::Settled { .. } => "settled",
         }
     }

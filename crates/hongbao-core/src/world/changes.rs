@@ -11,12 +11,14 @@ use crate::due::{Deadline, DueKind};
 use crate::event::Event;
 use crate::freeze::Freeze;
 use crate::id::{
-    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, PacketId, ReportId, SeizureId, TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, FreezeId, GroupId, PacketId, ReportId, ReturnRequestId, SeizureId,
+    TransferId, UserId,
 };
 use crate::ledger::{Account, PendingTransfer, Transfer};
 use crate::log::LogRecord;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
+use crate::returns::ReturnRequest;
 use crate::seizure::Seizure;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
@@ -46,6 +48,7 @@ pub struct Changes {
     pub seizures: Vec<(Write, Seizure)>,
     pub reports: Vec<(Write, Report)>,
     pub cases: Vec<(Write, Case)>,
+    pub return_requests: Vec<(Write, ReturnRequest)>,
     /// New transfers, in the order they were made.
     pub transfers: Vec<Transfer>,
     /// New events, in the order they happened.
@@ -71,6 +74,7 @@ impl Changes {
             && self.seizures.is_empty()
             && self.reports.is_empty()
             && self.cases.is_empty()
+            && self.return_requests.is_empty()
             && self.transfers.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
@@ -92,6 +96,7 @@ pub(super) struct Dirty {
     pub(super) seizures: BTreeMap<SeizureId, Write>,
     pub(super) reports: BTreeMap<ReportId, Write>,
     pub(super) cases: BTreeMap<CaseId, Write>,
+    pub(super) return_requests: BTreeMap<ReturnRequestId, Write>,
     pub(super) transfers: Vec<Transfer>,
     pub(super) events: Vec<Event>,
     pub(super) log: Vec<LogRecord>,
@@ -135,6 +140,7 @@ impl World {
             seizures: rows(dirty.seizures, &self.seizures),
             reports: rows(dirty.reports, &self.reports),
             cases: rows(dirty.cases, &self.cases),
+            return_requests: rows(dirty.return_requests, &self.return_requests),
             transfers: dirty.transfers,
             events: dirty.events,
             log: dirty.log,

@@ -15,6 +15,7 @@ use crate::ledger::{Account, PendingStatus, PendingTransfer, Phase, Resolution, 
 use crate::money::Fen;
 use crate::packet::{Claim, Packet};
 use crate::principal::Principal;
+use crate::returns::ReturnRequest;
 use crate::seizure::Seizure;
 use crate::time::Timestamp;
 use crate::user::{Group, User};
@@ -36,6 +37,7 @@ pub struct Effects {
     pub(super) seizures: Vec<Seizure>,
     pub(super) reports: Vec<Report>,
     pub(super) cases: Vec<Case>,
+    pub(super) return_requests: Vec<ReturnRequest>,
     pub(super) transfers: Vec<Transfer>,
     pub(super) events: Vec<Event>,
 }
@@ -130,6 +132,12 @@ impl<'w> Draft<'w> {
     pub fn put_case(&mut self, case: Case) {
         self.effects.cases.retain(|c| c.id != case.id);
         self.effects.cases.push(case);
+    }
+
+    /// Puts a return request, replacing a version put earlier by the same command.
+    pub fn put_return_request(&mut self, request: ReturnRequest) {
+        self.effects.return_requests.retain(|r| r.id != request.id);
+        self.effects.return_requests.push(request);
     }
 
     /// The reports this command has put so far.

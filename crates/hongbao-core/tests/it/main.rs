@@ -6,6 +6,7 @@
 //! - `recall`: the recall policy of docs/DESIGN.md as a table;
 //! - `bad_input`: every malformed request is refused with its typed error and changes nothing;
 //! - `reports`: fraud reports, the `fraud_reports` rule at its threshold, closing a case;
+//! - `returns`: return requests: asked, given back (always to the payer), partial, expiring;
 //! - `scenarios`: delayed arrival, revoking, returning, expiry, best luck, a crowd on one packet.
 
 mod anomaly;
@@ -13,6 +14,7 @@ mod authority;
 mod bad_input;
 mod recall;
 mod reports;
+mod returns;
 mod scenarios;
 mod sim;
 mod support;

@@ -19,11 +19,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use hongbao_core::ReturnRequestId;
+use hongbao_core::case::Payment;
 use hongbao_core::due::{Deadline, DueItem, DueKind};
 use hongbao_core::event::EventKind;
 use hongbao_core::ledger::{AccountKind, PendingStatus};
 use hongbao_core::ops::TransferStatus;
 use hongbao_core::packet::{ClaimStatus, Packet, PacketKind, PacketStatus};
+use hongbao_core::returns::ReturnStatus;
 use hongbao_core::user::UserStatus;
 use hongbao_core::{
     AccountId, ClaimId, Command, CoreError, DocumentId, Fen, FreezeId, FrozenReason, GroupId, Limits, PacketId,
@@ -84,7 +87,7 @@ impl Stats {
 
 /// Every kind the simulation must have seen both succeed and be refused. For the jobs,
 /// "succeeded" means something was due and "refused" that nothing was.
-const KINDS: [&str; 34] = [
+const KINDS: [&str; 40] = [
     "create_user",
     "create_operator",
     "create_group",
@@ -119,6 +122,12 @@ const KINDS: [&str; 34] = [
     "settle_pending",
     "expire_freeze",
     "expire_seizure",
+    "open_return_request",
+    "accept_return_request",
+    "decline_return_request",
+    "withdraw_return_request",
+    "add_return_note",
+    "expire_return_request",
 ];
 
 /// The defaults, but an anomaly rule that needs only 4 receipts in its window and a fan-in rule
@@ -297,6 +306,8 @@ struct Episode {
     freezes: Vec<FreezeId>,
     seizures: Vec<hongbao_core::SeizureId>,
     cases: Vec<hongbao_core::CaseId>,
+    /// Every return request an answer named.
+    returns: Vec<ReturnRequestId>,
     /// The refusal of the last command refused, for a payer who confirms.
     last_refusal: Option<CoreError>,
     replies: Vec<Reply>,
@@ -340,6 +351,7 @@ impl Episode {
             freezes: Vec::new(),
             seizures: Vec::new(),
             cases: Vec::new(),
+            returns: Vec::new(),
             last_refusal: None,
             replies: Vec::new(),
             schedule: BTreeMap::new(),
@@ -471,7 +483,7 @@ impl Episode {
         if self.users.len() < 3 {
             return Some((Command::CreateUser { name: format!("user {}", self.users.len()) }, Either));
         }
-        let roll = self.dice.random_range(0..1060);
+        let roll = self.dice.random_range(0..1120);
         let choice = match roll {
             0..=29 => {
                 let name = match self.dice.random_range(0..12) {
@@ -526,6 +538,7 @@ impl Episode {
                     (Command::Withdraw { actor, amount }, Either)
                 }
             }
+            1060..=1119 => self.choose_return()?,
             180..=339 => self.choose_send(),
             340..=409 => self.choose_on_packet(|actor, packet| Command::OpenPacket { actor, packet }, false)?,
             410..=609 => self.choose_on_packet(|actor, packet| Command::ClaimPacket { actor, packet }, false)?,
@@ -812,6 +825,66 @@ impl Episode {
     /// A login signal about a user, from one of a few regions (the first ever is new; with the
     /// simulation's low `receipts_min`, the anomaly rule fires now and then); sometimes blank or
     /// about nobody.
+    /// A return request: asked for a recent transfer or claim by its payer (now and then by
+    /// someone else, for more than is left, or with a mediator who may not share a group), or
+    /// answered, withdrawn or noted by one of its parties (now and then by the wrong one).
+    fn choose_return(&mut self) -> Option<(Command, Expect)> {
+        use Expect::{Either, Refused};
+        let open_one = self.returns.is_empty() || self.chance(0.35);
+        if open_one {
+            let target = if self.chance(0.5) {
+                Payment::Transfer(self.pick_recent(&self.transfers.clone())?)
+            } else {
+                Payment::Claim(self.pick_recent(&self.claims.clone())?)
+            };
+            let (payer, payee) = match target {
+                Payment::Transfer(t) => {
+                    let t = self.world.transfer(t).expect("complete world").expect("made");
+                    (UserId::from_uuid(t.debit.uuid()), UserId::from_uuid(t.credit.uuid()))
+                }
+                Payment::Claim(c) => {
+                    let c = self.world.claim(c).expect("complete world").expect("made").clone();
+                    (self.packet(c.packet_id).expect("its packet").sender, c.user_id)
+                }
+            };
+            let actor = if self.chance(0.1) { payee } else { payer };
+            let amount = match self.dice.random_range(0..10) {
+                0 => Some(Fen::ZERO),
+                1..=4 => None,
+                _ => Some(Fen::new(self.dice.random_range(1..=2_000))),
+            };
+            let mediator = if self.chance(0.3) { Some(self.any_user()) } else { None };
+            let message = if self.chance(0.03) { " ".to_owned() } else { "please give it back".to_owned() };
+            let bad = message.trim().is_empty() || amount == Some(Fen::ZERO);
+            let expect = if bad { Refused("invalid_request") } else { Either };
+            return Some((Command::OpenReturnRequest { actor, target, amount, message, mediator }, expect));
+        }
+        let request = self.pick_recent(&self.returns.clone())?;
+        let r = self.world.return_request(request).expect("complete world").expect("opened").clone();
+        let strangers: Vec<UserId> =
+            self.users.iter().copied().filter(|&u| u != r.payer && u != r.payee && Some(u) != r.mediator).collect();
+        let stranger = self.pick(&strangers);
+        let someone = match self.dice.random_range(0..10) {
+            0 if stranger.is_some() => stranger.expect("some"),
+            1 => r.payer,
+            2 => r.mediator.unwrap_or(r.payee),
+            _ => r.payee,
+        };
+        let command = match self.dice.random_range(0..10) {
+            0..=3 => Command::AcceptReturnRequest { actor: someone, request },
+            4 | 5 => Command::DeclineReturnRequest { actor: someone, request, message: "it was a gift".to_owned() },
+            6 => Command::WithdrawReturnRequest { actor: if self.chance(0.8) { r.payer } else { someone }, request },
+            _ => Command::AddReturnNote { actor: someone, request, text: "let us talk".to_owned() },
+        };
+        let by_stranger = strangers.contains(&someone);
+        let expect = if by_stranger && !matches!(command, Command::WithdrawReturnRequest { .. }) {
+            Refused("not_found")
+        } else {
+            Either
+        };
+        Some((command, expect))
+    }
+
     fn choose_signal(&mut self) -> (Command, Expect) {
         use hongbao_core::signal::Signal;
         const REGIONS: [&str; 6] = ["CN-GD", "CN-BJ", "CN-SH", "CN-XJ", "HK", "广东"];
@@ -1124,6 +1197,10 @@ impl Episode {
             .collect();
         seizures.sort_unstable();
         jobs.extend(seizures.into_iter().map(|seizure| Command::ExpireSeizure { seizure }));
+        let mut returns: Vec<ReturnRequestId> =
+            self.world.return_requests().filter(|r| r.is_open() && r.expires_at <= now).map(|r| r.id).collect();
+        returns.sort_unstable();
+        jobs.extend(returns.into_iter().map(|request| Command::ExpireReturnRequest { request }));
         // Sometimes a job for something that is not due, or no longer is.
         if self.chance(0.3) {
             if let Some(packet) = self.pick(&self.packets.clone()) {
@@ -1142,6 +1219,9 @@ impl Episode {
             }
             if let Some(seizure) = self.pick(&self.seizures.clone()) {
                 jobs.push(Command::ExpireSeizure { seizure });
+            }
+            if let Some(request) = self.pick(&self.returns.clone()) {
+                jobs.push(Command::ExpireReturnRequest { request });
             }
         }
         for job in jobs {
@@ -1236,6 +1316,34 @@ impl Episode {
                 pending = self.world.pending(*transfer).expect("complete world").cloned();
             }
             Command::ExpirePacket { packet: id } => packet = self.packet(*id).cloned(),
+            Command::OpenReturnRequest { actor, target, .. } => {
+                users.push(*actor);
+                match target {
+                    Payment::Transfer(t) => {
+                        if let Some(t) = self.world.transfer(*t).expect("complete world") {
+                            users.extend([t.debit, t.credit].map(|a| UserId::from_uuid(a.uuid())));
+                            if let Some(c) = t.claim_id {
+                                claim = self.world.claim(c).expect("complete world").cloned();
+                            }
+                        }
+                    }
+                    Payment::Claim(c) => claim = self.world.claim(*c).expect("complete world").cloned(),
+                }
+            }
+            Command::AcceptReturnRequest { actor, request }
+            | Command::DeclineReturnRequest { actor, request, .. }
+            | Command::WithdrawReturnRequest { actor, request }
+            | Command::AddReturnNote { actor, request, .. } => {
+                users.push(*actor);
+                if let Some(r) = self.world.return_request(*request).expect("complete world") {
+                    users.extend([r.payer, r.payee]);
+                }
+            }
+            Command::ExpireReturnRequest { request } => {
+                if let Some(r) = self.world.return_request(*request).expect("complete world") {
+                    users.extend([r.payer, r.payee]);
+                }
+            }
         }
         if let Some(c) = &claim {
             packet = self.packet(c.packet_id).cloned();
@@ -1394,6 +1502,7 @@ impl Episode {
                     self.cases.push(case);
                 }
             }
+            Reply::ReturnRequest(r) if !self.returns.contains(&r.id) => self.returns.push(r.id),
             _ => {}
         }
     }
@@ -1448,6 +1557,7 @@ impl Episode {
             | Command::SendPacket { actor, .. }
             | Command::ClaimPacket { actor, .. }
             | Command::ReturnClaim { actor, .. }
+            | Command::AcceptReturnRequest { actor, .. }
             | Command::Transfer { actor, .. } => *actor,
             other => panic!("{other:?} is not refused for a locked or held account"),
         }
@@ -1462,6 +1572,7 @@ impl Episode {
             | Command::SendPacket { actor, .. }
             | Command::ClaimPacket { actor, .. }
             | Command::ReturnClaim { actor, .. }
+            | Command::AcceptReturnRequest { actor, .. }
             | Command::Transfer { actor, .. } => Some(*actor),
             _ => None,
         };
@@ -1769,6 +1880,61 @@ impl Episode {
                     }
                     None => assert!(changes.is_empty(), "an idle job wrote {changes:?}"),
                 }
+            }
+            (Command::OpenReturnRequest { actor, .. }, Reply::ReturnRequest(r)) => {
+                assert_eq!((r.payer, r.status), (*actor, ReturnStatus::Open));
+                assert!(r.amount.is_positive() && r.expires_at > now);
+                // Asking moves no money; only a payment that was due is posted on the way, as the
+                // job would have.
+                match changes.transfers.as_slice() {
+                    [] => {
+                        for user in [r.payer, r.payee] {
+                            assert_eq!(wallet(self, user), Self::wallet_before(before, user), "asking moves nothing");
+                        }
+                    }
+                    [posted] => {
+                        let carried = match r.target {
+                            Payment::Transfer(t) => t,
+                            Payment::Claim(c) => {
+                                self.world.claim(c).expect("complete world").expect("made").transfer_id
+                            }
+                        };
+                        let phase = hongbao_core::ledger::Phase::PostPending { pending_id: carried };
+                        assert_eq!(posted.phase, phase, "only the payment asked back is posted");
+                    }
+                    more => panic!("asking moved {more:?}"),
+                }
+            }
+            (Command::AcceptReturnRequest { request, .. }, Reply::ReturnRequest(r)) => {
+                assert_eq!((r.id, r.status), (*request, ReturnStatus::Accepted));
+                let (payer, payee) = (Self::wallet_before(before, r.payer), Self::wallet_before(before, r.payee));
+                assert_eq!(wallet(self, r.payer).balance, payer.balance + r.amount.get(), "back to the payer");
+                assert_eq!(wallet(self, r.payee).balance, payee.balance - r.amount.get(), "from the payee");
+                assert!(payee.available >= r.amount.get(), "gave back more than was available");
+                assert_eq!(moved, 1);
+            }
+            (
+                Command::DeclineReturnRequest { request, .. }
+                | Command::WithdrawReturnRequest { request, .. }
+                | Command::AddReturnNote { request, .. },
+                Reply::ReturnRequest(r),
+            ) => {
+                assert_eq!(r.id, *request);
+                for user in [r.payer, r.payee] {
+                    assert_eq!(wallet(self, user), Self::wallet_before(before, user), "nothing moves");
+                }
+                assert_eq!(moved, 0);
+            }
+            (Command::ExpireReturnRequest { request }, Reply::Settled { changed }) => {
+                let r = self.world.return_request(*request).expect("complete world");
+                if *changed {
+                    let r = r.expect("an expired request exists");
+                    assert_eq!(r.status, ReturnStatus::Expired);
+                    assert!(r.expires_at <= now, "expired at its end, not before");
+                } else {
+                    assert!(changes.is_empty(), "an idle job wrote {changes:?}");
+                }
+                assert_eq!(moved, 0);
             }
             (command, reply) => panic!("{command:?} answered with the wrong kind of reply {reply:?}"),
         }

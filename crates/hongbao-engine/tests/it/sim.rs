@@ -21,7 +21,7 @@
 //! corrupt. Every [`CHECK_EVERY_OPS`] acknowledged operations, after every crash or restart and
 //! at the end of each episode, the simulation quiesces (faults off, every unanswered operation
 //! retried until answered, due jobs run, a checkpoint signed) and checks everything:
-//! `hongbao check` on the store (the eight invariants, the log against its signed checkpoints);
+//! `hongbao check` on the store (the nine invariants, the log against its signed checkpoints);
 //! the engine's tree is the stored log and the latest checkpoint covers it; every acknowledged
 //! answer is the stored record for its key and there is no other record; and every account's
 //! five totals, every entity and every transfer reconcile with a model computed from the

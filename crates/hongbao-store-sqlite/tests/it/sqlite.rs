@@ -111,7 +111,7 @@ async fn reopening_a_file_keeps_its_data_and_does_not_rerun_migrations() {
     let migrations = applied_migrations(&path).await;
     assert_eq!(
         migrations.iter().map(|m| m.0).collect::<Vec<_>>(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
         "each migration, applied once"
     );
 
@@ -384,7 +384,7 @@ async fn a_file_at_schema_version_1_gains_principals_and_keeps_its_data() {
     assert!(store.has_operator().await.expect("has_operator"));
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 }
 
 /// The plan SQLite chooses for `sql`, one step a line.
@@ -534,7 +534,7 @@ async fn a_file_at_schema_version_2_gains_the_log_and_keeps_its_packets_and_even
     assert!(dump.log.is_empty() && dump.checkpoints.is_empty());
     store.close().await;
     let versions: Vec<i64> = applied_migrations(&path).await.into_iter().map(|m| m.0).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 }
 
 /// The development clock, the log's key and the nonces live in the file: a reopened store keeps

@@ -32,6 +32,8 @@ pub fn fact_key(fact: &Fact) -> Key {
         Fact::OpenCase(user, kind, _) => Key::OpenCase(*user, *kind),
         Fact::SharesGroup(a, b, _) => Key::SharesGroup(*a, *b),
         Fact::ReceiptsSince(user, since, _) => Key::ReceiptsSince(*user, *since),
+        Fact::ReturnRequest(id, _) => Key::ReturnRequest(*id),
+        Fact::ReturnsOf(target, _) => Key::ReturnsOf(*target),
     }
 }
 
@@ -45,6 +47,9 @@ pub(super) fn normalised(mut fact: Fact) -> Fact {
     }
     if let Fact::OpenReportsOn(_, reports) = &mut fact {
         reports.sort_by_key(|r| r.id);
+    }
+    if let Fact::ReturnsOf(_, requests) = &mut fact {
+        requests.sort_by_key(|r| r.id);
     }
     fact
 }
@@ -75,6 +80,14 @@ pub fn facts_of(world: &World) -> Vec<Fact> {
     }
     facts.extend(world.reports().map(|r| Fact::Report(r.id, Some(r.clone()))));
     facts.extend(world.cases().map(|c| Fact::Case(c.id, Some(c.clone()))));
+    facts.extend(world.return_requests().map(|r| Fact::ReturnRequest(r.id, Some(r.clone()))));
+    let targets: std::collections::BTreeSet<_> = world.return_requests().map(|r| r.target.uuid()).collect();
+    for target in targets {
+        let target = world.return_requests().find(|r| r.target.uuid() == target).expect("found").target;
+        let mut requests: Vec<_> = world.returns_of(target).expect("complete").into_iter().cloned().collect();
+        requests.sort_by_key(|r| r.id);
+        facts.push(Fact::ReturnsOf(target, requests));
+    }
     // Every pair of the first dozen users (a store answers each pair with a query of its own:
     // a thousand users would be a million).
     let mut few: Vec<UserId> = world.users().map(|u| u.id).collect();

@@ -130,6 +130,7 @@ pub async fn dump_rebuilds_a_world_that_passes_the_invariant_check(store: &dyn S
                     | Fact::OpenReportsOn(..)
                     | Fact::OpenCase(..)
                     | Fact::SharesGroup(..)
+                    | Fact::ReturnsOf(..)
             )
         })
         .collect();

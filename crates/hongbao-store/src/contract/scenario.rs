@@ -512,6 +512,30 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     checked!(s.step(store, note).await);
     let reports = reports.into_iter().map(|r| r.id).collect();
 
+    // Alice asks dave for 1 000 of the transfer that settled back, bob mediating: accepted. She
+    // asks for 500 more: declined. She asks for the rest, and bob notes on it: left open.
+    let returning = |reply| match reply {
+        Reply::ReturnRequest(r) => r.id,
+        other => panic!("a return request answered {other:?}"),
+    };
+    let ask = |amount: Option<i64>, mediator| Command::OpenReturnRequest {
+        actor: alice,
+        target: Payment::Transfer(settled_transfer),
+        amount: amount.map(Fen::new),
+        message: "转错了，请退还\nsent by mistake".to_owned(),
+        mediator,
+    };
+    let accepted = returning(checked!(s.step(store, ask(Some(1_000), Some(bob))).await));
+    checked!(s.step(store, Command::AcceptReturnRequest { actor: dave, request: accepted }).await);
+    s.advance_s(1);
+    let declined = returning(checked!(s.step(store, ask(Some(500), None)).await));
+    let decline = Command::DeclineReturnRequest { actor: dave, request: declined, message: "房租".to_owned() };
+    checked!(s.step(store, decline).await);
+    s.advance_s(1);
+    let open_request = returning(checked!(s.step(store, ask(None, Some(bob))).await));
+    let note = Command::AddReturnNote { actor: bob, request: open_request, text: "我来调解".to_owned() };
+    checked!(s.step(store, note).await);
+
     Cast {
         alice,
         bob,

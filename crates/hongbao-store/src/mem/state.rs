@@ -11,12 +11,13 @@ use hongbao_core::freeze::Freeze;
 use hongbao_core::ledger::{Account, AccountKind, PendingStatus, PendingTransfer, Transfer};
 use hongbao_core::packet::{Claim, Packet};
 use hongbao_core::principal::{Owner, Principal};
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::Seizure;
 use hongbao_core::user::{Group, User};
 use hongbao_core::world::Write;
 use hongbao_core::{
-    AccountId, CaseId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, ReportId, SeizureId,
-    Timestamp, TransferId, UserId,
+    AccountId, CaseId, ClaimId, DocumentId, Fact, FreezeId, GroupId, Key, KeyId, PacketId, ReportId, ReturnRequestId,
+    SeizureId, Timestamp, TransferId, UserId,
 };
 use uuid::Uuid;
 
@@ -53,6 +54,7 @@ pub(super) struct State {
     pub(super) seizures: BTreeMap<SeizureId, Seizure>,
     pub(super) reports: BTreeMap<ReportId, Report>,
     pub(super) cases: BTreeMap<CaseId, Case>,
+    pub(super) return_requests: BTreeMap<ReturnRequestId, ReturnRequest>,
     pub(super) idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     pub(super) events: Vec<Event>,
     pub(super) log: Vec<LogRow>,
@@ -86,6 +88,7 @@ impl State {
             seizures: BTreeMap::new(),
             reports: BTreeMap::new(),
             cases: BTreeMap::new(),
+            return_requests: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             events: Vec::new(),
             log: Vec::new(),
@@ -154,6 +157,11 @@ impl State {
                         self.reports.values().filter(|r| r.subject == subject && r.is_open()).cloned().collect(),
                     ),
                     Key::Case(id) => Fact::Case(id, self.cases.get(&id).cloned()),
+                    Key::ReturnRequest(id) => Fact::ReturnRequest(id, self.return_requests.get(&id).cloned()),
+                    Key::ReturnsOf(target) => Fact::ReturnsOf(
+                        target,
+                        self.return_requests.values().filter(|r| r.target == target).cloned().collect(),
+                    ),
                     Key::OpenCase(subject, kind) => Fact::OpenCase(
                         subject,
                         kind,
@@ -232,6 +240,7 @@ impl State {
         facts.extend(self.seizures.values().map(|s| Fact::Seizure(s.id, Some(s.clone()))));
         facts.extend(self.reports.values().map(|r| Fact::Report(r.id, Some(r.clone()))));
         facts.extend(self.cases.values().map(|c| Fact::Case(c.id, Some(c.clone()))));
+        facts.extend(self.return_requests.values().map(|r| Fact::ReturnRequest(r.id, Some(r.clone()))));
         Ok(Dump {
             facts,
             idempotency: self.idempotency.values().cloned().collect(),
@@ -300,6 +309,9 @@ impl State {
         }
         for (_, case) in changes.cases {
             self.cases.insert(case.id, case);
+        }
+        for (_, request) in changes.return_requests {
+            self.return_requests.insert(request.id, request);
         }
         for transfer in changes.transfers {
             if transfer.phase.is_original() {

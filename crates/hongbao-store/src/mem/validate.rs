@@ -78,6 +78,20 @@ pub(super) fn validate(state: &State, commit: &Commit) -> Result<(), StoreError>
     check_rows("seizures", &changes.seizures, |s| s.id, |id| state.seizures.contains_key(id))?;
     check_rows("reports", &changes.reports, |r| r.id, |id| state.reports.contains_key(id))?;
     check_rows("cases", &changes.cases, |c| c.id, |id| state.cases.contains_key(id))?;
+    check_rows("return requests", &changes.return_requests, |r| r.id, |id| state.return_requests.contains_key(id))?;
+    // One open request per payment, as the partial unique index of `return_requests` has it.
+    let mut open: HashMap<uuid::Uuid, hongbao_core::ReturnRequestId> =
+        state.return_requests.values().filter(|r| r.is_open()).map(|r| (r.target.uuid(), r.id)).collect();
+    for (_, request) in &changes.return_requests {
+        if open.get(&request.target.uuid()) == Some(&request.id) && !request.is_open() {
+            open.remove(&request.target.uuid());
+        }
+    }
+    for (_, request) in changes.return_requests.iter().filter(|(_, r)| r.is_open()) {
+        if open.insert(request.target.uuid(), request.id).is_some_and(|other| other != request.id) {
+            return Err(corrupt(format_args!("return request {}: its payment has an open one", request.id)));
+        }
+    }
     // One freeze per place in a wallet's order, as the (user_id, seq) key of `freezes` has it.
     let mut places: HashSet<(UserId, u32)> = state.freezes.values().map(|f| (f.user_id, f.seq)).collect();
     for (_, freeze) in changes.freezes.iter().filter(|(w, _)| *w == Write::Insert) {

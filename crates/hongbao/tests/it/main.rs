@@ -53,7 +53,7 @@ fn demo_tells_the_whole_story_and_ends_with_the_invariants_holding() {
         "refused (forbidden",
         "four_eyes",
         "The court freeze is seized (¥60.00 moved, in three transfers); Zhou Pian has ¥0.00",
-        "all eight invariants hold",
+        "all nine invariants hold",
     ] {
         assert!(out.contains(expected), "the demo did not say {expected:?}:\n{out}");
     }
@@ -68,7 +68,7 @@ fn check_passes_on_the_demo_database_and_fails_precisely_on_a_tampered_one() {
 
     let clean = hongbao(&["check", "--database", db_arg]);
     assert!(clean.status.success(), "{}", text(&clean));
-    assert!(text(&clean).contains("all eight invariants hold"));
+    assert!(text(&clean).contains("all nine invariants hold"));
 
     // Invent 1 fen in one wallet behind the ledger's back.
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -294,7 +294,7 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let status = served.child.wait().unwrap();
     assert!(status.success(), "SIGTERM ends serve with exit 0, got {status}");
     let check = hongbao(&["check", "--data-dir", served.data_dir.path().to_str().unwrap()]);
-    assert!(check.status.success() && text(&check).contains("all eight invariants hold"), "{}", text(&check));
+    assert!(check.status.success() && text(&check).contains("all nine invariants hold"), "{}", text(&check));
 }
 
 #[test]

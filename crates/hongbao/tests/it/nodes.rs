@@ -213,7 +213,7 @@ async fn three_nodes_on_one_database_behave_as_one_node() {
         stop(node);
     }
     let report = check(&database.url, &config);
-    assert!(report.contains("all eight invariants hold") && report.contains("every one consistent"), "{report}");
+    assert!(report.contains("all nine invariants hold") && report.contains("every one consistent"), "{report}");
 
     // The log the three nodes wrote, on PostgreSQL: editing one stored entry, reordering two or
     // deleting one is each caught by `hongbao check`; undone, the check passes again.
@@ -371,5 +371,5 @@ async fn a_postgres_restart_under_load_loses_nothing_acknowledged_and_the_nodes_
         stop(node);
     }
     let report = check(&server.url(), &config);
-    assert!(report.contains("all eight invariants hold"), "{report}");
+    assert!(report.contains("all nine invariants hold"), "{report}");
 }
