@@ -16,7 +16,7 @@ use hongbao_core::ledger::{PendingStatus, PendingTransfer};
 use hongbao_core::log::{LogRecord, decode, encode};
 use hongbao_core::packet::{Claim, ClaimStatus, Packet, PacketStatus};
 use hongbao_core::principal::Owner;
-use hongbao_core::returns::{ReturnRequest, ReturnStatus};
+use hongbao_core::returns::ReturnRequest;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
 use hongbao_core::user::{Group, UserStatus};
 use hongbao_core::{
@@ -24,6 +24,8 @@ use hongbao_core::{
     SeizureId, TransferId, UserId, World, fairness,
 };
 use hongbao_store::{Dump, Store, StoreError};
+
+mod returns;
 
 /// What the check found.
 #[derive(Clone, Debug, Default)]
@@ -517,50 +519,12 @@ impl<'a> Ledger<'a> {
                     _ => differs(format!("the filing of report {report_id}")),
                 }
             }
-            // A return request is opened once as the ledger has it and closed once as it ended:
-            // accepted with its return transfer and amount, declined, withdrawn or expired; each
-            // note by one of its parties.
-            EventKind::ReturnRequested { request_id, target, payer, payee, amount, mediator } => {
-                if !self.first("return request", request_id.uuid().as_u128()) {
-                    return Some(format!("return request {request_id} is opened a second time"));
-                }
-                match self.return_requests.get(request_id) {
-                    Some(r)
-                        if (r.target, r.payer, r.payee, r.amount, r.mediator)
-                            == (*target, *payer, *payee, *amount, *mediator) =>
-                    {
-                        None
-                    }
-                    _ => differs(format!("the opening of return request {request_id}")),
-                }
-            }
-            EventKind::ReturnAccepted { request_id, .. }
-            | EventKind::ReturnDeclined { request_id }
-            | EventKind::ReturnWithdrawn { request_id }
-            | EventKind::ReturnExpired { request_id } => {
-                if !self.first("return closed", request_id.uuid().as_u128()) {
-                    return Some(format!("return request {request_id} is closed a second time"));
-                }
-                let (status, transfer) = match what {
-                    EventKind::ReturnAccepted { amount, transfer_id, .. } => {
-                        (ReturnStatus::Accepted, Some((*transfer_id, *amount)))
-                    }
-                    EventKind::ReturnDeclined { .. } => (ReturnStatus::Declined, None),
-                    EventKind::ReturnWithdrawn { .. } => (ReturnStatus::Withdrawn, None),
-                    _ => (ReturnStatus::Expired, None),
-                };
-                match self.return_requests.get(request_id) {
-                    Some(r) if r.status == status && r.return_transfer_id.zip(Some(r.amount)) == transfer => None,
-                    _ => Some(format!("return request {request_id} is not {} in the ledger", status.as_str())),
-                }
-            }
-            EventKind::ReturnNoted { request_id, by } => match self.return_requests.get(request_id) {
-                Some(r) if r.role_of(*by).is_some() => {
-                    *self.notes_by_log.entry(*request_id).or_default() += 1;
-                    None
-                }
-                _ => differs(format!("a note on return request {request_id}")),
-            },
+            EventKind::ReturnRequested { .. }
+            | EventKind::ReturnAccepted { .. }
+            | EventKind::ReturnDeclined { .. }
+            | EventKind::ReturnWithdrawn { .. }
+            | EventKind::ReturnExpired { .. }
+            | EventKind::ReturnNoted { .. } => self.contradicts_return(what),
             EventKind::RuleFired { case_id, user_id, .. } => match self.cases.get(case_id) {
                 Some(case) if case.subject == *user_id => None,
                 _ => differs(format!("the rule that opened case {case_id}")),
@@ -703,14 +667,7 @@ impl<'a> Ledger<'a> {
         if freezes > 0 {
             problems.push(format!("{freezes} freeze(s) hold another amount than the log's freeze events add up to"));
         }
-        let notes = self
-            .return_requests
-            .values()
-            .filter(|r| self.notes_by_log.get(&r.id).copied().unwrap_or(0) != r.notes.len())
-            .count();
-        if notes > 0 {
-            problems.push(format!("{notes} return request(s) have other notes than the log's note events"));
-        }
+        problems.extend(self.notes_unmatched());
         problems
     }
 }

@@ -25,7 +25,8 @@ pub struct TransactionItem {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub direction: Direction,
     /// What moved the money: `deposit`, `withdrawal`, `packet_send`, `packet_claim`,
-    /// `packet_refund`, `packet_recall`, `claim_revoke`, `claim_return`, `transfer`.
+    /// `packet_refund`, `packet_recall`, `claim_revoke`, `claim_return`, `transfer`, `seizure`,
+    /// `return`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: TransferKind,
     // Text, not an enumeration, for clients: a status added later must not make a whole page
