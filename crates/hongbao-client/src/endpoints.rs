@@ -11,15 +11,17 @@ use hongbao_core::seizure::{SeizureStatus, SeizureView};
 use hongbao_core::signal::Signal;
 use hongbao_core::user::{GroupView, MeView};
 use hongbao_core::{
-    CaseId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, SeizureId, TransferId, UserId,
+    CaseId, ClaimId, DocumentId, EvidenceId, Fen, FreezeId, GroupId, PacketId, ReturnRequestId, SeizureId, TransferId,
+    UserId,
 };
 use hongbao_wire::{
-    AmountRequest, CaseNoteRequest, CloseCaseRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
+    AmountRequest, CloseCaseRequest, ConvertFreezeRequest, CreateGroupRequest, CreateOperatorRequest,
     CreateUserRequest, DevClockAnswer, DevClockRequest, DocumentRegistered, DocumentRevealed, FileReportRequest,
-    PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, ReceiptView, RegisterDocumentRequest,
+    NoteRequest, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest, ReceiptView, RegisterDocumentRequest,
     ReleaseFreezeRequest, RenewFreezeRequest, RevealRequest, SendPacketRequest, SignalAccepted, SignalRequest,
     TransactionsPage, TransferRequest,
 };
+use hongbao_wire::{DeclineReturnRequestBody, OpenReturnRequestBody, ReturnRequest, ReturnRequestsPage, ReturnRole};
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 
@@ -65,12 +67,7 @@ impl Client {
         if let Some(cursor) = cursor {
             query.push(format!("cursor={}", percent_encode(cursor)));
         }
-        let path = if query.is_empty() {
-            "/v1/me/transactions".to_owned()
-        } else {
-            format!("/v1/me/transactions?{}", query.join("&"))
-        };
-        self.get(path)
+        self.get(with_query("/v1/me/transactions", &query))
     }
 
     // Groups.
@@ -246,7 +243,7 @@ impl Client {
         if let Some(kind) = kind {
             query.push(format!("kind={}", kind.as_str()));
         }
-        if query.is_empty() { self.get("/v1/cases".into()) } else { self.get(format!("/v1/cases?{}", query.join("&"))) }
+        self.get(with_query("/v1/cases", &query))
     }
 
     /// `GET /v1/cases/{case}`.
@@ -256,7 +253,7 @@ impl Client {
 
     /// `POST /v1/cases/{case}/notes` (risk_officer, legal_officer).
     pub fn note_case(&self, case: CaseId, text: &str) -> Call<'_, Case> {
-        self.post(format!("/v1/cases/{case}/notes"), Some(&CaseNoteRequest { text: text.to_owned() }))
+        self.post(format!("/v1/cases/{case}/notes"), Some(&NoteRequest { text: text.to_owned() }))
     }
 
     /// `POST /v1/cases/{case}/close` (risk_officer, legal_officer).
@@ -283,11 +280,7 @@ impl Client {
         if let Some(kind) = kind {
             query.push(format!("kind={}", kind.as_str()));
         }
-        if query.is_empty() {
-            self.get("/v1/freezes".into())
-        } else {
-            self.get(format!("/v1/freezes?{}", query.join("&")))
-        }
+        self.get(with_query("/v1/freezes", &query))
     }
 
     /// `GET /v1/freezes/{freeze}` (risk_officer, legal_officer, auditor).
@@ -298,6 +291,55 @@ impl Client {
     /// `GET /v1/me/holds` (user): your freezes, without what is confidential.
     pub fn my_holds(&self) -> Call<'_, Vec<HoldView>> {
         self.get("/v1/me/holds".into())
+    }
+
+    // Return requests: docs/API.md "Return requests and disputes".
+
+    /// `POST /v1/return-requests` (the payer): asks the payee of `body.target` to give it back.
+    pub fn open_return_request(&self, body: &OpenReturnRequestBody) -> Call<'_, ReturnRequest> {
+        self.post("/v1/return-requests".into(), Some(body))
+    }
+
+    /// `GET /v1/me/return-requests?role=&limit=&cursor=` (user), newest first; every role with
+    /// `None`. Parameters left `None` are left out.
+    pub fn return_requests(
+        &self,
+        role: Option<ReturnRole>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Call<'_, ReturnRequestsPage> {
+        let mut query = Vec::new();
+        if let Some(role) = role {
+            query.push(format!("role={}", role.as_str()));
+        }
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        if let Some(cursor) = cursor {
+            query.push(format!("cursor={}", percent_encode(cursor)));
+        }
+        self.get(with_query("/v1/me/return-requests", &query))
+    }
+
+    /// `POST /v1/return-requests/{request}/accept` (the payee): the money goes back at once.
+    pub fn accept_return_request(&self, request: ReturnRequestId) -> Call<'_, ReturnRequest> {
+        self.post(format!("/v1/return-requests/{request}/accept"), None::<&()>)
+    }
+
+    /// `POST /v1/return-requests/{request}/decline` (the payee).
+    pub fn decline_return_request(&self, request: ReturnRequestId, message: &str) -> Call<'_, ReturnRequest> {
+        let body = DeclineReturnRequestBody { message: message.to_owned() };
+        self.post(format!("/v1/return-requests/{request}/decline"), Some(&body))
+    }
+
+    /// `POST /v1/return-requests/{request}/withdraw` (the payer).
+    pub fn withdraw_return_request(&self, request: ReturnRequestId) -> Call<'_, ReturnRequest> {
+        self.post(format!("/v1/return-requests/{request}/withdraw"), None::<&()>)
+    }
+
+    /// `POST /v1/return-requests/{request}/notes` (the payer, the payee or the mediator).
+    pub fn note_return_request(&self, request: ReturnRequestId, text: &str) -> Call<'_, ReturnRequest> {
+        self.post(format!("/v1/return-requests/{request}/notes"), Some(&NoteRequest { text: text.to_owned() }))
     }
 
     // Evidence files.
@@ -326,6 +368,11 @@ impl Client {
     pub fn dev_clock(&self, advance_seconds: u32) -> Call<'_, DevClockAnswer> {
         self.post("/v1/dev/clock".into(), Some(&DevClockRequest { advance_seconds }))
     }
+}
+
+/// `path`, with `?` and the `query` parts joined by `&` when there are any.
+fn with_query(path: &str, query: &[String]) -> String {
+    if query.is_empty() { path.to_owned() } else { format!("{path}?{}", query.join("&")) }
 }
 
 #[cfg(test)]

@@ -57,6 +57,15 @@ impl Payment {
     }
 }
 
+impl std::fmt::Display for Payment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Payment::Transfer(id) => id.fmt(f),
+            Payment::Claim(id) => id.fmt(f),
+        }
+    }
+}
+
 impl Serialize for Payment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -96,6 +96,16 @@ pub enum ReturnRole {
     Mediator,
 }
 
+impl ReturnRole {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReturnRole::Payer => "payer",
+            ReturnRole::Payee => "payee",
+            ReturnRole::Mediator => "mediator",
+        }
+    }
+}
+
 /// A note on a request, by its payer, payee or mediator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -154,6 +164,17 @@ impl ReturnRequest {
         } else {
             None
         }
+    }
+
+    /// The request as it stands at `now`: one still stored open past its `expires_at` has
+    /// expired, whether or not the job that records it has run yet (it closes it as of then).
+    #[must_use]
+    pub fn as_of(mut self, now: Timestamp) -> ReturnRequest {
+        if self.is_open() && now >= self.expires_at {
+            self.status = ReturnStatus::Expired;
+            self.closed_at = Some(self.expires_at);
+        }
+        self
     }
 
     /// The money this request gave back.

@@ -36,6 +36,24 @@ impl Engine {
         Ok(self.store().freezes(status, kind, limit).await?.into_iter().map(|f| f.id).collect())
     }
 
+    /// A page of the return requests in which `user` is the `role` (any with `None`), newest first, older than
+    /// `before` when given, at most `limit`, each as it stands now (one past its window has
+    /// expired, whether or not the job has run).
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`].
+    pub async fn return_requests_of(
+        &self,
+        user: hongbao_core::UserId,
+        role: Option<hongbao_core::returns::ReturnRole>,
+        before: Option<hongbao_core::ReturnRequestId>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::returns::ReturnRequest>, EngineError> {
+        let now = self.clock().now();
+        let found = self.store().return_requests_of(user, role, before, limit).await?;
+        Ok(found.into_iter().map(|r| r.as_of(now)).collect())
+    }
+
     /// The ids of up to `limit` forced transfers of `status`, newest proposed first (the inbox;
     /// their views are the query `Seizures`).
     ///

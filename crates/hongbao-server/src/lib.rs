@@ -79,6 +79,8 @@ impl utoipa::Modify for Signed {
         (name = "packets", description = "Red packets and their claims"),
         (name = "transfers", description = "User-to-user transfers (转账)"),
         (name = "risk", description = "Risk control and legal holds (风控与冻结): locks, the rules in force"),
+        (name = "returns", description = "Getting money back by agreement (协商退还): return requests a payer \
+            opens and only the payee can accept, with a mediator who shares a group with both"),
         (name = "evidence", description = "Evidence files: screenshots, scans and texts that reports, disputes \
             and documents cite by id and SHA-256"),
         (name = "development", description = "Only with `serve --dev-clock`"),
@@ -130,6 +132,12 @@ fn signed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::cases::get))
         .routes(routes!(routes::cases::note))
         .routes(routes!(routes::cases::close))
+        .routes(routes!(routes::returns::open))
+        .routes(routes!(routes::returns::mine))
+        .routes(routes!(routes::returns::accept))
+        .routes(routes!(routes::returns::decline))
+        .routes(routes!(routes::returns::withdraw))
+        .routes(routes!(routes::returns::note))
         .routes(routes!(routes::evidence::upload))
         .routes(routes!(routes::evidence::download))
         .routes(routes!(routes::dev::dev_clock))

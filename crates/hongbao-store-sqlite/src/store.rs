@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use hongbao_core::case::{Case, CaseKind, CaseStatus, Report};
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::freeze::{Freeze, FreezeStatus};
+use hongbao_core::returns::{ReturnRequest, ReturnRole};
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
-use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId, UserId};
+use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, ReturnRequestId, Timestamp, TransferId, UserId};
 use hongbao_store::{CheckpointRow, Dump, HistoryItem, LogRow, NonceRecord, ReadTx, Store, StoreError, WriteTx};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
@@ -470,6 +471,32 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(e, "list reports"))?;
         found.iter().map(rows::report).collect()
+    }
+
+    async fn return_requests_of(
+        &self,
+        user: UserId,
+        role: Option<ReturnRole>,
+        before: Option<ReturnRequestId>,
+        limit: u32,
+    ) -> Result<Vec<ReturnRequest>, StoreError> {
+        // A role's name is its column's; the condition is made of fixed texts, never of input.
+        let whose = match role {
+            Some(role) => format!("{} = ?1", role.as_str()),
+            None => "(payer = ?1 OR payee = ?1 OR mediator = ?1)".to_owned(),
+        };
+        let sql = format!(
+            "SELECT {} FROM return_requests WHERE {whose} AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            return_request_columns!()
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user.uuid())
+            .bind(before.map_or(uuid::Uuid::max(), |id| id.uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| db_error(e, format_args!("list the return requests of {user}")))?;
+        found.iter().map(rows::return_request).collect()
     }
 
     async fn cases(

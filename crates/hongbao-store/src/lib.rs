@@ -24,9 +24,12 @@ use hongbao_core::event::Event;
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::freeze::{Freeze, FreezeStatus};
 use hongbao_core::ledger::{PendingStatus, TransferKind};
+use hongbao_core::returns::{ReturnRequest, ReturnRole};
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
-use hongbao_core::{AccountId, Changes, ClaimId, EvidenceId, Fact, Fen, Key, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::{
+    AccountId, Changes, ClaimId, EvidenceId, Fact, Fen, Key, KeyId, PacketId, ReturnRequestId, Timestamp, TransferId,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -482,6 +485,19 @@ pub trait Store: Send + Sync + 'static {
         kind: Option<CaseKind>,
         limit: u32,
     ) -> Result<Vec<Case>, StoreError>;
+
+    /// The return requests in which `user` is the `role` (any of the three with `None`), newest
+    /// first, only those older than `before` when given (the cursor of a page), at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails or a row does not decode.
+    async fn return_requests_of(
+        &self,
+        user: hongbao_core::UserId,
+        role: Option<ReturnRole>,
+        before: Option<ReturnRequestId>,
+        limit: u32,
+    ) -> Result<Vec<ReturnRequest>, StoreError>;
 
     /// Deletes idempotency records created before `before`, at most `limit`; returns how many.
     ///

@@ -9,6 +9,7 @@
 //!   receipts, the development clock. The answers that *are* core views ([`PacketView`],
 //!   [`MeView`], [`ClaimReceipt`], …) serialize to exactly the API's JSON and are re-exported
 //!   here, so a client finds every answer in one place.
+//! - [`returns`] — return requests: their bodies, parameters and page.
 //! - [`error`] — `{"error": {"code", "message", …}}`.
 //!
 //! docs/API.md is the reference these types implement; a change here is a change of the API.
@@ -16,6 +17,7 @@
 pub mod answers;
 pub mod error;
 pub mod requests;
+pub mod returns;
 
 pub use answers::{
     ConsistencyProof, DevClockAnswer, Direction, EntriesPage, EntryView, InclusionProof, PacketLog, ProvenEntry,
@@ -29,9 +31,13 @@ pub use hongbao_core::ops::{
 pub use hongbao_core::packet::{ClaimReceipt, PacketView};
 pub use hongbao_core::user::{GroupView, MeView};
 pub use requests::{
-    AmountRequest, CaseNoteRequest, CasesParams, CloseCaseRequest, ConsistencyParams, ConvertFreezeRequest,
-    CreateGroupRequest, CreateOperatorRequest, CreateUserRequest, DevClockRequest, EntriesParams, FileReportRequest,
-    FreezesParams, HistoryParams, InclusionParams, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
+    AmountRequest, CasesParams, CloseCaseRequest, ConsistencyParams, ConvertFreezeRequest, CreateGroupRequest,
+    CreateOperatorRequest, CreateUserRequest, DevClockRequest, EntriesParams, FileReportRequest, FreezesParams,
+    HistoryParams, InclusionParams, NoteRequest, PlaceFreezeRequest, ProposeSeizureRequest, ReasonRequest,
     RegisterDocumentRequest, ReleaseFreezeRequest, RenewFreezeRequest, ReportsParams, RevealRequest, SeizuresParams,
     SendPacketRequest, SignalKind, SignalRequest, TransferRequest,
+};
+pub use returns::{
+    DeclineReturnRequestBody, OpenReturnRequestBody, ReturnNote, ReturnRequest, ReturnRequestsPage,
+    ReturnRequestsParams, ReturnRole, ReturnStatus,
 };

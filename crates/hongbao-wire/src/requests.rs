@@ -527,12 +527,12 @@ pub struct CasesParams {
     pub kind: Option<CaseKind>,
 }
 
-/// A note on a case's timeline.
+/// A note on a case's timeline or a return request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"text": "Called the subject; he says the tickets were sent."})))]
-pub struct CaseNoteRequest {
+pub struct NoteRequest {
     /// 1 to 2 000 characters (line breaks allowed).
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub text: String,

@@ -7,7 +7,7 @@
 //! operators), `money.rs` (deposits, withdrawals, balances, history), `groups.rs`,
 //! `packets.rs` (sending, showing, opening, claiming, recalling and returning), `transfers.rs`
 //! (transfers, and revoking a pending claim or transfer), `audit.rs` (receipts), `evidence.rs`
-//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `seizures.rs` (forced transfers), `cases.rs` (reports and cases), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
+//! (evidence files), `documents.rs` (legal documents), `freezes.rs` (freezes and your holds), `seizures.rs` (forced transfers), `cases.rs` (reports and cases), `returns.rs` (return requests), `dev.rs` (the development clock). `args.rs` has the values several take (yuan, delays), `send.rs` how a
 //! command reaches the service, `render.rs` what it prints.
 //!
 //! Amounts are typed in yuan and converted exactly (`Fen::from_yuan`, no floats). Secrets are
@@ -30,6 +30,7 @@ mod groups;
 mod money;
 mod packets;
 mod render;
+mod returns;
 mod seizures;
 mod send;
 mod transfers;
@@ -130,6 +131,12 @@ pub(crate) enum ClientCmd {
     /// Read, note and close cases, and read the reports on a user (risk and legal officers;
     /// auditors read)
     Case(cases::CaseArgs),
+    /// Ask the payee of a transfer or claimed share to give it back (协商退还): nothing moves
+    /// until they accept
+    AskReturn(returns::AskReturnArgs),
+    /// List your return requests (as payer, payee or mediator), and accept, decline, withdraw or
+    /// note one
+    ReturnRequests(returns::ReturnRequestsArgs),
 }
 
 /// Runs one client command. API refusals come back as errors whose text is
@@ -159,6 +166,8 @@ pub(crate) async fn run(cmd: ClientCmd) -> anyhow::Result<ExitCode> {
         ClientCmd::Seizure(cmd) => cmd.run().await?,
         ClientCmd::Report(cmd) => cmd.run().await?,
         ClientCmd::Case(cmd) => cmd.run().await?,
+        ClientCmd::AskReturn(cmd) => cmd.run().await?,
+        ClientCmd::ReturnRequests(cmd) => cmd.run().await?,
         ClientCmd::Holds(conn) => {
             let client = send::connect(&conn)?;
             send::show(&conn, client.my_holds(), |l: &Vec<_>| freezes::render_holds(l)).await?;

@@ -211,8 +211,11 @@ fn close<R: CryptoRng>(
     status: ReturnStatus,
     what: EventKind,
 ) -> Decision {
+    // An expiry closed the request at the end of its window, whenever the job ran: what its
+    // view showed from that instant on (`ReturnRequest::as_of`).
+    let closed_at = if status == ReturnStatus::Expired { request.expires_at } else { ctx.now };
     request.status = status;
-    request.closed_at = Some(ctx.now);
+    request.closed_at = Some(closed_at);
     d.emit(Event { at: ctx.now, what });
     d.put_return_request(request.clone());
     Ok(Reply::ReturnRequest(request))
@@ -233,14 +236,7 @@ fn open_request<R: CryptoRng>(
         return Err(CoreError::not_found("return request").into());
     };
     if !roles.contains(&role) {
-        let who: Vec<&str> = roles
-            .iter()
-            .map(|r| match r {
-                ReturnRole::Payer => "the payer",
-                ReturnRole::Payee => "the payee",
-                ReturnRole::Mediator => "the mediator",
-            })
-            .collect();
+        let who: Vec<String> = roles.iter().map(|r| format!("the {}", r.as_str())).collect();
         return Err(CoreError::forbidden(format!("only {} may {doing} a return request", who.join(" or "))).into());
     }
     let expired = request.is_open() && ctx.now >= request.expires_at;

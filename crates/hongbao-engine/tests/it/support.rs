@@ -223,6 +223,16 @@ impl Store for Gate {
         self.inner.log_entries(start, limit).await
     }
 
+    async fn return_requests_of(
+        &self,
+        user: hongbao_core::UserId,
+        role: Option<hongbao_core::returns::ReturnRole>,
+        before: Option<hongbao_core::ReturnRequestId>,
+        limit: u32,
+    ) -> Result<Vec<hongbao_core::returns::ReturnRequest>, StoreError> {
+        self.inner.return_requests_of(user, role, before, limit).await
+    }
+
     async fn log_index_of(&self, transfer: TransferId) -> Result<Option<u64>, StoreError> {
         self.inner.log_index_of(transfer).await
     }

@@ -8,7 +8,7 @@ use hongbao_core::case::{Case, Report};
 use hongbao_core::ops::Command;
 use hongbao_core::query::Query;
 use hongbao_core::{CaseId, UserId};
-use hongbao_wire::{CaseNoteRequest, CasesParams, CloseCaseRequest, ErrorBody, FileReportRequest, ReportsParams};
+use hongbao_wire::{CasesParams, CloseCaseRequest, ErrorBody, FileReportRequest, NoteRequest, ReportsParams};
 
 use super::{Created, IdempotencyHeader};
 use crate::auth::{Holds, HoldsReaders, Officer, UserCaller};
@@ -117,7 +117,7 @@ pub async fn get(
 /// Write a note on a case's timeline (risk_officer, legal_officer), open or closed: it records
 /// who wrote it and when. A note is not a log entry: it changes no money and nothing anyone may do.
 #[utoipa::path(post, path = "/v1/cases/{case_id}/notes", tag = "risk", security(("signed" = [])),
-    request_body = CaseNoteRequest,
+    request_body = NoteRequest,
     params(("case_id" = CaseId, Path, description = "The case"), IdempotencyHeader),
     responses(
         (status = 201, description = "Written: the case with the note last on its timeline", body = Case),
@@ -131,7 +131,7 @@ pub async fn note(
     caller: Officer<Holds>,
     idem: IdempotencyKey,
     Path(case_id): Path<String>,
-    AppJson(body): AppJson<CaseNoteRequest>,
+    AppJson(body): AppJson<NoteRequest>,
 ) -> Result<Created<Case>, ApiError> {
     let case = path_id(&case_id, "case")?;
     let command = Command::AddCaseNote { officer: caller.key_id, case, text: body.text };

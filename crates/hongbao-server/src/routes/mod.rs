@@ -8,7 +8,8 @@
 //!   transparency log and receipts; `risk.rs` — risk control and legal holds (locks,
 //!   the rules' table), with `documents.rs` — the legal documents its freezes cite — and
 //!   `freezes.rs` and `seizures.rs` (four eyes), `cases.rs` — reports and cases;
-//!   `evidence.rs` — evidence files; `dev.rs` — the development clock.
+//!   `evidence.rs` — evidence files; `returns.rs` — return requests; `dev.rs` — the
+//!   development clock.
 //!
 //! Request and answer bodies are `hongbao_wire`'s, shared with the client. A new section of
 //! the API is a new file here, its routes listed in `api_router` (lib.rs).
@@ -39,6 +40,7 @@ pub mod freezes;
 pub mod groups;
 pub mod money;
 pub mod packets;
+pub mod returns;
 pub mod risk;
 pub mod seizures;
 pub mod transfers;
@@ -86,6 +88,25 @@ impl AppState {
         let id = path_id(id, what)?;
         Ok(Json(self.ask(question(caller.user, id)).await?))
     }
+}
+
+/// A page's size and start, from its query: `limit` from 1 to `history_page_max` (100; default
+/// `history_page_default`, 20), and `cursor`, the `next_cursor` of the page before — the id of
+/// its last item, as an `I`.
+fn page<I: FromStr>(app: &AppState, limit: Option<u32>, cursor: Option<&str>) -> Result<(u32, Option<I>), ApiError> {
+    let max = app.engine.config().history_page_max;
+    let limit = limit.unwrap_or(app.config.history_page_default.min(max));
+    if limit < 1 || limit > max {
+        return Err(ApiError::invalid(format!("limit must be between 1 and {max}")));
+    }
+    let before = cursor.map(|c| c.parse::<I>().map_err(|_| ApiError::invalid("cursor is not one we gave out")));
+    Ok((limit, before.transpose()?))
+}
+
+/// A page's `next_cursor`: the id of its last item when the page is full (there may be more),
+/// `None` when it is the last.
+fn page_end<T>(items: &[T], limit: u32, id: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() == limit as usize { items.last().map(id) } else { None }
 }
 
 /// What a user's POST on the one entity its path names carries (`…/{packet_id}/claim`,

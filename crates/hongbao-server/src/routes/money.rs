@@ -11,7 +11,7 @@ use hongbao_core::{Fen, TransferId, UserId};
 use hongbao_store::HistoryItem;
 use hongbao_wire::{AmountRequest, Direction, HistoryParams, TransactionItem, TransactionsPage};
 
-use super::{Created, IdempotencyHeader};
+use super::{Created, IdempotencyHeader, page, page_end};
 use crate::auth::{AdminCaller, UserCaller};
 use crate::error::ApiError;
 use crate::extract::{AppJson, AppQuery, IdempotencyKey, path_id};
@@ -104,19 +104,8 @@ pub async fn transactions(
     caller: UserCaller,
     AppQuery(params): AppQuery<HistoryParams>,
 ) -> Result<Json<TransactionsPage>, ApiError> {
-    let max = app.engine.config().history_page_max;
-    let limit = params.limit.unwrap_or(app.config.history_page_default.min(max));
-    if limit < 1 || limit > max {
-        return Err(ApiError::invalid(format!("limit must be between 1 and {max}")));
-    }
-    let before = match params.cursor.as_deref() {
-        Some(cursor) => {
-            Some(cursor.parse::<TransferId>().map_err(|_| ApiError::invalid("cursor is not one we gave out"))?)
-        }
-        None => None,
-    };
+    let (limit, before) = page::<TransferId>(&app, params.limit, params.cursor.as_deref())?;
     let items = app.engine.history(caller.user, before, limit).await?;
-    let full = items.len() == limit as usize;
-    let next_cursor = if full { items.last().map(|i| i.transfer_id.to_string()) } else { None };
+    let next_cursor = page_end(&items, limit, |i| i.transfer_id.to_string());
     Ok(Json(TransactionsPage { items: items.into_iter().map(transaction).collect(), next_cursor }))
 }

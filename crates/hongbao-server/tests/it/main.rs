@@ -17,6 +17,7 @@ mod lifecycle;
 mod openapi;
 mod rate_limit;
 mod regressions;
+mod returns;
 mod risk;
 mod security;
 mod seizures;

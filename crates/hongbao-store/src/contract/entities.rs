@@ -340,3 +340,32 @@ pub async fn freezes_are_listed_by_status_and_kind_newest_first(store: &dyn Stor
     assert!(released.is_empty(), "bob's was released in part only");
     assert_eq!(bounded("freezes", store.freezes(None, None, 1)).await.expect("list").len(), 1, "the limit holds");
 }
+
+/// A user's return requests by role, newest first, paged by `before` without gaps or repeats,
+/// within the limit, exactly as the world holds them; nobody else's.
+pub async fn return_requests_are_listed_by_role_newest_first(store: &dyn Store) {
+    use hongbao_core::returns::ReturnRole;
+    let mut s = Scenario::new(14);
+    let cast = full_scenario(store, &mut s, false).await;
+    let [accepted, declined, open] = cast.return_requests;
+    let list =
+        |user, role, before, limit| bounded("return requests", store.return_requests_of(user, role, before, limit));
+    let ids = |found: Vec<hongbao_core::returns::ReturnRequest>| found.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let as_payer = list(cast.alice, Some(ReturnRole::Payer), None, 10).await.expect("list");
+    assert_eq!(as_payer[0], s.world.return_request(open).ok().flatten().cloned().expect("stored"));
+    assert_eq!(ids(as_payer), vec![open, declined, accepted], "newest first");
+    assert_eq!(
+        ids(list(cast.dave, Some(ReturnRole::Payee), None, 10).await.expect("list")),
+        vec![open, declined, accepted]
+    );
+    assert_eq!(ids(list(cast.bob, Some(ReturnRole::Mediator), None, 10).await.expect("list")), vec![open, accepted]);
+    assert!(list(cast.alice, Some(ReturnRole::Payee), None, 10).await.expect("list").is_empty(), "a role she is not");
+    assert!(list(cast.carol, Some(ReturnRole::Mediator), None, 10).await.expect("list").is_empty(), "an outsider");
+    assert_eq!(ids(list(cast.bob, None, None, 10).await.expect("list")), vec![open, accepted], "any role");
+    assert_eq!(ids(list(cast.dave, None, None, 10).await.expect("list")), vec![open, declined, accepted]);
+    let first = ids(list(cast.alice, Some(ReturnRole::Payer), None, 2).await.expect("list"));
+    assert_eq!(first, vec![open, declined], "the limit");
+    let rest = ids(list(cast.alice, Some(ReturnRole::Payer), Some(declined), 2).await.expect("list"));
+    assert_eq!(rest, vec![accepted], "the next page starts after the cursor");
+    assert!(list(cast.alice, Some(ReturnRole::Payer), Some(accepted), 2).await.expect("list").is_empty());
+}

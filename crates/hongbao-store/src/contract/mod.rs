@@ -40,7 +40,7 @@ pub use entities::{
     claim_of_and_claims_of_find_exactly_a_packets_claims, every_entity_round_trips_exactly_through_inserts_and_updates,
     freezes_are_listed_by_status_and_kind_newest_first, idempotency_records_round_trip_keyed_by_principal_and_key,
     missing_keys_load_as_none_or_an_empty_list, reports_and_cases_are_listed_newest_first,
-    seizures_are_listed_by_status_newest_first,
+    return_requests_are_listed_by_role_newest_first, seizures_are_listed_by_status_newest_first,
 };
 pub use expect::{assert_loads, assert_store_holds_world, fact_key, facts_of};
 pub use log::{
@@ -127,6 +127,7 @@ macro_rules! contract_tests {
             seizures_are_listed_by_status_newest_first,
             freezes_are_listed_by_status_and_kind_newest_first,
             reports_and_cases_are_listed_newest_first,
+            return_requests_are_listed_by_role_newest_first,
         );
     };
     (@cases required $fresh:expr; $($case:ident),+ $(,)?) => {

@@ -342,6 +342,9 @@ pub struct Cast {
     pub lucky: PacketId,
     /// Normal with delayed arrival, 2 shares: bob's claim revoked, carol's settled.
     pub delayed: PacketId,
+    /// alice's return requests to dave of `settled_transfer`, oldest first: accepted (bob
+    /// mediating), declined, open (bob mediating, with his note).
+    pub return_requests: [hongbao_core::ReturnRequestId; 3],
     /// Exclusive to bob, claimed and returned.
     pub exclusive: PacketId,
     /// Normal, recalled before anyone touched it.
@@ -535,6 +538,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
     let open_request = returning(checked!(s.step(store, ask(None, Some(bob))).await));
     let note = Command::AddReturnNote { actor: bob, request: open_request, text: "我来调解".to_owned() };
     checked!(s.step(store, note).await);
+    let return_requests = [accepted, declined, open_request];
 
     Cast {
         alice,
@@ -558,6 +562,7 @@ pub async fn full_scenario(store: &dyn Store, s: &mut Scenario, check_each_step:
         police_freeze,
         executed_seizure,
         rejected_seizure,
+        return_requests,
         fraud_case,
         reports,
     }

@@ -8,9 +8,10 @@ use hongbao_core::UserId;
 use hongbao_core::case::{Case, CaseKind, CaseStatus, Report};
 use hongbao_core::evidence::EvidenceFile;
 use hongbao_core::freeze::{Freeze, FreezeStatus};
+use hongbao_core::returns::{ReturnRequest, ReturnRole};
 use hongbao_core::risk::FreezeKind;
 use hongbao_core::seizure::{Seizure, SeizureStatus};
-use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, Timestamp, TransferId};
+use hongbao_core::{AccountId, EvidenceId, KeyId, PacketId, ReturnRequestId, Timestamp, TransferId};
 
 use super::tx::{MemReadTx, MemWriteTx};
 use super::{MemStore, corrupt, len_u64, lock};
@@ -274,6 +275,26 @@ impl Store for MemStore {
         found.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
         found.truncate(limit as usize);
         Ok(found)
+    }
+
+    async fn return_requests_of(
+        &self,
+        user: UserId,
+        role: Option<ReturnRole>,
+        before: Option<ReturnRequestId>,
+        limit: u32,
+    ) -> Result<Vec<ReturnRequest>, StoreError> {
+        self.read_starts().await?;
+        let state = lock(&self.inner.state);
+        let older = |id: &ReturnRequestId| before.is_none_or(|before| *id < before);
+        Ok(state
+            .return_requests
+            .iter()
+            .rev()
+            .filter(|(id, r)| older(id) && r.role_of(user).is_some_and(|is| role.is_none_or(|wanted| is == wanted)))
+            .take(limit as usize)
+            .map(|(_, r)| r.clone())
+            .collect())
     }
 
     async fn cases(

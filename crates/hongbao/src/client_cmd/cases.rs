@@ -85,11 +85,11 @@ enum CaseCmd {
     },
 }
 
-fn parse_payment(text: &str) -> Result<Payment, String> {
+pub(super) fn parse_payment(text: &str) -> Result<Payment, String> {
     serde_json::from_value(serde_json::Value::from(text)).map_err(|e| e.to_string())
 }
 
-fn parse_variant<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+pub(super) fn parse_variant<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::from(text)).map_err(|e| e.to_string())
 }
 

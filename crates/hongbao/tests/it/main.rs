@@ -284,9 +284,34 @@ fn the_cli_drives_a_served_api_and_the_server_stops_cleanly_on_sigterm() {
     let approved = client(&served, &second, &["seizure", "approve", seizure]);
     assert!(text(&approved).contains("executed: ¥0.30"), "{}", text(&approved));
 
+    // Alice asks bob for 0.50 of his share back; bob finds it as payee and accepts: it comes to her.
+    let share = claim["claim_id"].as_str().unwrap();
+    let args = ["ask-return", share, "--amount", "0.50", "--message", "发错了 sent by mistake", "--json"];
+    let asked = json_of(&client(&served, &alice_file, &args));
+    assert_eq!((asked["status"].as_str(), asked["amount"].as_i64()), (Some("open"), Some(50)), "{asked}");
+    let request = asked["request_id"].as_str().unwrap();
+    let listed = client(&served, &bob_file, &["return-requests", "--role", "payee"]);
+    assert!(
+        text(&listed).contains(&format!("{request} open: {alice} asks {bob} to give back ¥0.50")),
+        "{}",
+        text(&listed)
+    );
+    let own = client(&served, &alice_file, &["return-requests", "accept", request]);
+    assert!(!own.status.success() && text(&own).contains("forbidden"), "{}", text(&own));
+    let accepted = client(&served, &bob_file, &["return-requests", "accept", request]);
+    assert!(
+        text(&accepted).contains("accepted") && text(&accepted).contains("returned by trf_"),
+        "{}",
+        text(&accepted)
+    );
+
     assert!(client(&served, &root, &["clock", "86400"]).status.success());
     let me = json_of(&client(&served, &alice_file, &["me", "--json"]));
-    assert_eq!(me["balance"], 10_005 - 150 + 30, "the unclaimed share came back at expiry, and the seized 0.30");
+    assert_eq!(
+        me["balance"],
+        10_005 - 150 + 30 + 50,
+        "the unclaimed share came back at expiry, the seized 0.30 and the returned 0.50"
+    );
 
     let pid = served.child.id().to_string();
     let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
